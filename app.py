@@ -1,0 +1,334 @@
+"""The Flask service: ``create_app()`` wires settings, skills, store and channels to routes.
+
+gunicorn serves ``app:create_app()``; ``flask --app app skills check`` and the
+other CLI commands live here too. This is the only module that imports Flask.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import re
+import sys
+import time
+import uuid
+
+import click
+from flask import Flask, Response, current_app, jsonify, request, send_from_directory
+from werkzeug.exceptions import HTTPException
+
+import logs
+import relay
+import skills as skills_module
+from actions import ACTIONS
+from chat import Update
+from settings import Settings
+from store import StoreUnavailable, open_store
+
+MAX_BODY_BYTES = 1024 * 1024  # Messenger batches are far smaller; anything larger is refused (413)
+USER_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    log = logs.setup(settings.log_level, secrets=settings.known_secret_values)
+    app = Flask(__name__, static_folder="static")
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False, DEBUG=False, TESTING=False)
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    in_cli = click.get_current_context(silent=True) is not None
+    app.extensions["settings"] = settings
+    try:
+        app.extensions["skills"] = skills_module.load(settings.skills_file, ACTIONS)
+    except (OSError, skills_module.SkillsError) as error:
+        if not in_cli:
+            raise  # a server with a broken skills file must not start
+        app.extensions["skills_error"] = error  # `flask skills check` reports it
+    app.extensions["store"] = open_store(settings.store_url)
+    channels: dict[str, object] = {}
+    if settings.messenger_enabled:
+        import fb
+
+        channels["messenger"] = fb.Messenger(settings)
+    if settings.telegram_enabled:
+        import tg
+
+        channels["telegram"] = tg.Telegram(settings)
+    app.extensions["channels"] = channels
+    register_routes(app)
+    register_cli(app)
+    if not in_cli:  # keep `flask skills graph > flow.md` output clean
+        log.info("chatbot ready", extra={"channels": settings.channel_report(), "store": settings.store_url.split("://")[0]})
+    return app
+
+
+def _store():
+    return current_app.extensions["store"]
+
+
+def _settings() -> Settings:
+    return current_app.extensions["settings"]
+
+
+def _channel(name: str):
+    return current_app.extensions["channels"].get(name)
+
+
+def deliver_all(updates: list[Update], channel) -> Response:
+    """Run each update through the relay; 503 if anything is left unsent, so the platform retries."""
+    skills = current_app.extensions["skills"]
+    failed_users: set[str] = set()
+    for update in updates:
+        try:
+            result = relay.deliver(update, channel, _store(), skills, hold=update.key in failed_users)
+        except StoreUnavailable as error:
+            logs.get().warning("store unavailable, asking for a retry", extra={"error": str(error)[:300]})
+            return Response("store unavailable\n", status=503, mimetype="text/plain")
+        except relay.SendFailed as error:  # a profile lookup or similar failing transiently
+            logs.get().warning("transient failure before sending", extra={"error": str(error)})
+            failed_users.add(update.key)
+            continue
+        except Exception:
+            # A bug for one event must not make the platform redeliver it forever.
+            logs.get().exception("event failed", extra={"event_id": update.event_id, "channel": update.channel})
+            continue
+        if not result.ok:
+            failed_users.add(update.key)
+    if failed_users:
+        return Response("retry later\n", status=503, mimetype="text/plain")
+    return Response("EVENT_RECEIVED\n", status=200, mimetype="text/plain")
+
+
+def parse_json_body():
+    """The request body as JSON, or an error response (400) for anything that is not JSON."""
+    raw = request.get_data(cache=True)
+    try:
+        return json.loads(raw), None
+    except (ValueError, RecursionError):
+        logs.get().info("body is not JSON", extra={"path": request.path, "bytes": len(raw)})
+        return None, Response("body must be JSON\n", status=400, mimetype="text/plain")
+
+
+def bearer_ok(expected: str) -> bool:
+    header = request.headers.get("Authorization", "")
+    if not expected or not header.startswith("Bearer "):
+        return False
+    return hmac.compare_digest(header[len("Bearer ") :].strip().encode(), expected.encode())
+
+
+def register_routes(app: Flask) -> None:
+    @app.before_request
+    def start_trace():
+        request.environ["chatbot.trace"] = logs.set_trace(logs.trace_from_headers(request.headers, _settings().google_cloud_project))
+        request.environ["chatbot.started"] = time.perf_counter()
+
+    @app.teardown_request
+    def end_trace(_error=None):
+        token = request.environ.pop("chatbot.trace", None)
+        if token is not None:
+            logs.reset_trace(token)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        return Response(f"{error.code} {error.name}\n", status=error.code, mimetype="text/plain")
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        logs.get().exception("unhandled error", extra={"path": request.path, "method": request.method})
+        return Response("internal error\n", status=500, mimetype="text/plain")
+
+    @app.get("/health")
+    def health():
+        return jsonify(status="ok")
+
+    @app.get("/webhook/messenger")
+    def messenger_handshake():
+        import fb
+
+        if _channel("messenger") is None:
+            return Response("messenger is off\n", status=404, mimetype="text/plain")
+        challenge = fb.handshake(request.args, _settings().secret("fb_verify_token"))
+        if challenge is None:
+            return Response("forbidden\n", status=403, mimetype="text/plain")
+        return Response(challenge, status=200, mimetype="text/plain")
+
+    @app.post("/webhook/messenger")
+    def messenger_webhook():
+        import fb
+
+        channel = _channel("messenger")
+        if channel is None:
+            return Response("messenger is off\n", status=404, mimetype="text/plain")
+        raw = request.get_data(cache=True)
+        if not fb.verify_signature(raw, request.headers.get("X-Hub-Signature-256"), _settings().secret("fb_app_secret")):
+            logs.get().warning("messenger signature refused", extra={"bytes": len(raw)})
+            return Response("forbidden\n", status=403, mimetype="text/plain")
+        body, error = parse_json_body()
+        if error:
+            return error
+        if not isinstance(body, dict):
+            logs.get().info("messenger body is not an object")
+            return Response("EVENT_RECEIVED\n", status=200, mimetype="text/plain")
+        return deliver_all(fb.parse(body), channel)
+
+    @app.post("/webhook/telegram")
+    def telegram_webhook():
+        import tg
+
+        channel = _channel("telegram")
+        if channel is None:
+            return Response("telegram is off\n", status=404, mimetype="text/plain")
+        header = request.headers.get("X-Telegram-Bot-Api-Secret-Token")
+        if not tg.verify_secret(header, _settings().secret("telegram_secret_token")):
+            logs.get().warning("telegram secret token refused")
+            return Response("forbidden\n", status=403, mimetype="text/plain")
+        body, error = parse_json_body()
+        if error:
+            return error
+        update = tg.parse(body) if isinstance(body, dict) else None
+        if update is None:
+            logs.get().info("telegram update ignored", extra={"kinds": sorted(body)[:5] if isinstance(body, dict) else []})
+            return Response("ok\n", status=200, mimetype="text/plain")
+        return deliver_all([update], channel)
+
+    def web_guard() -> Response | None:
+        settings = _settings()
+        if not settings.web_chat_enabled:
+            return Response("web chat is off\n", status=404, mimetype="text/plain")
+        return None
+
+    @app.get("/")
+    def web_page():
+        refused = web_guard()
+        if refused:
+            return refused
+        page = send_from_directory(app.static_folder, "index.html", max_age=0)
+        token = _settings().secret("web_chat_token")
+        if token and not bearer_ok(token):
+            # The page itself holds nothing secret: it is served with 401 and asks for the token.
+            page.status_code = 401
+            page.headers["WWW-Authenticate"] = 'Bearer realm="web chat"'
+        return page
+
+    @app.post("/api/chat")
+    def web_chat():
+        refused = web_guard()
+        if refused:
+            return refused
+        token = _settings().secret("web_chat_token")
+        if token and not bearer_ok(token):
+            return jsonify(error="a bearer token is required"), 401
+        body, error = parse_json_body()
+        if error:
+            return jsonify(error="body must be JSON"), 400
+        update, problem = web_update(body)
+        if problem:
+            return jsonify(error=problem), 400
+        channel = relay.WebChannel()
+        try:
+            relay.deliver(update, channel, _store(), current_app.extensions["skills"])
+        except StoreUnavailable as failure:
+            logs.get().warning("store unavailable", extra={"error": str(failure)[:300]})
+            return jsonify(error="busy, try again"), 503
+        return jsonify(replies=channel.sent)
+
+
+def web_update(body) -> tuple[Update | None, str]:
+    """A web chat request as an Update, or the reason it is not one."""
+    if not isinstance(body, dict):
+        return None, "expected a JSON object"
+    user_id, text, payload = body.get("user_id"), body.get("text"), body.get("payload")
+    locale, message_id = body.get("locale") or "", body.get("message_id") or uuid.uuid4().hex
+    if not isinstance(user_id, str) or not USER_ID_RE.match(user_id):
+        return None, "user_id: 1-64 of A-Z, a-z, 0-9, _ . -"
+    if (text is None) == (payload is None):
+        return None, "give exactly one of text or payload"
+    if text is not None and (not isinstance(text, str) or not text.strip() or len(text) > 4000):
+        return None, "text: a non-empty string of at most 4000 characters"
+    if payload is not None and (not isinstance(payload, str) or not payload or len(payload) > 1000):
+        return None, "payload: a non-empty string of at most 1000 characters"
+    if not isinstance(locale, str) or len(locale) > 16:
+        return None, "locale: a short string such as en or es_ES"
+    if not isinstance(message_id, str) or not 1 <= len(message_id) <= 128:
+        return None, "message_id: a string of at most 128 characters"
+    update = Update(
+        channel="web",
+        user_id=user_id,
+        event_id=message_id,
+        text=text or "",
+        payload=payload or "",
+        locale=locale,
+    )
+    return update, ""
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def register_cli(app: Flask) -> None:
+    skills_group = click.Group("skills", help="Check or draw skills.json.")
+    app.cli.add_command(skills_group)
+
+    @skills_group.command("check")
+    def skills_check():
+        """Validate skills.json: schema, references and every platform limit, in every locale."""
+        error = app.extensions.get("skills_error")
+        if error is not None:
+            click.echo(str(error), err=True)
+            sys.exit(1)
+        loaded = app.extensions["skills"]
+        assignments = sum(len(s["assignments"]) for s in loaded.catalog)
+        click.echo(
+            f"{app.extensions['settings'].skills_file}: ok: {len(loaded.intents)} intents, {len(loaded.states)} states, "
+            f"{len(loaded.locales)} locales ({', '.join(loaded.locales)}), "
+            f"{len(loaded.catalog)} skills, {assignments} assignments"
+        )
+
+    @skills_group.command("graph")
+    def skills_graph():
+        """Print the conversation flow as a Mermaid diagram."""
+        error = app.extensions.get("skills_error")
+        if error is not None:
+            click.echo(str(error), err=True)
+            sys.exit(1)
+        click.echo(mermaid(app.extensions["skills"]))
+
+    @app.cli.command("suggestions")
+    @click.option("--limit", default=50, show_default=True)
+    def list_suggestions(limit: int):
+        """Show the skills users asked for, newest first."""
+        for item in app.extensions["store"].suggestions(limit):
+            stamp = time.strftime("%Y-%m-%d %H:%M", time.gmtime(item["created_at"]))
+            click.echo(f"{stamp}  {item['locale'] or '--'}  {item['conversation']}  {item['text']}")
+
+
+def mermaid(loaded: skills_module.Skills) -> str:
+    """Intents (rounded), states (boxes); arrows for gotos, button payloads and free text."""
+    lines = ["flowchart LR"]
+    node = lambda name: re.sub(r"\W", "_", name)  # noqa: E731
+    for state in loaded.states:
+        lines.append(f"    state_{node(state)}[[{state}]]")
+    menus = loaded.data.get("menus", {})
+    for name, intent in loaded.intents.items():
+        label = name + (f"<br/>action: {intent['action']}" if "action" in intent else "")
+        lines.append(f'    {node(name)}("{label}")')
+        if intent.get("goto"):
+            lines.append(f"    {node(name)} --> state_{node(intent['goto'])}")
+        targets = set()
+        for reply in intent.get("say", []):
+            for key in ("quick_replies", "buttons"):
+                spec = reply.get(key, [])
+                for button in menus.get(spec, []) if isinstance(spec, str) else spec:
+                    found = loaded.match_payload(re.sub(r"\{[a-z_]+\}", "x", button.get("payload", "")))
+                    if found:
+                        targets.add(found[0])
+        for target in sorted(targets):
+            lines.append(f"    {node(name)} -.-> {node(target)}")
+    for state_name, state in loaded.states.items():
+        if state.get("on_text"):
+            lines.append(f"    state_{node(state_name)} -- text --> {node(state['on_text'])}")
+        for table in state.get("aliases", {}).values():
+            for target in sorted({loaded.match_payload(re.sub(r"\{[a-z_]+\}", "1", t))[0] for t in table.values()}):
+                lines.append(f"    state_{node(state_name)} -- words --> {node(target)}")
+            break
+    return "\n".join(dict.fromkeys(lines))

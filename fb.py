@@ -1,0 +1,241 @@
+"""Facebook Messenger: verify, parse, render within Messenger's limits, send.
+
+Webhook bodies are verified on their raw bytes (``X-Hub-Signature-256``),
+parsed into neutral ``Update``s, and replies are rendered into Send API
+request bodies that never exceed a limit: long text is split at word
+boundaries, too many buttons or cards become several messages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import logs
+from chat import Button, Card, Conversation, Reply, Update, shorten, split_text
+from relay import SendFailed, http_call
+from skills import LIMITS
+
+CHANNEL = "messenger"
+TIMEOUT = (3.05, 8.0)  # connect, read: two tries still fit in Messenger's 20-second window
+TRANSIENT_CODES = {1, 2, 4, 17, 32, 613, 80006}  # unknown/service/rate-limit errors worth a retry
+USER_GONE_CODES = {551}  # "This person isn't available right now"
+MORE = "…"
+
+
+def verify_signature(raw: bytes, header: str | None, app_secret: str) -> bool:
+    """``X-Hub-Signature-256: sha256=<hex HMAC of the raw body>``; SHA-1 alone is not enough."""
+    if not header or not app_secret or not header.startswith("sha256="):
+        return False
+    expected = hmac.new(app_secret.encode(), raw, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header[len("sha256=") :].strip().lower())
+
+
+def handshake(args, verify_token: str) -> str | None:
+    """The challenge to echo if this is our subscription handshake, else None."""
+    if args.get("hub.mode") != "subscribe" or not verify_token:
+        return None
+    if not hmac.compare_digest(args.get("hub.verify_token", "").encode(), verify_token.encode()):
+        return None
+    return args.get("hub.challenge", "")
+
+
+def parse(body: dict) -> list[Update]:
+    """Every user event in a webhook body, in order; echoes, reads and the rest are skipped."""
+    updates: list[Update] = []
+    if body.get("object") != "page":
+        logs.get().info("messenger body is not a page event", extra={"object": str(body.get("object"))[:40]})
+        return updates
+    for entry in body.get("entry") or []:
+        if not isinstance(entry, dict):
+            continue
+        for event in entry.get("messaging") or []:
+            update = parse_event(event) if isinstance(event, dict) else None
+            if update is not None:
+                updates.append(update)
+    return updates
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def parse_event(event: dict) -> Update | None:
+    sender = event.get("sender") if isinstance(event.get("sender"), dict) else {}
+    user_id = _text(sender.get("id")) or (str(sender.get("id")) if isinstance(sender.get("id"), int) else "")
+    timestamp = event.get("timestamp") if isinstance(event.get("timestamp"), (int, float)) else 0
+    if not user_id:
+        return None
+    message, postback = event.get("message"), event.get("postback")
+    base = {"channel": CHANNEL, "user_id": user_id, "timestamp": timestamp / 1000}
+    if isinstance(message, dict):
+        if message.get("is_echo"):
+            return None
+        mid = _text(message.get("mid"))
+        if not mid:
+            return None
+        quick = message.get("quick_reply")
+        if isinstance(quick, dict) and _text(quick.get("payload")):
+            return Update(event_id=mid, payload=quick["payload"], **base)
+        if _text(message.get("text")).strip():
+            return Update(event_id=mid, text=message["text"], **base)
+        attachments = message.get("attachments")
+        kind = "sticker" if message.get("sticker_id") else "attachment"
+        if isinstance(attachments, list) and attachments and isinstance(attachments[0], dict):
+            kind = _text(attachments[0].get("type")) or kind
+        return Update(event_id=mid, attachment=kind, **base)
+    if isinstance(postback, dict):
+        payload = _text(postback.get("payload"))
+        # Older postbacks carry no mid: sender, time and payload identify a redelivery.
+        event_id = _text(postback.get("mid")) or f"postback:{user_id}:{timestamp}:{payload[:100]}"
+        return Update(event_id=event_id, payload=payload, text=_text(postback.get("title")) if not payload else "", **base)
+    return None  # read, delivery, reaction, optin, referral...
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def absolute_url(url: str, public_url: str) -> str:
+    if url.startswith("https://"):
+        return url
+    if url.startswith("/") and public_url.startswith("https://"):
+        return public_url + url
+    return ""
+
+
+def render_button(button: Button) -> dict:
+    title = shorten(button.title, LIMITS["fb_button_title"])
+    if button.url:
+        return {"type": "web_url", "url": button.url, "title": title}
+    return {"type": "postback", "title": title, "payload": button.payload[: LIMITS["fb_payload"]]}
+
+
+def render_quick_replies(buttons: list[Button]) -> list[dict]:
+    return [
+        {"content_type": "text", "title": shorten(b.title, LIMITS["fb_quick_reply_title"]), "payload": b.payload[: LIMITS["fb_payload"]]}
+        for b in buttons
+        if b.payload
+    ]
+
+
+def button_template(text: str, buttons: list[Button]) -> dict:
+    return {
+        "attachment": {
+            "type": "template",
+            "payload": {"template_type": "button", "text": text, "buttons": [render_button(b) for b in buttons]},
+        }
+    }
+
+
+def render_element(card: Card, public_url: str) -> dict:
+    element = {"title": shorten(card.title, LIMITS["fb_element_title"])}
+    if card.subtitle:
+        element["subtitle"] = shorten(card.subtitle, LIMITS["fb_element_subtitle"])
+    image = absolute_url(card.image_url, public_url)
+    if image:
+        element["image_url"] = image
+    if card.url:
+        element["default_action"] = {"type": "web_url", "url": card.url}
+    if card.buttons:
+        element["buttons"] = [render_button(b) for b in card.buttons[: LIMITS["fb_buttons"]]]
+    return element
+
+
+def chunks(items: list, size: int) -> list[list]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def render_reply(reply: Reply, public_url: str = "") -> list[dict]:
+    """One neutral reply as Send API ``message`` objects, each within Messenger's limits."""
+    messages: list[dict] = []
+    texts = split_text(reply.text, LIMITS["fb_text"])
+    if reply.buttons:
+        # The text that carries buttons is a button template: at most 640 characters.
+        last = split_text(texts.pop(), LIMITS["fb_button_template_text"]) if texts else [MORE]
+        texts += last[:-1]
+        messages += [{"text": t} for t in texts]
+        groups = chunks(reply.buttons, LIMITS["fb_buttons"])
+        messages.append(button_template(last[-1], groups[0]))
+        messages += [button_template(MORE, group) for group in groups[1:]]
+    else:
+        messages += [{"text": t} for t in texts]
+    for group in chunks(reply.cards, LIMITS["fb_elements"]):
+        payload = {"template_type": "generic", "image_aspect_ratio": "horizontal"}
+        payload["elements"] = [render_element(card, public_url) for card in group]
+        messages.append({"attachment": {"type": "template", "payload": payload}})
+    quick = reply.quick_replies
+    if len(quick) > LIMITS["fb_quick_replies"]:
+        # More choices than quick replies allow: the rest become buttons rather than vanish.
+        keep = LIMITS["fb_quick_replies"]
+        messages += [button_template(MORE, group) for group in chunks(quick[keep:], LIMITS["fb_buttons"])]
+        quick = quick[:keep]
+    if quick:
+        if not messages:
+            messages.append({"text": MORE})
+        messages[-1]["quick_replies"] = render_quick_replies(quick)
+    return messages
+
+
+class Messenger:
+    """Messenger for one page: holds the HTTP session and the settings it needs."""
+
+    name = CHANNEL
+
+    def __init__(self, settings, session=None):
+        import requests
+
+        self.settings = settings
+        self.graph = settings.fb_graph_url
+        self.session = session or requests.Session()
+
+    @property
+    def token(self) -> str:
+        return self.settings.secret("fb_page_access_token")
+
+    def needs_profile(self, conv: Conversation) -> bool:
+        return not conv.profile.get("looked_up")
+
+    def fetch_profile(self, user_id: str) -> dict:
+        """First name (and locale when the app may read it); any failure just means no name."""
+        import requests
+
+        for fields in ("first_name,locale", "first_name"):
+            try:
+                response = self.session.get(
+                    f"{self.graph}/{user_id}",
+                    params={"fields": fields, "access_token": self.token},
+                    timeout=TIMEOUT,
+                )
+            except requests.RequestException as error:
+                logs.get().warning("profile lookup failed", extra={"error": type(error).__name__})
+                return {}
+            if response.status_code == 200:
+                try:
+                    data = response.json()
+                except ValueError:
+                    return {}
+                profile = {"first_name": _text(data.get("first_name"))[:64]}
+                if _text(data.get("locale")):
+                    profile["locale"] = data["locale"]
+                return profile
+            logs.get().info("profile lookup refused", extra={"status": response.status_code, "fields": fields})
+        return {}
+
+    def render(self, replies: list[Reply], conv: Conversation, update: Update) -> list[dict]:
+        bodies = []
+        for reply in replies:
+            for message in render_reply(reply, self.settings.public_url):
+                bodies.append({"recipient": {"id": conv.user_id}, "messaging_type": "RESPONSE", "message": message})
+        return bodies
+
+    def send(self, item: dict) -> None:
+        status, body = http_call(
+            self.session, f"{self.graph}/me/messages", item, TIMEOUT, params={"access_token": self.token}
+        )
+        if status == 200:
+            return
+        error = body.get("error") if isinstance(body.get("error"), dict) else {}
+        code = error.get("code")
+        reason = f"graph {status} code={code} subcode={error.get('error_subcode')}: {str(error.get('message', ''))[:200]}"
+        transient = status >= 500 or status == 429 or bool(error.get("is_transient")) or code in TRANSIENT_CODES
+        raise SendFailed(reason, transient=transient, user_gone=code in USER_GONE_CODES)

@@ -1,0 +1,185 @@
+"""Configuration: one frozen dataclass built once from the environment.
+
+Secret settings may hold a Secret Manager reference (``sm://NAME``,
+``sm://NAME/VERSION`` or ``projects/P/secrets/S/versions/V``); it is resolved
+on first use and cached for the life of the process, so importing this module
+or building ``Settings`` never touches the network.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass, field, fields
+from typing import Callable, Mapping
+
+SECRET_FIELDS = (
+    "fb_page_access_token",
+    "fb_app_secret",
+    "fb_verify_token",
+    "telegram_bot_token",
+    "telegram_secret_token",
+    "tasks_token",
+    "web_chat_token",
+)
+
+
+class SecretError(RuntimeError):
+    """A secret reference could not be resolved; the message says what to fix."""
+
+
+def is_secret_reference(value: str) -> bool:
+    return value.startswith("sm://") or (value.startswith("projects/") and "/secrets/" in value)
+
+
+def secret_version_name(reference: str, project: str | None) -> str:
+    """Turn ``sm://NAME[/VERSION]`` into a full Secret Manager version name."""
+    if reference.startswith("projects/"):
+        return reference if "/versions/" in reference else reference + "/versions/latest"
+    rest = reference.removeprefix("sm://")
+    if rest.startswith("projects/"):
+        return secret_version_name(rest, project)
+    name, _, version = rest.partition("/")
+    if not project:
+        raise SecretError(
+            f"secret {reference!r} needs a project: set GOOGLE_CLOUD_PROJECT or use "
+            "sm://projects/PROJECT/secrets/NAME/versions/VERSION"
+        )
+    return f"projects/{project}/secrets/{name}/versions/{version or 'latest'}"
+
+
+def fetch_from_secret_manager(version_name: str) -> str:
+    # Imported here: the client library is heavy and only needed when a reference is used.
+    from google.api_core import exceptions
+    from google.cloud import secretmanager
+
+    client = secretmanager.SecretManagerServiceClient()
+    try:
+        response = client.access_secret_version(name=version_name)
+    except exceptions.NotFound as error:
+        raise SecretError(f"secret {version_name} does not exist: create it or fix the reference") from error
+    except exceptions.PermissionDenied as error:
+        raise SecretError(
+            f"no access to secret {version_name}: grant the runtime service account "
+            "roles/secretmanager.secretAccessor on it"
+        ) from error
+    return response.payload.data.decode("utf-8").strip()
+
+
+class SecretResolver:
+    """Resolves secret references once per process and remembers the answers."""
+
+    def __init__(self, project: str | None, fetch: Callable[[str], str] = fetch_from_secret_manager):
+        self._project = project
+        self._fetch = fetch
+        self._cache: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def resolve(self, value: str) -> str:
+        if not is_secret_reference(value):
+            return value
+        with self._lock:
+            if value not in self._cache:
+                self._cache[value] = self._fetch(secret_version_name(value, self._project))
+            return self._cache[value]
+
+
+def _read_env(environ: Mapping[str, str], name: str, default: str = "") -> str:
+    """A variable, or the content of the file named by NAME_FILE (Cloud Run secret volumes)."""
+    value = environ.get(name, "").strip()
+    if value:
+        return value
+    path = environ.get(name + "_FILE", "").strip()
+    if path:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read().strip()
+    return default
+
+
+@dataclass(frozen=True)
+class Settings:
+    port: int = 8080
+    store_url: str = "sqlite:///chatbot.db"
+    skills_file: str = "skills.json"
+    fb_page_access_token: str = ""
+    fb_app_secret: str = ""
+    fb_verify_token: str = ""
+    fb_graph_url: str = "https://graph.facebook.com/v25.0"
+    telegram_bot_token: str = ""
+    telegram_secret_token: str = ""
+    telegram_api_url: str = "https://api.telegram.org"
+    public_url: str = ""
+    tasks_audience: str = ""
+    tasks_token: str = ""
+    web_chat_token: str = ""
+    log_level: str = "INFO"
+    on_cloud_run: bool = False
+    google_cloud_project: str = ""
+    resolver: SecretResolver | None = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> "Settings":
+        env = os.environ if environ is None else environ
+        values: dict = {}
+        for f in fields(cls):
+            if f.name in ("resolver", "on_cloud_run", "google_cloud_project"):
+                continue
+            raw = _read_env(env, f.name.upper())
+            if raw:
+                values[f.name] = int(raw) if f.name == "port" else raw
+        values["on_cloud_run"] = bool(env.get("K_SERVICE"))
+        values["google_cloud_project"] = env.get("GOOGLE_CLOUD_PROJECT", "") or env.get("GCLOUD_PROJECT", "")
+        values.update(overrides)
+        for url_field in ("fb_graph_url", "telegram_api_url", "public_url"):
+            if url_field in values:
+                values[url_field] = values[url_field].rstrip("/")
+        settings = cls(**values)
+        if settings.resolver is None:
+            object.__setattr__(settings, "resolver", SecretResolver(settings.google_cloud_project or None))
+        return settings
+
+    def secret(self, name: str) -> str:
+        """The plain value of a secret setting, resolving a Secret Manager reference on first use."""
+        if name not in SECRET_FIELDS:
+            raise KeyError(name)
+        value = getattr(self, name)
+        if not value or self.resolver is None:
+            return value
+        return self.resolver.resolve(value)
+
+    @property
+    def messenger_enabled(self) -> bool:
+        return bool(self.fb_page_access_token and self.fb_app_secret and self.fb_verify_token)
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_bot_token and self.telegram_secret_token)
+
+    @property
+    def web_chat_enabled(self) -> bool:
+        # On Cloud Run the page is public to the world, so it needs a token there.
+        return bool(self.web_chat_token) or not self.on_cloud_run
+
+    def channel_report(self) -> dict[str, str]:
+        """Which channels are on, and why an off one is off, for the startup log."""
+        report = {}
+        report["messenger"] = (
+            "on"
+            if self.messenger_enabled
+            else "off (set FB_PAGE_ACCESS_TOKEN, FB_APP_SECRET and FB_VERIFY_TOKEN)"
+        )
+        report["telegram"] = (
+            "on" if self.telegram_enabled else "off (set TELEGRAM_BOT_TOKEN and TELEGRAM_SECRET_TOKEN)"
+        )
+        if self.web_chat_enabled:
+            report["web"] = "on (token required)" if self.web_chat_token else "on (open, local use)"
+        else:
+            report["web"] = "off (on Cloud Run it needs WEB_CHAT_TOKEN)"
+        return report
+
+    def known_secret_values(self) -> list[str]:
+        """Plain secret values already at hand, for scrubbing logs (never resolves references)."""
+        values = [getattr(self, name) for name in SECRET_FIELDS]
+        if self.resolver is not None:
+            values.extend(self.resolver._cache.values())
+        return [v for v in values if v and len(v) >= 6]

@@ -1,0 +1,125 @@
+// The web chat: every piece of text goes into the page with textContent, never as HTML.
+(() => {
+  const log = document.getElementById("log");
+  const chips = document.getElementById("chips");
+  const input = document.getElementById("text");
+  const language = document.getElementById("language");
+  const tokenForm = document.getElementById("token-form");
+  const composer = document.getElementById("composer");
+
+  const userId = localStorage.getItem("mentor.user") || "web-" + crypto.randomUUID().slice(0, 12);
+  localStorage.setItem("mentor.user", userId);
+  let token = sessionStorage.getItem("mentor.token") || "";
+  const browserLanguage = (navigator.language || "en").slice(0, 2);
+  language.value = localStorage.getItem("mentor.locale") || (browserLanguage === "es" ? "es" : "en");
+
+  const el = (tag, cls, text) => {
+    const node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  };
+  const scroll = () => { log.scrollTop = log.scrollHeight; };
+
+  function buttonNode(button) {
+    if (button.url) {
+      const link = el("a", "", button.title);
+      link.href = button.url; link.target = "_blank"; link.rel = "noopener noreferrer";
+      return link;
+    }
+    const node = el("button", "", button.title);
+    node.type = "button";
+    node.dataset.payload = button.payload;
+    node.addEventListener("click", () => send({ payload: button.payload }, button.title));
+    return node;
+  }
+
+  function cardNode(card) {
+    const node = el("article", "card");
+    if (card.image_url) {
+      const img = el("img"); img.src = card.image_url; img.alt = ""; node.append(img);
+    }
+    const body = el("div", "body");
+    const title = el("h3");
+    if (card.url) {
+      const link = el("a", "", card.title); link.href = card.url; link.target = "_blank"; link.rel = "noopener noreferrer";
+      title.append(link);
+    } else title.textContent = card.title;
+    body.append(title);
+    if (card.subtitle) body.append(el("p", "", card.subtitle));
+    node.append(body);
+    const actions = el("div", "actions");
+    card.buttons.forEach((b) => actions.append(buttonNode(b)));
+    node.append(actions);
+    return node;
+  }
+
+  function showReplies(replies) {
+    chips.replaceChildren();
+    replies.forEach((reply) => {
+      if (reply.text) {
+        const bubble = el("div", "bubble bot", reply.text);
+        if (reply.buttons.length) {
+          const box = el("div", "buttons");
+          reply.buttons.forEach((b) => box.append(buttonNode(b)));
+          bubble.append(box);
+        }
+        log.append(bubble);
+      }
+      if (reply.cards.length) {
+        const row = el("div", "cards");
+        reply.cards.forEach((c) => row.append(cardNode(c)));
+        log.append(row);
+      }
+      if (reply.quick_replies.length) {
+        chips.replaceChildren(...reply.quick_replies.map((b) => { const n = buttonNode(b); n.className = "chip"; return n; }));
+      }
+    });
+    scroll();
+  }
+
+  async function send(message, shown) {
+    if (shown) log.append(el("div", "bubble user", shown));
+    scroll();
+    const headers = { "Content-Type": "application/json" };
+    if (token) headers.Authorization = "Bearer " + token;
+    const body = JSON.stringify({ user_id: userId, locale: language.value, message_id: crypto.randomUUID(), ...message });
+    let response;
+    try {
+      response = await fetch("/api/chat", { method: "POST", headers, body });
+    } catch (error) {
+      log.append(el("div", "error", "Can't reach the bot. Is it running?"));
+      return;
+    }
+    if (response.status === 401) {
+      tokenForm.hidden = false; composer.hidden = true;
+      return;
+    }
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      log.append(el("div", "error", data.error || "Something went wrong (" + response.status + ")."));
+      return;
+    }
+    showReplies(data.replies || []);
+  }
+
+  composer.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    send({ text }, text);
+  });
+  tokenForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    token = document.getElementById("token").value.trim();
+    sessionStorage.setItem("mentor.token", token);
+    tokenForm.hidden = true; composer.hidden = false;
+    send({ payload: "GET_STARTED" });
+  });
+  language.addEventListener("change", () => {
+    localStorage.setItem("mentor.locale", language.value);
+    send({ payload: "LANG:" + language.value }, language.options[language.selectedIndex].text);
+  });
+  send({ payload: "GET_STARTED" });
+})();

@@ -1,0 +1,177 @@
+"""Conversation state: the ``Store`` protocol and its implementations.
+
+A conversation is one document keyed ``channel:user_id``. Every message is
+one transaction over that document: the step function reads it, decides
+(deduplicate, run the engine, queue replies, claim what to send) and the
+store writes it back atomically, or not at all. Sending happens outside the
+transaction; ``settle`` then records what went out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from typing import Callable, Protocol, TypeVar
+from urllib.parse import urlparse
+
+from chat import Conversation
+
+T = TypeVar("T")
+Step = Callable[[Conversation], "tuple[bool, T]"]
+
+
+class StoreUnavailable(RuntimeError):
+    """The store could not be reached or was busy: the platform should retry later (503)."""
+
+
+class Store(Protocol):
+    def transact(self, key: str, step: Step) -> T:
+        """Load the conversation (a fresh one if missing), run ``step`` and, if it says it
+        changed something, write it back in the same transaction. ``step`` may run more than
+        once on contention, so it must not have side effects outside the conversation."""
+
+    def settle(self, key: str, claim: str, remaining: dict[str, list], deactivate: bool = False) -> None:
+        """After sending: drop the outbox entries this claim finished, keep what is left
+        unsent (releasing the claim), and mark the user inactive if the platform said so."""
+
+    def load(self, key: str) -> Conversation | None: ...
+
+    def suggestions(self, limit: int = 100) -> list[dict]: ...
+
+    def close(self) -> None: ...
+
+
+def settle_outbox(conv: Conversation, claim: str, remaining: dict[str, list], deactivate: bool) -> bool:
+    """The change ``settle`` makes, shared by every store; True if anything changed."""
+    changed = False
+    for seq, items in remaining.items():
+        entry = conv.outbox.get(seq)
+        if entry is None or entry.get("claim") != claim:
+            continue
+        changed = True
+        if items:
+            entry.update(items=items, claim=None, lease_until=0)
+        else:
+            del conv.outbox[seq]
+    if deactivate and conv.active:
+        conv.active, changed = False, True
+    return changed
+
+
+def open_store(url: str) -> Store:
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else parsed.path
+        return SQLiteStore(path or "chatbot.db")
+    if parsed.scheme == "firestore":
+        raise ValueError("firestore:// is not available in this build yet; use sqlite:///PATH")
+    raise ValueError(f"unknown STORE_URL scheme {parsed.scheme!r}: use sqlite:///PATH or firestore://")
+
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS conversations (
+    key TEXT PRIMARY KEY,
+    doc TEXT NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS suggestions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    conversation TEXT NOT NULL,
+    text TEXT NOT NULL,
+    locale TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+"""
+
+
+class SQLiteStore:
+    """The embedded default: one file, WAL, one connection per thread and process.
+
+    ``BEGIN IMMEDIATE`` takes the write lock up front, so concurrent messages
+    from one user (or many) serialize instead of failing on upgrade; the busy
+    timeout makes them wait rather than error while another transaction runs.
+    """
+
+    BUSY_TIMEOUT_MS = 15000
+
+    def __init__(self, path: str):
+        self.path = path
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def _connection(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and self._local.pid == os.getpid():
+            return conn
+        if self.path != ":memory:" and os.path.dirname(self.path):
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        conn = sqlite3.connect(self.path, timeout=self.BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout = {self.BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.executescript(SCHEMA)
+        self._local.conn, self._local.pid = conn, os.getpid()
+        with self._lock:
+            self._all.append(conn)
+        return conn
+
+    def _run(self, key: str, step: Callable[[Conversation], tuple[bool, T]]) -> T:
+        try:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            raise StoreUnavailable(f"sqlite: {error}") from error
+        try:
+            row = conn.execute("SELECT doc FROM conversations WHERE key = ?", (key,)).fetchone()
+            conv = Conversation.from_dict(json.loads(row[0])) if row else Conversation(key=key)
+            changed, result = step(conv)
+            if changed:
+                filed, conv.suggestions = conv.suggestions, []
+                for item in filed:
+                    conn.execute(
+                        "INSERT INTO suggestions (conversation, text, locale, created_at) VALUES (?, ?, ?, ?)",
+                        (key, item["text"], item.get("locale", ""), item.get("at", time.time())),
+                    )
+                conn.execute(
+                    "INSERT INTO conversations (key, doc, updated_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
+                    (key, json.dumps(conv.to_dict(), ensure_ascii=False), time.time()),
+                )
+            conn.execute("COMMIT")
+            return result
+        except sqlite3.OperationalError as error:
+            conn.execute("ROLLBACK")
+            raise StoreUnavailable(f"sqlite: {error}") from error
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def transact(self, key: str, step: Callable[[Conversation], tuple[bool, T]]) -> T:
+        return self._run(key, step)
+
+    def settle(self, key: str, claim: str, remaining: dict[str, list], deactivate: bool = False) -> None:
+        self._run(key, lambda conv: (settle_outbox(conv, claim, remaining, deactivate), None))
+
+    def load(self, key: str) -> Conversation | None:
+        row = self._connection().execute("SELECT doc FROM conversations WHERE key = ?", (key,)).fetchone()
+        return Conversation.from_dict(json.loads(row[0])) if row else None
+
+    def suggestions(self, limit: int = 100) -> list[dict]:
+        rows = self._connection().execute(
+            "SELECT conversation, text, locale, created_at FROM suggestions ORDER BY id DESC LIMIT ?", (limit,)
+        )
+        return [{"conversation": c, "text": t, "locale": loc, "created_at": at} for c, t, loc, at in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                try:
+                    conn.close()
+                except sqlite3.Error:
+                    pass
+            self._all.clear()
+        self._local = threading.local()

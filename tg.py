@@ -1,0 +1,217 @@
+"""Telegram: verify, parse, render as HTML messages with inline keyboards, send.
+
+The webhook is verified by ``X-Telegram-Bot-Api-Secret-Token`` (constant-time
+comparison). Text goes out with ``parse_mode=HTML`` and every piece of text is
+escaped, so a user's name or words can never become markup. Callback data is
+limited to 64 bytes: longer payloads travel as short keys remembered in the
+conversation.
+"""
+
+from __future__ import annotations
+
+import hmac
+import html
+import time
+
+import logs
+from chat import Button, Card, Conversation, Reply, Update, shorten, split_text
+from relay import SendFailed, http_call
+from skills import LIMITS
+
+CHANNEL = "telegram"
+TIMEOUT = (3.05, 8.0)
+MAX_INLINE_WAIT = 3.0  # a 429 asking for a longer wait is answered 503 so Telegram redelivers later
+MAX_INLINE_RETRIES = 2
+ATTACHMENT_KINDS = (
+    "photo", "sticker", "voice", "video", "video_note", "audio", "document",
+    "animation", "location", "venue", "contact", "poll", "dice", "story",
+)  # fmt: skip
+
+
+def verify_secret(header: str | None, secret: str) -> bool:
+    if not header or not secret:
+        return False
+    return hmac.compare_digest(header.encode(), secret.encode())
+
+
+def _int(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _str(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def parse(body: dict) -> Update | None:
+    """The one update in a webhook body, or None for kinds the bot does not handle."""
+    update_id = _int(body.get("update_id"))
+    if update_id is None:
+        return None
+    event_id = str(update_id)
+    if isinstance(body.get("message"), dict):
+        return parse_message(event_id, body["message"])
+    if isinstance(body.get("callback_query"), dict):
+        query = body["callback_query"]
+        sender = _dict(query.get("from"))
+        chat_id = _int(_dict(_dict(query.get("message")).get("chat")).get("id")) or _int(sender.get("id"))
+        if chat_id is None or not _str(query.get("id")):
+            return None
+        return Update(
+            channel=CHANNEL,
+            user_id=str(chat_id),
+            event_id=event_id,
+            payload=_str(query.get("data")) or "?",
+            callback_id=query["id"],
+            first_name=_str(sender.get("first_name")),
+            locale=_str(sender.get("language_code")),
+        )
+    return None  # edited messages, channel posts, member updates, polls...
+
+
+def parse_message(event_id: str, message: dict) -> Update | None:
+    chat = _dict(message.get("chat"))
+    chat_id = _int(chat.get("id"))
+    if chat_id is None or chat.get("type") != "private":
+        return None  # the mentor talks one to one
+    sender = _dict(message.get("from"))
+    base = {
+        "channel": CHANNEL,
+        "user_id": str(chat_id),
+        "event_id": event_id,
+        "first_name": _str(sender.get("first_name")),
+        "locale": _str(sender.get("language_code")),
+        "timestamp": float(_int(message.get("date")) or 0),
+    }
+    text = _str(message.get("text"))
+    if text:
+        entities = message.get("entities") if isinstance(message.get("entities"), list) else []
+        first = _dict(entities[0]) if entities else {}
+        if first.get("type") == "bot_command" and first.get("offset") == 0 and _int(first.get("length")):
+            word = text[1 : first["length"]].split("@", 1)[0].lower()
+            return Update(command=word, text=text[first["length"] :].strip(), **base)
+        return Update(text=text, **base)
+    kind = next((k for k in ATTACHMENT_KINDS if k in message), "")
+    return Update(attachment=kind, **base) if kind else None
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def callback_data(payload: str, conv: Conversation) -> str:
+    if len(payload.encode()) <= LIMITS["tg_callback_data"] and not payload.startswith("~"):
+        return payload
+    return conv.short_payload(payload)
+
+
+def keyboard_rows(buttons: list[Button], conv: Conversation, per_row: int) -> list[list[dict]]:
+    keys = []
+    for button in buttons:
+        title = shorten(button.title, 64)
+        keys.append({"text": title, "url": button.url} if button.url else {"text": title, "callback_data": callback_data(button.payload, conv)})
+    return [keys[i : i + per_row] for i in range(0, len(keys), per_row)]
+
+
+def card_caption(card: Card) -> str:
+    caption = f"<b>{escape(card.title)}</b>"
+    if card.subtitle:
+        caption += "\n" + escape(card.subtitle)
+    return caption
+
+
+def absolute_image(url: str, public_url: str) -> str:
+    if url.startswith("https://"):
+        return url
+    return public_url + url if url.startswith("/") and public_url.startswith("https://") else ""
+
+
+def render_reply(reply: Reply, conv: Conversation, public_url: str = "") -> list[dict]:
+    """One neutral reply as Bot API calls: text chunks, cards, quick replies on the last one."""
+    chat_id = conv.user_id
+    calls: list[dict] = []
+    for chunk in split_text(reply.text, LIMITS["tg_text"]):
+        params = {"chat_id": chat_id, "text": escape(chunk), "parse_mode": "HTML", "link_preview_options": {"is_disabled": True}}
+        calls.append({"method": "sendMessage", "params": params})
+    if reply.buttons:
+        if not calls:
+            calls.append({"method": "sendMessage", "params": {"chat_id": chat_id, "text": "…"}})
+        calls[-1]["params"]["reply_markup"] = {"inline_keyboard": keyboard_rows(reply.buttons, conv, 1)}
+    for card in reply.cards:
+        rows = keyboard_rows(card.buttons, conv, 1)
+        image = absolute_image(card.image_url, public_url)
+        if image:
+            params = {"chat_id": chat_id, "photo": image, "caption": card_caption(card), "parse_mode": "HTML"}
+            call = {"method": "sendPhoto", "params": params}
+        else:
+            params = {"chat_id": chat_id, "text": card_caption(card), "parse_mode": "HTML", "link_preview_options": {"is_disabled": True}}
+            call = {"method": "sendMessage", "params": params}
+        if rows:
+            call["params"]["reply_markup"] = {"inline_keyboard": rows}
+        calls.append(call)
+    if reply.quick_replies:
+        if not calls:
+            calls.append({"method": "sendMessage", "params": {"chat_id": chat_id, "text": "…"}})
+        markup = calls[-1]["params"].setdefault("reply_markup", {"inline_keyboard": []})
+        markup["inline_keyboard"] += keyboard_rows(reply.quick_replies, conv, 2)
+    return calls
+
+
+class Telegram:
+    """One Telegram bot: holds the HTTP session and the settings it needs."""
+
+    name = CHANNEL
+
+    def __init__(self, settings, session=None, sleep=time.sleep):
+        import requests
+
+        self.settings = settings
+        self.session = session or requests.Session()
+        self.sleep = sleep
+
+    def url(self, method: str) -> str:
+        return f"{self.settings.telegram_api_url}/bot{self.settings.secret('telegram_bot_token')}/{method}"
+
+    def needs_profile(self, conv: Conversation) -> bool:
+        return False  # every update carries the sender's first name and language
+
+    def fetch_profile(self, user_id: str) -> dict:
+        return {}
+
+    def render(self, replies: list[Reply], conv: Conversation, update: Update) -> list[dict]:
+        calls = []
+        if update.callback_id:
+            # Always answered, even for stale or unknown data, or the button spins for the user.
+            calls.append({"method": "answerCallbackQuery", "params": {"callback_query_id": update.callback_id}})
+        for reply in replies:
+            calls += render_reply(reply, conv, self.settings.public_url)
+        return calls
+
+    def call(self, method: str, params: dict) -> dict:
+        """One Bot API call; short 429 waits are honoured here, anything else raises SendFailed."""
+        for attempt in range(MAX_INLINE_RETRIES + 1):
+            status, body = http_call(self.session, self.url(method), params, TIMEOUT)
+            if status == 200 and body.get("ok"):
+                return body
+            description = str(body.get("description", ""))[:200]
+            if status == 429:
+                retry_after = _int(_dict(body.get("parameters")).get("retry_after")) or 1
+                if retry_after <= MAX_INLINE_WAIT and attempt < MAX_INLINE_RETRIES:
+                    logs.get().info("telegram rate limit, waiting", extra={"retry_after": retry_after})
+                    self.sleep(retry_after)
+                    continue
+                raise SendFailed(f"telegram 429 retry_after={retry_after}", transient=True)
+            if method == "answerCallbackQuery" and status == 400:
+                raise SendFailed(f"telegram {status}: {description}", transient=False)
+            reason = f"telegram {method} {status}: {description}"
+            raise SendFailed(reason, transient=status >= 500 or status == 0, user_gone=status == 403)
+        raise SendFailed("telegram 429: retries used up", transient=True)
+
+    def send(self, item: dict) -> None:
+        self.call(item["method"], item["params"])
