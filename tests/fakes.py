@@ -1,0 +1,181 @@
+"""Fake Graph API and Telegram Bot API servers: real HTTP on 127.0.0.1, port 0.
+
+They record every request so tests can assert the exact calls the bot made,
+and can be scripted to fail (status codes, 429s, slow answers, dropped
+connections) the way the real platforms do.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    query: dict
+    body: dict | None
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Rule:
+    """Answer the next ``times`` matching requests with ``status`` and ``body`` (or drop them)."""
+
+    status: int
+    body: dict
+    times: int = 1
+    match: str = ""  # a substring of the path, or "" for any
+    delay: float = 0.0
+    drop: bool = False  # close the connection without answering
+
+
+class FakeServer:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.rules: list[Rule] = []
+        self.lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # quiet
+                pass
+
+            def _handle(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                parsed = urlparse(self.path)
+                try:
+                    body = json.loads(raw) if raw else None
+                except ValueError:
+                    body = {"_raw": raw.decode(errors="replace")}
+                call = Call(self.command, parsed.path, {k: v[0] for k, v in parse_qs(parsed.query).items()}, body)
+                rule = fake._take_rule(parsed.path)
+                with fake.lock:
+                    fake.calls.append(call)
+                if rule and rule.delay:
+                    time.sleep(rule.delay)
+                if rule and rule.drop:
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                status, payload = (rule.status, rule.body) if rule else fake.answer(call)
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = _handle
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def _take_rule(self, path: str) -> Rule | None:
+        with self.lock:
+            for rule in self.rules:
+                if rule.match in path and rule.times > 0:
+                    rule.times -= 1
+                    if rule.times == 0:
+                        self.rules.remove(rule)
+                    return rule
+        return None
+
+    def queue(self, status: int, body: dict | None = None, times: int = 1, match: str = "", delay: float = 0.0, drop: bool = False) -> None:
+        with self.lock:
+            self.rules.append(Rule(status, body or {}, times, match, delay, drop))
+
+    def answer(self, call: Call) -> tuple[int, dict]:
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        with self.lock:
+            self.calls.clear()
+            self.rules.clear()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class FakeGraph(FakeServer):
+    """Graph API v25.0: ``POST /me/messages`` and ``GET /{psid}`` (profiles)."""
+
+    VERSION = "v25.0"
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.profiles: dict[str, dict] = {}
+        self.message_count = 0
+        super().__init__()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/{self.VERSION}"
+
+    def answer(self, call: Call) -> tuple[int, dict]:
+        if call.query.get("access_token") != self.token:
+            return 400, {"error": {"message": "Invalid OAuth access token.", "type": "OAuthException", "code": 190}}
+        if call.method == "POST" and call.path == f"/{self.VERSION}/me/messages":
+            self.message_count += 1
+            recipient = (call.body or {}).get("recipient", {}).get("id", "")
+            return 200, {"recipient_id": recipient, "message_id": f"m_{self.message_count}"}
+        if call.method == "GET":
+            psid = call.path.rsplit("/", 1)[-1]
+            profile = self.profiles.get(psid)
+            if profile is None:
+                return 400, {"error": {"message": "(#200) Permissions error", "type": "OAuthException", "code": 200}}
+            fields = call.query.get("fields", "").split(",")
+            return 200, {k: v for k, v in profile.items() if k in fields} | {"id": psid}
+        return 404, {"error": {"message": "Unknown path", "code": 803}}
+
+    def messages(self, recipient: str | None = None) -> list[dict]:
+        """The Send API bodies the bot posted, oldest first."""
+        return [
+            c.body
+            for c in self.calls
+            if c.method == "POST" and c.path.endswith("/me/messages") and (recipient is None or c.body["recipient"]["id"] == recipient)
+        ]
+
+
+class FakeTelegram(FakeServer):
+    """Bot API: ``POST /bot{token}/{method}``; records every method call."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.message_id = 0
+        super().__init__()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def answer(self, call: Call) -> tuple[int, dict]:
+        prefix = f"/bot{self.token}/"
+        if not call.path.startswith(prefix):
+            return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
+        method = call.path[len(prefix) :]
+        if method in ("sendMessage", "sendPhoto"):
+            self.message_id += 1
+            return 200, {"ok": True, "result": {"message_id": self.message_id, "chat": {"id": (call.body or {}).get("chat_id")}}}
+        return 200, {"ok": True, "result": True}
+
+    def sent(self, method: str | None = None, chat_id: str | None = None) -> list[tuple[str, dict]]:
+        out = []
+        for c in self.calls:
+            name = c.path.rsplit("/", 1)[-1]
+            if (method is None or name == method) and (chat_id is None or str((c.body or {}).get("chat_id")) == str(chat_id)):
+                out.append((name, c.body))
+        return out

@@ -1,0 +1,290 @@
+"""Messenger: handshake, signatures, parsing, the Send API calls, limits, failures."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from payloads import FB_TOKEN, FB_VERIFY, fb_body, fb_postback, fb_quick_reply, fb_text, post_fb, sign
+
+import fb
+from chat import Button, Card, Reply, utf16_len
+from skills import LIMITS
+
+
+@pytest.mark.parametrize(
+    "args, status",
+    [
+        ({"hub.mode": "subscribe", "hub.verify_token": FB_VERIFY, "hub.challenge": "1158201444"}, 200),
+        ({"hub.mode": "subscribe", "hub.verify_token": "wrong", "hub.challenge": "1"}, 403),
+        ({"hub.mode": "unsubscribe", "hub.verify_token": FB_VERIFY, "hub.challenge": "1"}, 403),
+        ({"hub.verify_token": FB_VERIFY, "hub.challenge": "1"}, 403),
+        ({}, 403),
+    ],
+)
+def test_handshake(client, args, status):
+    response = client.get("/webhook/messenger", query_string=args)
+    assert response.status_code == status
+    if status == 200:
+        assert response.get_data(as_text=True) == "1158201444"
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        None,
+        "",
+        "sha256=" + "0" * 64,
+        "sha1=0123456789abcdef0123456789abcdef01234567",
+        "sha256=",
+        "md5=abc",
+    ],
+)
+def test_bad_signature_is_403_and_touches_nothing(client, app, graph, signature):
+    body = fb_body(fb_text("psid-sig", "hi"))
+    response = post_fb(client, body, signature=signature)
+    assert response.status_code == 403
+    assert graph.calls == []
+    assert app.extensions["store"].load("messenger:psid-sig") is None
+
+
+def test_signature_from_another_secret_is_refused(client, graph):
+    raw = json.dumps(fb_body(fb_text("psid-x", "hi"))).encode()
+    assert post_fb(client, raw, signature=sign(raw, "another-secret")).status_code == 403
+    assert graph.calls == []
+
+
+def test_signature_covers_the_raw_bytes(client, graph):
+    raw = json.dumps(fb_body(fb_text("psid-raw", "hi"))).encode()
+    signature = sign(raw)
+    reformatted = json.dumps(json.loads(raw), indent=2).encode()  # same JSON, other bytes
+    assert post_fb(client, reformatted, signature=signature).status_code == 403
+    assert post_fb(client, raw, signature=signature).status_code == 200
+
+
+def test_text_message_gets_replies_with_name_from_profile(client, graph):
+    graph.profiles["psid-1"] = {"first_name": "Ana", "locale": "en_US"}
+    response = post_fb(client, fb_body(fb_postback("psid-1", "Get Started", "GET_STARTED")))
+    assert response.status_code == 200
+    sent = graph.messages("psid-1")
+    assert sent[0]["message"]["text"].startswith("Hi Ana!")
+    assert all(body["messaging_type"] == "RESPONSE" for body in sent)
+    posts = [c for c in graph.calls if c.method == "POST"]
+    assert all(c.path == "/v25.0/me/messages" and c.query["access_token"] == FB_TOKEN for c in posts)
+    assert [q["payload"] for q in sent[-1]["message"]["quick_replies"]] == ["BROWSE", "MY_SKILLS", "SUGGEST", "HELP"]
+
+
+def test_profile_is_looked_up_once_and_cached(client, graph):
+    graph.profiles["psid-2"] = {"first_name": "Bea", "locale": "es_ES"}
+    post_fb(client, fb_body(fb_text("psid-2", "hola")))
+    post_fb(client, fb_body(fb_text("psid-2", "hola")))
+    lookups = [c for c in graph.calls if c.method == "GET"]
+    assert len(lookups) == 1
+    assert graph.messages("psid-2")[-2]["message"]["text"].startswith("¡Hola, Bea!")  # locale es_ES from the profile
+
+
+def test_profile_denied_is_tolerated(client, graph):
+    # No profile registered: the fake answers a permissions error for both lookups.
+    response = post_fb(client, fb_body(fb_text("psid-3", "hi")))
+    assert response.status_code == 200
+    assert graph.messages("psid-3")[0]["message"]["text"].startswith("Hi there!")
+    assert len([c for c in graph.calls if c.method == "GET"]) == 2  # with locale, then first_name alone
+    post_fb(client, fb_body(fb_text("psid-3", "help")))
+    assert len([c for c in graph.calls if c.method == "GET"]) == 2  # not asked again
+
+
+def test_profile_lookup_network_failure_is_tolerated(client, graph):
+    graph.queue(0, drop=True, match="/psid-4")
+    assert post_fb(client, fb_body(fb_text("psid-4", "hi"))).status_code == 200
+    assert graph.messages("psid-4")[0]["message"]["text"].startswith("Hi there!")
+
+
+def test_every_entry_and_every_event_is_handled_in_order(client, graph):
+    body = {
+        "object": "page",
+        "entry": [
+            {"id": "1", "time": 1, "messaging": [fb_text("psid-a", "hi"), fb_text("psid-b", "help")]},
+            {"id": "1", "time": 2, "messaging": [fb_text("psid-a", "help")]},
+        ],
+    }
+    assert post_fb(client, body).status_code == 200
+    a_texts = [m["message"].get("text", "") for m in graph.messages("psid-a")]
+    assert a_texts[0].startswith("Hi there!") and a_texts[-1].startswith("Here's how I work")
+    assert graph.messages("psid-b")[0]["message"]["text"].startswith("Here's how I work")
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"sender": {"id": "psid-e"}, "recipient": {"id": "1"}, "timestamp": 1, "message": {"mid": "m_echo", "is_echo": True, "text": "hi", "app_id": 1}},
+        {"sender": {"id": "psid-e"}, "recipient": {"id": "1"}, "timestamp": 1, "read": {"watermark": 1732450000000}},
+        {"sender": {"id": "psid-e"}, "recipient": {"id": "1"}, "timestamp": 1, "delivery": {"mids": ["m_1"], "watermark": 1}},
+        {"sender": {"id": "psid-e"}, "recipient": {"id": "1"}, "timestamp": 1, "reaction": {"mid": "m_1", "action": "react", "emoji": "❤"}},
+        {"recipient": {"id": "1"}, "timestamp": 1, "message": {"mid": "m_nosender", "text": "hi"}},
+    ],
+    ids=["echo", "read", "delivery", "reaction", "no-sender"],
+)
+def test_events_that_are_not_user_messages_are_ignored(client, graph, event):
+    assert post_fb(client, fb_body(event)).status_code == 200
+    assert graph.messages() == []
+
+
+def test_attachment_gets_a_polite_answer(client, graph):
+    event = fb_text("psid-att", "")
+    event["message"] = {"mid": "m_att", "attachments": [{"type": "image", "payload": {"url": "https://example.test/cat.jpg"}}]}
+    assert post_fb(client, fb_body(event)).status_code == 200
+    assert "can't open files" in graph.messages("psid-att")[0]["message"]["text"]
+
+
+def test_quick_reply_payload_wins_over_its_title(client, graph):
+    post_fb(client, fb_body(fb_quick_reply("psid-q", "whatever", "BROWSE")))
+    texts = [m["message"].get("text", "") for m in graph.messages("psid-q")]
+    assert texts[0].startswith("Here's what you can learn")
+
+
+@pytest.mark.parametrize("raw", [b"not json", b"{", b"\xff\xfe", b""])
+def test_signed_body_that_is_not_json_is_400(client, raw, graph):
+    assert post_fb(client, raw).status_code == 400
+    assert graph.calls == []
+
+
+@pytest.mark.parametrize("body", [[], "text", 42, None, {"object": "instagram", "entry": []}, {"object": "page", "entry": "x"}, {"object": "page"}])
+def test_unexpected_json_is_200(client, body, graph):
+    assert post_fb(client, json.dumps(body).encode()).status_code == 200
+    assert graph.messages() == []
+
+
+def test_redelivery_changes_nothing_and_sends_nothing(client, app, graph):
+    body = fb_body(fb_text("psid-r", "browse", mid="m_redeliver"))
+    assert post_fb(client, body).status_code == 200
+    first = len(graph.messages("psid-r"))
+    before = app.extensions["store"].load("messenger:psid-r").to_dict()
+    for _ in range(3):
+        assert post_fb(client, body).status_code == 200
+    assert len(graph.messages("psid-r")) == first
+    assert app.extensions["store"].load("messenger:psid-r").to_dict() == before
+
+
+@pytest.mark.parametrize("failure", [{"status": 500}, {"status": 503}, {"status": 0, "drop": True}, {"status": 400, "body": {"error": {"code": 2, "is_transient": True, "message": "Service temporarily unavailable"}}}])
+def test_failed_send_is_503_and_redelivery_sends_only_the_rest(client, graph, failure):
+    graph.profiles["psid-f"] = {"first_name": "Ana"}
+    body = fb_body(fb_postback("psid-f", "Get Started", "GET_STARTED", mid="m_fail"))
+    # Let the first message through, fail the second.
+    post_ok = {"recipient_id": "psid-f", "message_id": "m_ok"}
+    graph.queue(200, post_ok, match="/me/messages")
+    graph.queue(failure.get("status", 500), failure.get("body"), match="/me/messages", drop=failure.get("drop", False))
+    assert post_fb(client, body).status_code == 503
+    assert post_fb(client, body).status_code == 200
+    texts = [m["message"].get("text") for m in graph.messages("psid-f")]
+    # welcome, welcome_menu(failed), welcome_menu(resent): each reply delivered exactly once.
+    assert texts[0].startswith("Hi Ana!")
+    assert texts[1:] == ["Where would you like to start?", "Where would you like to start?"]
+    assert post_fb(client, body).status_code == 200
+    assert len(graph.messages("psid-f")) == 3
+
+
+def test_permanent_refusal_is_logged_and_not_retried(client, graph):
+    graph.queue(400, {"error": {"message": "(#100) Invalid parameter", "code": 100}}, match="/me/messages", times=10)
+    assert post_fb(client, fb_body(fb_text("psid-p", "hi"))).status_code == 200
+    attempts = len(graph.messages("psid-p"))
+    assert post_fb(client, fb_body(fb_text("psid-p", "hi", mid="m_other"))).status_code == 200
+    assert len(graph.messages("psid-p")) == attempts * 2  # the first event's messages were not resent
+
+
+def test_messenger_off_without_credentials(make_settings):
+    import app as app_module
+
+    application = app_module.create_app(make_settings(fb_app_secret=None))
+    client = application.test_client()
+    assert client.get("/webhook/messenger", query_string={"hub.mode": "subscribe"}).status_code == 404
+    assert post_fb(client, fb_body(fb_text("x", "hi"))).status_code == 404
+    assert client.get("/health").status_code == 200
+
+
+# ---------------------------------------------------------------- rendering limits
+
+
+def flatten(messages: list[dict]) -> dict:
+    """Everything a person would see, to prove nothing was cut."""
+    texts, buttons, quick, elements = [], [], [], []
+    for message in messages:
+        if "text" in message:
+            texts.append(message["text"])
+        payload = message.get("attachment", {}).get("payload", {})
+        if payload.get("template_type") == "button":
+            texts.append(payload["text"])
+            buttons += payload["buttons"]
+        if payload.get("template_type") == "generic":
+            elements += payload["elements"]
+        quick += message.get("quick_replies", [])
+    return {"texts": texts, "buttons": buttons, "quick": quick, "elements": elements}
+
+
+def assert_within_limits(messages: list[dict]) -> None:
+    for message in messages:
+        assert set(message) <= {"text", "attachment", "quick_replies"}
+        if "text" in message:
+            assert 0 < utf16_len(message["text"]) <= LIMITS["fb_text"]
+        assert len(message.get("quick_replies", [])) <= LIMITS["fb_quick_replies"]
+        for q in message.get("quick_replies", []):
+            assert utf16_len(q["title"]) <= 20 and len(q["payload"]) <= 1000
+        payload = message.get("attachment", {}).get("payload", {})
+        if payload.get("template_type") == "button":
+            assert 0 < utf16_len(payload["text"]) <= 640
+            assert 1 <= len(payload["buttons"]) <= 3
+        if payload.get("template_type") == "generic":
+            assert 1 <= len(payload["elements"]) <= 10
+            for element in payload["elements"]:
+                assert utf16_len(element["title"]) <= 80
+                assert utf16_len(element.get("subtitle", "")) <= 80
+                assert len(element.get("buttons", [])) <= 3
+        for button in payload.get("buttons", []):
+            assert utf16_len(button["title"]) <= 20
+
+
+WORDS = " ".join(f"word{n}" for n in range(1500))  # ~10k characters
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply(text=WORDS),
+        Reply(text="🙂" * 3000),
+        Reply(text="x" * 4500),
+        Reply(text=WORDS, buttons=[Button(f"Option {n}", payload=f"OPT:{n}") for n in range(7)]),
+        Reply(text="short", quick_replies=[Button(f"Choice number {n} is long", payload=f"C:{n}") for n in range(30)]),
+        Reply(cards=[Card(title="T" * 120, subtitle="S" * 200, image_url="/static/cards/git.png") for _ in range(23)]),
+        Reply(cards=[Card(title="one", buttons=[Button("b", payload="B")])], quick_replies=[Button("q", payload="Q")]),
+        Reply(quick_replies=[Button("q", payload="Q")]),
+    ],
+    ids=["long-text", "emoji-text", "no-spaces", "text-and-7-buttons", "30-quick-replies", "23-cards", "card+quick", "quick-only"],
+)
+def test_rendering_never_exceeds_a_limit_and_never_cuts(reply):
+    messages = fb.render_reply(reply, "https://bot.example.test")
+    assert_within_limits(messages)
+    seen = flatten(messages)
+    if reply.text:
+        assert " ".join(" ".join(seen["texts"]).split()).replace(" …", "").startswith(" ".join(reply.text.split())[:50])
+        original = "".join(reply.text.split())
+        assert original in "".join("".join(t for t in seen["texts"] if t != "…").split())
+    payloads = [b.get("payload") for b in seen["buttons"]] + [q["payload"] for q in seen["quick"]]
+    for button in reply.buttons + reply.quick_replies:
+        assert button.payload in payloads
+    assert len(seen["elements"]) == len(reply.cards)
+
+
+def test_long_text_splits_at_word_boundaries():
+    messages = fb.render_reply(Reply(text=WORDS))
+    for message in messages:
+        assert message["text"].split(" ")[0].startswith("word") and message["text"].split(" ")[-1].startswith("word")
+    assert " ".join(m["text"] for m in messages) == WORDS
+
+
+def test_card_images_are_absolute_or_left_out():
+    card = Card(title="t", image_url="/static/cards/git.png", url="https://example.org/x")
+    with_public = fb.render_reply(Reply(cards=[card]), "https://bot.example.test")
+    element = with_public[0]["attachment"]["payload"]["elements"][0]
+    assert element["image_url"] == "https://bot.example.test/static/cards/git.png"
+    assert element["default_action"] == {"type": "web_url", "url": "https://example.org/x"}
+    without = fb.render_reply(Reply(cards=[card]), "")
+    assert "image_url" not in without[0]["attachment"]["payload"]["elements"][0]
