@@ -52,7 +52,6 @@ def assignment_card(ctx: Context, skill: dict, item: dict) -> Card:
         buttons=[
             Button(title=ctx.t("btn_open"), url=item["url"]),
             Button(title=ctx.t("btn_done"), payload=f"DONE:{skill['id']}:{item['id']}"),
-            Button(title=ctx.t("btn_my_skills"), payload="MY_SKILLS"),
         ],
     )
 
@@ -148,7 +147,8 @@ def choose_hours(ctx: Context) -> str | None:
     plan = _plan(ctx, skill, progress)
     minutes = sum(a["minutes"] for a in plan)
     weeks = max(1, math.ceil(minutes / (hours * 60)))
-    lead = ctx.t("plan_ready", hours=hours, count=len(plan), weeks=weeks, skill_title=_skill_title(ctx, skill))
+    duration = ctx.t("duration_one" if weeks == 1 else "duration_many", weeks=weeks)
+    lead = ctx.t("plan_ready", hours=hours, count=len(plan), duration=duration, skill_title=_skill_title(ctx, skill))
     _say_next(ctx, skill, progress, lead)
     return None
 
@@ -211,7 +211,7 @@ def show_progress(ctx: Context) -> str | None:
         )
     if not cards:
         return "no_skills_yet"
-    ctx.say(Reply(text=ctx.t("my_skills_intro", count=len(cards))))
+    ctx.say(Reply(text=ctx.t("my_skills_intro")))
     ctx.say(Reply(cards=cards, quick_replies=ctx.menu("main_menu")))
     return None
 

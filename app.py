@@ -251,6 +251,9 @@ def web_update(body) -> tuple[Update | None, str]:
         return None, "locale: a short string such as en or es_ES"
     if not isinstance(message_id, str) or not 1 <= len(message_id) <= 128:
         return None, "message_id: a string of at most 128 characters"
+    first_name = body.get("first_name") or ""
+    if not isinstance(first_name, str) or len(first_name) > 64:
+        return None, "first_name: a string of at most 64 characters"
     update = Update(
         channel="web",
         user_id=user_id,
@@ -258,6 +261,7 @@ def web_update(body) -> tuple[Update | None, str]:
         text=text or "",
         payload=payload or "",
         locale=locale,
+        first_name=first_name.strip(),
     )
     return update, ""
 
@@ -277,6 +281,10 @@ def register_cli(app: Flask) -> None:
             click.echo(str(error), err=True)
             sys.exit(1)
         loaded = app.extensions["skills"]
+        problems = schema_problems(loaded.data, app.extensions["settings"].skills_file)
+        if problems:
+            click.echo("\n".join(problems), err=True)
+            sys.exit(1)
         assignments = sum(len(s["assignments"]) for s in loaded.catalog)
         click.echo(
             f"{app.extensions['settings'].skills_file}: ok: {len(loaded.intents)} intents, {len(loaded.states)} states, "
@@ -300,6 +308,22 @@ def register_cli(app: Flask) -> None:
         for item in app.extensions["store"].suggestions(limit):
             stamp = time.strftime("%Y-%m-%d %H:%M", time.gmtime(item["created_at"]))
             click.echo(f"{stamp}  {item['locale'] or '--'}  {item['conversation']}  {item['text']}")
+
+
+def schema_problems(data: dict, skills_file: str) -> list[str]:
+    """JSON Schema check with skills.schema.json (next to the skills file, else the project's)."""
+    try:
+        import jsonschema
+    except ImportError:
+        click.echo("note: jsonschema is not installed (make install adds it); checked references and limits only")
+        return []
+    from pathlib import Path
+
+    path = Path(skills_file).with_name("skills.schema.json")
+    if not path.exists():
+        path = Path(__file__).with_name("skills.schema.json")
+    validator = jsonschema.Draft202012Validator(json.loads(path.read_text(encoding="utf-8")))
+    return [f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}" for e in validator.iter_errors(data)]
 
 
 def mermaid(loaded: skills_module.Skills) -> str:

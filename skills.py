@@ -361,6 +361,7 @@ def validate_catalog(catalog: list, strings: dict, default: str) -> list[str]:
     for n, skill in enumerate(catalog):
         where = f"catalog[{n}]"
         skill_id = skill.get("id", "")
+        # Id limits (24 + 16 ASCII) keep the longest payload, DONE:{skill}:{item}, within 64 bytes.
         if not re.match(r"^[a-z0-9-]{1,24}$", skill_id):
             errors.append(f"{where}.id: 1-24 of a-z, 0-9, -")
         if skill_id in seen:
@@ -401,9 +402,6 @@ def validate_catalog(catalog: list, strings: dict, default: str) -> list[str]:
                 subtitle = assignment_subtitle(item, strings[locale])
                 if utf16_len(subtitle) > LIMITS["fb_element_subtitle"]:
                     errors.append(f"{here}: card subtitle in {locale!r} is longer than 80: {subtitle!r}")
-            # The longest payload built from these ids must still fit Telegram's callback data.
-            if len(f"DONE:{skill_id}:{item['id']}".encode()) > LIMITS["tg_callback_data"]:
-                errors.append(f"{here}: DONE payload would exceed 64 bytes")
     return errors
 
 

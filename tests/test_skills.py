@@ -1,0 +1,145 @@
+"""skills.json: the shipped file is valid, and every kind of mistake is caught with its place."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from conftest import ROOT
+
+import app as app_module
+import skills
+from actions import ACTIONS
+
+DATA = json.loads((ROOT / "skills.json").read_text(encoding="utf-8"))
+
+
+def test_shipped_skills_file_is_valid_against_schema_and_rules():
+    import jsonschema
+
+    schema = json.loads((ROOT / "skills.schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.validate(DATA, schema)
+    assert skills.validate(DATA, ACTIONS) == []
+
+
+def test_catalog_is_big_enough_and_links_are_real_https():
+    assert len(DATA["catalog"]) >= 6
+    for skill in DATA["catalog"]:
+        assert len(skill["assignments"]) >= 5
+        assert all(item["url"].startswith("https://") for item in skill["assignments"])
+        assert {item["level"] for item in skill["assignments"]} == {"beginner", "intermediate", "advanced"}
+        assert (ROOT / skill["image"].lstrip("/")).exists()
+
+
+def test_every_locale_has_every_string():
+    locales = DATA["strings"]
+    assert {"en", "es"} <= set(locales)
+    for table in locales.values():
+        assert set(table) == set(locales["en"])
+
+
+def broken(change) -> dict:
+    data = copy.deepcopy(DATA)
+    change(data)
+    return data
+
+
+CASES = {
+    "missing-string-in-es": (lambda d: d["strings"]["es"].pop("welcome"), "strings.es: missing keys ['welcome']"),
+    "unknown-string-key": (lambda d: d["intents"]["help"]["say"][0].update(text="nope"), "unknown string key 'nope'"),
+    "quick-reply-title-over-20": (lambda d: d["strings"]["es"].update(btn_help="Una ayuda muy, muy larga"), "'btn_help' in 'es' is longer than 20"),
+    "too-many-quick-replies": (lambda d: d["menus"]["main_menu"].extend(d["menus"]["main_menu"] * 3), "16 buttons, the limit is 13"),
+    "button-template-text-over-640": (
+        lambda d: (
+            d["strings"]["en"].update(help="word " * 140),
+            d["intents"]["help"]["say"][0].update(buttons=[{"title": "btn_help", "payload": "HELP"}]),
+        ),
+        "string 'help' in 'en' is longer than 640",
+    ),
+    "payload-nobody-handles": (lambda d: d["menus"]["main_menu"].append({"title": "btn_help", "payload": "NOWHERE"}), "payload 'NOWHERE' is not handled"),
+    "goto-unknown-state": (lambda d: d["intents"]["help"].update(goto="limbo"), "no state named 'limbo'"),
+    "unknown-action": (lambda d: d["intents"]["help"].update(action="fly"), "no action named 'fly'"),
+    "bad-regex": (lambda d: d["intents"]["help"]["triggers"]["patterns"]["en"].append("(unclosed"), "'(unclosed'"),
+    "on-text-unknown-intent": (lambda d: d["states"]["suggesting"].update(on_text="ghost"), "no intent named 'ghost'"),
+    "command-with-uppercase": (lambda d: d["intents"]["help"]["triggers"]["commands"].append("Help"), "'Help' must be 1-32"),
+    "http-link": (lambda d: d["catalog"][0]["assignments"][0].update(url="http://example.org"), "url: must be https"),
+    "duplicate-skill-id": (lambda d: d["catalog"].append(copy.deepcopy(d["catalog"][0])), "'python' appears twice"),
+    "card-title-over-80": (lambda d: d["catalog"][0]["assignments"][0].update(title="T" * 81), "title: longer than 80"),
+    "subtitle-over-80": (lambda d: d["catalog"][0]["assignments"][0].update(author="A" * 70), "card subtitle in 'en' is longer than 80"),
+    "unknown-level": (lambda d: d["catalog"][0]["assignments"][0].update(level="guru"), "level: one of"),
+    "one-locale-only": (lambda d: d["strings"].pop("es"), "at least two locales"),
+    "fallback-missing": (lambda d: d["bot"].update(fallback="nothing"), "bot.fallback: must name an intent"),
+    "skill-id-too-long": (lambda d: d["catalog"][0].update(id="a-very-long-skill-name-xy"), "id: 1-24 of a-z"),
+    "command-not-a-trigger": (lambda d: d["commands"].append({"command": "fly", "description": "cmd_help"}), "/fly is not a trigger"),
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_validation_finds_the_mistake(name):
+    change, expected = CASES[name]
+    errors = skills.validate(broken(change), ACTIONS)
+    assert any(expected in error for error in errors), errors
+
+
+def test_longest_payload_from_ids_fits_telegram_callback_data():
+    assert len(f"DONE:{'x' * 24}:{'y' * 16}".encode()) <= skills.LIMITS["tg_callback_data"]
+
+
+def test_skills_check_command(tmp_path, make_settings):
+    runner = app_module.create_app(make_settings()).test_cli_runner()
+    result = runner.invoke(args=["skills", "check"])
+    assert result.exit_code == 0, result.output
+    assert "ok: " in result.output and "7 skills, 42 assignments" in result.output
+
+
+def test_skills_check_fails_on_a_broken_file(tmp_path, make_settings):
+    path = tmp_path / "skills.json"
+    path.write_text(json.dumps(broken(CASES["missing-string-in-es"][0])), encoding="utf-8")
+    import click
+
+    with click.Context(click.Command("check")):  # as the flask CLI builds the app
+        application = app_module.create_app(make_settings(skills_file=str(path)))
+    result = application.test_cli_runner().invoke(args=["skills", "check"])
+    assert result.exit_code == 1
+    assert "missing keys ['welcome']" in result.output
+
+
+def test_a_server_refuses_to_start_with_a_broken_file(tmp_path, make_settings):
+    path = tmp_path / "skills.json"
+    path.write_text(json.dumps(broken(CASES["goto-unknown-state"][0])), encoding="utf-8")
+    with pytest.raises(skills.SkillsError):
+        app_module.create_app(make_settings(skills_file=str(path)))
+
+
+def test_schema_catches_what_the_rules_do_not_describe(tmp_path, make_settings):
+    path = tmp_path / "skills.json"
+    path.write_text(json.dumps(broken(lambda d: d["bot"].update(colour="blue"))), encoding="utf-8")
+    result = app_module.create_app(make_settings(skills_file=str(path))).test_cli_runner().invoke(args=["skills", "check"])
+    assert result.exit_code == 1 and "colour" in result.output
+
+
+def test_graph_is_mermaid_with_every_intent_and_state(make_settings):
+    result = app_module.create_app(make_settings()).test_cli_runner().invoke(args=["skills", "graph"])
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[0] == "flowchart LR"
+    for name in DATA["intents"]:
+        assert any(line.strip().startswith(f"{name}(") for line in lines), name
+    assert "    pick_skill --> state_choosing_level" in lines
+    assert "    state_suggesting -- text --> save_suggestion" in lines
+
+
+@pytest.mark.parametrize(
+    "wanted, expected",
+    [("es_ES", "es"), ("es-419", "es"), ("ES", "es"), ("en_GB", "en"), ("fr_FR", "en"), ("", "en"), (None, "en"), ("zz", "en")],
+)
+def test_locale_pick_with_english_fallback(wanted, expected):
+    loaded = skills.build(copy.deepcopy(DATA), ACTIONS)
+    assert loaded.pick_locale(wanted) == expected
+
+
+@pytest.mark.parametrize("value", ["{first_name}", "{0.__class__}", "{__import__('os')}", "%(x)s", "{{x}}"])
+def test_fields_are_filled_as_plain_text(value):
+    assert skills.fill("Hi {first_name}!", {"first_name": value}) == f"Hi {value}!"

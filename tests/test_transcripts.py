@@ -1,0 +1,40 @@
+"""Golden transcripts: the same mentor journey, step by step, on Messenger, Telegram and the web."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from transcript import MessengerUser, TelegramUser, WebUser, mentor_journey
+
+GOLDEN = Path(__file__).parent / "golden" / "mentor_journey.txt"
+
+
+def check_golden(lines: list[str]) -> None:
+    text = "\n".join(lines) + "\n"
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        GOLDEN.parent.mkdir(exist_ok=True)
+        GOLDEN.write_text(text, encoding="utf-8")
+    assert text == GOLDEN.read_text(encoding="utf-8")
+
+
+@pytest.fixture(params=["messenger", "telegram", "web"])
+def user(request, client, graph, telegram):
+    if request.param == "messenger":
+        graph.profiles["psid-journey"] = {"first_name": "Ana", "locale": "en_US"}
+        return MessengerUser(client, graph, "psid-journey")
+    if request.param == "telegram":
+        return TelegramUser(client, telegram, 880001, first_name="Ana", language_code="en")
+    return WebUser(client, "web-journey", first_name="Ana")
+
+
+def test_mentor_journey_reads_the_same_on_every_channel(user, app):
+    transcript = mentor_journey(user)
+    assert set(user.statuses) == {200}
+    check_golden(transcript)
+    key = {MessengerUser: "messenger:psid-journey", TelegramUser: "telegram:880001", WebUser: "web:web-journey"}[type(user)]
+    conversation = app.extensions["store"].load(key)
+    assert conversation.outbox == {}  # everything was delivered
+    assert conversation.progress == {}  # the skill was dropped
+    assert app.extensions["store"].suggestions()[0]["text"] == "Public speaking for engineers"
