@@ -128,16 +128,21 @@ class Skills:
                 return intent, found.groupdict()
         return None
 
+    def _with_fallback(self, locale: str) -> list[str]:
+        # People mix languages: the user's patterns first, then the default locale's.
+        return [locale] if locale == self.default_locale else [locale, self.default_locale]
+
     def match_alias(self, state: str | None, locale: str, text: str) -> str | None:
-        for pattern, target in self.aliases.get((state or "", locale), []):
-            found = pattern.search(text)
-            if found:
-                return fill(target, found.groupdict())
+        for loc in self._with_fallback(locale):
+            for pattern, target in self.aliases.get((state or "", loc), []):
+                found = pattern.search(text)
+                if found:
+                    return fill(target, found.groupdict())
         return None
 
     def match_text(self, state: str | None, locale: str, text: str) -> tuple[str, dict] | None:
         """A text pattern for this state first, then one that applies anywhere."""
-        candidates = self.text_intents.get(locale, [])
+        candidates = [c for loc in self._with_fallback(locale) for c in self.text_intents.get(loc, [])]
         for scoped in (True, False):
             for pattern, intent, in_states in candidates:
                 if bool(in_states) != scoped or (scoped and state not in in_states):

@@ -123,7 +123,7 @@ class SQLiteStore:
         try:
             conn = self._connection()
             conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as error:
+        except (sqlite3.OperationalError, OSError) as error:
             raise StoreUnavailable(f"sqlite: {error}") from error
         try:
             row = conn.execute("SELECT doc FROM conversations WHERE key = ?", (key,)).fetchone()
