@@ -58,7 +58,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_routes(app)
     register_cli(app)
     if not in_cli:  # keep `flask skills graph > flow.md` output clean
-        log.info("chatbot ready", extra={"channels": settings.channel_report(), "store": settings.store_url.split("://")[0]})
+        log.info(
+            "chatbot ready", extra={"channels": settings.channel_report(), "store": settings.store_url.split("://")[0]}
+        )
     return app
 
 
@@ -119,7 +121,9 @@ def bearer_ok(expected: str) -> bool:
 def register_routes(app: Flask) -> None:
     @app.before_request
     def start_trace():
-        request.environ["chatbot.trace"] = logs.set_trace(logs.trace_from_headers(request.headers, _settings().google_cloud_project))
+        request.environ["chatbot.trace"] = logs.set_trace(
+            logs.trace_from_headers(request.headers, _settings().google_cloud_project)
+        )
         request.environ["chatbot.started"] = time.perf_counter()
 
     @app.teardown_request
@@ -160,7 +164,9 @@ def register_routes(app: Flask) -> None:
         if channel is None:
             return Response("messenger is off\n", status=404, mimetype="text/plain")
         raw = request.get_data(cache=True)
-        if not fb.verify_signature(raw, request.headers.get("X-Hub-Signature-256"), _settings().secret("fb_app_secret")):
+        if not fb.verify_signature(
+            raw, request.headers.get("X-Hub-Signature-256"), _settings().secret("fb_app_secret")
+        ):
             logs.get().warning("messenger signature refused", extra={"bytes": len(raw)})
             return Response("forbidden\n", status=403, mimetype="text/plain")
         body, error = parse_json_body()
@@ -187,7 +193,9 @@ def register_routes(app: Flask) -> None:
             return error
         update = tg.parse(body) if isinstance(body, dict) else None
         if update is None:
-            logs.get().info("telegram update ignored", extra={"kinds": sorted(body)[:5] if isinstance(body, dict) else []})
+            logs.get().info(
+                "telegram update ignored", extra={"kinds": sorted(body)[:5] if isinstance(body, dict) else []}
+            )
             return Response("ok\n", status=200, mimetype="text/plain")
         return deliver_all([update], channel)
 
@@ -286,8 +294,9 @@ def register_cli(app: Flask) -> None:
             click.echo("\n".join(problems), err=True)
             sys.exit(1)
         assignments = sum(len(s["assignments"]) for s in loaded.catalog)
+        source = app.extensions["settings"].skills_file
         click.echo(
-            f"{app.extensions['settings'].skills_file}: ok: {len(loaded.intents)} intents, {len(loaded.states)} states, "
+            f"{source}: ok: {len(loaded.intents)} intents, {len(loaded.states)} states, "
             f"{len(loaded.locales)} locales ({', '.join(loaded.locales)}), "
             f"{len(loaded.catalog)} skills, {assignments} assignments"
         )

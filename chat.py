@@ -122,7 +122,7 @@ class Conversation:
         return copy.deepcopy(asdict(self))
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Conversation":
+    def from_dict(cls, data: dict) -> Conversation:
         data = upgrade(copy.deepcopy(data))
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)

@@ -88,7 +88,9 @@ def parse_event(event: dict) -> Update | None:
         payload = _text(postback.get("payload"))
         # Older postbacks carry no mid: sender, time and payload identify a redelivery.
         event_id = _text(postback.get("mid")) or f"postback:{user_id}:{timestamp}:{payload[:100]}"
-        return Update(event_id=event_id, payload=payload, text=_text(postback.get("title")) if not payload else "", **base)
+        return Update(
+            event_id=event_id, payload=payload, text=_text(postback.get("title")) if not payload else "", **base
+        )
     return None  # read, delivery, reaction, optin, referral...
 
 
@@ -112,7 +114,11 @@ def render_button(button: Button) -> dict:
 
 def render_quick_replies(buttons: list[Button]) -> list[dict]:
     return [
-        {"content_type": "text", "title": shorten(b.title, LIMITS["fb_quick_reply_title"]), "payload": b.payload[: LIMITS["fb_payload"]]}
+        {
+            "content_type": "text",
+            "title": shorten(b.title, LIMITS["fb_quick_reply_title"]),
+            "payload": b.payload[: LIMITS["fb_payload"]],
+        }
         for b in buttons
         if b.payload
     ]
@@ -236,6 +242,8 @@ class Messenger:
             return
         error = body.get("error") if isinstance(body.get("error"), dict) else {}
         code = error.get("code")
-        reason = f"graph {status} code={code} subcode={error.get('error_subcode')}: {str(error.get('message', ''))[:200]}"
+        reason = (
+            f"graph {status} code={code} subcode={error.get('error_subcode')}: {str(error.get('message', ''))[:200]}"
+        )
         transient = status >= 500 or status == 429 or bool(error.get("is_transient")) or code in TRANSIENT_CODES
         raise SendFailed(reason, transient=transient, user_gone=code in USER_GONE_CODES)

@@ -13,7 +13,7 @@ import json
 import logging
 import sys
 import time
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 _trace: contextvars.ContextVar[str | None] = contextvars.ContextVar("trace", default=None)
 
@@ -53,8 +53,7 @@ class JsonFormatter(logging.Formatter):
         entry = {
             "severity": record.levelname if record.levelname != "WARN" else "WARNING",
             "message": record.getMessage(),
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
             "logger": record.name,
         }
         trace = _trace.get()

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Callable, Mapping
 
 SECRET_FIELDS = (
     "fb_page_access_token",
@@ -118,7 +118,7 @@ class Settings:
     resolver: SecretResolver | None = field(default=None, compare=False, repr=False)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> Settings:
         env = os.environ if environ is None else environ
         values: dict = {}
         for f in fields(cls):
@@ -164,13 +164,9 @@ class Settings:
         """Which channels are on, and why an off one is off, for the startup log."""
         report = {}
         report["messenger"] = (
-            "on"
-            if self.messenger_enabled
-            else "off (set FB_PAGE_ACCESS_TOKEN, FB_APP_SECRET and FB_VERIFY_TOKEN)"
+            "on" if self.messenger_enabled else "off (set FB_PAGE_ACCESS_TOKEN, FB_APP_SECRET and FB_VERIFY_TOKEN)"
         )
-        report["telegram"] = (
-            "on" if self.telegram_enabled else "off (set TELEGRAM_BOT_TOKEN and TELEGRAM_SECRET_TOKEN)"
-        )
+        report["telegram"] = "on" if self.telegram_enabled else "off (set TELEGRAM_BOT_TOKEN and TELEGRAM_SECRET_TOKEN)"
         if self.web_chat_enabled:
             report["web"] = "on (token required)" if self.web_chat_token else "on (open, local use)"
         else:

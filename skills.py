@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 # Platform limits that rendering and validation rely on (Messenger Send API, Telegram Bot API).
 LIMITS = {
@@ -263,7 +264,9 @@ def validate(data: Any, actions: dict[str, Callable]) -> list[str]:
             title_limit = LIMITS["fb_quick_reply_title"] if quick else LIMITS["fb_button_title"]
             check_string(f"{here}.title", button["title"], title_limit, fields_ok=False)
             if ("payload" in button) == ("url" in button) or (quick and "url" in button):
-                errors.append(f"{here}: needs exactly one of payload or url" + (" (quick replies: payload)" if quick else ""))
+                errors.append(
+                    f"{here}: needs exactly one of payload or url" + (" (quick replies: payload)" if quick else "")
+                )
             if "payload" in button:
                 check_payload(here, button["payload"])
             if "url" in button and not str(button["url"]).startswith("https://"):
@@ -350,7 +353,9 @@ def validate(data: Any, actions: dict[str, Callable]) -> list[str]:
             errors.append(f"bot.{key}: must name an intent")
 
     for n, command in enumerate(data.get("commands", [])):
-        if command.get("command") not in {c for i in intents.values() for c in i.get("triggers", {}).get("commands", [])}:
+        if command.get("command") not in {
+            c for i in intents.values() for c in i.get("triggers", {}).get("commands", [])
+        }:
             errors.append(f"commands[{n}]: /{command.get('command')} is not a trigger of any intent")
         check_string(f"commands[{n}].description", command.get("description"), LIMITS["tg_command_description"])
 

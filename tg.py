@@ -115,7 +115,11 @@ def keyboard_rows(buttons: list[Button], conv: Conversation, per_row: int) -> li
     keys = []
     for button in buttons:
         title = shorten(button.title, 64)
-        keys.append({"text": title, "url": button.url} if button.url else {"text": title, "callback_data": callback_data(button.payload, conv)})
+        keys.append(
+            {"text": title, "url": button.url}
+            if button.url
+            else {"text": title, "callback_data": callback_data(button.payload, conv)}
+        )
     return [keys[i : i + per_row] for i in range(0, len(keys), per_row)]
 
 
@@ -137,7 +141,12 @@ def render_reply(reply: Reply, conv: Conversation, public_url: str = "") -> list
     chat_id = conv.user_id
     calls: list[dict] = []
     for chunk in split_text(reply.text, LIMITS["tg_text"]):
-        params = {"chat_id": chat_id, "text": escape(chunk), "parse_mode": "HTML", "link_preview_options": {"is_disabled": True}}
+        params = {
+            "chat_id": chat_id,
+            "text": escape(chunk),
+            "parse_mode": "HTML",
+            "link_preview_options": {"is_disabled": True},
+        }
         calls.append({"method": "sendMessage", "params": params})
     if reply.buttons:
         if not calls:
@@ -150,7 +159,12 @@ def render_reply(reply: Reply, conv: Conversation, public_url: str = "") -> list
             params = {"chat_id": chat_id, "photo": image, "caption": card_caption(card), "parse_mode": "HTML"}
             call = {"method": "sendPhoto", "params": params}
         else:
-            params = {"chat_id": chat_id, "text": card_caption(card), "parse_mode": "HTML", "link_preview_options": {"is_disabled": True}}
+            params = {
+                "chat_id": chat_id,
+                "text": card_caption(card),
+                "parse_mode": "HTML",
+                "link_preview_options": {"is_disabled": True},
+            }
             call = {"method": "sendMessage", "params": params}
         if rows:
             call["params"]["reply_markup"] = {"inline_keyboard": rows}

@@ -29,7 +29,7 @@ def pixel(x: int, y: int, base, accent, seed: int) -> tuple[int, int, int]:
         cy = HEIGHT * (0.5 + 0.2 * math.cos(seed * 1.7 + k))
         r = math.hypot(x - cx, y - cy)
         if abs(r - (60 + 30 * k + seed % 20)) < 7:
-            colour = [int(0.4 * c + 0.6 * a) for c, a in zip(colour, accent)]
+            colour = [int(0.4 * c + 0.6 * a) for c, a in zip(colour, accent, strict=True)]
     return tuple(max(0, min(255, c)) for c in colour)
 
 
@@ -44,7 +44,12 @@ def png(path: Path, base, accent, seed: int) -> None:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     header = struct.pack(">IIBBBBB", WIDTH, HEIGHT, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(bytes(rows), 9)) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(bytes(rows), 9))
+        + chunk(b"IEND", b"")
+    )
 
 
 if __name__ == "__main__":

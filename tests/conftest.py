@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import sys
@@ -18,7 +19,6 @@ from payloads import FB_SECRET, FB_TOKEN, FB_VERIFY, TG_SECRET, TG_TOKEN  # noqa
 
 import app as app_module  # noqa: E402
 from settings import Settings  # noqa: E402
-
 
 
 def pytest_collection_modifyitems(config, items):
@@ -99,3 +99,25 @@ def app(make_settings):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def log_records(app):
+    """Every record the app logs during the test (the app's logger does not propagate)."""
+    handler = _Collect()
+    logger = logging.getLogger("chatbot")
+    logger.addHandler(handler)
+    previous = logger.level
+    logger.setLevel(logging.DEBUG)
+    yield handler.records
+    logger.removeHandler(handler)
+    logger.setLevel(previous)

@@ -93,7 +93,15 @@ class FakeServer:
                     return rule
         return None
 
-    def queue(self, status: int, body: dict | None = None, times: int = 1, match: str = "", delay: float = 0.0, drop: bool = False) -> None:
+    def queue(
+        self,
+        status: int,
+        body: dict | None = None,
+        times: int = 1,
+        match: str = "",
+        delay: float = 0.0,
+        drop: bool = False,
+    ) -> None:
         with self.lock:
             self.rules.append(Rule(status, body or {}, times, match, delay, drop))
 
@@ -146,7 +154,9 @@ class FakeGraph(FakeServer):
         return [
             c.body
             for c in self.calls
-            if c.method == "POST" and c.path.endswith("/me/messages") and (recipient is None or c.body["recipient"]["id"] == recipient)
+            if c.method == "POST"
+            and c.path.endswith("/me/messages")
+            and (recipient is None or c.body["recipient"]["id"] == recipient)
         ]
 
 
@@ -169,13 +179,18 @@ class FakeTelegram(FakeServer):
         method = call.path[len(prefix) :]
         if method in ("sendMessage", "sendPhoto"):
             self.message_id += 1
-            return 200, {"ok": True, "result": {"message_id": self.message_id, "chat": {"id": (call.body or {}).get("chat_id")}}}
+            return 200, {
+                "ok": True,
+                "result": {"message_id": self.message_id, "chat": {"id": (call.body or {}).get("chat_id")}},
+            }
         return 200, {"ok": True, "result": True}
 
     def sent(self, method: str | None = None, chat_id: str | None = None) -> list[tuple[str, dict]]:
         out = []
         for c in self.calls:
             name = c.path.rsplit("/", 1)[-1]
-            if (method is None or name == method) and (chat_id is None or str((c.body or {}).get("chat_id")) == str(chat_id)):
+            if (method is None or name == method) and (
+                chat_id is None or str((c.body or {}).get("chat_id")) == str(chat_id)
+            ):
                 out.append((name, c.body))
         return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -12,7 +13,6 @@ import chat
 import skills as skills_module
 from actions import ACTIONS
 from chat import Conversation, Update
-from conftest import ROOT
 
 SKILLS = skills_module.load(str(ROOT / "skills.json"), ACTIONS)
 _ids = itertools.count()
@@ -28,7 +28,12 @@ def texts(replies) -> str:
 
 
 def choices(replies) -> list[str]:
-    return [b.payload for r in replies for b in r.quick_replies + r.buttons + [x for c in r.cards for x in c.buttons] if b.payload]
+    return [
+        b.payload
+        for r in replies
+        for b in r.quick_replies + r.buttons + [x for c in r.cards for x in c.buttons]
+        if b.payload
+    ]
 
 
 def started(level="beginner", hours="HOURS:4", skill="git") -> Conversation:
@@ -45,7 +50,18 @@ def test_plan_follows_level():
     assert advanced.progress["git"]["next"] == "git-5"
 
 
-@pytest.mark.parametrize("text, ok", [("8", True), ("about 3 hours", True), ("12h", True), ("zero", False), ("0", False), ("100", False), ("lots", False)])
+@pytest.mark.parametrize(
+    "text, ok",
+    [
+        ("8", True),
+        ("about 3 hours", True),
+        ("12h", True),
+        ("zero", False),
+        ("0", False),
+        ("100", False),
+        ("lots", False),
+    ],
+)
 def test_hours_from_text(text, ok):
     conv = Conversation(key="web:u")
     send(conv, payload="PICK:sql")
@@ -78,7 +94,9 @@ def test_done_twice_is_counted_once():
     assert "already ticked" in texts(replies)
 
 
-@pytest.mark.parametrize("payload", ["DONE:nope:x", "NEXT:nope", "DROP:nope", "RESTART:nope", "PICK:nope", "DONE:git:nope"])
+@pytest.mark.parametrize(
+    "payload", ["DONE:nope:x", "NEXT:nope", "DROP:nope", "RESTART:nope", "PICK:nope", "DONE:git:nope"]
+)
 def test_stale_or_unknown_buttons_get_a_way_forward(payload):
     conv = started()
     replies = send(conv, payload=payload)
@@ -96,7 +114,9 @@ def test_picking_a_started_skill_continues_it():
     assert "Up next" in texts(replies) and conv.state is None
 
 
-@pytest.mark.parametrize("payload, page", [("BROWSE:2", "2 of 2"), ("BROWSE:99", "2 of 2"), ("BROWSE:0", "1 of 2"), ("BROWSE:x", "1 of 2")])
+@pytest.mark.parametrize(
+    "payload, page", [("BROWSE:2", "2 of 2"), ("BROWSE:99", "2 of 2"), ("BROWSE:0", "1 of 2"), ("BROWSE:x", "1 of 2")]
+)
 def test_catalog_pages_clamp(payload, page):
     assert page in texts(send(Conversation(key="web:u"), payload=payload))
 

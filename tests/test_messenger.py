@@ -116,10 +116,25 @@ def test_every_entry_and_every_event_is_handled_in_order(client, graph):
 @pytest.mark.parametrize(
     "event",
     [
-        {"sender": {"id": "psid-e"}, "recipient": {"id": "1"}, "timestamp": 1, "message": {"mid": "m_echo", "is_echo": True, "text": "hi", "app_id": 1}},
+        {
+            "sender": {"id": "psid-e"},
+            "recipient": {"id": "1"},
+            "timestamp": 1,
+            "message": {"mid": "m_echo", "is_echo": True, "text": "hi", "app_id": 1},
+        },
         {"sender": {"id": "psid-e"}, "recipient": {"id": "1"}, "timestamp": 1, "read": {"watermark": 1732450000000}},
-        {"sender": {"id": "psid-e"}, "recipient": {"id": "1"}, "timestamp": 1, "delivery": {"mids": ["m_1"], "watermark": 1}},
-        {"sender": {"id": "psid-e"}, "recipient": {"id": "1"}, "timestamp": 1, "reaction": {"mid": "m_1", "action": "react", "emoji": "❤"}},
+        {
+            "sender": {"id": "psid-e"},
+            "recipient": {"id": "1"},
+            "timestamp": 1,
+            "delivery": {"mids": ["m_1"], "watermark": 1},
+        },
+        {
+            "sender": {"id": "psid-e"},
+            "recipient": {"id": "1"},
+            "timestamp": 1,
+            "reaction": {"mid": "m_1", "action": "react", "emoji": "❤"},
+        },
         {"recipient": {"id": "1"}, "timestamp": 1, "message": {"mid": "m_nosender", "text": "hi"}},
     ],
     ids=["echo", "read", "delivery", "reaction", "no-sender"],
@@ -131,7 +146,10 @@ def test_events_that_are_not_user_messages_are_ignored(client, graph, event):
 
 def test_attachment_gets_a_polite_answer(client, graph):
     event = fb_text("psid-att", "")
-    event["message"] = {"mid": "m_att", "attachments": [{"type": "image", "payload": {"url": "https://example.test/cat.jpg"}}]}
+    event["message"] = {
+        "mid": "m_att",
+        "attachments": [{"type": "image", "payload": {"url": "https://example.test/cat.jpg"}}],
+    }
     assert post_fb(client, fb_body(event)).status_code == 200
     assert "can't open files" in graph.messages("psid-att")[0]["message"]["text"]
 
@@ -148,7 +166,10 @@ def test_signed_body_that_is_not_json_is_400(client, raw, graph):
     assert graph.calls == []
 
 
-@pytest.mark.parametrize("body", [[], "text", 42, None, {"object": "instagram", "entry": []}, {"object": "page", "entry": "x"}, {"object": "page"}])
+@pytest.mark.parametrize(
+    "body",
+    [[], "text", 42, None, {"object": "instagram", "entry": []}, {"object": "page", "entry": "x"}, {"object": "page"}],
+)
 def test_unexpected_json_is_200(client, body, graph):
     assert post_fb(client, json.dumps(body).encode()).status_code == 200
     assert graph.messages() == []
@@ -165,7 +186,18 @@ def test_redelivery_changes_nothing_and_sends_nothing(client, app, graph):
     assert app.extensions["store"].load("messenger:psid-r").to_dict() == before
 
 
-@pytest.mark.parametrize("failure", [{"status": 500}, {"status": 503}, {"status": 0, "drop": True}, {"status": 400, "body": {"error": {"code": 2, "is_transient": True, "message": "Service temporarily unavailable"}}}])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        {"status": 500},
+        {"status": 503},
+        {"status": 0, "drop": True},
+        {
+            "status": 400,
+            "body": {"error": {"code": 2, "is_transient": True, "message": "Service temporarily unavailable"}},
+        },
+    ],
+)
 def test_failed_send_is_503_and_redelivery_sends_only_the_rest(client, graph, failure):
     graph.profiles["psid-f"] = {"first_name": "Ana"}
     body = fb_body(fb_postback("psid-f", "Get Started", "GET_STARTED", mid="m_fail"))
@@ -257,7 +289,16 @@ WORDS = " ".join(f"word{n}" for n in range(1500))  # ~10k characters
         Reply(cards=[Card(title="one", buttons=[Button("b", payload="B")])], quick_replies=[Button("q", payload="Q")]),
         Reply(quick_replies=[Button("q", payload="Q")]),
     ],
-    ids=["long-text", "emoji-text", "no-spaces", "text-and-7-buttons", "30-quick-replies", "23-cards", "card+quick", "quick-only"],
+    ids=[
+        "long-text",
+        "emoji-text",
+        "no-spaces",
+        "text-and-7-buttons",
+        "30-quick-replies",
+        "23-cards",
+        "card+quick",
+        "quick-only",
+    ],
 )
 def test_rendering_never_exceeds_a_limit_and_never_cuts(reply):
     messages = fb.render_reply(reply, "https://bot.example.test")

@@ -49,8 +49,14 @@ def broken(change) -> dict:
 CASES = {
     "missing-string-in-es": (lambda d: d["strings"]["es"].pop("welcome"), "strings.es: missing keys ['welcome']"),
     "unknown-string-key": (lambda d: d["intents"]["help"]["say"][0].update(text="nope"), "unknown string key 'nope'"),
-    "quick-reply-title-over-20": (lambda d: d["strings"]["es"].update(btn_help="Una ayuda muy, muy larga"), "'btn_help' in 'es' is longer than 20"),
-    "too-many-quick-replies": (lambda d: d["menus"]["main_menu"].extend(d["menus"]["main_menu"] * 3), "16 buttons, the limit is 13"),
+    "quick-reply-title-over-20": (
+        lambda d: d["strings"]["es"].update(btn_help="Una ayuda muy, muy larga"),
+        "'btn_help' in 'es' is longer than 20",
+    ),
+    "too-many-quick-replies": (
+        lambda d: d["menus"]["main_menu"].extend(d["menus"]["main_menu"] * 3),
+        "16 buttons, the limit is 13",
+    ),
     "button-template-text-over-640": (
         lambda d: (
             d["strings"]["en"].update(help="word " * 140),
@@ -58,21 +64,33 @@ CASES = {
         ),
         "string 'help' in 'en' is longer than 640",
     ),
-    "payload-nobody-handles": (lambda d: d["menus"]["main_menu"].append({"title": "btn_help", "payload": "NOWHERE"}), "payload 'NOWHERE' is not handled"),
+    "payload-nobody-handles": (
+        lambda d: d["menus"]["main_menu"].append({"title": "btn_help", "payload": "NOWHERE"}),
+        "payload 'NOWHERE' is not handled",
+    ),
     "goto-unknown-state": (lambda d: d["intents"]["help"].update(goto="limbo"), "no state named 'limbo'"),
     "unknown-action": (lambda d: d["intents"]["help"].update(action="fly"), "no action named 'fly'"),
     "bad-regex": (lambda d: d["intents"]["help"]["triggers"]["patterns"]["en"].append("(unclosed"), "'(unclosed'"),
     "on-text-unknown-intent": (lambda d: d["states"]["suggesting"].update(on_text="ghost"), "no intent named 'ghost'"),
-    "command-with-uppercase": (lambda d: d["intents"]["help"]["triggers"]["commands"].append("Help"), "'Help' must be 1-32"),
+    "command-with-uppercase": (
+        lambda d: d["intents"]["help"]["triggers"]["commands"].append("Help"),
+        "'Help' must be 1-32",
+    ),
     "http-link": (lambda d: d["catalog"][0]["assignments"][0].update(url="http://example.org"), "url: must be https"),
     "duplicate-skill-id": (lambda d: d["catalog"].append(copy.deepcopy(d["catalog"][0])), "'python' appears twice"),
     "card-title-over-80": (lambda d: d["catalog"][0]["assignments"][0].update(title="T" * 81), "title: longer than 80"),
-    "subtitle-over-80": (lambda d: d["catalog"][0]["assignments"][0].update(author="A" * 70), "card subtitle in 'en' is longer than 80"),
+    "subtitle-over-80": (
+        lambda d: d["catalog"][0]["assignments"][0].update(author="A" * 70),
+        "card subtitle in 'en' is longer than 80",
+    ),
     "unknown-level": (lambda d: d["catalog"][0]["assignments"][0].update(level="guru"), "level: one of"),
     "one-locale-only": (lambda d: d["strings"].pop("es"), "at least two locales"),
     "fallback-missing": (lambda d: d["bot"].update(fallback="nothing"), "bot.fallback: must name an intent"),
     "skill-id-too-long": (lambda d: d["catalog"][0].update(id="a-very-long-skill-name-xy"), "id: 1-24 of a-z"),
-    "command-not-a-trigger": (lambda d: d["commands"].append({"command": "fly", "description": "cmd_help"}), "/fly is not a trigger"),
+    "command-not-a-trigger": (
+        lambda d: d["commands"].append({"command": "fly", "description": "cmd_help"}),
+        "/fly is not a trigger",
+    ),
 }
 
 
@@ -116,7 +134,9 @@ def test_a_server_refuses_to_start_with_a_broken_file(tmp_path, make_settings):
 def test_schema_catches_what_the_rules_do_not_describe(tmp_path, make_settings):
     path = tmp_path / "skills.json"
     path.write_text(json.dumps(broken(lambda d: d["bot"].update(colour="blue"))), encoding="utf-8")
-    result = app_module.create_app(make_settings(skills_file=str(path))).test_cli_runner().invoke(args=["skills", "check"])
+    result = (
+        app_module.create_app(make_settings(skills_file=str(path))).test_cli_runner().invoke(args=["skills", "check"])
+    )
     assert result.exit_code == 1 and "colour" in result.output
 
 
@@ -133,7 +153,16 @@ def test_graph_is_mermaid_with_every_intent_and_state(make_settings):
 
 @pytest.mark.parametrize(
     "wanted, expected",
-    [("es_ES", "es"), ("es-419", "es"), ("ES", "es"), ("en_GB", "en"), ("fr_FR", "en"), ("", "en"), (None, "en"), ("zz", "en")],
+    [
+        ("es_ES", "es"),
+        ("es-419", "es"),
+        ("ES", "es"),
+        ("en_GB", "en"),
+        ("fr_FR", "en"),
+        ("", "en"),
+        (None, "en"),
+        ("zz", "en"),
+    ],
 )
 def test_locale_pick_with_english_fallback(wanted, expected):
     loaded = skills.build(copy.deepcopy(DATA), ACTIONS)

@@ -160,10 +160,20 @@ def test_suggestions_are_filed_with_the_conversation(store):
 
 def test_a_document_from_an_older_version_is_read(store, tmp_path):
     # The shape first written by this code, minus fields added since; unknown fields are ignored.
-    old = {"key": "web:old", "state": None, "slots": {}, "profile": {"first_name": "Old"}, "progress": {}, "events": ["a"], "future_field": 1}
+    old = {
+        "key": "web:old",
+        "state": None,
+        "slots": {},
+        "profile": {"first_name": "Old"},
+        "progress": {},
+        "events": ["a"],
+        "future_field": 1,
+    }
     store.transact("web:old", lambda c: (False, None))  # make sure the schema exists
     if isinstance(store, SQLiteStore):
-        store._connection().execute("INSERT INTO conversations (key, doc, updated_at) VALUES (?, ?, 0)", ("web:old", json.dumps(old)))
+        store._connection().execute(
+            "INSERT INTO conversations (key, doc, updated_at) VALUES (?, ?, 0)", ("web:old", json.dumps(old))
+        )
     loaded = store.load("web:old")
     assert loaded.profile["first_name"] == "Old" and loaded.outbox == {} and loaded.version == CONVERSATION_VERSION
     store.transact("web:old", bump)

@@ -7,7 +7,7 @@ import json
 import re
 
 import pytest
-from payloads import TG_SECRET, TG_TOKEN, tg_callback, tg_message, post_tg
+from payloads import TG_SECRET, TG_TOKEN, post_tg, tg_callback, tg_message
 
 import tg
 from chat import Button, Card, Conversation, Reply, utf16_len
@@ -66,7 +66,11 @@ def test_callback_queries_are_always_answered(client, telegram, data):
 
 
 def test_answer_to_an_expired_callback_query_is_not_retried(client, telegram):
-    telegram.queue(400, {"ok": False, "error_code": 400, "description": "Bad Request: query is too old"}, match="answerCallbackQuery")
+    telegram.queue(
+        400,
+        {"ok": False, "error_code": 400, "description": "Bad Request: query is too old"},
+        match="answerCallbackQuery",
+    )
     assert post_tg(client, tg_callback(7007, "HELP")).status_code == 200
     assert telegram.sent("sendMessage", 7007)
 
@@ -74,11 +78,23 @@ def test_answer_to_an_expired_callback_query_is_not_retried(client, telegram):
 @pytest.mark.parametrize(
     "update",
     [
-        {"update_id": 9001, "edited_message": {"message_id": 1, "chat": {"id": 1, "type": "private"}, "date": 1, "text": "x"}},
-        {"update_id": 9002, "channel_post": {"message_id": 1, "chat": {"id": -100, "type": "channel"}, "date": 1, "text": "x"}},
+        {
+            "update_id": 9001,
+            "edited_message": {"message_id": 1, "chat": {"id": 1, "type": "private"}, "date": 1, "text": "x"},
+        },
+        {
+            "update_id": 9002,
+            "channel_post": {"message_id": 1, "chat": {"id": -100, "type": "channel"}, "date": 1, "text": "x"},
+        },
         {"update_id": 9003, "my_chat_member": {"chat": {"id": 1, "type": "private"}, "from": {"id": 1}, "date": 1}},
-        {"update_id": 9004, "message": {"message_id": 1, "chat": {"id": -5, "type": "group"}, "date": 1, "text": "/start"}},
-        {"update_id": 9005, "message": {"message_id": 1, "chat": {"id": 5, "type": "private"}, "date": 1, "new_chat_title": "x"}},
+        {
+            "update_id": 9004,
+            "message": {"message_id": 1, "chat": {"id": -5, "type": "group"}, "date": 1, "text": "/start"},
+        },
+        {
+            "update_id": 9005,
+            "message": {"message_id": 1, "chat": {"id": 5, "type": "private"}, "date": 1, "new_chat_title": "x"},
+        },
         {"update_id": "9006", "message": {"message_id": 1, "chat": {"id": 5, "type": "private"}, "text": "hi"}},
         {"message": {"message_id": 1, "chat": {"id": 5, "type": "private"}, "text": "hi"}},
         {"update_id": 9007, "poll": {"id": "1"}},
@@ -115,7 +131,16 @@ def test_redelivered_update_is_applied_once(client, app, telegram):
 
 
 def test_short_429_is_waited_out_in_the_request(client, telegram):
-    telegram.queue(429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1", "parameters": {"retry_after": 1}}, match="sendMessage")
+    telegram.queue(
+        429,
+        {
+            "ok": False,
+            "error_code": 429,
+            "description": "Too Many Requests: retry after 1",
+            "parameters": {"retry_after": 1},
+        },
+        match="sendMessage",
+    )
     assert post_tg(client, tg_message(7010, "/help")).status_code == 200
     sends = telegram.sent("sendMessage", 7010)
     assert len(sends) == 2 and sends[0] == sends[1]  # the refused one, then the same again
@@ -125,7 +150,16 @@ def test_short_429_is_waited_out_in_the_request(client, telegram):
 def test_long_429_is_503_and_redelivery_sends_the_rest(client, telegram):
     update = tg_message(7011, "/start", update_id=777002)
     telegram.queue(200, {"ok": True, "result": {"message_id": 1}}, match="sendMessage")
-    telegram.queue(429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 30", "parameters": {"retry_after": 30}}, match="sendMessage")
+    telegram.queue(
+        429,
+        {
+            "ok": False,
+            "error_code": 429,
+            "description": "Too Many Requests: retry after 30",
+            "parameters": {"retry_after": 30},
+        },
+        match="sendMessage",
+    )
     assert post_tg(client, update).status_code == 503
     assert post_tg(client, update).status_code == 200
     texts = [params["text"] for _, params in telegram.sent("sendMessage", 7011)]
@@ -135,7 +169,12 @@ def test_long_429_is_503_and_redelivery_sends_the_rest(client, telegram):
 
 
 def test_blocked_by_user_is_not_retried_and_marks_inactive(client, app, telegram):
-    telegram.queue(403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}, match="sendMessage", times=5)
+    telegram.queue(
+        403,
+        {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"},
+        match="sendMessage",
+        times=5,
+    )
     assert post_tg(client, tg_message(7012, "/start")).status_code == 200
     conv = app.extensions["store"].load("telegram:7012")
     assert conv.active is False and conv.outbox == {}
@@ -181,7 +220,12 @@ def test_user_names_come_back_as_plain_text(client, telegram, name):
 
 
 def test_card_caption_escapes_and_bolds_title():
-    card = Card(title="A <b> & c", subtitle="x < y", image_url="/static/cards/git.png", buttons=[Button("Open", url="https://example.org")])
+    card = Card(
+        title="A <b> & c",
+        subtitle="x < y",
+        image_url="/static/cards/git.png",
+        buttons=[Button("Open", url="https://example.org")],
+    )
     call = tg.render_reply(Reply(cards=[card]), conv(), "https://bot.example.test")[0]
     assert call["method"] == "sendPhoto"
     assert call["params"]["photo"] == "https://bot.example.test/static/cards/git.png"
@@ -201,7 +245,9 @@ def test_long_text_is_split_within_4096():
 def test_long_payloads_become_short_keys_that_resolve():
     c = conv()
     long_payload = "DONE:" + "x" * 100
-    call = tg.render_reply(Reply(text="t", quick_replies=[Button("Go", payload=long_payload), Button("Ok", payload="OK")]), c)[0]
+    call = tg.render_reply(
+        Reply(text="t", quick_replies=[Button("Go", payload=long_payload), Button("Ok", payload="OK")]), c
+    )[0]
     keys = [k["callback_data"] for row in call["params"]["reply_markup"]["inline_keyboard"] for k in row]
     assert all(len(k.encode()) <= 64 for k in keys)
     assert keys[1] == "OK" and c.payload_keys[keys[0]] == long_payload

@@ -33,7 +33,9 @@ def test_mentor_journey_reads_the_same_on_every_channel(user, app):
     transcript = mentor_journey(user)
     assert set(user.statuses) == {200}
     check_golden(transcript)
-    key = {MessengerUser: "messenger:psid-journey", TelegramUser: "telegram:880001", WebUser: "web:web-journey"}[type(user)]
+    key = {MessengerUser: "messenger:psid-journey", TelegramUser: "telegram:880001", WebUser: "web:web-journey"}[
+        type(user)
+    ]
     conversation = app.extensions["store"].load(key)
     assert conversation.outbox == {}  # everything was delivered
     assert conversation.progress == {}  # the skill was dropped

@@ -115,6 +115,8 @@ def test_body_over_the_limit_is_413(client):
     assert response.status_code == 413
 
 
-@pytest.mark.parametrize("path, method", [("/webhook/messenger", "put"), ("/api/chat", "get"), ("/health", "post"), ("/nowhere", "get")])
+@pytest.mark.parametrize(
+    "path, method", [("/webhook/messenger", "put"), ("/api/chat", "get"), ("/health", "post"), ("/nowhere", "get")]
+)
 def test_wrong_routes_and_methods_are_4xx(client, path, method):
     assert 400 <= getattr(client, method)(path).status_code < 500

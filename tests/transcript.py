@@ -33,7 +33,8 @@ class User:
         raise AssertionError(f"no button {title!r} (card {card!r}) in the last answer: {[t[0] for t in self.taps]}")
 
     def record(self, atoms: list[tuple]) -> list[str]:
-        """atoms: ("text", s) | ("card", title, subtitle, image) | ("tap", title, kind, payload) | ("link", title, url)"""
+        """Lines from atoms: ("text", s), ("card", title, subtitle, image),
+        ("tap", title, kind, payload) or ("link", title, url)."""
         lines, self.taps, card = [], [], ""
         for atom in atoms:
             if atom[0] == "text":
@@ -121,12 +122,18 @@ class TelegramUser(User):
             body = params.get("text") if method == "sendMessage" else params.get("caption")
             bold = re.fullmatch(r"<b>(.*?)</b>(?:\n(.*))?", body or "", re.S)
             if bold:
-                atoms.append(("card", html.unescape(bold.group(1)), html.unescape(bold.group(2) or ""), params.get("photo", "")))
+                atoms.append(
+                    ("card", html.unescape(bold.group(1)), html.unescape(bold.group(2) or ""), params.get("photo", ""))
+                )
             else:
                 atoms.append(("text", html.unescape(body)))
             for row in params.get("reply_markup", {}).get("inline_keyboard", []):
                 for key in row:
-                    atoms.append(("link", key["text"], key["url"]) if "url" in key else ("tap", key["text"], "callback", key["callback_data"]))
+                    atoms.append(
+                        ("link", key["text"], key["url"])
+                        if "url" in key
+                        else ("tap", key["text"], "callback", key["callback_data"])
+                    )
         return atoms
 
 
@@ -152,7 +159,11 @@ class WebUser(User):
 
     @staticmethod
     def button_atom(button: dict) -> tuple:
-        return ("link", button["title"], button["url"]) if "url" in button else ("tap", button["title"], "payload", button["payload"])
+        return (
+            ("link", button["title"], button["url"])
+            if "url" in button
+            else ("tap", button["title"], "payload", button["payload"])
+        )
 
     def atoms(self, replies: list[dict]) -> list[tuple]:
         atoms: list[tuple] = []

@@ -1,0 +1,43 @@
+# The project's commands. `make run` and `make test` are all a newcomer needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8080
+
+.PHONY: install run test lint format check system-deps lock clean
+
+install: $(VENV)/.installed  ## virtualenv with runtime and test dependencies
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --require-hashes -r requirements.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+run: install  ## the bot on http://127.0.0.1:8080 with SQLite and the web chat page
+	HOST=127.0.0.1 PORT=$(PORT) WEB_CONCURRENCY=$${WEB_CONCURRENCY:-2} $(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
+
+test: install system-deps  ## every test; fails if none ran
+	$(BIN)/flask --app app skills check
+	$(BIN)/python -m pytest
+
+lint: install  ## ruff, the skills file, and shell scripts
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/flask --app app skills check
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+system-deps:  ## headless Chromium for the browser tests
+	@scripts/system-deps.sh
+
+lock:  ## recompile the pinned requirements
+	$(BIN)/pip install --quiet uv
+	$(BIN)/uv pip compile --quiet --python-version 3.11 --generate-hashes requirements.in -o requirements.txt
+	$(BIN)/uv pip compile --quiet --python-version 3.11 requirements-dev.in -o requirements-dev.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis test-artifacts chatbot.db chatbot.db-*

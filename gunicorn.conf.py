@@ -1,0 +1,17 @@
+"""gunicorn settings for Cloud Run (and `make run`): `gunicorn -c gunicorn.conf.py 'app:create_app()'`."""
+
+import os
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8080')}"  # noqa: S104 - a container listens on all interfaces
+# One worker per vCPU the container may use; threads overlap the waits on Graph, Telegram and Firestore.
+workers = int(os.environ.get("WEB_CONCURRENCY", len(os.sched_getaffinity(0))))
+threads = int(os.environ.get("GUNICORN_THREADS", "8"))
+worker_class = "gthread"
+# Cloud Run enforces the request timeout itself; gunicorn must not kill slow sends half way.
+timeout = 0
+# Cloud Run sends SIGTERM and waits 10 s before SIGKILL: finish in-flight requests within that.
+graceful_timeout = 8
+keepalive = 5
+accesslog = None  # Cloud Run writes its own request log
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()

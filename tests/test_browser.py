@@ -1,0 +1,120 @@
+"""The web chat page in a real browser: headless Chromium driven by Selenium."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+
+import pytest
+from conftest import ROOT, require
+
+import app as app_module
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+@pytest.fixture
+def live_url(make_settings):
+    from werkzeug.serving import make_server
+
+    application = app_module.create_app(make_settings())
+    server = make_server("127.0.0.1", 0, application, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    application.extensions["store"].close()
+
+
+@pytest.fixture
+def browser(tmp_path):
+    require(bool(CHROMIUM and CHROMEDRIVER), "headless Chromium and chromedriver are needed (make system-deps)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+        "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--window-size=900,1000", "--lang=en-US", f"--user-data-dir={tmp_path / 'profile'}",
+    ):  # fmt: skip
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.implicitly_wait(0)
+    yield driver
+    driver.quit()
+
+
+def wait_for(driver, css: str, text: str | None = None, timeout: float = 10):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def found(d):
+        for element in d.find_elements(By.CSS_SELECTOR, css):
+            if text is None or text in element.text:
+                return element
+        return False
+
+    return WebDriverWait(driver, timeout).until(found, f"no {css!r} with {text!r}")
+
+
+def click_chip(driver, title: str) -> None:
+    wait_for(driver, ".chips button", title).click()
+
+
+def test_from_get_started_to_an_assignment_card(browser, live_url):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    browser.get(live_url + "/")
+    wait_for(browser, ".bubble.bot", "I'm Mentor")
+    click_chip(browser, "Browse skills")
+    card = wait_for(browser, ".card", "Python")
+    assert card.find_element(By.CSS_SELECTOR, "img").get_attribute("naturalWidth") != "0"
+    card.find_element(By.CSS_SELECTOR, "button").click()
+    wait_for(browser, ".bubble.bot", "How much do you know already?")
+    click_chip(browser, "Beginner")
+    wait_for(browser, ".bubble.bot", "how many hours a week")
+    field = browser.find_element(By.ID, "text")
+    field.send_keys("3", Keys.ENTER)
+    wait_for(browser, ".bubble.user", "3")
+    card = wait_for(browser, ".card", "The Python Tutorial")
+    link = card.find_element(By.CSS_SELECTOR, "a[href='https://docs.python.org/3/tutorial/']")
+    assert link.get_attribute("target") == "_blank" and "noopener" in link.get_attribute("rel")
+    assert "Tutorial · 240 min" in card.text
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "web-chat.png"))
+    # Done ✓ on the card moves on to the next assignment.
+    wait_for(browser, ".card button", "Done").click()
+    wait_for(browser, ".bubble.bot", "1 of 6")
+
+
+def test_user_text_is_shown_as_text_and_never_runs(browser, live_url):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    browser.get(live_url + "/")
+    wait_for(browser, ".bubble.bot", "I'm Mentor")
+    click_chip(browser, "Suggest a skill")
+    wait_for(browser, ".bubble.bot", "Which skill should I add?")
+    hostile = '<img src=x onerror="window.__pwned=1">'
+    browser.find_element(By.ID, "text").send_keys(hostile, Keys.ENTER)
+    wait_for(browser, ".bubble.bot", "noted your suggestion")
+    assert browser.execute_script("return window.__pwned === undefined")
+    assert browser.find_elements(By.CSS_SELECTOR, ".log img") == []
+    assert hostile in wait_for(browser, ".bubble.bot", "noted your suggestion").text
+
+
+def test_language_switch(browser, live_url):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    browser.get(live_url + "/")
+    wait_for(browser, ".bubble.bot", "I'm Mentor")
+    Select(browser.find_element(By.ID, "language")).select_by_value("es")
+    wait_for(browser, ".bubble.bot", "te hablo en español")
+    wait_for(browser, ".chips button", "Ver habilidades")

@@ -1,0 +1,91 @@
+"""The real server: gunicorn with several workers and threads on one SQLite file, under concurrent load."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from conftest import ROOT, free_port
+from payloads import FB_SECRET, FB_TOKEN, FB_VERIFY, TG_SECRET, TG_TOKEN, fb_body, fb_text, sign, tg_message
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def server(tmp_path, graph, telegram):
+    port = free_port()
+    env = os.environ | {
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "WEB_CONCURRENCY": "3",
+        "GUNICORN_THREADS": "4",
+        "STORE_URL": f"sqlite:///{tmp_path}/shared.db",
+        "FB_PAGE_ACCESS_TOKEN": FB_TOKEN,
+        "FB_APP_SECRET": FB_SECRET,
+        "FB_VERIFY_TOKEN": FB_VERIFY,
+        "FB_GRAPH_URL": graph.url,
+        "TELEGRAM_BOT_TOKEN": TG_TOKEN,
+        "TELEGRAM_SECRET_TOKEN": TG_SECRET,
+        "TELEGRAM_API_URL": telegram.url,
+        "LOG_LEVEL": "WARNING",
+    }
+    log = open(tmp_path / "gunicorn.log", "w")  # noqa: SIM115 - held open for the server's lifetime
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(base + "/health", timeout=1).status_code == 200:
+                break
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    else:
+        process.kill()
+        pytest.fail("gunicorn did not start: " + (tmp_path / "gunicorn.log").read_text())
+    yield base
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=15)
+    log.close()
+    errors = [
+        line
+        for line in (tmp_path / "gunicorn.log").read_text().splitlines()
+        if '"ERROR"' in line or "Traceback" in line
+    ]
+    assert errors == []
+
+
+def test_concurrent_users_and_redeliveries_on_several_workers(server, graph, telegram):
+    users, messages = 12, 5
+    deliveries = []
+    for u in range(users):
+        for m in range(messages):
+            raw = json.dumps(fb_body(fb_text(f"psid-load-{u}", "help", mid=f"m_load_{u}_{m}"))).encode()
+            deliveries += [("fb", raw)] * 2  # every event delivered twice, concurrently
+            update = json.dumps(tg_message(90000 + u, "/help", update_id=700000 + u * 100 + m)).encode()
+            deliveries += [("tg", update)] * 2
+
+    def post(item):
+        kind, raw = item
+        if kind == "fb":
+            headers = {"X-Hub-Signature-256": sign(raw), "Content-Type": "application/json"}
+            return requests.post(server + "/webhook/messenger", data=raw, headers=headers, timeout=30).status_code
+        headers = {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET, "Content-Type": "application/json"}
+        return requests.post(server + "/webhook/telegram", data=raw, headers=headers, timeout=30).status_code
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        statuses = list(pool.map(post, deliveries))
+    assert set(statuses) == {200}, {s: statuses.count(s) for s in set(statuses)}
+    for u in range(users):
+        # "help" is one message: each event answered exactly once despite the duplicate delivery.
+        assert len(graph.messages(f"psid-load-{u}")) == messages
+        assert len(telegram.sent("sendMessage", 90000 + u)) == messages
