@@ -130,8 +130,8 @@ class Skills:
         return None
 
     def _with_fallback(self, locale: str) -> list[str]:
-        # People mix languages: the user's patterns first, then the default locale's.
-        return [locale] if locale == self.default_locale else [locale, self.default_locale]
+        # People mix languages: the user's patterns first, then the default's, then the rest.
+        return list(dict.fromkeys([locale, self.default_locale, *self.data["strings"]]))
 
     def match_alias(self, state: str | None, locale: str, text: str) -> str | None:
         for loc in self._with_fallback(locale):

@@ -186,3 +186,8 @@ def test_any_sequence_gets_an_answer_with_a_way_forward(sequence):
         assert conv.state in (None, *SKILLS.states)
         for entry in conv.progress.values():
             assert len(entry["done"]) == len(set(entry["done"]))
+
+
+def test_words_in_another_language_we_speak_are_understood():
+    assert "page 1 of 2" in texts(send(Conversation(key="web:u"), text="catálogo"))
+    assert "Hi " in texts(send(Conversation(key="web:u"), text="hola"))

@@ -172,3 +172,21 @@ def test_locale_pick_with_english_fallback(wanted, expected):
 @pytest.mark.parametrize("value", ["{first_name}", "{0.__class__}", "{__import__('os')}", "%(x)s", "{{x}}"])
 def test_fields_are_filled_as_plain_text(value):
     assert skills.fill("Hi {first_name}!", {"first_name": value}) == f"Hi {value}!"
+
+
+def readme_json_blocks() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return [block.split("```", 1)[0] for block in text.split("```json\n")[1:]]
+
+
+def test_readme_examples_are_valid_skills():
+    skill_block, intent_block = readme_json_blocks()
+    data = copy.deepcopy(DATA)
+    data["catalog"].append(json.loads(skill_block))
+    name, intent = next(iter(json.loads("{" + intent_block + "}").items()))
+    data["intents"][name] = intent
+    for table in data["strings"].values():
+        table["about"] = "Made by the Mentor team."
+    assert skills.validate(data, ACTIONS) == []
+    loaded = skills.build(data, ACTIONS)
+    assert loaded.match_text(None, "es", "¿quién te hizo?") == ("about", {})
