@@ -19,6 +19,7 @@ from skills import Skills, utf16_len
 CONVERSATION_VERSION = 1
 RECENT_EVENTS = 100  # event ids kept for deduplication; platforms redeliver within minutes
 RECENT_PAYLOAD_KEYS = 200  # short callback keys kept for Telegram (64-byte callback_data)
+OUTBOX_MAX_AGE = 24 * 3600  # a reply still unsent after a day is stale; Messenger's window is closed too
 MAX_REDIRECTS = 3
 
 
@@ -145,6 +146,9 @@ class Conversation:
         taken = []
         for seq in sorted(self.outbox, key=int):
             entry = self.outbox[seq]
+            if now - entry.get("created_at", now) > OUTBOX_MAX_AGE:
+                del self.outbox[seq]
+                continue
             if entry.get("claim") and entry.get("lease_until", 0) > now:
                 continue
             entry["claim"], entry["lease_until"] = token, now + lease

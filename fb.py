@@ -17,7 +17,8 @@ from relay import SendFailed, http_call
 from skills import LIMITS
 
 CHANNEL = "messenger"
-TIMEOUT = (3.05, 8.0)  # connect, read: two tries still fit in Messenger's 20-second window
+TIMEOUT = (3.05, 8.0)  # connect, read: a send still fits in Messenger's 20-second window
+PROFILE_TIMEOUT = (2.0, 3.0)  # the name is a nicety; never let it eat the window
 TRANSIENT_CODES = {1, 2, 4, 17, 32, 613, 80006}  # unknown/service/rate-limit errors worth a retry
 USER_GONE_CODES = {551}  # "This person isn't available right now"
 MORE = "…"
@@ -46,10 +47,10 @@ def parse(body: dict) -> list[Update]:
     if body.get("object") != "page":
         logs.get().info("messenger body is not a page event", extra={"object": str(body.get("object"))[:40]})
         return updates
-    for entry in body.get("entry") or []:
-        if not isinstance(entry, dict):
-            continue
-        for event in entry.get("messaging") or []:
+    entries = body.get("entry")
+    for entry in entries if isinstance(entries, list) else []:
+        events = entry.get("messaging") if isinstance(entry, dict) else None
+        for event in events if isinstance(events, list) else []:
             update = parse_event(event) if isinstance(event, dict) else None
             if update is not None:
                 updates.append(update)
@@ -210,7 +211,7 @@ class Messenger:
                 response = self.session.get(
                     f"{self.graph}/{user_id}",
                     params={"fields": fields, "access_token": self.token},
-                    timeout=TIMEOUT,
+                    timeout=PROFILE_TIMEOUT,
                 )
             except requests.RequestException as error:
                 logs.get().warning("profile lookup failed", extra={"error": type(error).__name__})

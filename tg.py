@@ -20,7 +20,7 @@ from skills import LIMITS
 
 CHANNEL = "telegram"
 TIMEOUT = (3.05, 8.0)
-MAX_INLINE_WAIT = 3.0  # a 429 asking for a longer wait is answered 503 so Telegram redelivers later
+MAX_INLINE_WAIT = 5.0  # a 429 asking for a longer wait is answered 503 so Telegram redelivers later
 MAX_INLINE_RETRIES = 2
 ATTACHMENT_KINDS = (
     "photo", "sticker", "voice", "video", "video_note", "audio", "document",
@@ -211,7 +211,7 @@ class Telegram:
         """One Bot API call; short 429 waits are honoured here, anything else raises SendFailed."""
         for attempt in range(MAX_INLINE_RETRIES + 1):
             status, body = http_call(self.session, self.url(method), params, TIMEOUT)
-            if status == 200 and body.get("ok"):
+            if status == 200 and body.get("ok") is not False:
                 return body
             description = str(body.get("description", ""))[:200]
             if status == 429:

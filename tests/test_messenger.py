@@ -168,7 +168,17 @@ def test_signed_body_that_is_not_json_is_400(client, raw, graph):
 
 @pytest.mark.parametrize(
     "body",
-    [[], "text", 42, None, {"object": "instagram", "entry": []}, {"object": "page", "entry": "x"}, {"object": "page"}],
+    [
+        [],
+        "text",
+        42,
+        None,
+        {"object": "instagram", "entry": []},
+        {"object": "page", "entry": "x"},
+        {"object": "page"},
+        {"object": "page", "entry": 18464053029923},
+        {"object": "page", "entry": [{"messaging": 7}]},
+    ],
 )
 def test_unexpected_json_is_200(client, body, graph):
     assert post_fb(client, json.dumps(body).encode()).status_code == 200

@@ -193,3 +193,11 @@ def test_settle_outbox_ignores_other_claims():
     conv.claim("mine", 0.0, 60)
     assert settle_outbox(conv, "theirs", {"1": []}, False) is False
     assert settle_outbox(conv, "mine", {"1": []}, False) is True and conv.outbox == {}
+
+
+def test_replies_unsent_for_a_day_are_dropped_not_sent():
+    conv = Conversation(key="web:stale")
+    conv.enqueue("old", [{"n": 1}], now=0.0)
+    conv.enqueue("new", [{"n": 2}], now=90_000.0)
+    taken = conv.claim("k", now=90_001.0, lease=60)
+    assert [entry["event"] for _, entry in taken] == ["new"] and list(conv.outbox) == ["2"]
