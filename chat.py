@@ -267,7 +267,7 @@ def choose_intent(update: Update, conv: Conversation, skills: Skills, locale: st
     if not payload and text:
         # A typed button title counts as pressing it; then the state's own words.
         typed = text.casefold()
-        payload = next((p for title, p in conv.choices if title.casefold() == typed), "")
+        payload = next((c["payload"] for c in conv.choices if c["title"].casefold() == typed), "")
         payload = payload or skills.match_alias(conv.state, locale, text) or ""
     if payload:
         payload = conv.payload_keys.get(payload, payload)
@@ -320,7 +320,7 @@ def handle(update: Update, conv: Conversation, skills: Skills, now: float | None
         conv.created_at = now
     conv.updated_at = conv.last_message_at = now
     last_quick = next((r.quick_replies for r in reversed(ctx.replies) if r.quick_replies), [])
-    conv.choices = [[b.title, b.payload] for b in last_quick if b.payload]
+    conv.choices = [{"title": b.title, "payload": b.payload} for b in last_quick if b.payload]
     return ctx.replies
 
 

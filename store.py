@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import sqlite3
 import threading
 import time
@@ -27,6 +28,15 @@ Step = Callable[[Conversation], "tuple[bool, T]"]
 
 class StoreUnavailable(RuntimeError):
     """The store could not be reached or was busy: the platform should retry later (503)."""
+
+    def __init__(self, message: str, contention: bool = False):
+        super().__init__(message)
+        self.contention = contention  # another transaction won the document; worth retrying now
+
+
+class StoreError(RuntimeError):
+    """The store refused for good (permissions, a missing database, a document too large):
+    retrying will not help, so the event is logged and acknowledged (200)."""
 
 
 class Store(Protocol):
@@ -69,7 +79,9 @@ def open_store(url: str) -> Store:
         path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else parsed.path
         return SQLiteStore(path or "chatbot.db")
     if parsed.scheme == "firestore":
-        raise ValueError("firestore:// is not available in this build yet; use sqlite:///PATH")
+        project = parsed.netloc or None
+        database = parsed.path.strip("/") or None
+        return FirestoreStore(project=project, database=database)
     raise ValueError(f"unknown STORE_URL scheme {parsed.scheme!r}: use sqlite:///PATH or firestore://")
 
 
@@ -111,17 +123,27 @@ class SQLiteStore:
             return conn
         if self.path != ":memory:" and os.path.dirname(self.path):
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        conn = sqlite3.connect(
-            self.path, timeout=self.BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
-        )
+        conn = sqlite3.connect(self.path, timeout=self.BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {self.BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
-        conn.executescript(SCHEMA)
-        self._local.conn, self._local.pid = conn, os.getpid()
         with self._lock:
+            self._prepare(conn)
             self._all.append(conn)
+        self._local.conn, self._local.pid = conn, os.getpid()
         return conn
+
+    def _prepare(self, conn: sqlite3.Connection) -> None:
+        """WAL and the tables. Switching a new file to WAL can answer "busy" at once, without
+        waiting, when another process does the same: retry for a while instead of failing."""
+        for attempt in range(100):
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.executescript(SCHEMA)
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) and "busy" not in str(error) or attempt == 99:
+                    raise
+                time.sleep(0.05)
 
     def _run(self, key: str, step: Callable[[Conversation], tuple[bool, T]]) -> T:
         try:
@@ -177,3 +199,202 @@ class SQLiteStore:
                     conn.close()
             self._all.clear()
         self._local = threading.local()
+
+
+# ---------------------------------------------------------------- Firestore
+
+CONVERSATIONS = "conversations"
+SUGGESTIONS = "suggestions"
+CONVERSATION_TTL = 400 * 24 * 3600  # a conversation idle for ~13 months is deleted by the TTL policy
+SUGGESTION_TTL = 2 * 365 * 24 * 3600
+TRANSACTION_ATTEMPTS = 12  # concurrent messages from one user (across instances) contend for one document
+
+
+def classify(error: Exception) -> Exception:
+    """Map a Google API error to StoreUnavailable (retry later) or StoreError (give up)."""
+    from google.api_core import exceptions
+
+    transient = (
+        exceptions.ServiceUnavailable,
+        exceptions.DeadlineExceeded,
+        exceptions.InternalServerError,
+        exceptions.TooManyRequests,
+        exceptions.Aborted,
+        exceptions.Unknown,
+        exceptions.RetryError,
+    )
+    message = f"firestore: {type(error).__name__}: {str(error)[:200]}"
+    if isinstance(error, ValueError) and "attempts" in str(error) or isinstance(error, exceptions.Aborted):
+        return StoreUnavailable(message, contention=True)
+    if isinstance(error, transient):
+        return StoreUnavailable(message)
+    return StoreError(f"firestore: {type(error).__name__}: {str(error)[:200]}")
+
+
+def to_document(conv: Conversation, now: float) -> dict:
+    """The Firestore shape: outbox items as JSON text (Firestore has no arrays of arrays)."""
+    from datetime import datetime, timezone
+
+    data = conv.to_dict()
+    data.pop("suggestions", None)
+    data["outbox"] = {seq: entry | {"items": json.dumps(entry["items"], ensure_ascii=False)} for seq, entry in data["outbox"].items()}
+    data["expire_at"] = datetime.fromtimestamp(now + CONVERSATION_TTL, tz=timezone.utc)
+    return data
+
+
+def from_document(data: dict) -> Conversation:
+    data = dict(data)
+    data.pop("expire_at", None)
+    outbox = data.get("outbox") or {}
+    data["outbox"] = {
+        seq: entry | {"items": json.loads(entry["items"]) if isinstance(entry.get("items"), str) else entry.get("items", [])}
+        for seq, entry in outbox.items()
+    }
+    return Conversation.from_dict(data)
+
+
+class FirestoreStore:
+    """Production state: one document per conversation, one transaction per message.
+
+    Happy path: the transaction reads the document once and writes it once; after
+    sending, ``settle`` writes once more with a precondition (the document is as we
+    left it) instead of reading it again. The client is created on first use.
+    """
+
+    def __init__(self, project: str | None = None, database: str | None = None):
+        self.project = project
+        self.database = database
+        self._client = None
+        self._lock = threading.Lock()
+        self._written: dict[str, object] = {}  # claim -> update time of the write that made it
+        self._key_locks = [threading.Lock() for _ in range(64)]
+
+    def client(self):
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    from google.cloud import firestore  # heavy: imported on first use, not at start-up
+
+                    kwargs = {"project": self.project} if self.project else {}
+                    if self.database:
+                        kwargs["database"] = self.database
+                    self._client = firestore.Client(**kwargs)
+        return self._client
+
+    def _ref(self, key: str):
+        return self.client().collection(CONVERSATIONS).document(key)
+
+    def transact(self, key: str, step: Callable[[Conversation], tuple[bool, T]]) -> T:
+        # Threads of one process take turns per conversation; processes contend in Firestore,
+        # where an aborted transaction is retried here with jittered backoff.
+        with self._key_locks[hash(key) % len(self._key_locks)]:
+            for attempt in range(TRANSACTION_ATTEMPTS):
+                try:
+                    return self._transact_once(key, step)
+                except StoreUnavailable as error:
+                    if not error.contention or attempt == TRANSACTION_ATTEMPTS - 1:
+                        raise
+                    time.sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))  # noqa: S311 - jitter, not crypto
+        raise AssertionError("unreachable")
+
+    def _transact_once(self, key: str, step: Callable[[Conversation], tuple[bool, T]]) -> T:
+        from google.api_core import exceptions
+        from google.cloud import firestore
+
+        client = self.client()
+        ref = self._ref(key)
+        outcome: dict = {}
+
+        @firestore.transactional
+        def run(transaction):
+            snapshot = ref.get(transaction=transaction)
+            conv = from_document(snapshot.to_dict()) if snapshot.exists else Conversation(key=key)
+            changed, result = step(conv)
+            outcome.update(changed=changed, conv=conv)
+            if changed:
+                now = time.time()
+                transaction.set(ref, to_document(conv, now))
+                for item in conv.suggestions:
+                    transaction.create(client.collection(SUGGESTIONS).document(), suggestion_document(key, item, now))
+            return result
+
+        transaction = client.transaction(max_attempts=1)
+        try:
+            result = run(transaction)
+        except (exceptions.GoogleAPIError, ValueError) as error:
+            if isinstance(error, ValueError) and "attempts" not in str(error):
+                raise
+            raise classify(error) from error
+        if outcome.get("changed"):
+            outcome["conv"].suggestions = []
+            update_time = transaction.write_results[0].update_time
+            for entry in outcome["conv"].outbox.values():
+                if entry.get("claim"):
+                    self._remember(entry["claim"], update_time)
+        return result
+
+    def _remember(self, claim: str, update_time) -> None:
+        with self._lock:
+            self._written[claim] = update_time
+            while len(self._written) > 10_000:
+                self._written.pop(next(iter(self._written)))
+
+    def settle(self, key: str, claim: str, remaining: dict[str, list], deactivate: bool = False) -> None:
+        from google.api_core import exceptions
+        from google.cloud import firestore
+        from google.cloud.firestore_v1.field_path import FieldPath
+
+        with self._lock:
+            update_time = self._written.pop(claim, None)
+        if update_time is not None:
+            fields: dict = {}
+            for seq, items in remaining.items():
+                path = FieldPath("outbox", seq).to_api_repr()
+                if items:
+                    fields[path + ".items"] = json.dumps(items, ensure_ascii=False)
+                    fields[path + ".claim"] = None
+                    fields[path + ".lease_until"] = 0
+                else:
+                    fields[path] = firestore.DELETE_FIELD
+            if deactivate:
+                fields["active"] = False
+            if not fields:
+                return
+            try:
+                # One write, no read: valid only if nobody wrote the document since our transaction.
+                self._ref(key).update(fields, option=self.client().write_option(last_update_time=update_time))
+                return
+            except exceptions.FailedPrecondition:
+                pass  # another message for this user came in meanwhile: settle inside a transaction
+            except exceptions.GoogleAPIError as error:
+                raise classify(error) from error
+        self.transact(key, lambda conv: (settle_outbox(conv, claim, remaining, deactivate), None))
+
+    def load(self, key: str) -> Conversation | None:
+        snapshot = self._ref(key).get()
+        return from_document(snapshot.to_dict()) if snapshot.exists else None
+
+    def suggestions(self, limit: int = 100) -> list[dict]:
+        from google.cloud import firestore
+
+        query = self.client().collection(SUGGESTIONS).order_by("created_at", direction=firestore.Query.DESCENDING)
+        items = [doc.to_dict() for doc in query.limit(limit).stream()]
+        return [{k: item[k] for k in ("conversation", "text", "locale", "created_at")} for item in items]
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def suggestion_document(key: str, item: dict, now: float) -> dict:
+    from datetime import datetime, timezone
+
+    created = item.get("at", now)
+    return {
+        "conversation": key,
+        "text": item["text"],
+        "locale": item.get("locale", ""),
+        "created_at": created,
+        "expire_at": datetime.fromtimestamp(created + SUGGESTION_TTL, tz=timezone.utc),
+    }

@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from emulator import Emulator  # noqa: E402
 from fakes import FakeGraph, FakeTelegram  # noqa: E402
 from payloads import FB_SECRET, FB_TOKEN, FB_VERIFY, TG_SECRET, TG_TOKEN  # noqa: E402
 
@@ -63,6 +64,36 @@ def _reset_fakes(request):
         if name in request.fixturenames:
             request.getfixturevalue(name).reset()
     yield
+
+
+@pytest.fixture(scope="session")
+def firestore_emulator():
+    """One emulator for the session; every test that uses it starts from an empty database."""
+    require(Emulator.available(), "the Firestore emulator needs the gcloud SDK (cloud-firestore-emulator) and Java")
+    emulator = Emulator(free_port())
+    emulator.start()
+    previous = os.environ.get("FIRESTORE_EMULATOR_HOST")
+    os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.host  # read by the client library itself
+    yield emulator
+    emulator.stop()
+    if previous is None:
+        os.environ.pop("FIRESTORE_EMULATOR_HOST", None)
+    else:
+        os.environ["FIRESTORE_EMULATOR_HOST"] = previous
+
+
+@pytest.fixture
+def firestore_url(firestore_emulator):
+    firestore_emulator.clear()
+    return firestore_emulator.url()
+
+
+@pytest.fixture(params=["sqlite", "firestore"])
+def store_url(request, tmp_path):
+    """Run a test on both stores: SQLite always, Firestore against the real emulator."""
+    if request.param == "firestore":
+        return request.getfixturevalue("firestore_url")
+    return f"sqlite:///{tmp_path}/chatbot.db"
 
 
 @pytest.fixture

@@ -8,12 +8,12 @@ import threading
 import pytest
 
 from chat import CONVERSATION_VERSION, Conversation
-from store import SQLiteStore, settle_outbox
+from store import SQLiteStore, open_store, settle_outbox
 
 
-@pytest.fixture(params=["sqlite"])
-def store(request, tmp_path):
-    backend = SQLiteStore(str(tmp_path / "contract.db"))
+@pytest.fixture
+def store(store_url):
+    backend = open_store(store_url)
     yield backend
     backend.close()
 
@@ -174,6 +174,8 @@ def test_a_document_from_an_older_version_is_read(store, tmp_path):
         store._connection().execute(
             "INSERT INTO conversations (key, doc, updated_at) VALUES (?, ?, 0)", ("web:old", json.dumps(old))
         )
+    else:
+        store.client().collection("conversations").document("web:old").set(old)
     loaded = store.load("web:old")
     assert loaded.profile["first_name"] == "Old" and loaded.outbox == {} and loaded.version == CONVERSATION_VERSION
     store.transact("web:old", bump)
@@ -201,3 +203,28 @@ def test_replies_unsent_for_a_day_are_dropped_not_sent():
     conv.enqueue("new", [{"n": 2}], now=90_000.0)
     taken = conv.claim("k", now=90_001.0, lease=60)
     assert [entry["event"] for _, entry in taken] == ["new"] and list(conv.outbox) == ["2"]
+
+
+def test_a_fresh_sqlite_file_opened_by_many_threads_at_once(tmp_path):
+    """Switching a new file to WAL can fail at once with "locked" when many connections race
+    (gunicorn workers booting together did); every connection must get through."""
+    for run in range(10):
+        stores = [SQLiteStore(str(tmp_path / f"fresh-{run}.db")) for _ in range(2)]  # two "processes"
+        errors: list = []
+
+        def worker(backend):
+            try:
+                for _ in range(3):
+                    backend.transact("web:fresh", bump)
+            except Exception as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=worker, args=(stores[n % 2],)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert stores[0].load("web:fresh").slots["n"] == 24
+        for backend in stores:
+            backend.close()
