@@ -23,7 +23,7 @@ import skills as skills_module
 from actions import ACTIONS
 from chat import Update
 from settings import Settings
-from store import StoreUnavailable, open_store
+from store import StoreError, StoreUnavailable, open_store
 
 MAX_BODY_BYTES = 1024 * 1024  # Messenger batches are far smaller; anything larger is refused (413)
 USER_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -86,6 +86,10 @@ def deliver_all(updates: list[Update], channel) -> Response:
         except StoreUnavailable as error:
             logs.get().warning("store unavailable, asking for a retry", extra={"error": str(error)[:300]})
             return Response("store unavailable\n", status=503, mimetype="text/plain")
+        except StoreError as error:
+            # Retrying cannot fix a refusal: acknowledge, so the platform does not loop on it.
+            logs.get().error("store refused the event", extra={"event_id": update.event_id, "error": str(error)[:300]})
+            continue
         except relay.SendFailed as error:  # a profile lookup or similar failing transiently
             logs.get().warning("transient failure before sending", extra={"error": str(error)})
             failed_users.add(update.key)
@@ -238,6 +242,9 @@ def register_routes(app: Flask) -> None:
         except StoreUnavailable as failure:
             logs.get().warning("store unavailable", extra={"error": str(failure)[:300]})
             return jsonify(error="busy, try again"), 503
+        except StoreError as failure:
+            logs.get().error("store refused the message", extra={"error": str(failure)[:300]})
+            return jsonify(error="this message could not be saved"), 422
         return jsonify(replies=channel.sent)
 
 

@@ -123,7 +123,9 @@ class SQLiteStore:
             return conn
         if self.path != ":memory:" and os.path.dirname(self.path):
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=self.BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(
+            self.path, timeout=self.BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
         conn.execute(f"PRAGMA busy_timeout = {self.BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA synchronous = NORMAL")
         with self._lock:
@@ -208,6 +210,7 @@ SUGGESTIONS = "suggestions"
 CONVERSATION_TTL = 400 * 24 * 3600  # a conversation idle for ~13 months is deleted by the TTL policy
 SUGGESTION_TTL = 2 * 365 * 24 * 3600
 TRANSACTION_ATTEMPTS = 12  # concurrent messages from one user (across instances) contend for one document
+STORE_DEADLINE = 8.0  # seconds a request waits for Firestore; the client's own retries run for minutes
 
 
 def classify(error: Exception) -> Exception:
@@ -233,12 +236,14 @@ def classify(error: Exception) -> Exception:
 
 def to_document(conv: Conversation, now: float) -> dict:
     """The Firestore shape: outbox items as JSON text (Firestore has no arrays of arrays)."""
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     data = conv.to_dict()
     data.pop("suggestions", None)
-    data["outbox"] = {seq: entry | {"items": json.dumps(entry["items"], ensure_ascii=False)} for seq, entry in data["outbox"].items()}
-    data["expire_at"] = datetime.fromtimestamp(now + CONVERSATION_TTL, tz=timezone.utc)
+    data["outbox"] = {
+        seq: entry | {"items": json.dumps(entry["items"], ensure_ascii=False)} for seq, entry in data["outbox"].items()
+    }
+    data["expire_at"] = datetime.fromtimestamp(now + CONVERSATION_TTL, tz=UTC)
     return data
 
 
@@ -247,7 +252,8 @@ def from_document(data: dict) -> Conversation:
     data.pop("expire_at", None)
     outbox = data.get("outbox") or {}
     data["outbox"] = {
-        seq: entry | {"items": json.loads(entry["items"]) if isinstance(entry.get("items"), str) else entry.get("items", [])}
+        seq: entry
+        | {"items": json.loads(entry["items"]) if isinstance(entry.get("items"), str) else entry.get("items", [])}
         for seq, entry in outbox.items()
     }
     return Conversation.from_dict(data)
@@ -268,6 +274,7 @@ class FirestoreStore:
         self._lock = threading.Lock()
         self._written: dict[str, object] = {}  # claim -> update time of the write that made it
         self._key_locks = [threading.Lock() for _ in range(64)]
+        self._pool = None
 
     def client(self):
         if self._client is None:
@@ -284,20 +291,41 @@ class FirestoreStore:
     def _ref(self, key: str):
         return self.client().collection(CONVERSATIONS).document(key)
 
+    def _bounded(self, fn: Callable[..., T], *args) -> T:
+        """Run a store call, waiting at most STORE_DEADLINE. A call given up on is told so and
+        rolls back instead of writing; one whose commit was already on its way may still land,
+        which is safe because what it claims carries a lease (see Conversation.claim)."""
+        import concurrent.futures
+
+        with self._lock:
+            if self._pool is None:
+                self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="firestore")
+        abandoned = threading.Event()
+        future = self._pool.submit(fn, *args, abandoned)
+        try:
+            return future.result(timeout=STORE_DEADLINE)
+        except concurrent.futures.TimeoutError:
+            abandoned.set()
+            raise StoreUnavailable(f"firestore: no answer within {STORE_DEADLINE:.0f} s") from None
+
     def transact(self, key: str, step: Callable[[Conversation], tuple[bool, T]]) -> T:
+        return self._bounded(self._transact_retrying, key, step)
+
+    def _transact_retrying(self, key: str, step: Callable[[Conversation], tuple[bool, T]], abandoned=None) -> T:
         # Threads of one process take turns per conversation; processes contend in Firestore,
         # where an aborted transaction is retried here with jittered backoff.
+        abandoned = abandoned or threading.Event()
         with self._key_locks[hash(key) % len(self._key_locks)]:
             for attempt in range(TRANSACTION_ATTEMPTS):
                 try:
-                    return self._transact_once(key, step)
+                    return self._transact_once(key, step, abandoned)
                 except StoreUnavailable as error:
                     if not error.contention or attempt == TRANSACTION_ATTEMPTS - 1:
                         raise
                     time.sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))  # noqa: S311 - jitter, not crypto
         raise AssertionError("unreachable")
 
-    def _transact_once(self, key: str, step: Callable[[Conversation], tuple[bool, T]]) -> T:
+    def _transact_once(self, key: str, step: Callable[[Conversation], tuple[bool, T]], abandoned) -> T:
         from google.api_core import exceptions
         from google.cloud import firestore
 
@@ -311,6 +339,8 @@ class FirestoreStore:
             conv = from_document(snapshot.to_dict()) if snapshot.exists else Conversation(key=key)
             changed, result = step(conv)
             outcome.update(changed=changed, conv=conv)
+            if abandoned.is_set():
+                raise StoreUnavailable("firestore: abandoned after the deadline")  # rolls back
             if changed:
                 now = time.time()
                 transaction.set(ref, to_document(conv, now))
@@ -321,10 +351,16 @@ class FirestoreStore:
         transaction = client.transaction(max_attempts=1)
         try:
             result = run(transaction)
-        except (exceptions.GoogleAPIError, ValueError) as error:
-            if isinstance(error, ValueError) and "attempts" not in str(error):
-                raise
+        except exceptions.GoogleAPIError as error:
             raise classify(error) from error
+        except ValueError as error:
+            # A failed begin is followed by a failed rollback whose ValueError hides the real error.
+            hidden = error.__cause__ or error.__context__
+            if isinstance(hidden, exceptions.GoogleAPIError):
+                raise classify(hidden) from error
+            if "attempts" in str(error):
+                raise classify(error) from error
+            raise
         if outcome.get("changed"):
             outcome["conv"].suggestions = []
             update_time = transaction.write_results[0].update_time
@@ -340,6 +376,9 @@ class FirestoreStore:
                 self._written.pop(next(iter(self._written)))
 
     def settle(self, key: str, claim: str, remaining: dict[str, list], deactivate: bool = False) -> None:
+        self._bounded(self._settle, key, claim, remaining, deactivate)
+
+    def _settle(self, key: str, claim: str, remaining: dict[str, list], deactivate: bool, abandoned) -> None:
         from google.api_core import exceptions
         from google.cloud import firestore
         from google.cloud.firestore_v1.field_path import FieldPath
@@ -368,7 +407,7 @@ class FirestoreStore:
                 pass  # another message for this user came in meanwhile: settle inside a transaction
             except exceptions.GoogleAPIError as error:
                 raise classify(error) from error
-        self.transact(key, lambda conv: (settle_outbox(conv, claim, remaining, deactivate), None))
+        self._transact_retrying(key, lambda conv: (settle_outbox(conv, claim, remaining, deactivate), None), abandoned)
 
     def load(self, key: str) -> Conversation | None:
         snapshot = self._ref(key).get()
@@ -382,13 +421,16 @@ class FirestoreStore:
         return [{k: item[k] for k in ("conversation", "text", "locale", "created_at")} for item in items]
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
         if self._client is not None:
             self._client.close()
             self._client = None
 
 
 def suggestion_document(key: str, item: dict, now: float) -> dict:
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     created = item.get("at", now)
     return {
@@ -396,5 +438,5 @@ def suggestion_document(key: str, item: dict, now: float) -> dict:
         "text": item["text"],
         "locale": item.get("locale", ""),
         "created_at": created,
-        "expire_at": datetime.fromtimestamp(created + SUGGESTION_TTL, tz=timezone.utc),
+        "expire_at": datetime.fromtimestamp(created + SUGGESTION_TTL, tz=UTC),
     }

@@ -19,14 +19,14 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def server(tmp_path, graph, telegram):
+def server(tmp_path, graph, telegram, store_url):
     port = free_port()
     env = os.environ | {
         "PORT": str(port),
         "HOST": "127.0.0.1",
         "WEB_CONCURRENCY": "3",
         "GUNICORN_THREADS": "4",
-        "STORE_URL": f"sqlite:///{tmp_path}/shared.db",
+        "STORE_URL": store_url,
         "FB_PAGE_ACCESS_TOKEN": FB_TOKEN,
         "FB_APP_SECRET": FB_SECRET,
         "FB_VERIFY_TOKEN": FB_VERIFY,
@@ -74,17 +74,30 @@ def test_concurrent_users_and_redeliveries_on_several_workers(server, graph, tel
             update = json.dumps(tg_message(90000 + u, "/help", update_id=700000 + u * 100 + m)).encode()
             deliveries += [("tg", update)] * 2
 
-    def post(item):
+    def post(item) -> list[int]:
+        """Deliver like the platforms do: again after a 503, until it is taken (bounded)."""
         kind, raw = item
         if kind == "fb":
-            headers = {"X-Hub-Signature-256": sign(raw), "Content-Type": "application/json"}
-            return requests.post(server + "/webhook/messenger", data=raw, headers=headers, timeout=30).status_code
-        headers = {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET, "Content-Type": "application/json"}
-        return requests.post(server + "/webhook/telegram", data=raw, headers=headers, timeout=30).status_code
+            url, headers = server + "/webhook/messenger", {"X-Hub-Signature-256": sign(raw)}
+        else:
+            url, headers = server + "/webhook/telegram", {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET}
+        headers["Content-Type"] = "application/json"
+        statuses = []
+        for _ in range(6):
+            statuses.append(requests.post(url, data=raw, headers=headers, timeout=30).status_code)
+            if statuses[-1] != 503:
+                break
+            time.sleep(0.5)
+        return statuses
 
     with ThreadPoolExecutor(max_workers=32) as pool:
-        statuses = list(pool.map(post, deliveries))
-    assert set(statuses) == {200}, {s: statuses.count(s) for s in set(statuses)}
+        attempts = list(pool.map(post, deliveries))
+    finals = [a[-1] for a in attempts]
+    retried = sum(len(a) - 1 for a in attempts)
+    assert set(finals) == {200}, {s: finals.count(s) for s in set(finals)}
+    assert all(set(a[:-1]) <= {503} for a in attempts)  # busy is said with a 503, never a 500
+    # Busy answers are rare: contention between workers on one user's document.
+    assert retried <= len(deliveries) // 10, retried
     for u in range(users):
         # "help" is one message: each event answered exactly once despite the duplicate delivery.
         assert len(graph.messages(f"psid-load-{u}")) == messages

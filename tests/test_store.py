@@ -212,7 +212,7 @@ def test_a_fresh_sqlite_file_opened_by_many_threads_at_once(tmp_path):
         stores = [SQLiteStore(str(tmp_path / f"fresh-{run}.db")) for _ in range(2)]  # two "processes"
         errors: list = []
 
-        def worker(backend):
+        def worker(backend, errors=errors):
             try:
                 for _ in range(3):
                     backend.transact("web:fresh", bump)

@@ -1,0 +1,137 @@
+"""Firestore in earnest, against the emulator: operations per message, faults, permanent errors."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+from conftest import free_port
+from emulator import Emulator
+from payloads import fb_body, fb_postback, fb_text, post_fb, post_tg, tg_message
+
+import app as app_module
+from store import FirestoreStore, StoreError
+
+
+class OperationCounter:
+    """Counts documents read and written by the RPCs the client library actually makes."""
+
+    def __init__(self, store: FirestoreStore, monkeypatch) -> None:
+        self.reads = self.writes = 0
+        api = store.client()._firestore_api
+
+        def batch_get(original):
+            def wrapped(request=None, **kwargs):
+                self.reads += len(request["documents"])
+                return original(request=request, **kwargs)
+
+            return wrapped
+
+        def commit(original):
+            def wrapped(request=None, **kwargs):
+                self.writes += len(request["writes"])
+                return original(request=request, **kwargs)
+
+            return wrapped
+
+        monkeypatch.setattr(api, "batch_get_documents", batch_get(api.batch_get_documents))
+        monkeypatch.setattr(api, "commit", commit(api.commit))
+
+    def take(self) -> tuple[int, int]:
+        counts, self.reads, self.writes = (self.reads, self.writes), 0, 0
+        return counts
+
+
+@pytest.fixture
+def fs_app(make_settings, firestore_url):
+    application = app_module.create_app(make_settings(store_url=firestore_url))
+    yield application
+    application.extensions["store"].close()
+
+
+def test_operations_per_message(fs_app, telegram, monkeypatch):
+    client = fs_app.test_client()
+    store = fs_app.extensions["store"]
+    counter = OperationCounter(store, monkeypatch)
+    post_tg(client, tg_message(5100, "/start"))  # first message creates the document
+    counter.take()
+    update = tg_message(5100, "/skills", update_id=990001)
+    assert post_tg(client, update).status_code == 200
+    # One read and one write for the state change, one write recording what was sent.
+    assert counter.take() == (1, 2)
+    assert post_tg(client, update).status_code == 200
+    assert counter.take() == (1, 0)  # a redelivery reads and finds nothing to do
+
+
+def test_redelivery_and_failed_send_on_firestore(fs_app, graph):
+    client = fs_app.test_client()
+    graph.profiles["psid-fs"] = {"first_name": "Ana"}
+    body = fb_body(fb_postback("psid-fs", "Get Started", "GET_STARTED", mid="m_fs_1"))
+    graph.queue(200, {"recipient_id": "psid-fs", "message_id": "m"}, match="/me/messages")
+    graph.queue(500, {"error": {"message": "oops", "code": 1}}, match="/me/messages")
+    assert post_fb(client, body).status_code == 503
+    assert post_fb(client, body).status_code == 200
+    assert post_fb(client, body).status_code == 200
+    texts = [m["message"].get("text") for m in graph.messages("psid-fs")]
+    assert texts[1:] == ["Where would you like to start?"] * 2 and len(texts) == 3
+    conversation = fs_app.extensions["store"].load("messenger:psid-fs")
+    assert conversation.outbox == {} and conversation.seen("m_fs_1")
+
+
+def test_document_too_large_is_a_permanent_error(firestore_url):
+    store = FirestoreStore(project=firestore_url.removeprefix("firestore://"))
+    with pytest.raises(StoreError):
+        store.transact("web:huge", lambda conv: (conv.slots.update(blob="x" * 1_100_000) or True, None))
+    store.close()
+
+
+def test_permanent_store_error_is_acknowledged_not_retried(fs_app, graph, log_records):
+    store = fs_app.extensions["store"]
+    # A conversation at the edge of Firestore's 1 MiB document limit: the next write cannot fit.
+    store.transact("messenger:psid-big", lambda conv: (conv.slots.update(blob="y" * 1_047_500) or True, None))
+    graph.profiles["psid-big"] = {"first_name": "Ana"}
+    response = post_fb(fs_app.test_client(), fb_body(fb_text("psid-big", "help " * 50)))
+    assert response.status_code == 200
+    assert any(r.getMessage() == "store refused the event" for r in log_records)
+
+
+@pytest.fixture
+def own_emulator(monkeypatch):
+    """An emulator of this test's own, to freeze and thaw without disturbing the others."""
+    emulator = Emulator(free_port())
+    emulator.start()
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", emulator.host)
+    yield emulator
+    os.killpg(emulator.process.pid, signal.SIGCONT)
+    emulator.stop()
+
+
+def test_store_unreachable_mid_conversation(own_emulator, make_settings, graph, log_records):
+    application = app_module.create_app(make_settings(store_url=own_emulator.url()))
+    client = application.test_client()
+    graph.profiles["psid-down"] = {"first_name": "Ana"}
+    assert post_fb(client, fb_body(fb_text("psid-down", "hi"))).status_code == 200
+    store = application.extensions["store"]
+    before = store.load("messenger:psid-down").to_dict()
+    sent_before = len(graph.messages("psid-down"))
+
+    os.killpg(own_emulator.process.pid, signal.SIGSTOP)  # unreachable: connections hang
+    body = fb_body(fb_text("psid-down", "browse", mid="m_while_down"))
+    started = time.monotonic()
+    response = post_fb(client, body)
+    waited = time.monotonic() - started
+    assert response.status_code == 503 and response.data == b"store unavailable\n"
+    assert waited < 15  # well inside Messenger's 20-second window
+    assert not [r for r in log_records if r.exc_info]  # a clean warning, no traceback
+    assert len(graph.messages("psid-down")) == sent_before
+
+    os.killpg(own_emulator.process.pid, signal.SIGCONT)  # back
+    time.sleep(1.0)  # let any abandoned call wake up and roll back
+    assert store.load("messenger:psid-down").to_dict() == before  # nothing half written
+    assert post_fb(client, body).status_code == 200
+    assert post_fb(client, body).status_code == 200
+    catalog = [m for m in graph.messages("psid-down")[sent_before:] if "page 1 of 2" in m["message"].get("text", "")]
+    assert len(catalog) == 1  # the redelivered event was processed once
+    application.extensions["store"].close()
