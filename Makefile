@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8080
 
-.PHONY: install run test lint format check system-deps lock clean
+.PHONY: install run run-firestore test lint format system-deps lock clean
 
 install: $(VENV)/.installed  ## virtualenv with runtime and test dependencies
 
@@ -18,6 +18,9 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 run: install  ## the bot on http://127.0.0.1:8080 with SQLite and the web chat page
 	HOST=127.0.0.1 PORT=$(PORT) WEB_CONCURRENCY=$${WEB_CONCURRENCY:-2} $(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
 
+run-firestore: install  ## the same, with state in the Firestore emulator
+	scripts/run-firestore.sh
+
 test: install system-deps  ## every test; fails if none ran
 	$(BIN)/flask --app app skills check
 	$(BIN)/python -m pytest
@@ -26,6 +29,7 @@ lint: install  ## ruff, the skills file, and shell scripts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/flask --app app skills check
+	@if command -v shellcheck >/dev/null; then shellcheck scripts/*.sh .ci/run; else echo "shellcheck not installed: shell scripts not checked"; fi
 
 format: install
 	$(BIN)/ruff format .
@@ -40,4 +44,4 @@ lock:  ## recompile the pinned requirements
 	$(BIN)/uv pip compile --quiet --python-version 3.11 requirements-dev.in -o requirements-dev.txt
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis test-artifacts chatbot.db chatbot.db-*
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis test-artifacts chatbot.db chatbot.db-* .firestore-emulator.log

@@ -22,7 +22,7 @@ import relay
 import skills as skills_module
 from actions import ACTIONS
 from chat import Update
-from settings import Settings
+from settings import SecretError, Settings
 from store import StoreError, StoreUnavailable, open_store
 
 MAX_BODY_BYTES = 1024 * 1024  # Messenger batches are far smaller; anything larger is refused (413)
@@ -139,6 +139,12 @@ def register_routes(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         return Response(f"{error.code} {error.name}\n", status=error.code, mimetype="text/plain")
+
+    @app.errorhandler(SecretError)
+    def secret_missing(error: SecretError):
+        # Configuration, not the sender's fault: ask the platform to come back once it is fixed.
+        logs.get().error("secret unavailable", extra={"error": str(error)})
+        return Response("service not configured\n", status=503, mimetype="text/plain")
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):

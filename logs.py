@@ -77,7 +77,9 @@ def setup(level: str = "INFO", secrets: Callable[[], Iterable[str]] = tuple, str
     logger.setLevel(level.upper() if isinstance(level, str) else level)
     handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(JsonFormatter(secrets))
-    logger.handlers[:] = [handler]
+    handler.set_name("chatbot-json")
+    # Replace our own handler from an earlier call, keep anyone else's (a test's collector).
+    logger.handlers[:] = [h for h in logger.handlers if h.get_name() != "chatbot-json"] + [handler]
     logger.propagate = False
     return logger
 

@@ -48,29 +48,42 @@ def secret_version_name(reference: str, project: str | None) -> str:
     return f"projects/{project}/secrets/{name}/versions/{version or 'latest'}"
 
 
-def fetch_from_secret_manager(version_name: str) -> str:
+def fetch_from_secret_manager(version_name: str, endpoint: str = "") -> str:
+    """One secret version's value, with the REST transport (light, one call per secret per process).
+    ``endpoint`` points the client elsewhere: a regional endpoint, or a local fake in tests."""
     # Imported here: the client library is heavy and only needed when a reference is used.
     from google.api_core import exceptions
+    from google.api_core.client_options import ClientOptions
     from google.cloud import secretmanager
 
-    client = secretmanager.SecretManagerServiceClient()
+    kwargs: dict = {"transport": "rest"}
+    if endpoint:
+        kwargs["client_options"] = ClientOptions(api_endpoint=endpoint)
+        if endpoint.startswith("http://"):
+            from google.auth.credentials import AnonymousCredentials
+
+            kwargs["credentials"] = AnonymousCredentials()  # a plain-HTTP endpoint is a local fake
+    client = secretmanager.SecretManagerServiceClient(**kwargs)
     try:
-        response = client.access_secret_version(name=version_name)
+        response = client.access_secret_version(name=version_name, timeout=10)
     except exceptions.NotFound as error:
         raise SecretError(f"secret {version_name} does not exist: create it or fix the reference") from error
-    except exceptions.PermissionDenied as error:
+    except (exceptions.PermissionDenied, exceptions.Forbidden) as error:
         raise SecretError(
             f"no access to secret {version_name}: grant the runtime service account "
             "roles/secretmanager.secretAccessor on it"
         ) from error
+    except exceptions.GoogleAPIError as error:
+        raise SecretError(f"could not read secret {version_name}: {type(error).__name__}") from error
     return response.payload.data.decode("utf-8").strip()
 
 
 class SecretResolver:
     """Resolves secret references once per process and remembers the answers."""
 
-    def __init__(self, project: str | None, fetch: Callable[[str], str] = fetch_from_secret_manager):
+    def __init__(self, project: str | None, endpoint: str = "", fetch: Callable[..., str] = fetch_from_secret_manager):
         self._project = project
+        self._endpoint = endpoint
         self._fetch = fetch
         self._cache: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -80,7 +93,7 @@ class SecretResolver:
             return value
         with self._lock:
             if value not in self._cache:
-                self._cache[value] = self._fetch(secret_version_name(value, self._project))
+                self._cache[value] = self._fetch(secret_version_name(value, self._project), self._endpoint)
             return self._cache[value]
 
 
@@ -113,6 +126,7 @@ class Settings:
     tasks_token: str = ""
     web_chat_token: str = ""
     log_level: str = "INFO"
+    secret_manager_endpoint: str = ""
     on_cloud_run: bool = False
     google_cloud_project: str = ""
     resolver: SecretResolver | None = field(default=None, compare=False, repr=False)
@@ -135,7 +149,8 @@ class Settings:
                 values[url_field] = values[url_field].rstrip("/")
         settings = cls(**values)
         if settings.resolver is None:
-            object.__setattr__(settings, "resolver", SecretResolver(settings.google_cloud_project or None))
+            resolver = SecretResolver(settings.google_cloud_project or None, settings.secret_manager_endpoint)
+            object.__setattr__(settings, "resolver", resolver)
         return settings
 
     def secret(self, name: str) -> str:

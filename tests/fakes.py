@@ -194,3 +194,30 @@ class FakeTelegram(FakeServer):
             ):
                 out.append((name, c.body))
         return out
+
+
+class FakeSecretManager(FakeServer):
+    """Secret Manager's REST API: ``GET /v1/projects/P/secrets/S/versions/V:access``."""
+
+    def __init__(self) -> None:
+        self.secrets: dict[str, str] = {}  # "projects/P/secrets/S/versions/V" -> value ("latest" allowed)
+        self.forbidden: set[str] = set()  # secret names (projects/P/secrets/S) the caller may not read
+        super().__init__()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def answer(self, call: Call) -> tuple[int, dict]:
+        import base64
+
+        name = call.path.removeprefix("/v1/").removesuffix(":access")
+        secret = name.split("/versions/")[0]
+        if secret in self.forbidden:
+            message = f"Permission 'secretmanager.versions.access' denied for resource '{name}'"
+            return 403, {"error": {"code": 403, "message": message, "status": "PERMISSION_DENIED"}}
+        if name not in self.secrets:
+            message = f"Secret [{name}] not found or has no versions."
+            return 404, {"error": {"code": 404, "message": message, "status": "NOT_FOUND"}}
+        data = base64.b64encode(self.secrets[name].encode()).decode()
+        return 200, {"name": name, "payload": {"data": data}}
