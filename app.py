@@ -9,7 +9,6 @@ from __future__ import annotations
 import hmac
 import json
 import re
-import sys
 import time
 import uuid
 
@@ -17,6 +16,7 @@ import click
 from flask import Flask, Response, current_app, jsonify, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 
+import cli
 import logs
 import relay
 import skills as skills_module
@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         channels["telegram"] = tg.Telegram(settings)
     app.extensions["channels"] = channels
     register_routes(app)
-    register_cli(app)
+    cli.register(app)
     if not in_cli:  # keep `flask skills graph > flow.md` output clean
         log.info(
             "chatbot ready", extra={"channels": settings.channel_report(), "store": settings.store_url.split("://")[0]}
@@ -285,96 +285,3 @@ def web_update(body) -> tuple[Update | None, str]:
         first_name=first_name.strip(),
     )
     return update, ""
-
-
-# ---------------------------------------------------------------- CLI
-
-
-def register_cli(app: Flask) -> None:
-    skills_group = click.Group("skills", help="Check or draw skills.json.")
-    app.cli.add_command(skills_group)
-
-    @skills_group.command("check")
-    def skills_check():
-        """Validate skills.json: schema, references and every platform limit, in every locale."""
-        error = app.extensions.get("skills_error")
-        if error is not None:
-            click.echo(str(error), err=True)
-            sys.exit(1)
-        loaded = app.extensions["skills"]
-        problems = schema_problems(loaded.data, app.extensions["settings"].skills_file)
-        if problems:
-            click.echo("\n".join(problems), err=True)
-            sys.exit(1)
-        assignments = sum(len(s["assignments"]) for s in loaded.catalog)
-        source = app.extensions["settings"].skills_file
-        click.echo(
-            f"{source}: ok: {len(loaded.intents)} intents, {len(loaded.states)} states, "
-            f"{len(loaded.locales)} locales ({', '.join(loaded.locales)}), "
-            f"{len(loaded.catalog)} skills, {assignments} assignments"
-        )
-
-    @skills_group.command("graph")
-    def skills_graph():
-        """Print the conversation flow as a Mermaid diagram."""
-        error = app.extensions.get("skills_error")
-        if error is not None:
-            click.echo(str(error), err=True)
-            sys.exit(1)
-        click.echo(mermaid(app.extensions["skills"]))
-
-    @app.cli.command("suggestions")
-    @click.option("--limit", default=50, show_default=True)
-    def list_suggestions(limit: int):
-        """Show the skills users asked for, newest first."""
-        for item in app.extensions["store"].suggestions(limit):
-            stamp = time.strftime("%Y-%m-%d %H:%M", time.gmtime(item["created_at"]))
-            click.echo(f"{stamp}  {item['locale'] or '--'}  {item['conversation']}  {item['text']}")
-
-
-def schema_problems(data: dict, skills_file: str) -> list[str]:
-    """JSON Schema check with skills.schema.json (next to the skills file, else the project's)."""
-    try:
-        import jsonschema
-    except ImportError:
-        click.echo("note: jsonschema is not installed (make install adds it); checked references and limits only")
-        return []
-    from pathlib import Path
-
-    path = Path(skills_file).with_name("skills.schema.json")
-    if not path.exists():
-        path = Path(__file__).with_name("skills.schema.json")
-    validator = jsonschema.Draft202012Validator(json.loads(path.read_text(encoding="utf-8")))
-    return [f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}" for e in validator.iter_errors(data)]
-
-
-def mermaid(loaded: skills_module.Skills) -> str:
-    """Intents (rounded), states (boxes); arrows for gotos, button payloads and free text."""
-    lines = ["flowchart LR"]
-    node = lambda name: re.sub(r"\W", "_", name)  # noqa: E731
-    for state in loaded.states:
-        lines.append(f"    state_{node(state)}[[{state}]]")
-    menus = loaded.data.get("menus", {})
-    for name, intent in loaded.intents.items():
-        label = name + (f"<br/>action: {intent['action']}" if "action" in intent else "")
-        lines.append(f'    {node(name)}("{label}")')
-        if intent.get("goto"):
-            lines.append(f"    {node(name)} --> state_{node(intent['goto'])}")
-        targets = set()
-        for reply in intent.get("say", []):
-            for key in ("quick_replies", "buttons"):
-                spec = reply.get(key, [])
-                for button in menus.get(spec, []) if isinstance(spec, str) else spec:
-                    found = loaded.match_payload(re.sub(r"\{[a-z_]+\}", "x", button.get("payload", "")))
-                    if found:
-                        targets.add(found[0])
-        for target in sorted(targets):
-            lines.append(f"    {node(name)} -.-> {node(target)}")
-    for state_name, state in loaded.states.items():
-        if state.get("on_text"):
-            lines.append(f"    state_{node(state_name)} -- text --> {node(state['on_text'])}")
-        for table in state.get("aliases", {}).values():
-            for target in sorted({loaded.match_payload(re.sub(r"\{[a-z_]+\}", "1", t))[0] for t in table.values()}):
-                lines.append(f"    state_{node(state_name)} -- words --> {node(target)}")
-            break
-    return "\n".join(dict.fromkeys(lines))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 
 import logs
 from chat import Button, Card, Conversation, Reply, Update, shorten, split_text
@@ -248,3 +249,89 @@ class Messenger:
         )
         transient = status >= 500 or status == 429 or bool(error.get("is_transient")) or code in TRANSIENT_CODES
         raise SendFailed(reason, transient=transient, user_gone=code in USER_GONE_CODES)
+
+
+# ---------------------------------------------------------------- page setup (CLI)
+
+PROFILE_FIELDS = ("get_started", "greeting", "persistent_menu", "ice_breakers")
+# Messenger names locales by language and region; ours are languages.
+MESSENGER_LOCALES = {
+    "es": ["es_ES", "es_LA"],
+    "pt": ["pt_BR", "pt_PT"],
+    "fr": ["fr_FR", "fr_CA"],
+    "de": ["de_DE"],
+    "it": ["it_IT"],
+}
+
+
+def wanted_profile(skills) -> dict:
+    """The page profile skills.json asks for, in the Messenger Profile API's shape."""
+    spec = skills.data["bot"].get("messenger_profile", {})
+    locales = [("default", skills.default_locale)]
+    for locale in skills.locales:
+        if locale != skills.default_locale:
+            locales += [(name, locale) for name in MESSENGER_LOCALES.get(locale, [])]
+    profile: dict = {"get_started": {"payload": "GET_STARTED"}}
+    if "greeting" in spec:
+        profile["greeting"] = [{"locale": name, "text": skills.text(spec["greeting"], loc)} for name, loc in locales]
+    if "persistent_menu" in spec:
+        profile["persistent_menu"] = [
+            {
+                "locale": name,
+                "composer_input_disabled": False,
+                "call_to_actions": [
+                    {"type": "postback", "title": skills.text(item["title"], loc), "payload": item["payload"]}
+                    for item in spec["persistent_menu"]
+                ],
+            }
+            for name, loc in locales
+        ]
+    if "ice_breakers" in spec:
+        profile["ice_breakers"] = [
+            {
+                "locale": name,
+                "call_to_actions": [
+                    {"question": skills.text(item["question"], loc), "payload": item["payload"]}
+                    for item in spec["ice_breakers"]
+                ],
+            }
+            for name, loc in locales
+        ]
+    return profile
+
+
+def setup(page: Messenger, skills, attempts: int = 5, sleep=time.sleep) -> list[str]:
+    """Set what differs from ``wanted_profile``; nothing when the page is already right."""
+    url = f"{page.graph}/me/messenger_profile"
+    current = graph_call(page, "GET", url, {"fields": ",".join(PROFILE_FIELDS)}, None, attempts, sleep)
+    current = (current.get("data") or [{}])[0]
+    changes = {k: v for k, v in wanted_profile(skills).items() if current.get(k) != v}
+    if changes:
+        graph_call(page, "POST", url, {}, changes, attempts, sleep)
+    return sorted(changes)
+
+
+def graph_call(page: Messenger, method: str, url: str, params: dict, body: dict | None, attempts: int, sleep) -> dict:
+    """A Graph call for the CLI: rate limits and transient errors are waited out, with backoff."""
+    import requests
+
+    for attempt in range(attempts):
+        try:
+            response = page.session.request(
+                method, url, params=params | {"access_token": page.token}, json=body, timeout=TIMEOUT
+            )
+        except requests.RequestException as error:
+            failure = f"network error: {type(error).__name__}"
+        else:
+            data = response.json() if response.content else {}
+            if response.status_code == 200:
+                return data
+            error = data.get("error", {}) if isinstance(data, dict) else {}
+            failure = f"graph {response.status_code} code={error.get('code')}: {error.get('message', '')}"
+            transient = (
+                response.status_code >= 500 or response.status_code == 429 or error.get("code") in TRANSIENT_CODES
+            )
+            if not transient:
+                raise SendFailed(failure, transient=False)
+        sleep(min(60, 2**attempt))
+    raise SendFailed(failure, transient=True)

@@ -26,6 +26,9 @@ LIMITS = {
     "fb_element_title": 80,
     "fb_element_subtitle": 80,
     "fb_payload": 1000,
+    "fb_greeting": 160,
+    "fb_menu_title": 30,
+    "fb_ice_breaker": 80,
     "tg_text": 4096,
     "tg_caption": 1024,
     "tg_callback_data": 64,
@@ -35,7 +38,8 @@ LIMITS = {
 
 LEVELS = ("beginner", "intermediate", "advanced")
 ASSIGNMENT_TYPES = ("article", "video", "course", "book", "tutorial", "interactive")
-FIELD_RE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+# {name} is ours to fill; {{name}} is left alone (Messenger's greeting fills {{user_first_name}}).
+FIELD_RE = re.compile(r"(?<!\{)\{([a-z_][a-z0-9_]*)\}(?!\})")
 COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 PAYLOAD_RE = re.compile(r"^[A-Z][A-Z0-9_]*(:(\{[a-z_]+\}|[A-Za-z0-9_.-]+))*$")
 
@@ -347,6 +351,20 @@ def validate(data: Any, actions: dict[str, Callable]) -> list[str]:
                 except re.error as error:
                     errors.append(f"states.{name}.aliases.{locale}: {pattern!r}: {error}")
                 check_payload(f"states.{name}.aliases.{locale}", target)
+
+    profile = data["bot"].get("messenger_profile", {})
+    if "greeting" in profile:
+        check_string("bot.messenger_profile.greeting", profile["greeting"], LIMITS["fb_greeting"])
+    for n, item in enumerate(profile.get("persistent_menu", [])):
+        check_string(
+            f"bot.messenger_profile.persistent_menu[{n}].title", item.get("title"), LIMITS["fb_menu_title"], False
+        )
+        check_payload(f"bot.messenger_profile.persistent_menu[{n}]", item.get("payload"))
+    for n, item in enumerate(profile.get("ice_breakers", [])):
+        check_string(
+            f"bot.messenger_profile.ice_breakers[{n}].question", item.get("question"), LIMITS["fb_ice_breaker"], False
+        )
+        check_payload(f"bot.messenger_profile.ice_breakers[{n}]", item.get("payload"))
 
     for key in ("fallback", "attachment"):
         if data["bot"].get(key) not in intents:

@@ -182,12 +182,13 @@ class Telegram:
 
     name = CHANNEL
 
-    def __init__(self, settings, session=None, sleep=time.sleep):
+    def __init__(self, settings, session=None, sleep=time.sleep, max_inline_wait: float = MAX_INLINE_WAIT):
         import requests
 
         self.settings = settings
         self.session = session or requests.Session()
         self.sleep = sleep
+        self.max_inline_wait = max_inline_wait  # the CLI may wait longer than a webhook can
 
     def url(self, method: str) -> str:
         return f"{self.settings.telegram_api_url}/bot{self.settings.secret('telegram_bot_token')}/{method}"
@@ -207,16 +208,17 @@ class Telegram:
             calls += render_reply(reply, conv, self.settings.public_url)
         return calls
 
-    def call(self, method: str, params: dict) -> dict:
+    def call(self, method: str, params: dict, read_timeout: float | None = None) -> dict:
         """One Bot API call; short 429 waits are honoured here, anything else raises SendFailed."""
+        timeout = (TIMEOUT[0], read_timeout or TIMEOUT[1])
         for attempt in range(MAX_INLINE_RETRIES + 1):
-            status, body = http_call(self.session, self.url(method), params, TIMEOUT)
+            status, body = http_call(self.session, self.url(method), params, timeout)
             if status == 200 and body.get("ok") is not False:
                 return body
             description = str(body.get("description", ""))[:200]
             if status == 429:
                 retry_after = _int(_dict(body.get("parameters")).get("retry_after")) or 1
-                if retry_after <= MAX_INLINE_WAIT and attempt < MAX_INLINE_RETRIES:
+                if retry_after <= self.max_inline_wait and attempt < MAX_INLINE_RETRIES:
                     logs.get().info("telegram rate limit, waiting", extra={"retry_after": retry_after})
                     self.sleep(retry_after)
                     continue
@@ -229,3 +231,65 @@ class Telegram:
 
     def send(self, item: dict) -> None:
         self.call(item["method"], item["params"])
+
+
+# ---------------------------------------------------------------- setup and polling (CLI)
+
+ALLOWED_UPDATES = ["message", "callback_query"]
+
+
+def webhook_url(public_url: str, secret: str) -> str:
+    """Our webhook URL, with a fingerprint of the secret token: getWebhookInfo never shows the
+    secret, so this is how a later run sees that it was rotated. A hash prefix, not the secret."""
+    import hashlib
+
+    return f"{public_url}/webhook/telegram?v={hashlib.sha256(secret.encode()).hexdigest()[:10]}"
+
+
+def setup(bot: Telegram, skills, public_url: str, max_connections: int = 40) -> list[str]:
+    """Webhook and command lists, changed only where they differ. Returns what was done."""
+    done = []
+    secret = bot.settings.secret("telegram_secret_token")
+    wanted = {
+        "url": webhook_url(public_url, secret),
+        "max_connections": max_connections,
+        "allowed_updates": ALLOWED_UPDATES,
+    }
+    info = bot.call("getWebhookInfo", {})["result"]
+    current = {
+        "url": info.get("url", ""),
+        "max_connections": info.get("max_connections", 40),
+        "allowed_updates": sorted(info.get("allowed_updates") or ALLOWED_UPDATES),
+    }
+    if current != wanted | {"allowed_updates": sorted(ALLOWED_UPDATES)}:
+        bot.call("setWebhook", wanted | {"secret_token": secret, "drop_pending_updates": False})
+        done.append("setWebhook")
+    for locale in skills.locales:
+        commands = [
+            {"command": c["command"], "description": skills.text(c["description"], locale)} for c in skills.commands
+        ]
+        # The default locale's list is also the list for every language we do not speak.
+        scopes = [{}] if locale == skills.default_locale else [{"language_code": locale}]
+        for scope in scopes:
+            if bot.call("getMyCommands", scope)["result"] != commands:
+                bot.call("setMyCommands", {"commands": commands, **scope})
+                done.append(f"setMyCommands {scope.get('language_code', 'default')}")
+    return done
+
+
+def poll(bot: Telegram, handle, stop_when_idle: bool = False, timeout: int = 25) -> int:
+    """Long polling for a laptop with no public URL: the same handler as the webhook.
+    An update is only acknowledged (offset moved past it) once it was handled."""
+    bot.call("deleteWebhook", {"drop_pending_updates": False})
+    offset, handled = 0, 0
+    while True:
+        params = {"offset": offset, "timeout": 0 if stop_when_idle else timeout, "allowed_updates": ALLOWED_UPDATES}
+        updates = bot.call("getUpdates", params, read_timeout=timeout + 10)["result"]
+        if not updates and stop_when_idle:
+            return handled
+        for body in updates:
+            if not handle(body):
+                time.sleep(1)  # not all sent: ask for it again, from this update on
+                break
+            offset = body["update_id"] + 1
+            handled += 1

@@ -12,7 +12,8 @@ from emulator import Emulator
 from payloads import fb_body, fb_postback, fb_text, post_fb, post_tg, tg_message
 
 import app as app_module
-from store import FirestoreStore, StoreError
+from firestore_store import FirestoreStore
+from store import StoreError
 
 
 class OperationCounter:

@@ -1,0 +1,26 @@
+# The service image: slim, non-root, hashed dependencies, gunicorn honouring $PORT.
+FROM python:3.11-slim-bookworm AS base
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+
+# Dependencies first, so a code change does not reinstall them.
+COPY requirements.txt .
+RUN pip install --require-hashes --no-deps -r requirements.txt
+
+RUN groupadd --system --gid 10001 app && useradd --system --uid 10001 --gid app --no-create-home app
+
+COPY --chown=app:app app.py cli.py actions.py chat.py fb.py tg.py relay.py skills.py store.py firestore_store.py settings.py logs.py gunicorn.conf.py ./
+COPY --chown=app:app skills.json skills.schema.json ./
+COPY --chown=app:app static ./static
+
+USER app
+ENV PORT=8080
+EXPOSE 8080
+
+# Exec form: gunicorn is PID 1 and receives Cloud Run's SIGTERM itself.
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"]

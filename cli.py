@@ -1,0 +1,163 @@
+"""The command line: `flask --app app skills check|graph`, `setup telegram|messenger`,
+`telegram-poll` and `suggestions`. Registered on the app by ``create_app``."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+
+import click
+
+import logs
+import relay
+import skills as skills_module
+from store import StoreUnavailable
+
+
+def register(app) -> None:
+    skills_group = click.Group("skills", help="Check or draw skills.json.")
+    app.cli.add_command(skills_group)
+
+    @skills_group.command("check")
+    def skills_check():
+        """Validate skills.json: schema, references and every platform limit, in every locale."""
+        error = app.extensions.get("skills_error")
+        if error is not None:
+            click.echo(str(error), err=True)
+            sys.exit(1)
+        loaded = app.extensions["skills"]
+        problems = schema_problems(loaded.data, app.extensions["settings"].skills_file)
+        if problems:
+            click.echo("\n".join(problems), err=True)
+            sys.exit(1)
+        assignments = sum(len(s["assignments"]) for s in loaded.catalog)
+        source = app.extensions["settings"].skills_file
+        click.echo(
+            f"{source}: ok: {len(loaded.intents)} intents, {len(loaded.states)} states, "
+            f"{len(loaded.locales)} locales ({', '.join(loaded.locales)}), "
+            f"{len(loaded.catalog)} skills, {assignments} assignments"
+        )
+
+    @skills_group.command("graph")
+    def skills_graph():
+        """Print the conversation flow as a Mermaid diagram."""
+        error = app.extensions.get("skills_error")
+        if error is not None:
+            click.echo(str(error), err=True)
+            sys.exit(1)
+        click.echo(mermaid(app.extensions["skills"]))
+
+    setup_group = click.Group("setup", help="Configure the platforms to talk to this bot (idempotent).")
+    app.cli.add_command(setup_group)
+
+    @setup_group.command("telegram")
+    @click.option("--max-connections", default=40, show_default=True, help="parallel webhook deliveries")
+    def setup_telegram(max_connections: int):
+        """setWebhook (with the secret token) and the command list per language; prints getWebhookInfo."""
+        import tg
+
+        settings = app.extensions["settings"]
+        if not settings.telegram_enabled or not settings.public_url.startswith("https://"):
+            raise click.ClickException("needs TELEGRAM_BOT_TOKEN, TELEGRAM_SECRET_TOKEN and an https PUBLIC_URL")
+        bot = tg.Telegram(settings, max_inline_wait=60)
+        done = tg.setup(bot, app.extensions["skills"], settings.public_url, max_connections)
+        click.echo("changed: " + (", ".join(done) if done else "nothing, already up to date"))
+        info = bot.call("getWebhookInfo", {})["result"]
+        click.echo(json.dumps(info, indent=2, ensure_ascii=False))
+
+    @setup_group.command("messenger")
+    def setup_messenger():
+        """Get Started button (GET_STARTED), greeting per locale, persistent menu, ice breakers."""
+        import fb
+
+        settings = app.extensions["settings"]
+        if not settings.messenger_enabled:
+            raise click.ClickException("needs FB_PAGE_ACCESS_TOKEN, FB_APP_SECRET and FB_VERIFY_TOKEN")
+        done = fb.setup(fb.Messenger(settings), app.extensions["skills"])
+        click.echo("changed: " + (", ".join(done) if done else "nothing, already up to date"))
+
+    @app.cli.command("telegram-poll")
+    @click.option("--stop-when-idle", is_flag=True, help="exit once there are no more updates (for scripts)")
+    def telegram_poll(stop_when_idle: bool):
+        """Long polling instead of a webhook, for trying a real bot with no public URL."""
+        import tg
+
+        settings = app.extensions["settings"]
+        if not settings.telegram_bot_token:
+            raise click.ClickException("needs TELEGRAM_BOT_TOKEN")
+        bot = tg.Telegram(settings)
+
+        def handle(body: dict) -> bool:
+            update = tg.parse(body) if isinstance(body, dict) else None
+            if update is None:
+                return True
+            try:
+                return relay.deliver(update, bot, app.extensions["store"], app.extensions["skills"]).ok
+            except (StoreUnavailable, relay.SendFailed) as error:
+                logs.get().warning("update not handled yet, will retry", extra={"error": str(error)[:200]})
+                return False
+
+        click.echo("polling Telegram (the webhook is removed while this runs); Ctrl-C to stop")
+        try:
+            handled = tg.poll(bot, handle, stop_when_idle=stop_when_idle)
+        except KeyboardInterrupt:
+            return
+        click.echo(f"handled {handled} update(s)")
+
+    @app.cli.command("suggestions")
+    @click.option("--limit", default=50, show_default=True)
+    def list_suggestions(limit: int):
+        """Show the skills users asked for, newest first."""
+        for item in app.extensions["store"].suggestions(limit):
+            stamp = time.strftime("%Y-%m-%d %H:%M", time.gmtime(item["created_at"]))
+            click.echo(f"{stamp}  {item['locale'] or '--'}  {item['conversation']}  {item['text']}")
+
+
+def schema_problems(data: dict, skills_file: str) -> list[str]:
+    """JSON Schema check with skills.schema.json (next to the skills file, else the project's)."""
+    try:
+        import jsonschema
+    except ImportError:
+        click.echo("note: jsonschema is not installed (make install adds it); checked references and limits only")
+        return []
+    from pathlib import Path
+
+    path = Path(skills_file).with_name("skills.schema.json")
+    if not path.exists():
+        path = Path(__file__).with_name("skills.schema.json")
+    validator = jsonschema.Draft202012Validator(json.loads(path.read_text(encoding="utf-8")))
+    return [f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}" for e in validator.iter_errors(data)]
+
+
+def mermaid(loaded: skills_module.Skills) -> str:
+    """Intents (rounded), states (boxes); arrows for gotos, button payloads and free text."""
+    lines = ["flowchart LR"]
+    node = lambda name: re.sub(r"\W", "_", name)  # noqa: E731
+    for state in loaded.states:
+        lines.append(f"    state_{node(state)}[[{state}]]")
+    menus = loaded.data.get("menus", {})
+    for name, intent in loaded.intents.items():
+        label = name + (f"<br/>action: {intent['action']}" if "action" in intent else "")
+        lines.append(f'    {node(name)}("{label}")')
+        if intent.get("goto"):
+            lines.append(f"    {node(name)} --> state_{node(intent['goto'])}")
+        targets = set()
+        for reply in intent.get("say", []):
+            for key in ("quick_replies", "buttons"):
+                spec = reply.get(key, [])
+                for button in menus.get(spec, []) if isinstance(spec, str) else spec:
+                    found = loaded.match_payload(re.sub(r"\{[a-z_]+\}", "x", button.get("payload", "")))
+                    if found:
+                        targets.add(found[0])
+        for target in sorted(targets):
+            lines.append(f"    {node(name)} -.-> {node(target)}")
+    for state_name, state in loaded.states.items():
+        if state.get("on_text"):
+            lines.append(f"    state_{node(state_name)} -- text --> {node(state['on_text'])}")
+        for table in state.get("aliases", {}).values():
+            for target in sorted({loaded.match_payload(re.sub(r"\{[a-z_]+\}", "1", t))[0] for t in table.values()}):
+                lines.append(f"    state_{node(state_name)} -- words --> {node(target)}")
+            break
+    return "\n".join(dict.fromkeys(lines))

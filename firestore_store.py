@@ -1,0 +1,256 @@
+"""The Firestore implementation of the ``Store`` protocol (see store.py).
+
+One document per conversation in ``conversations/{channel}:{user_id}``; every
+message is one transaction on it. The client library is imported and the client
+created on first use, so start-up and /health never pay for them.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from chat import Conversation
+from store import StoreError, StoreUnavailable, settle_outbox
+
+T = TypeVar("T")
+
+CONVERSATIONS = "conversations"
+SUGGESTIONS = "suggestions"
+CONVERSATION_TTL = 400 * 24 * 3600  # a conversation idle for ~13 months is deleted by the TTL policy
+SUGGESTION_TTL = 2 * 365 * 24 * 3600
+TRANSACTION_ATTEMPTS = 12  # concurrent messages from one user (across instances) contend for one document
+STORE_DEADLINE = 8.0  # seconds a request waits for Firestore; the client's own retries run for minutes
+
+
+def classify(error: Exception) -> Exception:
+    """Map a Google API error to StoreUnavailable (retry later) or StoreError (give up)."""
+    from google.api_core import exceptions
+
+    transient = (
+        exceptions.ServiceUnavailable,
+        exceptions.DeadlineExceeded,
+        exceptions.InternalServerError,
+        exceptions.TooManyRequests,
+        exceptions.Aborted,
+        exceptions.Unknown,
+        exceptions.RetryError,
+    )
+    message = f"firestore: {type(error).__name__}: {str(error)[:200]}"
+    if isinstance(error, ValueError) and "attempts" in str(error) or isinstance(error, exceptions.Aborted):
+        return StoreUnavailable(message, contention=True)
+    if isinstance(error, transient):
+        return StoreUnavailable(message)
+    return StoreError(f"firestore: {type(error).__name__}: {str(error)[:200]}")
+
+
+def to_document(conv: Conversation, now: float) -> dict:
+    """The Firestore shape: outbox items as JSON text (Firestore has no arrays of arrays)."""
+    from datetime import UTC, datetime
+
+    data = conv.to_dict()
+    data.pop("suggestions", None)
+    data["outbox"] = {
+        seq: entry | {"items": json.dumps(entry["items"], ensure_ascii=False)} for seq, entry in data["outbox"].items()
+    }
+    data["expire_at"] = datetime.fromtimestamp(now + CONVERSATION_TTL, tz=UTC)
+    return data
+
+
+def from_document(data: dict) -> Conversation:
+    data = dict(data)
+    data.pop("expire_at", None)
+    outbox = data.get("outbox") or {}
+    data["outbox"] = {
+        seq: entry
+        | {"items": json.loads(entry["items"]) if isinstance(entry.get("items"), str) else entry.get("items", [])}
+        for seq, entry in outbox.items()
+    }
+    return Conversation.from_dict(data)
+
+
+class FirestoreStore:
+    """Production state: one document per conversation, one transaction per message.
+
+    Happy path: the transaction reads the document once and writes it once; after
+    sending, ``settle`` writes once more with a precondition (the document is as we
+    left it) instead of reading it again. The client is created on first use.
+    """
+
+    def __init__(self, project: str | None = None, database: str | None = None):
+        self.project = project
+        self.database = database
+        self._client = None
+        self._lock = threading.Lock()
+        self._written: dict[str, object] = {}  # claim -> update time of the write that made it
+        self._key_locks = [threading.Lock() for _ in range(64)]
+        self._pool = None
+
+    def client(self):
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    from google.cloud import firestore  # heavy: imported on first use, not at start-up
+
+                    kwargs = {"project": self.project} if self.project else {}
+                    if self.database:
+                        kwargs["database"] = self.database
+                    self._client = firestore.Client(**kwargs)
+        return self._client
+
+    def _ref(self, key: str):
+        return self.client().collection(CONVERSATIONS).document(key)
+
+    def _bounded(self, fn: Callable[..., T], *args) -> T:
+        """Run a store call, waiting at most STORE_DEADLINE. A call given up on is told so and
+        rolls back instead of writing; one whose commit was already on its way may still land,
+        which is safe because what it claims carries a lease (see Conversation.claim)."""
+        import concurrent.futures
+
+        with self._lock:
+            if self._pool is None:
+                self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="firestore")
+        abandoned = threading.Event()
+        future = self._pool.submit(fn, *args, abandoned)
+        try:
+            return future.result(timeout=STORE_DEADLINE)
+        except concurrent.futures.TimeoutError:
+            abandoned.set()
+            raise StoreUnavailable(f"firestore: no answer within {STORE_DEADLINE:.0f} s") from None
+
+    def transact(self, key: str, step: Callable[[Conversation], tuple[bool, T]]) -> T:
+        return self._bounded(self._transact_retrying, key, step)
+
+    def _transact_retrying(self, key: str, step: Callable[[Conversation], tuple[bool, T]], abandoned=None) -> T:
+        # Threads of one process take turns per conversation; processes contend in Firestore,
+        # where an aborted transaction is retried here with jittered backoff.
+        abandoned = abandoned or threading.Event()
+        with self._key_locks[hash(key) % len(self._key_locks)]:
+            for attempt in range(TRANSACTION_ATTEMPTS):
+                try:
+                    return self._transact_once(key, step, abandoned)
+                except StoreUnavailable as error:
+                    if not error.contention or attempt == TRANSACTION_ATTEMPTS - 1:
+                        raise
+                    time.sleep(random.uniform(0, min(1.0, 0.02 * 2**attempt)))  # noqa: S311 - jitter, not crypto
+        raise AssertionError("unreachable")
+
+    def _transact_once(self, key: str, step: Callable[[Conversation], tuple[bool, T]], abandoned) -> T:
+        from google.api_core import exceptions
+        from google.cloud import firestore
+
+        client = self.client()
+        ref = self._ref(key)
+        outcome: dict = {}
+
+        @firestore.transactional
+        def run(transaction):
+            snapshot = ref.get(transaction=transaction)
+            conv = from_document(snapshot.to_dict()) if snapshot.exists else Conversation(key=key)
+            changed, result = step(conv)
+            outcome.update(changed=changed, conv=conv)
+            if abandoned.is_set():
+                raise StoreUnavailable("firestore: abandoned after the deadline")  # rolls back
+            if changed:
+                now = time.time()
+                transaction.set(ref, to_document(conv, now))
+                for item in conv.suggestions:
+                    transaction.create(client.collection(SUGGESTIONS).document(), suggestion_document(key, item, now))
+            return result
+
+        transaction = client.transaction(max_attempts=1)
+        try:
+            result = run(transaction)
+        except exceptions.GoogleAPIError as error:
+            raise classify(error) from error
+        except ValueError as error:
+            # A failed begin is followed by a failed rollback whose ValueError hides the real error.
+            hidden = error.__cause__ or error.__context__
+            if isinstance(hidden, exceptions.GoogleAPIError):
+                raise classify(hidden) from error
+            if "attempts" in str(error):
+                raise classify(error) from error
+            raise
+        if outcome.get("changed"):
+            outcome["conv"].suggestions = []
+            update_time = transaction.write_results[0].update_time
+            for entry in outcome["conv"].outbox.values():
+                if entry.get("claim"):
+                    self._remember(entry["claim"], update_time)
+        return result
+
+    def _remember(self, claim: str, update_time) -> None:
+        with self._lock:
+            self._written[claim] = update_time
+            while len(self._written) > 10_000:
+                self._written.pop(next(iter(self._written)))
+
+    def settle(self, key: str, claim: str, remaining: dict[str, list], deactivate: bool = False) -> None:
+        self._bounded(self._settle, key, claim, remaining, deactivate)
+
+    def _settle(self, key: str, claim: str, remaining: dict[str, list], deactivate: bool, abandoned) -> None:
+        from google.api_core import exceptions
+        from google.cloud import firestore
+        from google.cloud.firestore_v1.field_path import FieldPath
+
+        with self._lock:
+            update_time = self._written.pop(claim, None)
+        if update_time is not None:
+            fields: dict = {}
+            for seq, items in remaining.items():
+                path = FieldPath("outbox", seq).to_api_repr()
+                if items:
+                    fields[path + ".items"] = json.dumps(items, ensure_ascii=False)
+                    fields[path + ".claim"] = None
+                    fields[path + ".lease_until"] = 0
+                else:
+                    fields[path] = firestore.DELETE_FIELD
+            if deactivate:
+                fields["active"] = False
+            if not fields:
+                return
+            try:
+                # One write, no read: valid only if nobody wrote the document since our transaction.
+                self._ref(key).update(fields, option=self.client().write_option(last_update_time=update_time))
+                return
+            except exceptions.FailedPrecondition:
+                pass  # another message for this user came in meanwhile: settle inside a transaction
+            except exceptions.GoogleAPIError as error:
+                raise classify(error) from error
+        self._transact_retrying(key, lambda conv: (settle_outbox(conv, claim, remaining, deactivate), None), abandoned)
+
+    def load(self, key: str) -> Conversation | None:
+        snapshot = self._ref(key).get()
+        return from_document(snapshot.to_dict()) if snapshot.exists else None
+
+    def suggestions(self, limit: int = 100) -> list[dict]:
+        from google.cloud import firestore
+
+        query = self.client().collection(SUGGESTIONS).order_by("created_at", direction=firestore.Query.DESCENDING)
+        items = [doc.to_dict() for doc in query.limit(limit).stream()]
+        return [{k: item[k] for k in ("conversation", "text", "locale", "created_at")} for item in items]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def suggestion_document(key: str, item: dict, now: float) -> dict:
+    from datetime import UTC, datetime
+
+    created = item.get("at", now)
+    return {
+        "conversation": key,
+        "text": item["text"],
+        "locale": item.get("locale", ""),
+        "created_at": created,
+        "expire_at": datetime.fromtimestamp(created + SUGGESTION_TTL, tz=UTC),
+    }
