@@ -143,12 +143,12 @@ def register_routes(app: Flask) -> None:
     @app.errorhandler(SecretError)
     def secret_missing(error: SecretError):
         # Configuration, not the sender's fault: ask the platform to come back once it is fixed.
-        logs.get().error("secret unavailable", extra={"error": str(error)})
+        logs.get().error("secret unavailable", extra={"error": str(error), "httpRequest": logs.request_fields(request)})
         return Response("service not configured\n", status=503, mimetype="text/plain")
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
-        logs.get().exception("unhandled error", extra={"path": request.path, "method": request.method})
+        logs.get().exception("unhandled error", extra={"httpRequest": logs.request_fields(request)})
         return Response("internal error\n", status=500, mimetype="text/plain")
 
     @app.get("/health")

@@ -62,7 +62,10 @@ def register(app) -> None:
         if not settings.telegram_enabled or not settings.public_url.startswith("https://"):
             raise click.ClickException("needs TELEGRAM_BOT_TOKEN, TELEGRAM_SECRET_TOKEN and an https PUBLIC_URL")
         bot = tg.Telegram(settings, max_inline_wait=60)
-        done = tg.setup(bot, app.extensions["skills"], settings.public_url, max_connections)
+        try:
+            done = tg.setup(bot, app.extensions["skills"], settings.public_url, max_connections)
+        except relay.SendFailed as error:
+            raise click.ClickException(f"Telegram refused: {error}") from None
         click.echo("changed: " + (", ".join(done) if done else "nothing, already up to date"))
         info = bot.call("getWebhookInfo", {})["result"]
         click.echo(json.dumps(info, indent=2, ensure_ascii=False))
@@ -75,7 +78,10 @@ def register(app) -> None:
         settings = app.extensions["settings"]
         if not settings.messenger_enabled:
             raise click.ClickException("needs FB_PAGE_ACCESS_TOKEN, FB_APP_SECRET and FB_VERIFY_TOKEN")
-        done = fb.setup(fb.Messenger(settings), app.extensions["skills"])
+        try:
+            done = fb.setup(fb.Messenger(settings), app.extensions["skills"])
+        except relay.SendFailed as error:
+            raise click.ClickException(f"Messenger refused: {error}") from None
         click.echo("changed: " + (", ".join(done) if done else "nothing, already up to date"))
 
     @app.cli.command("telegram-poll")

@@ -36,6 +36,17 @@ def trace_from_headers(headers, project: str) -> str | None:
     return f"projects/{project}/traces/{trace_id}" if project else trace_id
 
 
+def request_fields(request) -> dict:
+    """Cloud Logging's httpRequest for an error line: the path only, never the query string
+    (the Messenger handshake carries the verify token there) and no headers but the agent."""
+    return {
+        "requestMethod": request.method,
+        "requestUrl": request.path,
+        "userAgent": request.headers.get("User-Agent", "")[:200],
+        "remoteIp": request.headers.get("X-Forwarded-For", request.remote_addr or "").split(",")[0].strip(),
+    }
+
+
 def set_trace(trace: str | None) -> contextvars.Token:
     return _trace.set(trace)
 

@@ -126,6 +126,7 @@ class FakeGraph(FakeServer):
     def __init__(self, token: str) -> None:
         self.token = token
         self.profiles: dict[str, dict] = {}
+        self.page_profile: dict = {}  # the Messenger Profile API's state
         self.message_count = 0
         super().__init__()
 
@@ -140,6 +141,13 @@ class FakeGraph(FakeServer):
             self.message_count += 1
             recipient = (call.body or {}).get("recipient", {}).get("id", "")
             return 200, {"recipient_id": recipient, "message_id": f"m_{self.message_count}"}
+        if call.path == f"/{self.VERSION}/me/messenger_profile":
+            if call.method == "POST":
+                self.page_profile.update(call.body or {})
+                return 200, {"result": "success"}
+            fields = call.query.get("fields", "").split(",")
+            found = {k: v for k, v in self.page_profile.items() if k in fields}
+            return 200, {"data": [found] if found else []}
         if call.method == "GET":
             psid = call.path.rsplit("/", 1)[-1]
             profile = self.profiles.get(psid)
@@ -166,6 +174,9 @@ class FakeTelegram(FakeServer):
     def __init__(self, token: str) -> None:
         self.token = token
         self.message_id = 0
+        self.webhook: dict = {}
+        self.commands: dict[str, list] = {}  # language_code ("" for the default) -> commands
+        self.updates: list[dict] = []  # what getUpdates hands out
         super().__init__()
 
     @property
@@ -177,6 +188,33 @@ class FakeTelegram(FakeServer):
         if not call.path.startswith(prefix):
             return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
         method = call.path[len(prefix) :]
+        params = call.body or {}
+        if method == "getWebhookInfo":
+            info = {"url": self.webhook.get("url", ""), "has_custom_certificate": False, "pending_update_count": 0}
+            for key in ("max_connections", "allowed_updates"):
+                if key in self.webhook:
+                    info[key] = self.webhook[key]
+            return 200, {"ok": True, "result": info}
+        if method == "setWebhook":
+            self.webhook = dict(params)
+            return 200, {"ok": True, "result": True, "description": "Webhook was set"}
+        if method == "deleteWebhook":
+            self.webhook = {}
+            return 200, {"ok": True, "result": True}
+        if method == "getMyCommands":
+            return 200, {"ok": True, "result": self.commands.get(params.get("language_code", ""), [])}
+        if method == "setMyCommands":
+            self.commands[params.get("language_code", "")] = params["commands"]
+            return 200, {"ok": True, "result": True}
+        if method == "getUpdates":
+            if self.webhook.get("url"):
+                return 409, {
+                    "ok": False,
+                    "error_code": 409,
+                    "description": "Conflict: can't use getUpdates method while webhook is active",
+                }
+            offset = params.get("offset", 0)
+            return 200, {"ok": True, "result": [u for u in self.updates if u["update_id"] >= offset][:100]}
         if method in ("sendMessage", "sendPhoto"):
             self.message_id += 1
             return 200, {

@@ -1,0 +1,122 @@
+"""`flask setup telegram|messenger` and `flask telegram-poll`, against the fake platforms."""
+
+from __future__ import annotations
+
+import pytest
+from payloads import TG_SECRET, tg_callback, tg_message
+
+import app as app_module
+
+
+@pytest.fixture
+def cli(make_settings):
+    def run(*args, **overrides):
+        application = app_module.create_app(make_settings(**overrides))
+        result = application.test_cli_runner().invoke(args=list(args))
+        application.extensions["store"].close()
+        return result
+
+    return run
+
+
+def methods(telegram) -> list[str]:
+    return [c.path.rsplit("/", 1)[-1] for c in telegram.calls]
+
+
+def test_setup_telegram_sets_webhook_and_commands_once(cli, telegram):
+    telegram.webhook, telegram.commands = {}, {}
+    result = cli("setup", "telegram")
+    assert result.exit_code == 0, result.output
+    hook = telegram.webhook
+    assert hook["url"].startswith("https://bot.example.test/webhook/telegram?v=")
+    assert TG_SECRET not in hook["url"]
+    assert hook["secret_token"] == TG_SECRET
+    assert hook["allowed_updates"] == ["message", "callback_query"] and hook["max_connections"] == 40
+    assert [c["command"] for c in telegram.commands[""]] == [
+        "start",
+        "help",
+        "skills",
+        "progress",
+        "next",
+        "suggest",
+        "language",
+    ]
+    assert telegram.commands["es"][1] == {"command": "help", "description": "Cómo funciona el mentor"}
+    assert '"url": "https://bot.example.test/webhook/telegram?v=' in result.output  # getWebhookInfo is printed
+
+    telegram.reset()
+    again = cli("setup", "telegram")
+    assert "nothing, already up to date" in again.output
+    assert not {"setWebhook", "setMyCommands"} & set(methods(telegram))
+
+    telegram.reset()
+    rotated = cli("setup", "telegram", telegram_secret_token="a-new-secret-token")
+    assert "setWebhook" in methods(telegram) and telegram.webhook["secret_token"] == "a-new-secret-token"
+    assert "setMyCommands" not in methods(telegram) and rotated.exit_code == 0
+
+
+def test_setup_telegram_waits_out_a_rate_limit(cli, telegram):
+    telegram.webhook, telegram.commands = {}, {}
+    body = {
+        "ok": False,
+        "error_code": 429,
+        "description": "Too Many Requests: retry after 1",
+        "parameters": {"retry_after": 1},
+    }
+    telegram.queue(429, body, match="setMyCommands")
+    assert cli("setup", "telegram").exit_code == 0
+    assert methods(telegram).count("setMyCommands") == 3  # refused once, then default and es
+
+
+def test_setup_telegram_needs_a_public_https_url(cli):
+    result = cli("setup", "telegram", public_url=None)
+    assert result.exit_code != 0 and "PUBLIC_URL" in result.output
+
+
+def test_setup_messenger_sets_the_profile_once(cli, graph):
+    graph.page_profile = {}
+    result = cli("setup", "messenger")
+    assert result.exit_code == 0, result.output
+    profile = graph.page_profile
+    assert profile["get_started"] == {"payload": "GET_STARTED"}
+    assert [g["locale"] for g in profile["greeting"]] == ["default", "es_ES", "es_LA"]
+    assert "{{user_first_name}}" in profile["greeting"][0]["text"] and len(profile["greeting"][0]["text"]) <= 160
+    menu = profile["persistent_menu"][0]["call_to_actions"]
+    assert [m["payload"] for m in menu] == ["BROWSE", "MY_SKILLS", "SUGGEST", "HELP"]
+    assert profile["ice_breakers"][1]["call_to_actions"][0]["question"] == "¿Qué puedo aprender aquí?"
+    posts = [c for c in graph.calls if c.method == "POST"]
+    assert len(posts) == 1 and posts[0].query["access_token"]
+
+    graph.reset()
+    again = cli("setup", "messenger")
+    assert "nothing, already up to date" in again.output
+    assert [c.method for c in graph.calls] == ["GET"]
+
+
+def test_setup_messenger_retries_rate_limits_then_gives_up_cleanly(cli, graph):
+    graph.page_profile = {}
+    graph.queue(
+        400, {"error": {"message": "(#4) Application request limit reached", "code": 4}}, match="messenger_profile"
+    )
+    assert cli("setup", "messenger").exit_code == 0
+    graph.queue(400, {"error": {"message": "(#100) Invalid parameter", "code": 100}}, match="messenger_profile")
+    failed = cli("setup", "messenger")
+    assert failed.exit_code != 0
+
+
+def test_telegram_poll_feeds_the_same_handler(cli, telegram):
+    telegram.webhook = {"url": "https://old.example.test/webhook/telegram"}
+    telegram.updates = [
+        tg_message(6601, "/start", update_id=1),
+        tg_callback(6601, "BROWSE", update_id=2),
+        {"update_id": 3, "poll": {}},
+    ]
+    result = cli("telegram-poll", "--stop-when-idle")
+    assert result.exit_code == 0, result.output
+    assert "handled 3 update(s)" in result.output
+    called = methods(telegram)
+    assert called[0] == "deleteWebhook" and telegram.webhook == {}
+    texts = [p["text"] for _, p in telegram.sent("sendMessage", 6601)]
+    assert texts[0].startswith("Hi Ana!") and any("page 1 of 2" in t for t in texts)
+    offsets = [c.body["offset"] for c in telegram.calls if c.path.endswith("/getUpdates")]
+    assert offsets == [0, 4]
