@@ -154,7 +154,8 @@ def fake_gcloud(tmp_path):
         log = tmp_path / "calls.jsonl"
         log.unlink(missing_ok=True)
         result = subprocess.run(
-            ["bash", str(ROOT / "deploy" / "bootstrap.sh"), "--project", "demo-proj", "--github-owner", "me", "--github-repo", "bot", *args],
+            ["bash", str(ROOT / "deploy" / "bootstrap.sh"), "--project", "demo-proj",
+             "--github-owner", "me", "--github-repo", "bot", *args],
             env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120,
         )  # fmt: skip
         calls = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
@@ -177,7 +178,8 @@ def test_bootstrap_creates_everything_then_nothing(fake_gcloud):
         assert f"services enable {api}.googleapis.com" in joined
     for expected in (
         "artifacts repositories create chatbot", "firestore databases create", "--type=firestore-native",
-        "ttls update expire_at --collection-group=conversations", "ttls update expire_at --collection-group=suggestions",
+        "ttls update expire_at --collection-group=conversations",
+        "ttls update expire_at --collection-group=suggestions",
         "iam service-accounts create mentor-bot-runtime", "iam service-accounts create mentor-bot-deployer",
         "iam service-accounts create mentor-bot-scheduler", "builds triggers create github --name=mentor-bot-deploy",
         "scheduler jobs create http mentor-bot-reminders", "--oidc-service-account-email=mentor-bot-scheduler@",
