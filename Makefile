@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8080
 
-.PHONY: install run run-firestore test lint format system-deps lock clean
+.PHONY: install run run-firestore test lint format system-deps lock deploy clean
 
 install: $(VENV)/.installed  ## virtualenv with runtime and test dependencies
 
@@ -42,6 +42,9 @@ lock:  ## recompile the pinned requirements
 	$(BIN)/pip install --quiet uv
 	$(BIN)/uv pip compile --quiet --python-version 3.11 --generate-hashes requirements.in -o requirements.txt
 	$(BIN)/uv pip compile --quiet --python-version 3.11 requirements-dev.in -o requirements-dev.txt
+
+deploy:  ## run the Cloud Build trigger on main now (a git push does the same)
+	gcloud builds triggers run $${SERVICE:-mentor-bot}-deploy --branch=main --region=$${REGION:-us-central1}
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis test-artifacts chatbot.db chatbot.db-* .firestore-emulator.log
