@@ -103,7 +103,7 @@ class FirestoreStore:
         return self._client
 
     def _ref(self, key: str):
-        return self.client().collection(CONVERSATIONS).document(key)
+        return self.client().collection(CONVERSATIONS).document(document_id(key))
 
     def _bounded(self, fn: Callable[..., T], *args) -> T:
         """Run a store call, waiting at most STORE_DEADLINE. A call given up on is told so and
@@ -241,6 +241,11 @@ class FirestoreStore:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+def document_id(key: str) -> str:
+    """A Firestore document id for a conversation key: ids may not contain "/"."""
+    return key.replace("%", "%25").replace("/", "%2F")
 
 
 def suggestion_document(key: str, item: dict, now: float) -> dict:

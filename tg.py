@@ -75,9 +75,11 @@ def parse(body: dict) -> Update | None:
 def parse_message(event_id: str, message: dict) -> Update | None:
     chat = _dict(message.get("chat"))
     chat_id = _int(chat.get("id"))
-    if chat_id is None or chat.get("type") != "private":
-        return None  # the mentor talks one to one
     sender = _dict(message.get("from"))
+    # Channels are broadcasts, and bots talking to bots loop; groups are fine: by default a bot
+    # in a group only receives commands and replies to its own messages.
+    if chat_id is None or chat.get("type") == "channel" or sender.get("is_bot") is True:
+        return None
     base = {
         "channel": CHANNEL,
         "user_id": str(chat_id),

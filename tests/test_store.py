@@ -228,3 +228,10 @@ def test_a_fresh_sqlite_file_opened_by_many_threads_at_once(tmp_path):
         assert stores[0].load("web:fresh").slots["n"] == 24
         for backend in stores:
             backend.close()
+
+
+@pytest.mark.parametrize("key", ["web:a/b", "web:100%", "web:__x__", "web:.", "web:Zoë 🎉"])
+def test_keys_with_awkward_characters(store, key):
+    store.transact(key, bump)
+    store.transact(key, bump)
+    assert store.load(key).slots["n"] == 2

@@ -89,7 +89,17 @@ def test_answer_to_an_expired_callback_query_is_not_retried(client, telegram):
         {"update_id": 9003, "my_chat_member": {"chat": {"id": 1, "type": "private"}, "from": {"id": 1}, "date": 1}},
         {
             "update_id": 9004,
-            "message": {"message_id": 1, "chat": {"id": -5, "type": "group"}, "date": 1, "text": "/start"},
+            "message": {"message_id": 1, "chat": {"id": -5, "type": "channel"}, "date": 1, "text": "/start"},
+        },
+        {
+            "update_id": 9008,
+            "message": {
+                "message_id": 1,
+                "from": {"id": 9, "is_bot": True, "first_name": "B"},
+                "chat": {"id": 9, "type": "private"},
+                "date": 1,
+                "text": "hi",
+            },
         },
         {
             "update_id": 9005,
@@ -99,11 +109,28 @@ def test_answer_to_an_expired_callback_query_is_not_retried(client, telegram):
         {"message": {"message_id": 1, "chat": {"id": 5, "type": "private"}, "text": "hi"}},
         {"update_id": 9007, "poll": {"id": "1"}},
     ],
-    ids=["edited", "channel", "member", "group", "service", "string-id", "no-id", "poll"],
+    ids=["edited", "channel-post", "member", "channel-message", "from-a-bot", "service", "string-id", "no-id", "poll"],
 )
 def test_other_update_kinds_are_ignored_with_200(client, telegram, update):
     assert post_tg(client, update).status_code == 200
     assert telegram.calls == []
+
+
+def test_commands_in_a_group_are_answered_in_the_group(client, telegram):
+    update = tg_message(7020, "/help@MentorBot")
+    update["message"]["chat"] = {"id": -1001234, "type": "supergroup", "title": "Study group"}
+    assert post_tg(client, update).status_code == 200
+    assert telegram.sent("sendMessage", -1001234)
+
+
+def test_minimal_hand_made_update_without_chat_type(client, telegram):
+    body = {
+        "update_id": 31337,
+        "message": {"message_id": 1, "chat": {"id": 7021}, "from": {"id": 7021, "first_name": "Min"}, "text": "/start"},
+    }
+    body["message"]["entities"] = [{"type": "bot_command", "offset": 0, "length": 6}]
+    assert post_tg(client, body).status_code == 200
+    assert telegram.sent("sendMessage", 7021)[0][1]["text"].startswith("Hi Min!")
 
 
 def test_sticker_gets_a_polite_answer(client, telegram):

@@ -24,6 +24,13 @@ def test_chat_api_contract(client):
     }
 
 
+@pytest.mark.parametrize("user_id", ["alice@example.com", "conformance:user/1", "Zoë 🎉", 12345, "a" * 128])
+def test_any_reasonable_user_id_is_accepted(client, app, user_id):
+    response = client.post("/api/chat", json={"user_id": user_id, "text": "hi"})
+    assert response.status_code == 200 and response.get_json()["replies"]
+    assert app.extensions["store"].load(f"web:{user_id}") is not None
+
+
 def test_same_message_id_twice_answers_once(client, app):
     body = {"user_id": "u-2", "text": "browse", "message_id": "client-msg-1"}
     first = client.post("/api/chat", json=body).get_json()["replies"]
@@ -36,9 +43,10 @@ def test_same_message_id_twice_answers_once(client, app):
     [
         ({"text": "hi"}, "user_id"),
         ({"user_id": "", "text": "hi"}, "user_id"),
-        ({"user_id": "a b", "text": "hi"}, "user_id"),
-        ({"user_id": "x" * 65, "text": "hi"}, "user_id"),
-        ({"user_id": 5, "text": "hi"}, "user_id"),
+        ({"user_id": "a\nb", "text": "hi"}, "user_id"),
+        ({"user_id": "x" * 129, "text": "hi"}, "user_id"),
+        ({"user_id": True, "text": "hi"}, "user_id"),
+        ({"user_id": 1.5, "text": "hi"}, "user_id"),
         ({"user_id": "u"}, "exactly one"),
         ({"user_id": "u", "text": "hi", "payload": "HELP"}, "exactly one"),
         ({"user_id": "u", "text": ""}, "text"),
