@@ -14,7 +14,7 @@ RUN pip install --require-hashes --no-deps -r requirements.txt
 
 RUN groupadd --system --gid 10001 app && useradd --system --uid 10001 --gid app --no-create-home app
 
-COPY --chown=app:app app.py cli.py actions.py chat.py fb.py tg.py relay.py skills.py store.py firestore_store.py settings.py logs.py gunicorn.conf.py ./
+COPY --chown=app:app app.py cli.py actions.py chat.py fb.py tg.py relay.py reminders.py skills.py store.py firestore_store.py settings.py logs.py gunicorn.conf.py ./
 COPY --chown=app:app skills.json skills.schema.json ./
 COPY --chown=app:app static ./static
 

@@ -150,6 +150,7 @@ def choose_hours(ctx: Context) -> str | None:
     duration = ctx.t("duration_one" if weeks == 1 else "duration_many", weeks=weeks)
     lead = ctx.t("plan_ready", hours=hours, count=len(plan), duration=duration, skill_title=_skill_title(ctx, skill))
     _say_next(ctx, skill, progress, lead)
+    offer_reminders(ctx, skill, progress)
     return None
 
 
@@ -271,3 +272,138 @@ ACTIONS = {
     "save_suggestion": save_suggestion,
     "set_language": set_language,
 }
+
+
+# ---------------------------------------------------------------- reminders
+
+
+def _every(ctx: Context, days: int) -> str:
+    return ctx.t("every_day") if days == 1 else ctx.t("every_days", days=days)
+
+
+def _schedule(ctx: Context, days: int) -> None:
+    from reminders import next_due
+
+    reminder = ctx.conversation.reminder
+    reminder.update(enabled=True, pending=False, every_days=days)
+    reminder["due_at"] = next_due(ctx.now, days, ctx.conversation.profile.get("timezone"), ctx.now)
+
+
+def offer_reminders(ctx: Context, skill: dict, progress: dict) -> None:
+    """Right after a plan starts: propose reminders at the pace the user chose."""
+    from reminders import cadence_days
+
+    item = _next_item(ctx, skill, progress)
+    days = cadence_days(progress["hours"], item["minutes"] if item else 60)
+    reminder = ctx.conversation.reminder
+    reminder.update(skill=skill["id"], every_days=days)
+    if reminder.get("enabled"):
+        _schedule(ctx, days)  # already on: follow the new plan
+        return
+    ctx.say(Reply(text=ctx.t("remind_offer", every=_every(ctx, days)), quick_replies=ctx.menu("reminder_offer")))
+
+
+def reminders_on(ctx: Context) -> str | None:
+    reminder = ctx.conversation.reminder
+    if not reminder.get("skill"):
+        skill, progress = _current_skill(ctx)
+        if skill is None or progress is None:
+            return "no_skills_yet"
+        reminder["skill"] = skill["id"]
+    days = int(ctx.args["days"]) if str(ctx.args.get("days", "")).isdigit() else reminder.get("every_days", 2)
+    days = max(1, min(14, days))
+    _schedule(ctx, days)
+    ctx.say(Reply(text=ctx.t("remind_on", every=_every(ctx, days)), quick_replies=ctx.menu("reminder_cadence")))
+    return None
+
+
+def reminders_off(ctx: Context) -> str | None:
+    ctx.conversation.reminder.update(enabled=False, pending=False)
+    return None
+
+
+def reminders_status(ctx: Context) -> str | None:
+    reminder = ctx.conversation.reminder
+    if reminder.get("enabled"):
+        text = ctx.t("remind_status_on", every=_every(ctx, reminder.get("every_days", 2)))
+        ctx.say(Reply(text=text, quick_replies=ctx.menu("reminder_cadence")))
+    else:
+        ctx.say(Reply(text=ctx.t("remind_status_off"), quick_replies=ctx.menu("reminder_offer")))
+    return None
+
+
+def snooze(ctx: Context) -> str | None:
+    reminder = ctx.conversation.reminder
+    if not reminder.get("enabled"):
+        return "reminders"
+    days = int(ctx.args["days"]) if str(ctx.args.get("days", "")).isdigit() else 1
+    reminder["due_at"] = ctx.now + max(1, min(7, days)) * 86400
+    ctx.say(Reply(text=ctx.t("snoozed"), quick_replies=ctx.menu("main_menu")))
+    return None
+
+
+def reminder_card(ctx: Context) -> Reply | None:
+    """The reminder itself: one card (one message, for Telegram's one-per-second-per-chat rule)."""
+    reminder = ctx.conversation.reminder
+    skill = ctx.skills.skill(reminder.get("skill", ""))
+    progress = ctx.conversation.progress.get(reminder.get("skill", ""))
+    item = _next_item(ctx, skill, progress) if skill and progress else None
+    if item is None:
+        reminder["enabled"] = False  # nothing left to remind about: the plan is done or dropped
+        return None
+    done, total, _ = _percent(ctx, skill, progress)
+    from chat import shorten
+
+    card = Card(
+        title=shorten(ctx.t("reminder_title", title=item["title"]), 80),
+        subtitle=shorten(ctx.t("reminder_subtitle", skill_title=_skill_title(ctx, skill), done=done, total=total), 80),
+        image_url=skill.get("image", ""),
+        url=item["url"],
+        buttons=[
+            Button(title=ctx.t("btn_open"), url=item["url"]),
+            Button(title=ctx.t("btn_done"), payload=f"DONE:{skill['id']}:{item['id']}"),
+            Button(title=ctx.t("btn_snooze"), payload="SNOOZE:1"),
+        ],
+    )
+    progress["next"] = item["id"]
+    return Reply(cards=[card])
+
+
+MESSENGER_WINDOW = 24 * 3600  # standard messaging: the bot may write within 24 h of the user's last message
+
+
+def send_reminder(ctx: Context) -> str | None:
+    """Run by a reminder (an update from the bot). Says nothing when it may not or need not."""
+    conv = ctx.conversation
+    if not conv.reminder.get("enabled") or not conv.active:
+        return None
+    if conv.channel == "messenger" and ctx.now - conv.last_message_at > MESSENGER_WINDOW:
+        conv.reminder["pending"] = True  # no message tags for this: wait until they write again
+        return None
+    card = reminder_card(ctx)
+    if card is not None:
+        ctx.say(card)
+    return None
+
+
+def pending_reminder(ctx: Context) -> str | None:
+    """The user is back after the window closed: show the reminder they missed, then carry on."""
+    conv = ctx.conversation
+    conv.reminder["pending"] = False
+    card = reminder_card(ctx)
+    if card is None:
+        return None
+    ctx.say(Reply(text=ctx.t("while_away")))
+    ctx.say(card)
+    _schedule(ctx, conv.reminder.get("every_days", 2))
+    return None
+
+
+ACTIONS.update(
+    reminders_on=reminders_on,
+    reminders_off=reminders_off,
+    reminders_status=reminders_status,
+    snooze=snooze,
+    send_reminder=send_reminder,
+    pending_reminder=pending_reminder,
+)

@@ -54,6 +54,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
         channels["telegram"] = tg.Telegram(settings)
     app.extensions["channels"] = channels
+    app.extensions["clock"] = time.time  # tests put a clock of their own here
+    app.extensions["sleep"] = time.sleep
     register_routes(app)
     cli.register(app)
     if not in_cli:  # keep `flask skills graph > flow.md` output clean
@@ -81,7 +83,8 @@ def deliver_all(updates: list[Update], channel) -> Response:
     failed_users: set[str] = set()
     for update in updates:
         try:
-            result = relay.deliver(update, channel, _store(), skills, hold=update.key in failed_users)
+            clock = current_app.extensions["clock"]
+            result = relay.deliver(update, channel, _store(), skills, hold=update.key in failed_users, clock=clock)
         except StoreUnavailable as error:
             logs.get().warning("store unavailable, asking for a retry", extra={"error": str(error)[:300]})
             return Response("store unavailable\n", status=503, mimetype="text/plain")
@@ -149,6 +152,31 @@ def register_routes(app: Flask) -> None:
     def unexpected(error: Exception):
         logs.get().exception("unhandled error", extra={"httpRequest": logs.request_fields(request)})
         return Response("internal error\n", status=500, mimetype="text/plain")
+
+    @app.post("/tasks/reminders")
+    def reminders_task():
+        import reminders
+
+        refused = task_caller_refused()
+        if refused:
+            return refused
+        body = request.get_json(silent=True) or {}
+        budget = body.get("budget_seconds", 50) if isinstance(body, dict) else 50
+        budget = float(budget) if isinstance(budget, (int, float)) and 1 <= budget <= 600 else 50.0
+        try:
+            report = reminders.run_due(
+                _store(),
+                current_app.extensions["channels"],
+                current_app.extensions["skills"],
+                clock=current_app.extensions["clock"],
+                sleep=current_app.extensions["sleep"],
+                budget=budget,
+            )
+        except StoreUnavailable as error:
+            logs.get().warning("reminders: store unavailable", extra={"error": str(error)[:300]})
+            return jsonify(error="store unavailable"), 503
+        logs.get().info("reminders run", extra=report.as_json())
+        return jsonify(report.as_json())
 
     @app.get("/health")
     def health():
@@ -243,7 +271,9 @@ def register_routes(app: Flask) -> None:
             return jsonify(error=problem), 400
         channel = relay.WebChannel()
         try:
-            relay.deliver(update, channel, _store(), current_app.extensions["skills"])
+            relay.deliver(
+                update, channel, _store(), current_app.extensions["skills"], clock=current_app.extensions["clock"]
+            )
         except StoreUnavailable as failure:
             logs.get().warning("store unavailable", extra={"error": str(failure)[:300]})
             return jsonify(error="busy, try again"), 503
@@ -251,6 +281,51 @@ def register_routes(app: Flask) -> None:
             logs.get().error("store refused the message", extra={"error": str(failure)[:300]})
             return jsonify(error="this message could not be saved"), 422
         return jsonify(replies=channel.sent)
+
+
+def task_caller_refused() -> Response | None:
+    """Who may run tasks: Cloud Scheduler with an OIDC token for our audience, signed as the
+    expected service account; or, locally, whoever has TASKS_TOKEN. None means allowed."""
+    settings = _settings()
+    token_setting = settings.secret("tasks_token")
+    if not token_setting and not settings.tasks_audience:
+        return Response("tasks are off\n", status=404, mimetype="text/plain")
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer ") or not header[7:].strip():
+        return Response("a bearer token is required\n", status=401, mimetype="text/plain")
+    if token_setting and bearer_ok(token_setting):
+        return None
+    if settings.tasks_audience:
+        try:
+            claims = verify_oidc(header[7:].strip(), settings)
+        except ValueError as error:
+            logs.get().warning("task token refused", extra={"reason": str(error)[:200]})
+        else:
+            expected = not settings.tasks_invoker or hmac.compare_digest(
+                claims.get("email", ""), settings.tasks_invoker
+            )
+            if expected and claims.get("email_verified", True) is not False:
+                return None
+            logs.get().warning("task token from an unexpected account", extra={"email": claims.get("email", "")})
+    return Response("forbidden\n", status=403, mimetype="text/plain")
+
+
+def verify_oidc(token: str, settings: Settings) -> dict:
+    """Signature (Google's certs), expiry, audience and issuer of a Cloud Scheduler OIDC token."""
+    import google.auth.exceptions
+    import google.auth.transport.requests
+    from google.oauth2 import id_token
+
+    request_adapter = google.auth.transport.requests.Request()
+    try:
+        claims = id_token.verify_token(
+            token, request_adapter, audience=settings.tasks_audience, certs_url=settings.tasks_certs_url
+        )
+    except (google.auth.exceptions.GoogleAuthError, ValueError) as error:
+        raise ValueError(f"{type(error).__name__}: {error}") from None
+    if claims.get("iss") not in ("https://accounts.google.com", "accounts.google.com"):
+        raise ValueError("wrong issuer")
+    return claims
 
 
 def web_update(body) -> tuple[Update | None, str]:

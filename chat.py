@@ -11,7 +11,7 @@ import copy
 import hashlib
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from skills import Skills, utf16_len
@@ -38,6 +38,7 @@ class Update:
     locale: str = ""
     callback_id: str = ""
     timestamp: float = 0.0
+    from_bot: bool = False  # the bot speaking first (a reminder), not the user: no activity, no profile
 
     @property
     def key(self) -> str:
@@ -105,6 +106,7 @@ class Conversation:
     payload_keys: dict = field(default_factory=dict)
     choices: list = field(default_factory=list)
     suggestions: list = field(default_factory=list)
+    reminder: dict = field(default_factory=dict)
     active: bool = True
     created_at: float = 0.0
     updated_at: float = 0.0
@@ -127,6 +129,13 @@ class Conversation:
         data = upgrade(copy.deepcopy(data))
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
+
+    def reminder_due(self) -> float | None:
+        """When the next reminder is due, for the store's reminders index; None when none is."""
+        reminder = self.reminder
+        if not reminder.get("enabled") or reminder.get("pending") or not self.active or not reminder.get("due_at"):
+            return None
+        return float(reminder["due_at"])
 
     def seen(self, event_id: str) -> bool:
         return event_id in self.events
@@ -307,18 +316,25 @@ def run_intent(name: str, ctx: Context) -> None:
 def handle(update: Update, conv: Conversation, skills: Skills, now: float | None = None) -> list[Reply]:
     """Apply one update to the conversation and return what the bot says."""
     now = time.time() if now is None else now
-    if update.first_name:
+    if update.first_name and not update.from_bot:
         conv.profile["first_name"] = update.first_name[:64]
-    if update.locale:
+    if update.locale and not update.from_bot:
         conv.profile["locale"] = update.locale
     locale = skills.pick_locale(conv.profile.get("language") or conv.profile.get("locale"))
     intent, args = choose_intent(update, conv, skills, locale)
     ctx = Context(update=update, conversation=conv, skills=skills, locale=locale, args=args, now=now)
+    state_before = conv.state
     run_intent(intent, ctx)
-    conv.state = ctx.goto
+    conv.state = state_before if update.from_bot else ctx.goto
+    if not update.from_bot and conv.reminder.get("pending") and "on_return" in skills.data["bot"]:
+        # Something the bot could not say while the user was away (Messenger's 24-hour window).
+        run_intent(skills.data["bot"]["on_return"], replace(ctx, goto_set=True))
     if not conv.created_at:
         conv.created_at = now
-    conv.updated_at = conv.last_message_at = now
+    conv.updated_at = now
+    if update.from_bot:
+        return ctx.replies
+    conv.last_message_at = now
     last_quick = next((r.quick_replies for r in reversed(ctx.replies) if r.quick_replies), [])
     conv.choices = [{"title": b.title, "payload": b.payload} for b in last_quick if b.payload]
     return ctx.replies

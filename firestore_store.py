@@ -21,6 +21,7 @@ T = TypeVar("T")
 
 CONVERSATIONS = "conversations"
 SUGGESTIONS = "suggestions"
+REMINDERS = "reminders"
 CONVERSATION_TTL = 400 * 24 * 3600  # a conversation idle for ~13 months is deleted by the TTL policy
 SUGGESTION_TTL = 2 * 365 * 24 * 3600
 TRANSACTION_ATTEMPTS = 12  # concurrent messages from one user (across instances) contend for one document
@@ -151,6 +152,7 @@ class FirestoreStore:
         def run(transaction):
             snapshot = ref.get(transaction=transaction)
             conv = from_document(snapshot.to_dict()) if snapshot.exists else Conversation(key=key)
+            due_before = conv.reminder_due()
             changed, result = step(conv)
             outcome.update(changed=changed, conv=conv)
             if abandoned.is_set():
@@ -158,6 +160,14 @@ class FirestoreStore:
             if changed:
                 now = time.time()
                 transaction.set(ref, to_document(conv, now))
+                if conv.reminder_due() != due_before:
+                    # The reminders index follows the conversation, in the same transaction.
+                    reminder_ref = client.collection(REMINDERS).document(document_id(key))
+                    if conv.reminder_due() is None:
+                        transaction.delete(reminder_ref)
+                    else:
+                        row = {"key": key, "due_at": conv.reminder_due(), "lease_until": 0.0, "claim": None}
+                        transaction.set(reminder_ref, row)
                 for item in conv.suggestions:
                     transaction.create(client.collection(SUGGESTIONS).document(), suggestion_document(key, item, now))
             return result
@@ -222,6 +232,68 @@ class FirestoreStore:
             except exceptions.GoogleAPIError as error:
                 raise classify(error) from error
         self._transact_retrying(key, lambda conv: (settle_outbox(conv, claim, remaining, deactivate), None), abandoned)
+
+    def due_reminders(self, now: float, limit: int) -> list[tuple[str, object]]:
+        return self._bounded(self._due_reminders, now, limit)
+
+    def _due_reminders(self, now: float, limit: int, abandoned=None) -> list[tuple[str, object]]:
+        from google.api_core import exceptions
+        from google.cloud.firestore_v1.base_query import FieldFilter
+
+        query = self.client().collection(REMINDERS).where(filter=FieldFilter("due_at", "<=", now))
+        try:
+            snapshots = list(query.order_by("due_at").limit(limit).stream())
+        except exceptions.GoogleAPIError as error:
+            raise classify(error) from error
+        # The lease is checked here rather than in the query: two range filters would need a composite index.
+        return [
+            (s.get("key"), (s.update_time, s.get("due_at"))) for s in snapshots if (s.get("lease_until") or 0) <= now
+        ]
+
+    def claim_reminder(self, key: str, now: float, lease: float, claim: str, version=None) -> float | None:
+        return self._bounded(self._claim_reminder, key, now, lease, claim, version)
+
+    def _claim_reminder(self, key, now, lease, claim, version, abandoned=None) -> float | None:
+        """One conditional write, no lock: it succeeds only if the reminder is exactly as the query
+        saw it, so of several runs that saw it, one wins."""
+        from google.api_core import exceptions
+
+        ref = self.client().collection(REMINDERS).document(document_id(key))
+        try:
+            if version is None:
+                snapshot = ref.get()
+                if not snapshot.exists:
+                    return None
+                version = (snapshot.update_time, snapshot.get("due_at"))
+            update_time, due_at = version
+            if due_at is None or due_at > now:
+                return None
+            option = self.client().write_option(last_update_time=update_time)
+            ref.update({"lease_until": now + lease, "claim": claim}, option=option)
+        except (exceptions.FailedPrecondition, exceptions.NotFound):
+            return None  # someone else claimed or changed it first
+        except exceptions.GoogleAPIError as error:
+            raise classify(error) from error
+        return due_at
+
+    def release_reminder(self, key: str, claim: str) -> None:
+        self._bounded(self._release_reminder, key, claim)
+
+    def _release_reminder(self, key: str, claim: str, abandoned=None) -> None:
+        from google.api_core import exceptions
+
+        ref = self.client().collection(REMINDERS).document(document_id(key))
+        try:
+            snapshot = ref.get()
+            if snapshot.exists and snapshot.get("claim") == claim:
+                ref.update(
+                    {"lease_until": 0.0, "claim": None},
+                    option=self.client().write_option(last_update_time=snapshot.update_time),
+                )
+        except (exceptions.FailedPrecondition, exceptions.NotFound):
+            pass  # it moved on already
+        except exceptions.GoogleAPIError as error:
+            raise classify(error) from error
 
     def load(self, key: str) -> Conversation | None:
         snapshot = self._ref(key).get()

@@ -123,6 +123,8 @@ class Settings:
     telegram_api_url: str = "https://api.telegram.org"
     public_url: str = ""
     tasks_audience: str = ""
+    tasks_invoker: str = ""  # the service account Cloud Scheduler signs as
+    tasks_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
     tasks_token: str = ""
     web_chat_token: str = ""
     log_level: str = "INFO"

@@ -369,6 +369,8 @@ def validate(data: Any, actions: dict[str, Callable]) -> list[str]:
     for key in ("fallback", "attachment"):
         if data["bot"].get(key) not in intents:
             errors.append(f"bot.{key}: must name an intent")
+    if "on_return" in data["bot"] and data["bot"]["on_return"] not in intents:
+        errors.append("bot.on_return: must name an intent")
 
     for n, command in enumerate(data.get("commands", [])):
         if command.get("command") not in {

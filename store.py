@@ -52,6 +52,15 @@ class Store(Protocol):
 
     def suggestions(self, limit: int = 100) -> list[dict]: ...
 
+    def due_reminders(self, now: float, limit: int) -> list[tuple[str, object]]:
+        """(key, version) of reminders due by ``now`` and not leased, oldest first."""
+
+    def claim_reminder(self, key: str, now: float, lease: float, claim: str, version=None) -> float | None:
+        """Lease a due reminder to this run; its due time, or None if it is not due or someone has it."""
+
+    def release_reminder(self, key: str, claim: str) -> None:
+        """Give a claimed reminder back (its send failed): the next run retries it."""
+
     def close(self) -> None: ...
 
 
@@ -90,6 +99,13 @@ CREATE TABLE IF NOT EXISTS conversations (
     doc TEXT NOT NULL,
     updated_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS reminders (
+    key TEXT PRIMARY KEY,
+    due_at REAL NOT NULL,
+    lease_until REAL NOT NULL DEFAULT 0,
+    claim TEXT
+);
+CREATE INDEX IF NOT EXISTS reminders_by_due ON reminders (due_at);
 CREATE TABLE IF NOT EXISTS suggestions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     conversation TEXT NOT NULL,
@@ -155,7 +171,18 @@ class SQLiteStore:
         try:
             row = conn.execute("SELECT doc FROM conversations WHERE key = ?", (key,)).fetchone()
             conv = Conversation.from_dict(json.loads(row[0])) if row else Conversation(key=key)
+            due_before = conv.reminder_due()
             changed, result = step(conv)
+            if changed and conv.reminder_due() != due_before:
+                # The reminders index follows the conversation, in the same transaction.
+                if conv.reminder_due() is None:
+                    conn.execute("DELETE FROM reminders WHERE key = ?", (key,))
+                else:
+                    conn.execute(
+                        "INSERT INTO reminders (key, due_at, lease_until, claim) VALUES (?, ?, 0, NULL) "
+                        "ON CONFLICT(key) DO UPDATE SET due_at = excluded.due_at, lease_until = 0, claim = NULL",
+                        (key, conv.reminder_due()),
+                    )
             if changed:
                 filed, conv.suggestions = conv.suggestions, []
                 for item in filed:
@@ -182,6 +209,36 @@ class SQLiteStore:
 
     def settle(self, key: str, claim: str, remaining: dict[str, list], deactivate: bool = False) -> None:
         self._run(key, lambda conv: (settle_outbox(conv, claim, remaining, deactivate), None))
+
+    def due_reminders(self, now: float, limit: int) -> list[tuple[str, float]]:
+        rows = self._connection().execute(
+            "SELECT key, due_at FROM reminders WHERE due_at <= ? AND lease_until <= ? ORDER BY due_at LIMIT ?",
+            (now, now, limit),
+        )
+        return list(rows)
+
+    def claim_reminder(self, key: str, now: float, lease: float, claim: str, version=None) -> float | None:
+        conn = self._connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            raise StoreUnavailable(f"sqlite: {error}") from error
+        try:
+            row = conn.execute("SELECT due_at, lease_until FROM reminders WHERE key = ?", (key,)).fetchone()
+            if row is None or row[0] > now or row[1] > now:
+                conn.execute("COMMIT")
+                return None
+            conn.execute("UPDATE reminders SET lease_until = ?, claim = ? WHERE key = ?", (now + lease, claim, key))
+            conn.execute("COMMIT")
+            return row[0]
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def release_reminder(self, key: str, claim: str) -> None:
+        self._connection().execute(
+            "UPDATE reminders SET lease_until = 0, claim = NULL WHERE key = ? AND claim = ?", (key, claim)
+        )
 
     def load(self, key: str) -> Conversation | None:
         row = self._connection().execute("SELECT doc FROM conversations WHERE key = ?", (key,)).fetchone()

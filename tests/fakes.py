@@ -22,6 +22,7 @@ class Call:
     query: dict
     body: dict | None
     at: float = field(default_factory=time.monotonic)
+    status: int = 0  # what the fake answered (0: dropped the connection)
 
 
 @dataclass
@@ -68,6 +69,7 @@ class FakeServer:
                     self.connection.shutdown(2)
                     return
                 status, payload = (rule.status, rule.body) if rule else fake.answer(call)
+                call.status = status
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -177,6 +179,7 @@ class FakeTelegram(FakeServer):
         self.webhook: dict = {}
         self.commands: dict[str, list] = {}  # language_code ("" for the default) -> commands
         self.updates: list[dict] = []  # what getUpdates hands out
+        self.blocked: set[str] = set()  # chat ids whose user blocked the bot
         super().__init__()
 
     @property
@@ -215,6 +218,8 @@ class FakeTelegram(FakeServer):
                 }
             offset = params.get("offset", 0)
             return 200, {"ok": True, "result": [u for u in self.updates if u["update_id"] >= offset][:100]}
+        if method in ("sendMessage", "sendPhoto") and str(params.get("chat_id")) in self.blocked:
+            return 403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
         if method in ("sendMessage", "sendPhoto"):
             self.message_id += 1
             return 200, {
@@ -259,3 +264,18 @@ class FakeSecretManager(FakeServer):
             return 404, {"error": {"code": 404, "message": message, "status": "NOT_FOUND"}}
         data = base64.b64encode(self.secrets[name].encode()).decode()
         return 200, {"name": name, "payload": {"data": data}}
+
+
+class FakeGoogleCerts(FakeServer):
+    """Google's OAuth2 certs endpoint: {key id: PEM certificate}, for verifying OIDC tokens."""
+
+    def __init__(self, certs: dict[str, str]) -> None:
+        self.certs = certs
+        super().__init__()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/oauth2/v1/certs"
+
+    def answer(self, call: Call) -> tuple[int, dict]:
+        return 200, self.certs

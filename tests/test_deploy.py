@@ -213,6 +213,21 @@ def test_bootstrap_creates_everything_then_nothing(fake_gcloud):
     assert "done: 0 change(s) made" in second.stdout
 
 
+def test_scheduler_job_calls_the_route_with_the_audience_and_account_the_service_expects(fake_gcloud):
+    _, calls = fake_gcloud()
+    job = next(c["args"] for c in calls if c["args"][:4] == ["scheduler", "jobs", "create", "http"])
+    flags = dict(a.split("=", 1) for a in job if a.startswith("--") and "=" in a)
+    deploy = step_text(next(s for s in BUILD["steps"] if s["id"] == "deploy-no-traffic"))
+    service = BUILD["substitutions"]["_SERVICE"]
+    url = "https://mentor-bot-123456789012.us-central1.run.app"
+    assert flags["--uri"] == f"{url}/tasks/reminders" and flags["--http-method"] == "POST"
+    # The service checks exactly this audience and this account (see app.task_caller_refused).
+    assert flags["--oidc-token-audience"] == flags["--uri"]
+    assert "TASKS_AUDIENCE=$${url}/tasks/reminders" in deploy
+    assert flags["--oidc-service-account-email"] == f"{service}-scheduler@demo-proj.iam.gserviceaccount.com"
+    assert "TASKS_INVOKER=${_SERVICE}-scheduler@${PROJECT_ID}.iam.gserviceaccount.com" in deploy
+
+
 def test_bootstrap_dry_run_changes_nothing(fake_gcloud):
     result, calls = fake_gcloud("--dry-run")
     assert result.returncode == 0, result.stderr

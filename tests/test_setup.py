@@ -40,6 +40,8 @@ def test_setup_telegram_sets_webhook_and_commands_once(cli, telegram):
         "next",
         "suggest",
         "language",
+        "reminders",
+        "stop",
     ]
     assert telegram.commands["es"][1] == {"command": "help", "description": "Cómo funciona el mentor"}
     assert '"url": "https://bot.example.test/webhook/telegram?v=' in result.output  # getWebhookInfo is printed
