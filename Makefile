@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8080
 
-.PHONY: install run run-firestore test lint format system-deps lock deploy clean
+.PHONY: install run run-firestore test lint format bench system-deps lock deploy clean
 
 install: $(VENV)/.installed  ## virtualenv with runtime and test dependencies
 
@@ -24,6 +24,9 @@ run-firestore: install  ## the same, with state in the Firestore emulator
 test: install system-deps  ## every test; fails if none ran
 	$(BIN)/flask --app app skills check
 	$(BIN)/python -m pytest
+
+bench: install  ## cold start, throughput, memory, Firestore operations and cost (bench/results.md)
+	$(BIN)/python bench/run.py
 
 lint: install  ## ruff, the skills file, and shell scripts
 	$(BIN)/ruff check .

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import threading
 import time
 import uuid
 
@@ -44,15 +45,12 @@ def create_app(settings: Settings | None = None) -> Flask:
             raise  # a server with a broken skills file must not start
         app.extensions["skills_error"] = error  # `flask skills check` reports it
     app.extensions["store"] = open_store(settings.store_url)
-    channels: dict[str, object] = {}
+    factories = {}
     if settings.messenger_enabled:
-        import fb
-
-        channels["messenger"] = fb.Messenger(settings)
+        factories["messenger"] = lambda: __import__("fb").Messenger(settings)
     if settings.telegram_enabled:
-        import tg
-
-        channels["telegram"] = tg.Telegram(settings)
+        factories["telegram"] = lambda: __import__("tg").Telegram(settings)
+    channels = Channels(factories)
     app.extensions["channels"] = channels
     app.extensions["clock"] = time.time  # tests put a clock of their own here
     app.extensions["sleep"] = time.sleep
@@ -63,6 +61,27 @@ def create_app(settings: Settings | None = None) -> Flask:
             "chatbot ready", extra={"channels": settings.channel_report(), "store": settings.store_url.split("://")[0]}
         )
     return app
+
+
+class Channels:
+    """The platform clients, built on first use: a cold /health never imports requests (~80 ms)."""
+
+    def __init__(self, factories: dict):
+        self._factories = factories
+        self._made: dict = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str):
+        if name not in self._factories:
+            return None
+        if name not in self._made:
+            with self._lock:
+                if name not in self._made:
+                    self._made[name] = self._factories[name]()
+        return self._made[name]
+
+    def values(self) -> list:
+        return [self.get(name) for name in self._factories]
 
 
 def _store():
