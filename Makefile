@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8080
 
-.PHONY: install run run-firestore test lint format bench system-deps lock deploy clean
+.PHONY: install run run-firestore test lint format bench loadtest system-deps lock deploy clean
 
 install: $(VENV)/.installed  ## virtualenv with runtime and test dependencies
 
@@ -27,6 +27,9 @@ test: install system-deps  ## every test; fails if none ran
 
 bench: install  ## cold start, throughput, memory, Firestore operations and cost (bench/results.md)
 	$(BIN)/python bench/run.py
+
+loadtest: install  ## 100 users on both channels for 60 s, with redeliveries and failing sends (loopback)
+	$(BIN)/python tests/loadtest.py --users 50 --seconds 60
 
 lint: install  ## ruff, the skills file, and shell scripts
 	$(BIN)/ruff check .

@@ -62,6 +62,8 @@ class FakeServer:
                 rule = fake._take_rule(parsed.path)
                 with fake.lock:
                     fake.calls.append(call)
+                    if rule is None and self.command == "POST" and fake.random.random() < fake.fail_rate:
+                        rule = Rule(500, {"ok": False, "error_code": 500, "error": {"message": "injected", "code": 2}})
                 if rule and rule.delay:
                     time.sleep(rule.delay)
                 if rule and rule.drop:
@@ -79,6 +81,8 @@ class FakeServer:
 
             do_GET = do_POST = _handle
 
+        self.fail_rate = 0.0  # share of POSTs answered 500 at random (load tests)
+        self.random = __import__("random").Random(7)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
@@ -159,14 +163,17 @@ class FakeGraph(FakeServer):
             return 200, {k: v for k, v in profile.items() if k in fields} | {"id": psid}
         return 404, {"error": {"message": "Unknown path", "code": 803}}
 
-    def messages(self, recipient: str | None = None) -> list[dict]:
-        """The Send API bodies the bot posted, oldest first."""
+    def messages(self, recipient: str | None = None, accepted: bool = False) -> list[dict]:
+        """The Send API bodies the bot posted, oldest first (only those answered 200 if ``accepted``)."""
+        with self.lock:
+            calls = list(self.calls)
         return [
             c.body
-            for c in self.calls
+            for c in calls
             if c.method == "POST"
             and c.path.endswith("/me/messages")
             and (recipient is None or c.body["recipient"]["id"] == recipient)
+            and (not accepted or c.status == 200)
         ]
 
 

@@ -1,0 +1,78 @@
+"""Platforms misbehaving and instances stopping: every reply still goes out exactly once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import requests
+from conftest import ROOT, free_port
+from payloads import FB_SECRET, FB_TOKEN, FB_VERIFY, fb_body, fb_postback, fb_text, post_fb, sign
+
+import fb
+
+
+def test_graph_slower_than_our_timeout_is_503_inside_the_window_then_sent_once(client, graph):
+    graph.profiles["psid-slow"] = {"first_name": "Ana"}
+    body = fb_body(fb_postback("psid-slow", "Get Started", "GET_STARTED", mid="m_slow"))
+    graph.queue(200, {"recipient_id": "psid-slow", "message_id": "m"}, match="/me/messages", delay=fb.TIMEOUT[1] + 1.5)
+    started = time.monotonic()
+    assert post_fb(client, body).status_code == 503
+    assert time.monotonic() - started < 20  # Messenger waits 20 seconds for an answer
+    assert post_fb(client, body).status_code == 200
+    # The slow send may or may not have reached the user; either way each reply is recorded once
+    # as sent by us: the redelivery resends only what we could not confirm.
+    texts = [m["message"].get("text") for m in graph.messages("psid-slow")]
+    assert texts.count("Where would you like to start?") == 1
+    assert texts[-1] == "Where would you like to start?"
+
+
+def test_slow_but_in_time_answers_are_fine(client, graph):
+    graph.queue(200, {"recipient_id": "psid-slowish", "message_id": "m"}, match="/me/messages", delay=2.0)
+    assert post_fb(client, fb_body(fb_text("psid-slowish", "help"))).status_code == 200
+    assert len(graph.messages("psid-slowish")) == 1
+
+
+@pytest.mark.slow
+def test_sigterm_lets_requests_in_flight_finish(tmp_path, graph):
+    port = free_port()
+    env = os.environ | {
+        "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "1", "GUNICORN_THREADS": "8",
+        "STORE_URL": f"sqlite:///{tmp_path}/t.db", "FB_PAGE_ACCESS_TOKEN": FB_TOKEN, "FB_APP_SECRET": FB_SECRET,
+        "FB_VERIFY_TOKEN": FB_VERIFY, "FB_GRAPH_URL": graph.url, "LOG_LEVEL": "WARNING",
+    }  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"], cwd=ROOT, env=env
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if requests.get(base + "/health", timeout=1).status_code == 200:
+                break
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    graph.queue(200, {"recipient_id": "x", "message_id": "m"}, match="/me/messages", delay=2.5, times=4)
+    statuses = []
+
+    def send(n: int) -> None:
+        raw = json.dumps(fb_body(fb_text(f"psid-term-{n}", "help"))).encode()
+        headers = {"X-Hub-Signature-256": sign(raw), "Content-Type": "application/json"}
+        statuses.append(requests.post(base + "/webhook/messenger", data=raw, headers=headers, timeout=30).status_code)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)  # all four are waiting on the slow Graph
+    process.send_signal(signal.SIGTERM)
+    for t in threads:
+        t.join()
+    assert process.wait(timeout=15) == 0
+    assert statuses == [200] * 4
+    for n in range(4):
+        assert len(graph.messages(f"psid-term-{n}")) == 1
