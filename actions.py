@@ -114,12 +114,17 @@ def show_catalog(ctx: Context) -> None:
     ctx.say(Reply(cards=cards, quick_replies=more + ctx.menu("catalog_menu")))
 
 
+def _select(ctx: Context, skill: dict) -> None:
+    """Make ``skill`` the one the next replies and steps are about."""
+    ctx.conversation.slots["skill"] = skill["id"]
+    ctx.conversation.slots["skill_title"] = _skill_title(ctx, skill)
+
+
 def choose_skill(ctx: Context) -> str | None:
     skill, progress = _current_skill(ctx)
     if skill is None:
         return "unknown_skill"
-    ctx.conversation.slots["skill"] = skill["id"]
-    ctx.conversation.slots["skill_title"] = _skill_title(ctx, skill)
+    _select(ctx, skill)
     if progress and not progress.get("finished_at"):
         return "next_assignment"
     return None
@@ -230,8 +235,7 @@ def restart_skill(ctx: Context) -> str | None:
     skill, progress = _current_skill(ctx)
     if skill is None:
         return "unknown_skill"
-    ctx.conversation.slots["skill"] = skill["id"]
-    ctx.conversation.slots["skill_title"] = _skill_title(ctx, skill)
+    _select(ctx, skill)
     if progress is None:
         return "pick_skill"
     progress.update(done=[], started_at=ctx.now)

@@ -329,18 +329,36 @@ def task_caller_refused() -> Response | None:
     return Response("forbidden\n", status=403, mimetype="text/plain")
 
 
+_certs_cache: dict[str, tuple[float, dict]] = {}
+_certs_lock = threading.Lock()
+CERTS_MAX_AGE = 3600.0
+
+
+def google_certs(url: str) -> dict:
+    """Google's signing certificates, fetched at most once an hour: a stranger's bad token
+    must not make us call out every time."""
+    import requests
+
+    with _certs_lock:
+        fetched_at, certs = _certs_cache.get(url, (0.0, {}))
+        if time.monotonic() - fetched_at > CERTS_MAX_AGE or not certs:
+            response = requests.get(url, timeout=5)
+            response.raise_for_status()
+            certs = response.json()
+            _certs_cache[url] = (time.monotonic(), certs)
+        return certs
+
+
 def verify_oidc(token: str, settings: Settings) -> dict:
     """Signature (Google's certs), expiry, audience and issuer of a Cloud Scheduler OIDC token."""
     import google.auth.exceptions
-    import google.auth.transport.requests
-    from google.oauth2 import id_token
+    import requests
+    from google.auth import jwt
 
-    request_adapter = google.auth.transport.requests.Request()
     try:
-        claims = id_token.verify_token(
-            token, request_adapter, audience=settings.tasks_audience, certs_url=settings.tasks_certs_url
-        )
-    except (google.auth.exceptions.GoogleAuthError, ValueError) as error:
+        jwt.decode_header(token)  # malformed tokens are refused before anything is fetched
+        claims = jwt.decode(token, certs=google_certs(settings.tasks_certs_url), audience=settings.tasks_audience)
+    except (google.auth.exceptions.GoogleAuthError, ValueError, requests.RequestException) as error:
         raise ValueError(f"{type(error).__name__}: {error}") from None
     if claims.get("iss") not in ("https://accounts.google.com", "accounts.google.com"):
         raise ValueError("wrong issuer")

@@ -78,7 +78,7 @@ def deliver(
             result.duplicate = True
             taken = [] if hold else conv.claim(claim, now, LEASE_SECONDS)
             return bool(taken), taken
-        if not profile and not update.first_name and channel.needs_profile(conv):
+        if not profile and not update.first_name and not update.from_bot and channel.needs_profile(conv):
             raise NeedProfile()
         if profile:
             conv.profile.update(profile)

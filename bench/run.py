@@ -25,7 +25,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from emulator import Emulator  # noqa: E402
 from fakes import FakeGraph, FakeSecretManager, FakeTelegram  # noqa: E402
-from payloads import FB_SECRET, FB_TOKEN, FB_VERIFY, TG_SECRET, TG_TOKEN, fb_body, fb_text, sign, tg_message  # noqa: E402
+from payloads import FB_SECRET, FB_TOKEN, TG_SECRET, TG_TOKEN, fb_body, fb_text, platform_env, sign, tg_message  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "10"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "6"))
@@ -61,15 +61,9 @@ class World:
             "FIRESTORE_EMULATOR_HOST": self.emulator.host,
             "SECRET_MANAGER_ENDPOINT": self.secrets.url,
             "STORE_URL": f"firestore://{PROJECT}" if store == "firestore" else f"sqlite:///{ROOT}/bench/.bench.db",
-            "FB_PAGE_ACCESS_TOKEN": FB_TOKEN,
             # As deployed: Cloud Run's --set-secrets hands secrets over as variables (no fetch at start).
             # The baseline fetches its secret from Secret Manager at import, as such bots do.
-            "FB_APP_SECRET": FB_SECRET,
-            "FB_VERIFY_TOKEN": FB_VERIFY,
-            "FB_GRAPH_URL": self.graph.url,
-            "TELEGRAM_BOT_TOKEN": TG_TOKEN,
-            "TELEGRAM_SECRET_TOKEN": TG_SECRET,
-            "TELEGRAM_API_URL": self.telegram.url,
+            **platform_env(self.graph.url, self.telegram.url),
             "LOG_LEVEL": "WARNING",
             "HOST": "127.0.0.1",
         }

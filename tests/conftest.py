@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from emulator import Emulator  # noqa: E402
 from fakes import FakeGraph, FakeTelegram  # noqa: E402
-from payloads import FB_SECRET, FB_TOKEN, FB_VERIFY, TG_SECRET, TG_TOKEN  # noqa: E402
+from payloads import FB_TOKEN, TG_TOKEN, platform_env  # noqa: E402
 
 import app as app_module  # noqa: E402
 from settings import Settings  # noqa: E402
@@ -102,15 +102,9 @@ def make_settings(tmp_path, graph, telegram):
         env = {
             "STORE_URL": f"sqlite:///{tmp_path}/chatbot.db",
             "SKILLS_FILE": str(ROOT / "skills.json"),
-            "FB_PAGE_ACCESS_TOKEN": FB_TOKEN,
-            "FB_APP_SECRET": FB_SECRET,
-            "FB_VERIFY_TOKEN": FB_VERIFY,
-            "FB_GRAPH_URL": graph.url,
-            "TELEGRAM_BOT_TOKEN": TG_TOKEN,
-            "TELEGRAM_SECRET_TOKEN": TG_SECRET,
-            "TELEGRAM_API_URL": telegram.url,
             "PUBLIC_URL": "https://bot.example.test",
             "LOG_LEVEL": "WARNING",
+            **platform_env(graph.url, telegram.url),
         }
         env.update({k.upper(): v for k, v in overrides.items() if v is not None})
         for key in [k for k, v in overrides.items() if v is None]:

@@ -31,7 +31,7 @@ sys.path[:0] = [str(ROOT), str(HERE)]
 
 from emulator import Emulator  # noqa: E402
 from fakes import FakeGraph, FakeTelegram  # noqa: E402
-from payloads import FB_SECRET, FB_TOKEN, FB_VERIFY, TG_SECRET, TG_TOKEN, fb_body, sign  # noqa: E402
+from payloads import FB_TOKEN, TG_SECRET, TG_TOKEN, fb_body, platform_env, sign  # noqa: E402
 from transcript import MessengerUser, TelegramUser, mentor_journey  # noqa: E402
 
 GOLDEN = [
@@ -162,11 +162,8 @@ def run(users: int, seconds: float, store_url: str | None = None, think: tuple[f
     graph, telegram = FakeGraph(FB_TOKEN), FakeTelegram(TG_TOKEN)
     graph.fail_rate = telegram.fail_rate = 0.02
     port = _free_port()
-    env = os.environ | {
+    env = os.environ | platform_env(graph.url, telegram.url) | {
         "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "2", "STORE_URL": store_url,
-        "FB_PAGE_ACCESS_TOKEN": FB_TOKEN, "FB_APP_SECRET": FB_SECRET, "FB_VERIFY_TOKEN": FB_VERIFY,
-        "FB_GRAPH_URL": graph.url,
-        "TELEGRAM_BOT_TOKEN": TG_TOKEN, "TELEGRAM_SECRET_TOKEN": TG_SECRET, "TELEGRAM_API_URL": telegram.url,
         "PUBLIC_URL": "https://bot.example.test", "LOG_LEVEL": "ERROR",
     }  # fmt: skip
     server = subprocess.Popen(

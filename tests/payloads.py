@@ -16,6 +16,20 @@ PAGE_ID = "1000000001"
 
 _ids = itertools.count(1)
 
+
+def platform_env(graph_url: str, telegram_url: str) -> dict[str, str]:
+    """The credentials and platform addresses every test server runs with."""
+    return {
+        "FB_PAGE_ACCESS_TOKEN": FB_TOKEN,
+        "FB_APP_SECRET": FB_SECRET,
+        "FB_VERIFY_TOKEN": FB_VERIFY,
+        "FB_GRAPH_URL": graph_url,
+        "TELEGRAM_BOT_TOKEN": TG_TOKEN,
+        "TELEGRAM_SECRET_TOKEN": TG_SECRET,
+        "TELEGRAM_API_URL": telegram_url,
+    }
+
+
 # ---------------------------------------------------------------- payloads, signed like the platforms sign them
 
 

@@ -13,7 +13,7 @@ import time
 import pytest
 import requests
 from conftest import ROOT, free_port
-from payloads import FB_SECRET, FB_TOKEN, FB_VERIFY, fb_body, fb_postback, fb_text, post_fb, sign
+from payloads import fb_body, fb_postback, fb_text, platform_env, post_fb, sign
 
 import fb
 
@@ -42,10 +42,9 @@ def test_slow_but_in_time_answers_are_fine(client, graph):
 @pytest.mark.slow
 def test_sigterm_lets_requests_in_flight_finish(tmp_path, graph):
     port = free_port()
-    env = os.environ | {
+    env = os.environ | platform_env(graph.url, "http://127.0.0.1:9") | {
         "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "1", "GUNICORN_THREADS": "8",
-        "STORE_URL": f"sqlite:///{tmp_path}/t.db", "FB_PAGE_ACCESS_TOKEN": FB_TOKEN, "FB_APP_SECRET": FB_SECRET,
-        "FB_VERIFY_TOKEN": FB_VERIFY, "FB_GRAPH_URL": graph.url, "LOG_LEVEL": "WARNING",
+        "STORE_URL": f"sqlite:///{tmp_path}/t.db", "LOG_LEVEL": "WARNING",
     }  # fmt: skip
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"], cwd=ROOT, env=env

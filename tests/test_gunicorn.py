@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 from conftest import ROOT, free_port
-from payloads import FB_SECRET, FB_TOKEN, FB_VERIFY, TG_SECRET, TG_TOKEN, fb_body, fb_text, sign, tg_message
+from payloads import TG_SECRET, fb_body, fb_text, platform_env, sign, tg_message
 
 pytestmark = pytest.mark.slow
 
@@ -27,14 +27,8 @@ def server(tmp_path, graph, telegram, store_url):
         "WEB_CONCURRENCY": "3",
         "GUNICORN_THREADS": "4",
         "STORE_URL": store_url,
-        "FB_PAGE_ACCESS_TOKEN": FB_TOKEN,
-        "FB_APP_SECRET": FB_SECRET,
-        "FB_VERIFY_TOKEN": FB_VERIFY,
-        "FB_GRAPH_URL": graph.url,
-        "TELEGRAM_BOT_TOKEN": TG_TOKEN,
-        "TELEGRAM_SECRET_TOKEN": TG_SECRET,
-        "TELEGRAM_API_URL": telegram.url,
         "LOG_LEVEL": "WARNING",
+        **platform_env(graph.url, telegram.url),
     }
     log = open(tmp_path / "gunicorn.log", "w")  # noqa: SIM115 - held open for the server's lifetime
     process = subprocess.Popen(

@@ -20,3 +20,11 @@ def test_short_load_nothing_doubled_nothing_lost(firestore_url):
     assert report["journey_errors"] == []
     # Every 503 answered a send the fake platform failed on purpose, and was delivered again.
     assert report["statuses"].get(503, 0) == report["platform_calls_failed"]
+
+
+def test_a_thousand_hostile_bodies_per_webhook_no_5xx(tmp_path):
+    import malformed
+
+    report = malformed.run(1000, f"sqlite:///{tmp_path}/m.db")
+    assert report["server_errors"] == 0 and report["server_alive"] and report["still_answers"], report
+    assert sum(sum(per.values()) for per in report["statuses"].values()) == 2000

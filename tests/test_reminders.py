@@ -166,6 +166,20 @@ def test_scheduler_oidc_token(make_app, signing_key, case, status):
         assert set(response.get_json()) >= {"due", "sent", "skipped", "failed"}
 
 
+def test_certs_are_fetched_once_not_per_token(make_app, signing_key):
+    import app as app_module
+
+    app_module._certs_cache.clear()
+    signing_key["certs"].reset()
+    app = make_app(
+        tasks_token=None, tasks_audience=AUDIENCE, tasks_invoker=INVOKER, tasks_certs_url=signing_key["certs"].url
+    )
+    client = app.test_client()
+    for token in ("not.a.jwt", oidc(signing_key["other"]), oidc(signing_key["good"]), oidc(signing_key["good"])):
+        run(client, headers={"Authorization": f"Bearer {token}"})
+    assert len(signing_key["certs"].calls) == 1
+
+
 def test_local_bearer_token(make_app):
     client = make_app().test_client()
     assert run(client).status_code == 200
