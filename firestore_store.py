@@ -209,7 +209,9 @@ class FirestoreStore:
 
         with self._lock:
             update_time = self._written.pop(claim, None)
-        if update_time is not None:
+        # A user who blocked the bot also leaves the reminders index: that needs the transaction,
+        # which keeps the index in step with the conversation. It is rare.
+        if update_time is not None and not deactivate:
             fields: dict = {}
             for seq, items in remaining.items():
                 path = FieldPath("outbox", seq).to_api_repr()
