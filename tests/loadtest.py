@@ -15,9 +15,7 @@ import argparse
 import json
 import os
 import random
-import signal
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -32,6 +30,7 @@ sys.path[:0] = [str(ROOT), str(HERE)]
 from emulator import Emulator  # noqa: E402
 from fakes import FakeGraph, FakeTelegram  # noqa: E402
 from payloads import FB_TOKEN, TG_SECRET, TG_TOKEN, fb_body, platform_env, sign  # noqa: E402
+from servers import free_port, start_gunicorn, stop  # noqa: E402
 from transcript import MessengerUser, TelegramUser, mentor_journey  # noqa: E402
 
 GOLDEN = [
@@ -155,31 +154,22 @@ def compare(lines: list[str]) -> tuple[int, int]:
 def run(users: int, seconds: float, store_url: str | None = None, think: tuple[float, float] = (1.0, 4.0)) -> dict:
     emulator = None
     if store_url is None:
-        emulator = Emulator(_free_port())
+        emulator = Emulator(free_port())
         emulator.start()
         store_url = "firestore://demo-load"
         os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.host
     graph, telegram = FakeGraph(FB_TOKEN), FakeTelegram(TG_TOKEN)
     graph.fail_rate = telegram.fail_rate = 0.02
-    port = _free_port()
+    port = free_port()
     env = os.environ | platform_env(graph.url, telegram.url) | {
         "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "2", "STORE_URL": store_url,
         "PUBLIC_URL": "https://bot.example.test", "LOG_LEVEL": "ERROR",
     }  # fmt: skip
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"], cwd=ROOT, env=env
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_gunicorn(env)
     stats = Stats()
     results: list[tuple[str, int, int, str]] = []
     lock = threading.Lock()
     try:
-        for _ in range(600):
-            try:
-                if requests.get(base + "/health", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.05)
         deadline = time.monotonic() + seconds
 
         def walk(index: int, channel: str) -> None:
@@ -215,8 +205,7 @@ def run(users: int, seconds: float, store_url: str | None = None, think: tuple[f
             t.join()
         elapsed = time.monotonic() - started
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=20)
+        stop(server)
         graph.close()
         telegram.close()
         if emulator:
@@ -244,14 +233,6 @@ def run(users: int, seconds: float, store_url: str | None = None, think: tuple[f
         "lost_replies": sum(r[2] for r in results),
         "journey_errors": [r[3] for r in results if r[3]][:5],
     }
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def main() -> int:

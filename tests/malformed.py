@@ -13,8 +13,6 @@ import argparse
 import json
 import os
 import random
-import signal
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +38,7 @@ from payloads import (  # noqa: E402
     tg_callback,
     tg_message,
 )
+from servers import free_port, start_gunicorn, stop  # noqa: E402
 
 ODD_VALUES = [
     None,
@@ -103,23 +102,13 @@ def seeds(n: int) -> tuple[list[dict], list[dict]]:
 
 def run(bodies: int, store_url: str) -> dict:
     graph, telegram = FakeGraph(FB_TOKEN), FakeTelegram(TG_TOKEN)
-    port = _free_port()
+    port = free_port()
     env = os.environ | platform_env(graph.url, telegram.url) | {
         "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "2", "STORE_URL": store_url, "LOG_LEVEL": "CRITICAL",
     }  # fmt: skip
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"], cwd=ROOT, env=env
-    )
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_gunicorn(env)
     statuses: dict[str, dict[int, int]] = {"messenger": {}, "telegram": {}}
     try:
-        for _ in range(600):
-            try:
-                if requests.get(base + "/health", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                time.sleep(0.05)
-
         resets = [0]
 
         def post(session, url: str, raw: bytes, headers: dict) -> int:
@@ -165,8 +154,7 @@ def run(bodies: int, store_url: str) -> dict:
         answered = bool(graph.messages("psid-after-garbage"))
         alive = server.poll() is None
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=20)
+        stop(server)
         graph.close()
         telegram.close()
     server_errors = sum(n for per in statuses.values() for status, n in per.items() if status >= 500)
@@ -179,14 +167,6 @@ def run(bodies: int, store_url: str) -> dict:
         "still_answers": after == 200 and answered,
         "server_alive": alive,
     }
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def main() -> int:

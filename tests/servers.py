@@ -1,0 +1,45 @@
+"""Start the real server the way it is deployed, for tests, load tests and the benchmark."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(env: dict, timeout: float = 30.0, **popen) -> tuple[subprocess.Popen, str]:
+    """gunicorn with gunicorn.conf.py on ``env["PORT"]``; returns once /health answers 200."""
+    command = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, **popen)
+    base = f"http://127.0.0.1:{env['PORT']}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(base + "/health", timeout=1).status_code == 200:
+                return process, base
+        except requests.RequestException:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError(f"gunicorn did not answer /health on {base}")
+
+
+def stop(process: subprocess.Popen, timeout: float = 20.0) -> int:
+    process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait()
