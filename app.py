@@ -111,10 +111,6 @@ def deliver_all(updates: list[Update], channel) -> Response:
             # Retrying cannot fix a refusal: acknowledge, so the platform does not loop on it.
             logs.get().error("store refused the event", extra={"event_id": update.event_id, "error": str(error)[:300]})
             continue
-        except relay.SendFailed as error:  # a profile lookup or similar failing transiently
-            logs.get().warning("transient failure before sending", extra={"error": str(error)})
-            failed_users.add(update.key)
-            continue
         except Exception:
             # A bug for one event must not make the platform redeliver it forever.
             logs.get().exception("event failed", extra={"event_id": update.event_id, "channel": update.channel})

@@ -17,17 +17,21 @@ from store import StoreUnavailable
 
 
 def register(app) -> None:
+    def loaded_skills():
+        """The skills the app loaded, or exit 1 with every problem of a broken file."""
+        error = app.extensions.get("skills_error")
+        if error is not None:
+            click.echo(str(error), err=True)
+            sys.exit(1)
+        return app.extensions["skills"]
+
     skills_group = click.Group("skills", help="Check or draw skills.json.")
     app.cli.add_command(skills_group)
 
     @skills_group.command("check")
     def skills_check():
         """Validate skills.json: schema, references and every platform limit, in every locale."""
-        error = app.extensions.get("skills_error")
-        if error is not None:
-            click.echo(str(error), err=True)
-            sys.exit(1)
-        loaded = app.extensions["skills"]
+        loaded = loaded_skills()
         problems = schema_problems(loaded.data, app.extensions["settings"].skills_file)
         if problems:
             click.echo("\n".join(problems), err=True)
@@ -43,11 +47,7 @@ def register(app) -> None:
     @skills_group.command("graph")
     def skills_graph():
         """Print the conversation flow as a Mermaid diagram."""
-        error = app.extensions.get("skills_error")
-        if error is not None:
-            click.echo(str(error), err=True)
-            sys.exit(1)
-        click.echo(mermaid(app.extensions["skills"]))
+        click.echo(mermaid(loaded_skills()))
 
     setup_group = click.Group("setup", help="Configure the platforms to talk to this bot (idempotent).")
     app.cli.add_command(setup_group)

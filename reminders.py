@@ -15,7 +15,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import logs
 import relay
@@ -54,7 +54,6 @@ class RunReport:
     failed: int = 0
     left: bool = False  # stopped at the time budget with due reminders still waiting
     seconds: float = 0.0
-    errors: list = field(default_factory=list)
 
     def as_json(self) -> dict:
         return {
@@ -139,7 +138,6 @@ def send_one(key, due_at, token, store, channels, skills, clock, pacer, report: 
         delivery = relay.deliver(update, channel, store, skills, clock=clock)
     except Exception as error:  # a store outage or a bug: this reminder waits for the lease
         report.failed += 1
-        report.errors.append(type(error).__name__)
         logs.get().warning("reminder not delivered", extra={"key": key, "error": str(error)[:200]})
         store.release_reminder(key, token)
         return

@@ -162,13 +162,27 @@ class SQLiteStore:
                     raise
                 time.sleep(0.05)
 
-    def _run(self, key: str, step: Callable[[Conversation], tuple[bool, T]]) -> T:
+    @contextlib.contextmanager
+    def _immediate(self):
+        """A write transaction: committed if the block returns, rolled back if it raises; a locked
+        or unreachable database becomes StoreUnavailable (the platform retries)."""
         try:
             conn = self._connection()
             conn.execute("BEGIN IMMEDIATE")
         except (sqlite3.OperationalError, OSError) as error:
             raise StoreUnavailable(f"sqlite: {error}") from error
         try:
+            yield conn
+            conn.execute("COMMIT")
+        except sqlite3.OperationalError as error:
+            conn.execute("ROLLBACK")
+            raise StoreUnavailable(f"sqlite: {error}") from error
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def _run(self, key: str, step: Callable[[Conversation], tuple[bool, T]]) -> T:
+        with self._immediate() as conn:
             row = conn.execute("SELECT doc FROM conversations WHERE key = ?", (key,)).fetchone()
             conv = Conversation.from_dict(json.loads(row[0])) if row else Conversation(key=key)
             due_before = conv.reminder_due()
@@ -195,14 +209,7 @@ class SQLiteStore:
                     "ON CONFLICT(key) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
                     (key, json.dumps(conv.to_dict(), ensure_ascii=False), time.time()),
                 )
-            conn.execute("COMMIT")
             return result
-        except sqlite3.OperationalError as error:
-            conn.execute("ROLLBACK")
-            raise StoreUnavailable(f"sqlite: {error}") from error
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
 
     def transact(self, key: str, step: Callable[[Conversation], tuple[bool, T]]) -> T:
         return self._run(key, step)
@@ -218,22 +225,12 @@ class SQLiteStore:
         return list(rows)
 
     def claim_reminder(self, key: str, now: float, lease: float, claim: str, version=None) -> float | None:
-        conn = self._connection()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as error:
-            raise StoreUnavailable(f"sqlite: {error}") from error
-        try:
+        with self._immediate() as conn:
             row = conn.execute("SELECT due_at, lease_until FROM reminders WHERE key = ?", (key,)).fetchone()
             if row is None or row[0] > now or row[1] > now:
-                conn.execute("COMMIT")
                 return None
             conn.execute("UPDATE reminders SET lease_until = ?, claim = ? WHERE key = ?", (now + lease, claim, key))
-            conn.execute("COMMIT")
             return row[0]
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
 
     def release_reminder(self, key: str, claim: str) -> None:
         self._connection().execute(
