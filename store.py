@@ -1,10 +1,10 @@
 """Conversation state: the ``Store`` protocol and its implementations.
 
 A conversation is one document keyed ``channel:user_id``. Every message is
-one transaction over that document: the step function reads it, decides
+one atomic read-modify-write of that document: the step function decides
 (deduplicate, run the engine, queue replies, claim what to send) and the
-store writes it back atomically, or not at all. Sending happens outside the
-transaction; ``settle`` then records what went out.
+store writes it back atomically if nobody else wrote it meanwhile, or not at
+all. Sending happens afterwards; ``settle`` then records what went out.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class StoreError(RuntimeError):
 class Store(Protocol):
     def transact(self, key: str, step: Step) -> T:
         """Load the conversation (a fresh one if missing), run ``step`` and, if it says it
-        changed something, write it back in the same transaction. ``step`` may run more than
+        changed something, write it back atomically. ``step`` may run more than
         once on contention, so it must not have side effects outside the conversation."""
 
     def settle(self, key: str, claim: str, remaining: dict[str, list], deactivate: bool = False) -> None:

@@ -60,17 +60,27 @@ def test_a_failing_step_writes_nothing(store):
     assert loaded.slots["n"] == 1 and not loaded.seen("event-x")
 
 
-def test_threads_updating_one_conversation_lose_no_update(store):
+@pytest.fixture
+def instances(store, store_url):
+    """The store as three server instances see it: one connection or client each."""
+    others = [open_store(store_url) for _ in range(2)]
+    yield [store, *others]
+    for other in others:
+        other.close()
+
+
+def test_threads_updating_one_conversation_lose_no_update(store, instances):
     errors = []
 
-    def worker():
+    def worker(backend):
         try:
             for _ in range(25):
-                store.transact("web:counter", bump)
+                backend.transact("web:counter", bump)
         except Exception as error:  # pragma: no cover - reported below
             errors.append(error)
 
-    threads = [threading.Thread(target=worker) for _ in range(8)]
+    # Threads of one instance take turns; instances race, and a lost race is read again.
+    threads = [threading.Thread(target=worker, args=(instances[i % 3],)) for i in range(8)]
     for t in threads:
         t.start()
     for t in threads:
@@ -79,11 +89,14 @@ def test_threads_updating_one_conversation_lose_no_update(store):
     assert store.load("web:counter").slots["n"] == 200
 
 
-def test_concurrent_redeliveries_apply_an_event_once(store):
+@pytest.mark.parametrize("existing", [False, True], ids=["new", "existing"])
+def test_concurrent_redeliveries_apply_an_event_once(store, instances, existing):
+    if existing:  # racing to update a conversation, not to create it
+        store.transact("web:dup", bump)
     applied = []
     barrier = threading.Barrier(6)
 
-    def deliver():
+    def deliver(backend):
         barrier.wait()
 
         def step(conv):
@@ -93,9 +106,9 @@ def test_concurrent_redeliveries_apply_an_event_once(store):
             conv.slots["applied"] = conv.slots.get("applied", 0) + 1
             return True, True
 
-        applied.append(store.transact("web:dup", step))
+        applied.append(backend.transact("web:dup", step))
 
-    threads = [threading.Thread(target=deliver) for _ in range(6)]
+    threads = [threading.Thread(target=deliver, args=(instances[i % 3],)) for i in range(6)]
     for t in threads:
         t.start()
     for t in threads:
