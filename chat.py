@@ -151,14 +151,16 @@ class Conversation:
         self.next_seq += 1
 
     def claim(self, token: str, now: float, lease: float) -> list[tuple[str, dict]]:
-        """Take every outbox entry nobody is sending right now, oldest first."""
+        """Take every outbox entry nobody else is sending right now, oldest first. Entries
+        already under ``token`` are taken again: a write that landed although its answer was
+        lost, retried, must not leave its own replies locked out."""
         taken = []
         for seq in sorted(self.outbox, key=int):
             entry = self.outbox[seq]
             if now - entry.get("created_at", now) > OUTBOX_MAX_AGE:
                 del self.outbox[seq]
                 continue
-            if entry.get("claim") and entry.get("lease_until", 0) > now:
+            if entry.get("claim") not in (None, token) and entry.get("lease_until", 0) > now:
                 continue
             entry["claim"], entry["lease_until"] = token, now + lease
             taken.append((seq, entry))

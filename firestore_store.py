@@ -50,6 +50,26 @@ def classify(error: Exception) -> Exception:
     return StoreError(f"firestore: {type(error).__name__}: {str(error)[:200]}")
 
 
+_bounded_calls: dict = {}
+
+
+def bounded() -> dict:
+    """Retry and timeout for every call: the client's defaults retry for minutes, which would
+    keep an abandoned call (see FirestoreStore._bounded) busy long after its request ended."""
+    if not _bounded_calls:
+        from google.api_core import exceptions, retry
+
+        transient = retry.if_exception_type(
+            exceptions.ServiceUnavailable,
+            exceptions.DeadlineExceeded,
+            exceptions.InternalServerError,
+            exceptions.ResourceExhausted,
+        )
+        policy = retry.Retry(predicate=transient, initial=0.1, maximum=1.0, multiplier=2.0, timeout=STORE_DEADLINE)
+        _bounded_calls.update(retry=policy, timeout=STORE_DEADLINE)
+    return _bounded_calls
+
+
 def to_document(conv: Conversation, now: float) -> dict:
     """The Firestore shape: outbox items as JSON text (Firestore has no arrays of arrays)."""
     from datetime import UTC, datetime
@@ -169,7 +189,7 @@ class FirestoreStore:
         client = self.client()
         ref = self._ref(key)
         try:
-            snapshot = ref.get()
+            snapshot = ref.get(**bounded())
         except exceptions.GoogleAPIError as error:
             raise classify(error) from error
         old = snapshot.to_dict() if snapshot.exists else None
@@ -199,7 +219,7 @@ class FirestoreStore:
         for item in conv.suggestions:
             batch.create(client.collection(SUGGESTIONS).document(), suggestion_document(key, item, now))
         try:
-            results = batch.commit()
+            results = batch.commit(**bounded())
         except (exceptions.FailedPrecondition, exceptions.Conflict, exceptions.NotFound) as error:
             raise StoreUnavailable("firestore: the conversation changed meanwhile", contention=True) from error
         except exceptions.GoogleAPIError as error:
@@ -244,7 +264,8 @@ class FirestoreStore:
                 return
             try:
                 # One write, no read: valid only if nobody wrote the document since our own write.
-                self._ref(key).update(fields, option=self.client().write_option(last_update_time=update_time))
+                option = self.client().write_option(last_update_time=update_time)
+                self._ref(key).update(fields, option=option, **bounded())
                 return
             except exceptions.FailedPrecondition:
                 pass  # another message for this user came in meanwhile: read, settle, write
@@ -261,7 +282,7 @@ class FirestoreStore:
 
         query = self.client().collection(REMINDERS).where(filter=FieldFilter("due_at", "<=", now))
         try:
-            snapshots = list(query.order_by("due_at").limit(limit).stream())
+            snapshots = list(query.order_by("due_at").limit(limit).stream(**bounded()))
         except exceptions.GoogleAPIError as error:
             raise classify(error) from error
         # The lease is checked here rather than in the query: two range filters would need a composite index.
@@ -280,7 +301,7 @@ class FirestoreStore:
         ref = self.client().collection(REMINDERS).document(document_id(key))
         try:
             if version is None:
-                snapshot = ref.get()
+                snapshot = ref.get(**bounded())
                 if not snapshot.exists:
                     return None
                 version = (snapshot.update_time, snapshot.get("due_at"))
@@ -288,7 +309,7 @@ class FirestoreStore:
             if due_at is None or due_at > now:
                 return None
             option = self.client().write_option(last_update_time=update_time)
-            ref.update({"lease_until": now + lease, "claim": claim}, option=option)
+            ref.update({"lease_until": now + lease, "claim": claim}, option=option, **bounded())
         except (exceptions.FailedPrecondition, exceptions.NotFound):
             return None  # someone else claimed or changed it first
         except exceptions.GoogleAPIError as error:
@@ -303,11 +324,12 @@ class FirestoreStore:
 
         ref = self.client().collection(REMINDERS).document(document_id(key))
         try:
-            snapshot = ref.get()
+            snapshot = ref.get(**bounded())
             if snapshot.exists and snapshot.get("claim") == claim:
                 ref.update(
                     {"lease_until": 0.0, "claim": None},
                     option=self.client().write_option(last_update_time=snapshot.update_time),
+                    **bounded(),
                 )
         except (exceptions.FailedPrecondition, exceptions.NotFound):
             pass  # it moved on already

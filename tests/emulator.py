@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -25,8 +27,10 @@ class Emulator:
     def available() -> bool:
         return bool(shutil.which("gcloud") and shutil.which("java"))
 
-    def start(self, timeout: float = 90) -> None:
+    def start(self, timeout: float = 90, import_data: str | None = None) -> None:
         command = ["gcloud", "emulators", "firestore", "start", f"--host-port={self.host}", "--quiet"]
+        if import_data:
+            command.append(f"--import-data={import_data}")
         # Its own session, so stopping it takes the Java child down too.
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
@@ -55,6 +59,21 @@ class Emulator:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=5)
         self.process = None
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:  # the Java child may outlive gcloud for a moment
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+            except OSError:
+                return
+            time.sleep(0.05)
+
+    def export(self, directory: str, project: str = PROJECT) -> str:
+        """Save every document; returns the file to pass to ``start(import_data=...)``."""
+        os.makedirs(directory, exist_ok=True)
+        body = {"database": f"projects/{project}/databases/(default)", "export_directory": directory}
+        url = f"http://{self.host}/emulator/v1/projects/{project}:export"
+        requests.post(url, json=body, timeout=30).raise_for_status()
+        return max(glob.glob(os.path.join(directory, "*", "*.overall_export_metadata")), key=os.path.getmtime)
 
     def clear(self, project: str = PROJECT) -> None:
         url = f"http://{self.host}/emulator/v1/projects/{project}/databases/(default)/documents"

@@ -40,6 +40,7 @@ class Rule:
 class FakeServer:
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        self.calls_to: dict[str, list[Call]] = {}  # recipient -> their calls, so load tests need not scan all
         self.rules: list[Rule] = []
         self.lock = threading.Lock()
         fake = self
@@ -62,6 +63,9 @@ class FakeServer:
                 rule = fake._take_rule(parsed.path)
                 with fake.lock:
                     fake.calls.append(call)
+                    recipient = fake.recipient(call)
+                    if recipient is not None:
+                        fake.calls_to.setdefault(recipient, []).append(call)
                     if rule is None and self.command == "POST" and fake.random.random() < fake.fail_rate:
                         rule = Rule(500, {"ok": False, "error_code": 500, "error": {"message": "injected", "code": 2}})
                 if rule and rule.delay:
@@ -73,11 +77,14 @@ class FakeServer:
                 status, payload = (rule.status, rule.body) if rule else fake.answer(call)
                 call.status = status
                 data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client gave up waiting, as a timed-out bot does
 
             do_GET = do_POST = _handle
 
@@ -114,9 +121,18 @@ class FakeServer:
     def answer(self, call: Call) -> tuple[int, dict]:
         raise NotImplementedError
 
+    def recipient(self, call: Call) -> str | None:
+        """Whom a call sends to, if it sends."""
+        return None
+
+    def calls_for(self, recipient: str) -> list[Call]:
+        with self.lock:
+            return list(self.calls_to.get(str(recipient), ()))
+
     def reset(self) -> None:
         with self.lock:
             self.calls.clear()
+            self.calls_to.clear()
             self.rules.clear()
 
     def close(self) -> None:
@@ -165,16 +181,17 @@ class FakeGraph(FakeServer):
 
     def messages(self, recipient: str | None = None, accepted: bool = False) -> list[dict]:
         """The Send API bodies the bot posted, oldest first (only those answered 200 if ``accepted``)."""
-        with self.lock:
-            calls = list(self.calls)
-        return [
-            c.body
-            for c in calls
-            if c.method == "POST"
-            and c.path.endswith("/me/messages")
-            and (recipient is None or c.body["recipient"]["id"] == recipient)
-            and (not accepted or c.status == 200)
-        ]
+        if recipient is None:
+            with self.lock:
+                calls = [c for c in self.calls if self.recipient(c) is not None]
+        else:
+            calls = self.calls_for(recipient)
+        return [c.body for c in calls if not accepted or c.status == 200]
+
+    def recipient(self, call: Call) -> str | None:
+        if call.method == "POST" and call.path.endswith("/me/messages"):
+            return str(((call.body or {}).get("recipient") or {}).get("id"))
+        return None
 
 
 class FakeTelegram(FakeServer):
@@ -234,6 +251,10 @@ class FakeTelegram(FakeServer):
                 "result": {"message_id": self.message_id, "chat": {"id": (call.body or {}).get("chat_id")}},
             }
         return 200, {"ok": True, "result": True}
+
+    def recipient(self, call: Call) -> str | None:
+        chat_id = (call.body or {}).get("chat_id")
+        return None if chat_id is None else str(chat_id)
 
     def sent(self, method: str | None = None, chat_id: str | None = None) -> list[tuple[str, dict]]:
         out = []

@@ -123,13 +123,7 @@ class LoadTelegramUser(Thinking, TelegramUser):
         self.base, self.rng, self.stats = base, rng, stats
 
     def mine(self) -> list[tuple[str, dict]]:
-        with self.telegram.lock:
-            calls = list(self.telegram.calls)
-        return [
-            (c.path.rsplit("/", 1)[-1], c.body)
-            for c in calls
-            if c.status == 200 and str((c.body or {}).get("chat_id")) == str(self.user_id)
-        ]
+        return [(c.path.rsplit("/", 1)[-1], c.body) for c in self.telegram.calls_for(self.user_id) if c.status == 200]
 
     def _post(self, update: dict) -> list[str]:
         self.pause()
@@ -277,8 +271,9 @@ def main() -> int:
         metavar=("MIN", "MAX"),
         help="pause between a user's messages",
     )
+    parser.add_argument("--store-url", help="another store (sqlite:///path); default: a Firestore emulator of its own")
     args = parser.parse_args()
-    report = run(args.users, args.seconds, think=tuple(args.think))
+    report = run(args.users, args.seconds, store_url=args.store_url, think=tuple(args.think))
     out = ROOT / "test-artifacts"
     out.mkdir(exist_ok=True)
     (out / "loadtest.json").write_text(json.dumps(report, indent=2) + "\n")

@@ -14,6 +14,7 @@ import json
 import os
 import random
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -172,10 +173,10 @@ def run(bodies: int, store_url: str) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bodies", type=int, default=10_000)
-    parser.add_argument("--store-url", default=f"sqlite:///{ROOT}/test-artifacts/malformed.db")
+    parser.add_argument("--store-url", help="default: a fresh SQLite file, so every run starts empty")
     args = parser.parse_args()
-    (ROOT / "test-artifacts").mkdir(exist_ok=True)
-    report = run(args.bodies, args.store_url)
+    with tempfile.TemporaryDirectory(prefix="malformed-") as scratch:
+        report = run(args.bodies, args.store_url or f"sqlite:///{scratch}/malformed.db")
     print(json.dumps(report, indent=2))
     ok = report["server_errors"] == 0 and report["still_answers"] and report["server_alive"]
     print("PASS" if ok else "FAIL")

@@ -13,9 +13,10 @@ import time
 import pytest
 import requests
 from conftest import ROOT, free_port
-from payloads import fb_body, fb_postback, fb_text, platform_env, post_fb, sign
+from payloads import fb_body, fb_postback, fb_text, platform_env, post_fb, post_tg, sign, tg_message
 
 import fb
+import tg
 
 
 def test_graph_slower_than_our_timeout_is_503_inside_the_window_then_sent_once(client, graph):
@@ -37,6 +38,35 @@ def test_slow_but_in_time_answers_are_fine(client, graph):
     graph.queue(200, {"recipient_id": "psid-slowish", "message_id": "m"}, match="/me/messages", delay=2.0)
     assert post_fb(client, fb_body(fb_text("psid-slowish", "help"))).status_code == 200
     assert len(graph.messages("psid-slowish")) == 1
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        {"status": 500},
+        {"status": 502},
+        {"status": 0, "drop": True},  # connection reset
+        {"status": 200, "delay": tg.TIMEOUT[1] + 1.5},  # slower than our timeout: we cannot know it arrived
+    ],
+    ids=["500", "502", "reset", "timeout"],
+)
+def test_telegram_failing_mid_reply_is_503_then_each_message_sent_once(client, telegram, failure):
+    update = tg_message(7401, "/start", update_id=888001)
+    ok = {"ok": True, "result": {"message_id": 1, "chat": {"id": 7401}}}
+    telegram.queue(200, ok, match="sendMessage")  # the greeting goes through, the menu fails
+    body = ok if failure["status"] == 200 else {"ok": False, "error_code": failure["status"], "description": "x"}
+    telegram.queue(
+        failure["status"], body, match="sendMessage", delay=failure.get("delay", 0.0), drop=failure.get("drop", False)
+    )
+    started = time.monotonic()
+    assert post_tg(client, update).status_code == 503
+    assert time.monotonic() - started < 20
+    assert post_tg(client, update).status_code == 200
+    assert post_tg(client, update).status_code == 200
+    texts = [body["text"] for _, body in telegram.sent("sendMessage", 7401)]
+    assert texts[0].startswith("Hi Ana!") and texts.count(texts[0]) == 1
+    # The failed menu was sent again once, after the platform redelivered.
+    assert texts[1:] == [texts[1], texts[1]] and len(texts) == 3
 
 
 @pytest.mark.slow

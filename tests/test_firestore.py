@@ -98,6 +98,18 @@ def test_permanent_store_error_is_acknowledged_not_retried(fs_app, graph, log_re
     assert any(r.getMessage() == "store refused the event" for r in log_records)
 
 
+@pytest.mark.timeout(60)  # the client's own default retries would go on for minutes
+def test_a_call_given_up_on_does_not_linger(monkeypatch):
+    from store import StoreUnavailable
+
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{free_port()}")  # nobody listens
+    store = FirestoreStore(project="demo-nobody")
+    # Straight to the worker function, as the pool runs it after the request stopped waiting.
+    with pytest.raises(StoreUnavailable):
+        store._transact_retrying("web:linger", lambda conv: (True, None))
+    store.close()
+
+
 @pytest.fixture
 def own_emulator(monkeypatch):
     """An emulator of this test's own, to freeze and thaw without disturbing the others."""
@@ -105,7 +117,8 @@ def own_emulator(monkeypatch):
     emulator.start()
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", emulator.host)
     yield emulator
-    os.killpg(emulator.process.pid, signal.SIGCONT)
+    if emulator.process is not None:
+        os.killpg(emulator.process.pid, signal.SIGCONT)
     emulator.stop()
 
 
@@ -135,4 +148,32 @@ def test_store_unreachable_mid_conversation(own_emulator, make_settings, graph, 
     assert post_fb(client, body).status_code == 200
     catalog = [m for m in graph.messages("psid-down")[sent_before:] if "page 1 of 2" in m["message"].get("text", "")]
     assert len(catalog) == 1  # the redelivered event was processed once
+    application.extensions["store"].close()
+
+
+def test_store_stopped_and_started_mid_conversation(own_emulator, make_settings, graph, log_records, tmp_path):
+    application = app_module.create_app(make_settings(store_url=own_emulator.url()))
+    client = application.test_client()
+    graph.profiles["psid-restart"] = {"first_name": "Ana"}
+    assert post_fb(client, fb_body(fb_text("psid-restart", "hi"))).status_code == 200
+    store = application.extensions["store"]
+    before = store.load("messenger:psid-restart")
+    sent_before = len(graph.messages("psid-restart"))
+
+    saved = own_emulator.export(str(tmp_path / "export"))
+    own_emulator.stop()  # gone: connections refused, not hanging
+    body = fb_body(fb_text("psid-restart", "browse", mid="m_while_stopped"))
+    started = time.monotonic()
+    response = post_fb(client, body)
+    assert response.status_code == 503 and time.monotonic() - started < 15
+    assert not [r for r in log_records if r.exc_info]
+    assert len(graph.messages("psid-restart")) == sent_before
+
+    own_emulator.start(import_data=saved)  # the same port, the same documents
+    assert store.load("messenger:psid-restart").to_dict() == before.to_dict()
+    assert post_fb(client, body).status_code == 200
+    assert post_fb(client, body).status_code == 200
+    catalog = [m for m in graph.messages("psid-restart")[sent_before:] if "page 1 of 2" in m["message"].get("text", "")]
+    assert len(catalog) == 1  # the redelivered event was processed once
+    assert store.load("messenger:psid-restart").seen("m_while_stopped")
     application.extensions["store"].close()

@@ -151,6 +151,8 @@ def test_outbox_claim_and_settle(store):
 def test_an_expired_claim_can_be_taken_over(store):
     store.transact("web:lease", lambda c: (c.enqueue("e", [{"n": 1}], 0.0) or True, c.claim("dead", now=0.0, lease=60)))
     assert store.transact("web:lease", lambda c: (False, c.claim("alive", now=30.0, lease=60))) == []
+    # The same claimant again (its write landed, the answer was lost, it retried) gets them back.
+    assert [seq for seq, _ in store.transact("web:lease", lambda c: (False, c.claim("dead", 30.0, 60)))] == ["1"]
     taken = store.transact("web:lease", lambda c: (True, c.claim("alive", now=61.0, lease=60)))
     assert [seq for seq, _ in taken] == ["1"]
 
