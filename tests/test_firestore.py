@@ -122,7 +122,26 @@ def own_emulator(monkeypatch):
     emulator.stop()
 
 
-def test_store_unreachable_mid_conversation(own_emulator, make_settings, graph, log_records):
+def freeze(emulator, tmp_path):
+    """Unreachable: connections hang."""
+    os.killpg(emulator.process.pid, signal.SIGSTOP)
+
+    def thaw():
+        os.killpg(emulator.process.pid, signal.SIGCONT)
+        time.sleep(1.0)  # let any abandoned call wake up and roll back
+
+    return thaw
+
+
+def restart(emulator, tmp_path):
+    """Gone: connections refused. It comes back on the same port with the same documents."""
+    saved = emulator.export(str(tmp_path / "export"))
+    emulator.stop()
+    return lambda: emulator.start(import_data=saved)
+
+
+@pytest.mark.parametrize("fault", [freeze, restart], ids=["frozen", "stopped-and-started"])
+def test_store_lost_mid_conversation(own_emulator, make_settings, graph, log_records, tmp_path, fault):
     application = app_module.create_app(make_settings(store_url=own_emulator.url()))
     client = application.test_client()
     graph.profiles["psid-down"] = {"first_name": "Ana"}
@@ -131,7 +150,7 @@ def test_store_unreachable_mid_conversation(own_emulator, make_settings, graph, 
     before = store.load("messenger:psid-down").to_dict()
     sent_before = len(graph.messages("psid-down"))
 
-    os.killpg(own_emulator.process.pid, signal.SIGSTOP)  # unreachable: connections hang
+    mend = fault(own_emulator, tmp_path)
     body = fb_body(fb_text("psid-down", "browse", mid="m_while_down"))
     started = time.monotonic()
     response = post_fb(client, body)
@@ -141,39 +160,11 @@ def test_store_unreachable_mid_conversation(own_emulator, make_settings, graph, 
     assert not [r for r in log_records if r.exc_info]  # a clean warning, no traceback
     assert len(graph.messages("psid-down")) == sent_before
 
-    os.killpg(own_emulator.process.pid, signal.SIGCONT)  # back
-    time.sleep(1.0)  # let any abandoned call wake up and roll back
+    mend()
     assert store.load("messenger:psid-down").to_dict() == before  # nothing half written
     assert post_fb(client, body).status_code == 200
     assert post_fb(client, body).status_code == 200
     catalog = [m for m in graph.messages("psid-down")[sent_before:] if "page 1 of 2" in m["message"].get("text", "")]
     assert len(catalog) == 1  # the redelivered event was processed once
-    application.extensions["store"].close()
-
-
-def test_store_stopped_and_started_mid_conversation(own_emulator, make_settings, graph, log_records, tmp_path):
-    application = app_module.create_app(make_settings(store_url=own_emulator.url()))
-    client = application.test_client()
-    graph.profiles["psid-restart"] = {"first_name": "Ana"}
-    assert post_fb(client, fb_body(fb_text("psid-restart", "hi"))).status_code == 200
-    store = application.extensions["store"]
-    before = store.load("messenger:psid-restart")
-    sent_before = len(graph.messages("psid-restart"))
-
-    saved = own_emulator.export(str(tmp_path / "export"))
-    own_emulator.stop()  # gone: connections refused, not hanging
-    body = fb_body(fb_text("psid-restart", "browse", mid="m_while_stopped"))
-    started = time.monotonic()
-    response = post_fb(client, body)
-    assert response.status_code == 503 and time.monotonic() - started < 15
-    assert not [r for r in log_records if r.exc_info]
-    assert len(graph.messages("psid-restart")) == sent_before
-
-    own_emulator.start(import_data=saved)  # the same port, the same documents
-    assert store.load("messenger:psid-restart").to_dict() == before.to_dict()
-    assert post_fb(client, body).status_code == 200
-    assert post_fb(client, body).status_code == 200
-    catalog = [m for m in graph.messages("psid-restart")[sent_before:] if "page 1 of 2" in m["message"].get("text", "")]
-    assert len(catalog) == 1  # the redelivered event was processed once
-    assert store.load("messenger:psid-restart").seen("m_while_stopped")
+    assert store.load("messenger:psid-down").seen("m_while_down")
     application.extensions["store"].close()
