@@ -50,6 +50,10 @@ def test_dockerfile_runs_as_a_user_with_hashed_dependencies():
     assert not any("requirements-dev" in line for line in DOCKERFILE.splitlines())
     for env in instructions("ENV"):
         assert not re.search(r"(TOKEN|SECRET|PASSWORD|KEY)\w*=", env), env
+    # The code stays root's: copied without --chown, compiled before the switch to the service user.
+    assert not any("--chown" in copy for copy in instructions("COPY"))
+    kinds = [line.split(None, 1)[0] for line in DOCKERFILE.replace("\\\n", " ").splitlines() if line[:1].isalpha()]
+    assert max(n for n, kind in enumerate(kinds) if kind in ("COPY", "RUN")) < kinds.index("USER")
 
 
 def test_image_has_every_module_the_app_imports():
@@ -58,6 +62,47 @@ def test_image_has_every_module_the_app_imports():
         assert module.name in copied, f"{module.name} is not copied into the image"
     for data in ("skills.json", "skills.schema.json", "static"):
         assert data in copied
+
+
+def assemble_app_dir(target: Path) -> None:
+    """/app as the Dockerfile builds it: its COPY lines (paths relative to the context), then its RUN lines
+    that come after the last COPY, with /app pointing at `target`."""
+    target.mkdir()
+    lines = DOCKERFILE.replace("\\\n", " ").splitlines()
+    last_copy = max(n for n, line in enumerate(lines) if line.startswith("COPY "))
+    for line in lines:
+        if line.startswith("COPY "):
+            *sources, dest = [word for word in line.split()[1:] if not word.startswith("--")]
+            for source in sources:
+                if (ROOT / source).is_dir():
+                    shutil.copytree(ROOT / source, target / dest)
+                elif (ROOT / source).exists():
+                    shutil.copy2(ROOT / source, target / dest)
+                else:
+                    pytest.fail(f"COPY names {source}, which is not in the repository")
+    for line in lines[last_copy + 1 :]:
+        if line.startswith("RUN "):
+            command = line[4:].replace("/app", str(target)).split()
+            command = [sys.executable if word == "python" else word for word in command]
+            subprocess.run(command, check=True, cwd=target)
+
+
+def test_the_image_loads_every_module_from_bytecode_compiled_at_build(tmp_path):
+    app_dir = tmp_path / "app"
+    assemble_app_dir(app_dir)
+    modules = sorted(p.stem for p in app_dir.glob("*.py") if p.name != "gunicorn.conf.py")
+    assert {"app", "fb", "tg", "store", "firestore_store"} <= set(modules)
+    code = f"import {', '.join(modules)}; app.create_app()"
+    env = os.environ | {"PYTHONDONTWRITEBYTECODE": "1", "STORE_URL": f"sqlite:///{tmp_path}/image.db"}
+    run = subprocess.run([sys.executable, "-v", "-c", code], cwd=app_dir, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    # python -v names where each module's code came from: "# code object from '<pyc>'" or "# code object from <py>"
+    lines = run.stderr.splitlines()
+    files = [line.split(" from ", 1)[1].strip("'") for line in lines if line.startswith("# code object from ")]
+    loaded = {Path(f).name.split(".")[0]: f for f in files if Path(f).parent in (app_dir, app_dir / "__pycache__")}
+    assert sorted(loaded) == modules
+    from_source = [file for file in loaded.values() if not file.endswith(".pyc")]
+    assert from_source == [], f"compiled on every cold start: {from_source}"
 
 
 def test_dockerignore_keeps_the_context_small():

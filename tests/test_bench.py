@@ -1,0 +1,46 @@
+"""`make bench` in a tiny form, so that it keeps working as the code it measures changes.
+
+Only the shape of the report is checked here, and the operation counts, which are facts; the timings
+are the bench's business (`make bench`), never an assertion in the test suite.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT, require
+from emulator import Emulator
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.timeout(300)
+def test_the_bench_runs_end_to_end_and_reports_every_section(tmp_path):
+    require(Emulator.available(), "needs the Firestore emulator")
+    env = os.environ | {
+        "BENCH_RUNS": "1",
+        "BENCH_SECONDS": "0.3",
+        "BENCH_SENDERS": "4",
+        "BENCH_HISTORY": "1,3",
+        "BENCH_OUT": str(tmp_path),
+    }
+    run = subprocess.run(
+        [sys.executable, "bench/run.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=280
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    report = (tmp_path / "results.md").read_text()
+    for heading in ("## 1. Cold start", "## 2–3. Throughput", "## 4. Firestore operations", "## 5. Growth",
+                    "## 6. Monthly cost"):  # fmt: skip
+        assert heading in report
+    assert "nan" not in report.lower()
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert set(results["cold_start_s"]) == {
+        "ours health", "ours message", "baseline health", "baseline message", "bare flask health"
+    }  # fmt: skip
+    assert all(run["errors"] == 0 and run["ok"] > 0 for run in results["throughput"].values()), results["throughput"]
+    assert results["operations"] == {"happy path": {"reads": 1, "writes": 2}, "redelivery": {"reads": 1, "writes": 0}}
+    assert [g["reads"] for g in results["growth"].values()] == [1, 1]
