@@ -34,9 +34,13 @@ BUILTIN = {
 }
 
 
+def logical_lines() -> list[str]:
+    """The Dockerfile's lines with backslash continuations joined."""
+    return DOCKERFILE.replace("\\\n", " ").splitlines()
+
+
 def instructions(kind: str) -> list[str]:
-    joined = DOCKERFILE.replace("\\\n", " ")
-    return [line.split(None, 1)[1].strip() for line in joined.splitlines() if line.split(None, 1)[:1] == [kind]]
+    return [line.split(None, 1)[1].strip() for line in logical_lines() if line.split(None, 1)[:1] == [kind]]
 
 
 # ---------------------------------------------------------------- container
@@ -52,7 +56,7 @@ def test_dockerfile_runs_as_a_user_with_hashed_dependencies():
         assert not re.search(r"(TOKEN|SECRET|PASSWORD|KEY)\w*=", env), env
     # The code stays root's: copied without --chown, compiled before the switch to the service user.
     assert not any("--chown" in copy for copy in instructions("COPY"))
-    kinds = [line.split(None, 1)[0] for line in DOCKERFILE.replace("\\\n", " ").splitlines() if line[:1].isalpha()]
+    kinds = [line.split(None, 1)[0] for line in logical_lines() if line[:1].isalpha()]
     assert max(n for n, kind in enumerate(kinds) if kind in ("COPY", "RUN")) < kinds.index("USER")
 
 
@@ -68,7 +72,7 @@ def assemble_app_dir(target: Path) -> None:
     """/app as the Dockerfile builds it: its COPY lines (paths relative to the context), then its RUN lines
     that come after the last COPY, with /app pointing at `target`."""
     target.mkdir()
-    lines = DOCKERFILE.replace("\\\n", " ").splitlines()
+    lines = logical_lines()
     last_copy = max(n for n, line in enumerate(lines) if line.startswith("COPY "))
     for line in lines:
         if line.startswith("COPY "):
