@@ -8,6 +8,7 @@ created on first use, so start-up and /health never pay for them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import random
 import threading
@@ -47,27 +48,23 @@ def classify(error: Exception) -> Exception:
         return StoreUnavailable(message, contention=True)
     if isinstance(error, transient):
         return StoreUnavailable(message)
-    return StoreError(f"firestore: {type(error).__name__}: {str(error)[:200]}")
+    return StoreError(message)
 
 
-_bounded_calls: dict = {}
-
-
+@functools.cache
 def bounded() -> dict:
     """Retry and timeout for every call: the client's defaults retry for minutes, which would
     keep an abandoned call (see FirestoreStore._bounded) busy long after its request ended."""
-    if not _bounded_calls:
-        from google.api_core import exceptions, retry
+    from google.api_core import exceptions, retry
 
-        transient = retry.if_exception_type(
-            exceptions.ServiceUnavailable,
-            exceptions.DeadlineExceeded,
-            exceptions.InternalServerError,
-            exceptions.ResourceExhausted,
-        )
-        policy = retry.Retry(predicate=transient, initial=0.1, maximum=1.0, multiplier=2.0, timeout=STORE_DEADLINE)
-        _bounded_calls.update(retry=policy, timeout=STORE_DEADLINE)
-    return _bounded_calls
+    transient = retry.if_exception_type(
+        exceptions.ServiceUnavailable,
+        exceptions.DeadlineExceeded,
+        exceptions.InternalServerError,
+        exceptions.ResourceExhausted,
+    )
+    policy = retry.Retry(predicate=transient, initial=0.1, maximum=1.0, multiplier=2.0, timeout=STORE_DEADLINE)
+    return {"retry": policy, "timeout": STORE_DEADLINE}
 
 
 def to_document(conv: Conversation, now: float) -> dict:

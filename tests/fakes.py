@@ -257,14 +257,13 @@ class FakeTelegram(FakeServer):
         return None if chat_id is None else str(chat_id)
 
     def sent(self, method: str | None = None, chat_id: str | None = None) -> list[tuple[str, dict]]:
-        out = []
-        for c in self.calls:
-            name = c.path.rsplit("/", 1)[-1]
-            if (method is None or name == method) and (
-                chat_id is None or str((c.body or {}).get("chat_id")) == str(chat_id)
-            ):
-                out.append((name, c.body))
-        return out
+        if chat_id is None:
+            with self.lock:
+                calls = list(self.calls)
+        else:
+            calls = self.calls_for(chat_id)
+        named = [(c.path.rsplit("/", 1)[-1], c.body) for c in calls]
+        return [(name, body) for name, body in named if method is None or name == method]
 
 
 class FakeSecretManager(FakeServer):
