@@ -1,7 +1,9 @@
 """The Flask service: ``create_app()`` wires settings, skills, store and channels to routes.
 
-gunicorn serves ``app:create_app()``; ``flask --app app skills check`` and the
-other CLI commands live here too. This is the only module that imports Flask.
+gunicorn serves ``app:create_app()``; ``flask --app app ...`` runs the
+commands in cli.py. This is the only module that imports Flask. Every
+collaborator can be passed in (a store, a clock, a sleep, an HTTP session),
+so tests hand over real ones instead of patching afterwards.
 """
 
 from __future__ import annotations
@@ -10,57 +12,99 @@ import hmac
 import json
 import threading
 import time
-import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlparse
 
 import click
-from flask import Flask, Response, current_app, jsonify, request, send_from_directory
+from flask import Flask, Response, jsonify, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 
+import actions
 import cli
+import fb
 import logs
+import outreach
 import relay
 import skills as skills_module
-from actions import ACTIONS
-from chat import Update
+import tg
+import web
+from chat import Unreadable
 from settings import SecretError, Settings
-from store import StoreError, StoreUnavailable, open_store
+from store import Store
 
 MAX_BODY_BYTES = 1024 * 1024  # Messenger batches are far smaller; anything larger is refused (413)
-USER_ID_MAX = 128
+TEXT = "text/plain"
 
 
-def create_app(settings: Settings | None = None) -> Flask:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store: Store | None = None,
+    clock: Callable[[], float] | None = None,
+    sleep: Callable[[float], None] | None = None,
+    session=None,
+) -> Flask:
     settings = settings or Settings.from_env()
     log = logs.setup(settings.log_level, secrets=settings.known_secret_values)
     app = Flask(__name__, static_folder="static")
-    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, JSON_SORT_KEYS=False, DEBUG=False, TESTING=False)
+    app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, DEBUG=False, TESTING=False)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     in_cli = click.get_current_context(silent=True) is not None
-    app.extensions["settings"] = settings
     try:
-        app.extensions["skills"] = skills_module.load(settings.skills_file, ACTIONS)
+        skills = skills_module.load(settings.skills_file, actions.ACTIONS, actions.CHECKS)
     except (OSError, skills_module.SkillsError) as error:
         if not in_cli:
             raise  # a server with a broken skills file must not start
-        app.extensions["skills_error"] = error  # `flask skills check` reports it
-    app.extensions["store"] = open_store(settings.store_url)
-    factories = {}
-    if settings.messenger_enabled:
-        factories["messenger"] = lambda: __import__("fb").Messenger(settings)
-    if settings.telegram_enabled:
-        factories["telegram"] = lambda: __import__("tg").Telegram(settings)
-    channels = Channels(factories)
-    app.extensions["channels"] = channels
-    app.extensions["clock"] = time.time  # tests put a clock of their own here
-    app.extensions["sleep"] = time.sleep
-    register_routes(app)
+        skills, app.extensions["skills_error"] = None, error  # `flask skills check` reports it
+    sleep = sleep or time.sleep
+    services = Services(
+        settings=settings,
+        skills=skills,
+        store=store or open_store(settings.store_url),
+        channels=Channels(channel_factories(settings, session, sleep)),
+        clock=clock or time.time,
+        sleep=sleep,
+        tasks=TaskAuth(settings, session),
+    )
+    app.extensions.update(chatbot=services, settings=settings, skills=skills, store=services.store)
+    register_hooks(app)
+    register_webhooks(app, services)
+    register_web(app, services)
+    register_tasks(app, services)
     cli.register(app)
     if not in_cli:  # keep `flask skills graph > flow.md` output clean
         log.info(
             "chatbot ready", extra={"channels": settings.channel_report(), "store": settings.store_url.split("://")[0]}
         )
     return app
+
+
+def open_store(url: str) -> Store:
+    """The store a STORE_URL names: sqlite:///PATH (the default) or firestore://[PROJECT[/DATABASE]]."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        from sqlite_store import SQLiteStore
+
+        path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else parsed.path
+        return SQLiteStore(path or "chatbot.db")
+    if parsed.scheme == "firestore":
+        from firestore_store import FirestoreStore
+
+        return FirestoreStore(project=parsed.netloc or None, database=parsed.path.strip("/") or None)
+    raise ValueError(f"unknown STORE_URL scheme {parsed.scheme!r}: use sqlite:///PATH or firestore://")
+
+
+def channel_factories(settings: Settings, session, sleep) -> dict[str, Callable[[], relay.Channel]]:
+    factories: dict[str, Callable[[], relay.Channel]] = {}
+    if settings.messenger_enabled:
+        factories["messenger"] = lambda: fb.Messenger(settings, session)
+    if settings.telegram_enabled:
+        factories["telegram"] = lambda: tg.Telegram(settings, session, sleep=sleep)
+    if settings.web_chat_enabled:
+        factories["web"] = lambda: web.WebChat(settings)
+    return factories
 
 
 class Channels:
@@ -71,7 +115,7 @@ class Channels:
         self._made: dict = {}
         self._lock = threading.Lock()
 
-    def get(self, name: str):
+    def get(self, name: str) -> relay.Channel | None:
         if name not in self._factories:
             return None
         if name not in self._made:
@@ -80,72 +124,41 @@ class Channels:
                     self._made[name] = self._factories[name]()
         return self._made[name]
 
-    def values(self) -> list:
-        return [self.get(name) for name in self._factories]
+
+@dataclass
+class Services:
+    settings: Settings
+    skills: skills_module.Skills | None
+    store: Store
+    channels: Channels
+    clock: Callable[[], float]
+    sleep: Callable[[float], None]
+    tasks: TaskAuth
 
 
-def _store():
-    return current_app.extensions["store"]
+def answer(channel: str, status: int, text: str = "", replies: list | None = None) -> Response:
+    """The one place an HTTP answer to a channel is made: the web gets JSON, the platforms text."""
+    if channel == "web":
+        body = {"replies": replies or []} if status == 200 else {"error": text.strip()}
+        return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/json")
+    return Response(text, status=status, mimetype=TEXT)
 
 
-def _settings() -> Settings:
-    return current_app.extensions["settings"]
+def outcome_answer(channel: relay.Channel, outcome: relay.Outcome) -> Response:
+    """200 only when every event is recorded and every reply sent; else 503, and the platform retries."""
+    if outcome.retry:
+        text = "busy, try again in a moment" if channel.name == "web" else f"{outcome.reason}, retry later\n"
+        return answer(channel.name, 503, text)
+    return answer(channel.name, 200, channel.ack, replies=outcome.items)
 
 
-def _channel(name: str):
-    return current_app.extensions["channels"].get(name)
-
-
-def deliver_all(updates: list[Update], channel) -> Response:
-    """Run each update through the relay; 503 if anything is left unsent, so the platform retries."""
-    skills = current_app.extensions["skills"]
-    failed_users: set[str] = set()
-    for update in updates:
-        try:
-            clock = current_app.extensions["clock"]
-            result = relay.deliver(update, channel, _store(), skills, hold=update.key in failed_users, clock=clock)
-        except StoreUnavailable as error:
-            logs.get().warning("store unavailable, asking for a retry", extra={"error": str(error)[:300]})
-            return Response("store unavailable\n", status=503, mimetype="text/plain")
-        except StoreError as error:
-            # Retrying cannot fix a refusal: acknowledge, so the platform does not loop on it.
-            logs.get().error("store refused the event", extra={"event_id": update.event_id, "error": str(error)[:300]})
-            continue
-        except Exception:
-            # A bug for one event must not make the platform redeliver it forever.
-            logs.get().exception("event failed", extra={"event_id": update.event_id, "channel": update.channel})
-            continue
-        if not result.ok:
-            failed_users.add(update.key)
-    if failed_users:
-        return Response("retry later\n", status=503, mimetype="text/plain")
-    return Response("EVENT_RECEIVED\n", status=200, mimetype="text/plain")
-
-
-def parse_json_body():
-    """The request body as JSON, or an error response (400) for anything that is not JSON."""
-    raw = request.get_data(cache=True)
-    try:
-        return json.loads(raw), None
-    except (ValueError, RecursionError):
-        logs.get().info("body is not JSON", extra={"path": request.path, "bytes": len(raw)})
-        return None, Response("body must be JSON\n", status=400, mimetype="text/plain")
-
-
-def bearer_ok(expected: str) -> bool:
-    header = request.headers.get("Authorization", "")
-    if not expected or not header.startswith("Bearer "):
-        return False
-    return hmac.compare_digest(header[len("Bearer ") :].strip().encode(), expected.encode())
-
-
-def register_routes(app: Flask) -> None:
+def register_hooks(app: Flask) -> None:
     @app.before_request
     def start_trace():
+        settings = app.extensions["settings"]
         request.environ["chatbot.trace"] = logs.set_trace(
-            logs.trace_from_headers(request.headers, _settings().google_cloud_project)
+            logs.trace_from_headers(request.headers, settings.google_cloud_project)
         )
-        request.environ["chatbot.started"] = time.perf_counter()
 
     @app.teardown_request
     def end_trace(_error=None):
@@ -155,116 +168,70 @@ def register_routes(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        return Response(f"{error.code} {error.name}\n", status=error.code, mimetype="text/plain")
+        return Response(f"{error.code} {error.name}\n", status=error.code, mimetype=TEXT)
 
     @app.errorhandler(SecretError)
     def secret_missing(error: SecretError):
         # Configuration, not the sender's fault: ask the platform to come back once it is fixed.
         logs.get().error("secret unavailable", extra={"error": str(error), "httpRequest": logs.request_fields(request)})
-        return Response("service not configured\n", status=503, mimetype="text/plain")
+        return Response("service not configured\n", status=503, mimetype=TEXT)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
         logs.get().exception("unhandled error", extra={"httpRequest": logs.request_fields(request)})
-        return Response("internal error\n", status=500, mimetype="text/plain")
-
-    @app.post("/tasks/reminders")
-    def reminders_task():
-        import reminders
-
-        refused = task_caller_refused()
-        if refused:
-            return refused
-        body = request.get_json(silent=True) or {}
-        budget = body.get("budget_seconds", 50) if isinstance(body, dict) else 50
-        budget = float(budget) if isinstance(budget, (int, float)) and 1 <= budget <= 600 else 50.0
-        try:
-            report = reminders.run_due(
-                _store(),
-                current_app.extensions["channels"],
-                current_app.extensions["skills"],
-                clock=current_app.extensions["clock"],
-                sleep=current_app.extensions["sleep"],
-                budget=budget,
-            )
-        except StoreUnavailable as error:
-            logs.get().warning("reminders: store unavailable", extra={"error": str(error)[:300]})
-            return jsonify(error="store unavailable"), 503
-        logs.get().info("reminders run", extra=report.as_json())
-        return jsonify(report.as_json())
+        return Response("internal error\n", status=500, mimetype=TEXT)
 
     @app.get("/health")
     def health():
         return jsonify(status="ok")
 
+
+def receive(services: Services, name: str) -> Response:
+    """The one webhook path: verify the raw bytes, parse, deliver, answer."""
+    channel = services.channels.get(name)
+    if channel is None:
+        return answer(name, 404, f"{name} is off\n")
+    raw = request.get_data(cache=True)
+    if not channel.verify(raw, request.headers):
+        logs.get().warning("request not verified", extra={"channel": name, "bytes": len(raw)})
+        return answer(name, 401, "a bearer token is required") if name == "web" else answer(name, 403, "forbidden\n")
+    try:
+        updates = channel.parse(json.loads(raw))
+    except (ValueError, RecursionError) as error:
+        reason = str(error) if isinstance(error, Unreadable) else "body must be JSON"
+        logs.get().info("request not readable", extra={"channel": name, "bytes": len(raw), "reason": reason})
+        return answer(name, 400, reason + "\n")
+    outcome = relay.deliver_all(updates, channel, services.store, services.skills, clock=services.clock)
+    return outcome_answer(channel, outcome)
+
+
+def register_webhooks(app: Flask, services: Services) -> None:
     @app.get("/webhook/messenger")
     def messenger_handshake():
-        import fb
-
-        if _channel("messenger") is None:
-            return Response("messenger is off\n", status=404, mimetype="text/plain")
-        challenge = fb.handshake(request.args, _settings().secret("fb_verify_token"))
+        if services.channels.get("messenger") is None:
+            return answer("messenger", 404, "messenger is off\n")
+        challenge = fb.handshake(request.args, services.settings.secret("fb_verify_token"))
         if challenge is None:
-            return Response("forbidden\n", status=403, mimetype="text/plain")
-        return Response(challenge, status=200, mimetype="text/plain")
+            return answer("messenger", 403, "forbidden\n")
+        return Response(challenge, status=200, mimetype=TEXT)
 
     @app.post("/webhook/messenger")
     def messenger_webhook():
-        import fb
-
-        channel = _channel("messenger")
-        if channel is None:
-            return Response("messenger is off\n", status=404, mimetype="text/plain")
-        raw = request.get_data(cache=True)
-        if not fb.verify_signature(
-            raw, request.headers.get("X-Hub-Signature-256"), _settings().secret("fb_app_secret")
-        ):
-            logs.get().warning("messenger signature refused", extra={"bytes": len(raw)})
-            return Response("forbidden\n", status=403, mimetype="text/plain")
-        body, error = parse_json_body()
-        if error:
-            return error
-        if not isinstance(body, dict):
-            logs.get().info("messenger body is not an object")
-            return Response("EVENT_RECEIVED\n", status=200, mimetype="text/plain")
-        return deliver_all(fb.parse(body), channel)
+        return receive(services, "messenger")
 
     @app.post("/webhook/telegram")
     def telegram_webhook():
-        import tg
+        return receive(services, "telegram")
 
-        channel = _channel("telegram")
-        if channel is None:
-            return Response("telegram is off\n", status=404, mimetype="text/plain")
-        header = request.headers.get("X-Telegram-Bot-Api-Secret-Token")
-        if not tg.verify_secret(header, _settings().secret("telegram_secret_token")):
-            logs.get().warning("telegram secret token refused")
-            return Response("forbidden\n", status=403, mimetype="text/plain")
-        body, error = parse_json_body()
-        if error:
-            return error
-        update = tg.parse(body) if isinstance(body, dict) else None
-        if update is None:
-            logs.get().info(
-                "telegram update ignored", extra={"kinds": sorted(body)[:5] if isinstance(body, dict) else []}
-            )
-            return Response("ok\n", status=200, mimetype="text/plain")
-        return deliver_all([update], channel)
 
-    def web_guard() -> Response | None:
-        settings = _settings()
-        if not settings.web_chat_enabled:
-            return Response("web chat is off\n", status=404, mimetype="text/plain")
-        return None
-
+def register_web(app: Flask, services: Services) -> None:
     @app.get("/")
     def web_page():
-        refused = web_guard()
-        if refused:
-            return refused
+        if services.channels.get("web") is None:
+            return Response("web chat is off\n", status=404, mimetype=TEXT)
         page = send_from_directory(app.static_folder, "index.html", max_age=0)
-        token = _settings().secret("web_chat_token")
-        if token and not bearer_ok(token):
+        token = services.settings.secret("web_chat_token")
+        if token and not web.bearer_ok(request.headers, token):
             # The page itself holds nothing secret: it is served with 401 and asks for the token.
             page.status_code = 401
             page.headers["WWW-Authenticate"] = 'Bearer realm="web chat"'
@@ -272,125 +239,93 @@ def register_routes(app: Flask) -> None:
 
     @app.post("/api/chat")
     def web_chat():
-        refused = web_guard()
+        return receive(services, "web")
+
+
+def register_tasks(app: Flask, services: Services) -> None:
+    @app.post("/tasks/reminders")
+    def reminders_task():
+        refused = services.tasks.refused(request.headers)
         if refused:
             return refused
-        token = _settings().secret("web_chat_token")
-        if token and not bearer_ok(token):
-            return jsonify(error="a bearer token is required"), 401
-        body, error = parse_json_body()
-        if error:
-            return jsonify(error="body must be JSON"), 400
-        update, problem = web_update(body)
-        if problem:
-            return jsonify(error=problem), 400
-        channel = relay.WebChannel()
+        body = request.get_json(silent=True) or {}
+        budget = body.get("budget_seconds", 50) if isinstance(body, dict) else 50
+        budget = float(budget) if isinstance(budget, int | float) and 1 <= budget <= 600 else 50.0
         try:
-            relay.deliver(
-                update, channel, _store(), current_app.extensions["skills"], clock=current_app.extensions["clock"]
+            report = outreach.run_due(
+                services.store,
+                services.channels.get,
+                services.skills,
+                clock=services.clock,
+                sleep=services.sleep,
+                budget=budget,
             )
-        except StoreUnavailable as failure:
-            logs.get().warning("store unavailable", extra={"error": str(failure)[:300]})
-            return jsonify(error="busy, try again"), 503
-        except StoreError as failure:
-            logs.get().error("store refused the message", extra={"error": str(failure)[:300]})
-            return jsonify(error="this message could not be saved"), 422
-        return jsonify(replies=channel.sent)
+        except Exception as error:
+            logs.get().warning("reminders: store failed", extra={"error": type(error).__name__})
+            return jsonify(error="store unavailable"), 503
+        logs.get().info("reminders run", extra=report.as_json())
+        return jsonify(report.as_json())
 
 
-def task_caller_refused() -> Response | None:
+class TaskAuth:
     """Who may run tasks: Cloud Scheduler with an OIDC token for our audience, signed as the
-    expected service account; or, locally, whoever has TASKS_TOKEN. None means allowed."""
-    settings = _settings()
-    token_setting = settings.secret("tasks_token")
-    if not token_setting and not settings.tasks_audience:
-        return Response("tasks are off\n", status=404, mimetype="text/plain")
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer ") or not header[7:].strip():
-        return Response("a bearer token is required\n", status=401, mimetype="text/plain")
-    if token_setting and bearer_ok(token_setting):
-        return None
-    if settings.tasks_audience:
+    expected service account; or, locally, whoever has TASKS_TOKEN. Holds Google's signing
+    certificates, fetched at most once an hour: a stranger's bad token must not make us call out."""
+
+    CERTS_MAX_AGE = 3600.0
+
+    def __init__(self, settings: Settings, session=None):
+        self.settings = settings
+        self.session = session
+        self._certs: tuple[float, dict] = (0.0, {})
+        self._lock = threading.Lock()
+
+    def refused(self, headers) -> Response | None:
+        """None when the caller may run tasks; otherwise the answer to give it."""
+        settings = self.settings
+        token_setting = settings.secret("tasks_token")
+        if not token_setting and not settings.tasks_audience:
+            return Response("tasks are off\n", status=404, mimetype=TEXT)
+        header = headers.get("Authorization", "")
+        if not header.startswith("Bearer ") or not header[7:].strip():
+            return Response("a bearer token is required\n", status=401, mimetype=TEXT)
+        if token_setting and web.bearer_ok(headers, token_setting):
+            return None
+        if settings.tasks_audience:
+            try:
+                claims = self.verify(header[7:].strip())
+            except ValueError as error:
+                logs.get().warning("task token refused", extra={"reason": str(error)[:200]})
+            else:
+                email = claims.get("email", "")
+                expected = not settings.tasks_invoker or hmac.compare_digest(email, settings.tasks_invoker)
+                if expected and claims.get("email_verified", True) is not False:
+                    return None
+                logs.get().warning("task token from an unexpected account", extra={"email": email})
+        return Response("forbidden\n", status=403, mimetype=TEXT)
+
+    def certs(self) -> dict:
+        import requests
+
+        with self._lock:
+            fetched_at, certs = self._certs
+            if time.monotonic() - fetched_at > self.CERTS_MAX_AGE or not certs:
+                response = (self.session or requests).get(self.settings.tasks_certs_url, timeout=5)
+                response.raise_for_status()
+                self._certs = (time.monotonic(), response.json())
+            return self._certs[1]
+
+    def verify(self, token: str) -> dict:
+        """Signature (Google's certs), expiry, audience and issuer of a Cloud Scheduler OIDC token."""
+        import google.auth.exceptions
+        import requests
+        from google.auth import jwt
+
         try:
-            claims = verify_oidc(header[7:].strip(), settings)
-        except ValueError as error:
-            logs.get().warning("task token refused", extra={"reason": str(error)[:200]})
-        else:
-            expected = not settings.tasks_invoker or hmac.compare_digest(
-                claims.get("email", ""), settings.tasks_invoker
-            )
-            if expected and claims.get("email_verified", True) is not False:
-                return None
-            logs.get().warning("task token from an unexpected account", extra={"email": claims.get("email", "")})
-    return Response("forbidden\n", status=403, mimetype="text/plain")
-
-
-_certs_cache: dict[str, tuple[float, dict]] = {}
-_certs_lock = threading.Lock()
-CERTS_MAX_AGE = 3600.0
-
-
-def google_certs(url: str) -> dict:
-    """Google's signing certificates, fetched at most once an hour: a stranger's bad token
-    must not make us call out every time."""
-    import requests
-
-    with _certs_lock:
-        fetched_at, certs = _certs_cache.get(url, (0.0, {}))
-        if time.monotonic() - fetched_at > CERTS_MAX_AGE or not certs:
-            response = requests.get(url, timeout=5)
-            response.raise_for_status()
-            certs = response.json()
-            _certs_cache[url] = (time.monotonic(), certs)
-        return certs
-
-
-def verify_oidc(token: str, settings: Settings) -> dict:
-    """Signature (Google's certs), expiry, audience and issuer of a Cloud Scheduler OIDC token."""
-    import google.auth.exceptions
-    import requests
-    from google.auth import jwt
-
-    try:
-        jwt.decode_header(token)  # malformed tokens are refused before anything is fetched
-        claims = jwt.decode(token, certs=google_certs(settings.tasks_certs_url), audience=settings.tasks_audience)
-    except (google.auth.exceptions.GoogleAuthError, ValueError, requests.RequestException) as error:
-        raise ValueError(f"{type(error).__name__}: {error}") from None
-    if claims.get("iss") not in ("https://accounts.google.com", "accounts.google.com"):
-        raise ValueError("wrong issuer")
-    return claims
-
-
-def web_update(body) -> tuple[Update | None, str]:
-    """A web chat request as an Update, or the reason it is not one."""
-    if not isinstance(body, dict):
-        return None, "expected a JSON object"
-    user_id, text, payload = body.get("user_id"), body.get("text"), body.get("payload")
-    locale, message_id = body.get("locale") or "", body.get("message_id") or uuid.uuid4().hex
-    if isinstance(user_id, int) and not isinstance(user_id, bool):
-        user_id = str(user_id)
-    if not isinstance(user_id, str) or not 0 < len(user_id) <= USER_ID_MAX or not user_id.isprintable():
-        return None, f"user_id: a printable string of 1-{USER_ID_MAX} characters"
-    if (text is None) == (payload is None):
-        return None, "give exactly one of text or payload"
-    if text is not None and (not isinstance(text, str) or not text.strip() or len(text) > 4000):
-        return None, "text: a non-empty string of at most 4000 characters"
-    if payload is not None and (not isinstance(payload, str) or not payload or len(payload) > 1000):
-        return None, "payload: a non-empty string of at most 1000 characters"
-    if not isinstance(locale, str) or len(locale) > 16:
-        return None, "locale: a short string such as en or es_ES"
-    if not isinstance(message_id, str) or not 1 <= len(message_id) <= 128:
-        return None, "message_id: a string of at most 128 characters"
-    first_name = body.get("first_name") or ""
-    if not isinstance(first_name, str) or len(first_name) > 64:
-        return None, "first_name: a string of at most 64 characters"
-    update = Update(
-        channel="web",
-        user_id=user_id,
-        event_id=message_id,
-        text=text or "",
-        payload=payload or "",
-        locale=locale,
-        first_name=first_name.strip(),
-    )
-    return update, ""
+            jwt.decode_header(token)  # malformed tokens are refused before anything is fetched
+            claims = jwt.decode(token, certs=self.certs(), audience=self.settings.tasks_audience)
+        except (google.auth.exceptions.GoogleAuthError, ValueError, requests.RequestException) as error:
+            raise ValueError(f"{type(error).__name__}: {error}") from None
+        if claims.get("iss") not in ("https://accounts.google.com", "accounts.google.com"):
+            raise ValueError("wrong issuer")
+        return claims

@@ -8,7 +8,6 @@ matching intent and returns the replies, changing the conversation in place.
 from __future__ import annotations
 
 import copy
-import hashlib
 import re
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -16,10 +15,7 @@ from typing import Any
 
 from skills import Skills, utf16_len
 
-CONVERSATION_VERSION = 1
-RECENT_EVENTS = 100  # event ids kept for deduplication; platforms redeliver within minutes
-RECENT_PAYLOAD_KEYS = 200  # short callback keys kept for Telegram (64-byte callback_data)
-OUTBOX_MAX_AGE = 24 * 3600  # a reply still unsent after a day is stale; Messenger's window is closed too
+CONVERSATION_VERSION = 2
 MAX_REDIRECTS = 3
 
 
@@ -43,6 +39,10 @@ class Update:
     @property
     def key(self) -> str:
         return f"{self.channel}:{self.user_id}"
+
+
+class Unreadable(ValueError):
+    """A request body a channel cannot read as updates; the message says why (a 400)."""
 
 
 @dataclass
@@ -93,21 +93,19 @@ class Reply:
 
 @dataclass
 class Conversation:
-    """Everything we keep about one user on one channel: one document, bounded in size."""
+    """The engine's state of one person on one channel. The relay stores it in one document
+    with its own delivery record; the engine never sees that part."""
 
     key: str
     state: str | None = None
     slots: dict = field(default_factory=dict)
     profile: dict = field(default_factory=dict)
     progress: dict = field(default_factory=dict)
-    events: list = field(default_factory=list)
-    outbox: dict = field(default_factory=dict)
-    next_seq: int = 1
-    payload_keys: dict = field(default_factory=dict)
     choices: list = field(default_factory=list)
-    suggestions: list = field(default_factory=list)
-    reminder: dict = field(default_factory=dict)
-    active: bool = True
+    reminder: dict = field(default_factory=dict)  # the mentor's reminder settings
+    wake: dict = field(default_factory=dict)  # {"at": time, "payload": ...}: when the bot speaks next, unprompted
+    held: str = ""  # a wake's payload the channel did not allow; said when the person writes again
+    active: bool = True  # False once the platform says the person is gone (blocked the bot)
     created_at: float = 0.0
     updated_at: float = 0.0
     last_message_at: float = 0.0
@@ -130,50 +128,14 @@ class Conversation:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
-    def reminder_due(self) -> float | None:
-        """When the next reminder is due, for the store's reminders index; None when none is."""
-        reminder = self.reminder
-        if not reminder.get("enabled") or reminder.get("pending") or not self.active or not reminder.get("due_at"):
-            return None
-        return float(reminder["due_at"])
+    def wake_at(self, at: float | None, payload: str = "") -> None:
+        """Ask to speak unprompted at ``at`` with ``payload``; None: nothing to say."""
+        self.wake = {"at": float(at), "payload": payload} if at is not None else {}
 
-    def seen(self, event_id: str) -> bool:
-        return event_id in self.events
-
-    def remember(self, event_id: str) -> None:
-        self.events.append(event_id)
-        del self.events[:-RECENT_EVENTS]
-
-    def enqueue(self, event_id: str, items: list[dict], now: float) -> None:
-        """Put the rendered messages of one event in the outbox until they are sent."""
-        if items:
-            self.outbox[str(self.next_seq)] = {"event": event_id, "items": items, "created_at": now}
-        self.next_seq += 1
-
-    def claim(self, token: str, now: float, lease: float) -> list[tuple[str, dict]]:
-        """Take every outbox entry nobody else is sending right now, oldest first. Entries
-        already under ``token`` are taken again: a write that landed although its answer was
-        lost, retried, must not leave its own replies locked out."""
-        taken = []
-        for seq in sorted(self.outbox, key=int):
-            entry = self.outbox[seq]
-            if now - entry.get("created_at", now) > OUTBOX_MAX_AGE:
-                del self.outbox[seq]
-                continue
-            if entry.get("claim") not in (None, token) and entry.get("lease_until", 0) > now:
-                continue
-            entry["claim"], entry["lease_until"] = token, now + lease
-            taken.append((seq, entry))
-        return taken
-
-    def short_payload(self, payload: str) -> str:
-        """A short stand-in for a payload too long for a channel, remembered here."""
-        short = "~" + hashlib.sha256(payload.encode()).hexdigest()[:16]
-        self.payload_keys.pop(short, None)
-        self.payload_keys[short] = payload
-        while len(self.payload_keys) > RECENT_PAYLOAD_KEYS:
-            self.payload_keys.pop(next(iter(self.payload_keys)))
-        return short
+    def wake_again(self, at: float) -> None:
+        """While a wake is delivered: once it went out, the next one is at ``at``, same payload."""
+        if self.wake:
+            self.wake["next"] = float(at)
 
 
 def upgrade(data: dict) -> dict:
@@ -190,7 +152,19 @@ def upgrade(data: dict) -> dict:
     return data
 
 
-UPGRADES: dict = {}
+def _wake_from_reminder(data: dict) -> dict:
+    """Version 1 kept the reminder's due time and "pending" flag inside the reminder settings."""
+    reminder = dict(data.get("reminder") or {})
+    due, pending = reminder.pop("due_at", None), reminder.pop("pending", False)
+    data["reminder"] = reminder
+    if reminder.get("enabled") and pending:
+        data["held"] = "REMINDER"
+    elif reminder.get("enabled") and due:
+        data["wake"] = {"at": float(due), "payload": "REMINDER"}
+    return data
+
+
+UPGRADES: dict = {1: _wake_from_reminder}
 
 
 # ---------------------------------------------------------------- the engine
@@ -207,6 +181,7 @@ class Context:
     args: dict
     now: float
     replies: list[Reply] = field(default_factory=list)
+    filed: list[tuple[str, dict]] = field(default_factory=list)
     goto: str | None = None
     goto_set: bool = False
 
@@ -226,6 +201,26 @@ class Context:
 
     def set_state(self, state: str | None) -> None:
         self.goto, self.goto_set = state, True
+
+    def file(self, queue: str, record: dict) -> None:
+        """Keep ``record`` in ``queue`` (suggestions, say), written with this step or not at all."""
+        self.filed.append((queue, record))
+
+
+@dataclass
+class Turn:
+    """What one update made the bot do: the replies, and the records filed in queues."""
+
+    replies: list[Reply]
+    filed: list[tuple[str, dict]]
+
+
+class IntentFailed(RuntimeError):
+    """An intent or its action raised: a bug in the bot, named so the log says where."""
+
+    def __init__(self, intent: str):
+        super().__init__(f"intent {intent!r} failed")
+        self.intent = intent
 
 
 def buttons_from(spec: list | str, ctx: Context) -> list[Button]:
@@ -281,7 +276,6 @@ def choose_intent(update: Update, conv: Conversation, skills: Skills, locale: st
         payload = next((c["payload"] for c in conv.choices if c["title"].casefold() == typed), "")
         payload = payload or skills.match_alias(conv.state, locale, text) or ""
     if payload:
-        payload = conv.payload_keys.get(payload, payload)
         found = skills.match_payload(payload)
         return found if found else (bot["fallback"], {})
     if text:
@@ -299,24 +293,26 @@ def choose_intent(update: Update, conv: Conversation, skills: Skills, locale: st
 def run_intent(name: str, ctx: Context) -> None:
     for _ in range(MAX_REDIRECTS + 1):
         intent = ctx.skills.intents[name]
-        for slot, value in intent.get("set", {}).items():
-            ctx.conversation.slots[slot] = fill_payload(value, ctx.fields())
-        redirect = None
-        if "action" in intent:
-            redirect = ctx.skills.actions[intent["action"]](ctx)
+        try:
+            for slot, value in intent.get("set", {}).items():
+                ctx.conversation.slots[slot] = fill_payload(value, ctx.fields())
+            redirect = ctx.skills.actions[intent["action"]](ctx) if "action" in intent else None
+            if not redirect:
+                for spec in intent.get("say", []):
+                    ctx.say(reply_from(spec, ctx))
+        except Exception as error:
+            raise IntentFailed(name) from error
         if redirect:
             name = redirect
             continue
-        for spec in intent.get("say", []):
-            ctx.say(reply_from(spec, ctx))
         if not ctx.goto_set:
             ctx.set_state(intent.get("goto"))
         return
-    raise RuntimeError(f"intent {name!r} redirects more than {MAX_REDIRECTS} times")
+    raise IntentFailed(name) from RuntimeError(f"redirects more than {MAX_REDIRECTS} times")
 
 
-def handle(update: Update, conv: Conversation, skills: Skills, now: float | None = None) -> list[Reply]:
-    """Apply one update to the conversation and return what the bot says."""
+def handle(update: Update, conv: Conversation, skills: Skills, now: float | None = None) -> Turn:
+    """Apply one update to the conversation and return what the bot says and files."""
     now = time.time() if now is None else now
     if update.first_name and not update.from_bot:
         conv.profile["first_name"] = update.first_name[:64]
@@ -328,18 +324,24 @@ def handle(update: Update, conv: Conversation, skills: Skills, now: float | None
     state_before = conv.state
     run_intent(intent, ctx)
     conv.state = state_before if update.from_bot else ctx.goto
-    if not update.from_bot and conv.reminder.get("pending") and "on_return" in skills.data["bot"]:
-        # Something the bot could not say while the user was away (Messenger's 24-hour window).
-        run_intent(skills.data["bot"]["on_return"], replace(ctx, goto_set=True))
+    if not update.from_bot and conv.held and "on_return" in skills.data["bot"]:
+        # Something the bot could not say while the person was away (Messenger's 24-hour window).
+        held, conv.held = conv.held, ""
+        run_intent(skills.data["bot"]["on_return"], replace(ctx, goto_set=True, args={"held": held}))
     if not conv.created_at:
         conv.created_at = now
     conv.updated_at = now
-    if update.from_bot:
-        return ctx.replies
-    conv.last_message_at = now
-    last_quick = next((r.quick_replies for r in reversed(ctx.replies) if r.quick_replies), [])
-    conv.choices = [{"title": b.title, "payload": b.payload} for b in last_quick if b.payload]
-    return ctx.replies
+    if not update.from_bot:
+        conv.last_message_at = now
+        last_quick = next((r.quick_replies for r in reversed(ctx.replies) if r.quick_replies), [])
+        conv.choices = [{"title": b.title, "payload": b.payload} for b in last_quick if b.payload]
+    return Turn(replies=ctx.replies, filed=ctx.filed)
+
+
+def apology(skills: Skills, conv: Conversation) -> Reply:
+    """What a person reads when the bot itself failed on their message."""
+    locale = skills.pick_locale(conv.profile.get("language") or conv.profile.get("locale"))
+    return Reply(text=skills.text("sorry_error", locale))
 
 
 def split_text(text: str, limit: int) -> list[str]:

@@ -10,28 +10,36 @@ import time
 
 import click
 
-import logs
 import relay
 import skills as skills_module
-from store import StoreUnavailable
+import skills_check
+from outbound import SendFailed
 
 
 def register(app) -> None:
-    def loaded_skills():
-        """The skills the app loaded, or exit 1 with every problem of a broken file."""
-        error = app.extensions.get("skills_error")
-        if error is not None:
-            click.echo(str(error), err=True)
-            sys.exit(1)
-        return app.extensions["skills"]
+    register_skills(app)
+    register_setup(app)
+    register_telegram_poll(app)
+    register_suggestions(app)
 
+
+def loaded_skills(app) -> skills_module.Skills:
+    """The skills the app loaded, or exit 1 with every problem of a broken file."""
+    error = app.extensions.get("skills_error")
+    if error is not None:
+        click.echo(str(error), err=True)
+        sys.exit(1)
+    return app.extensions["skills"]
+
+
+def register_skills(app) -> None:
     skills_group = click.Group("skills", help="Check or draw skills.json.")
     app.cli.add_command(skills_group)
 
     @skills_group.command("check")
-    def skills_check():
+    def check_skills():
         """Validate skills.json: schema, references and every platform limit, in every locale."""
-        loaded = loaded_skills()
+        loaded = loaded_skills(app)
         problems = schema_problems(loaded.data, app.extensions["settings"].skills_file)
         if problems:
             click.echo("\n".join(problems), err=True)
@@ -44,11 +52,18 @@ def register(app) -> None:
             f"{len(loaded.catalog)} skills, {assignments} assignments"
         )
 
+    @skills_group.command("schema")
+    def skills_schema():
+        """Print the JSON Schema of skills.json, limits from the one table (redirect to skills.schema.json)."""
+        click.echo(json.dumps(skills_check.schema(), indent=2, ensure_ascii=False))
+
     @skills_group.command("graph")
     def skills_graph():
         """Print the conversation flow as a Mermaid diagram."""
-        click.echo(mermaid(loaded_skills()))
+        click.echo(mermaid(loaded_skills(app)))
 
+
+def register_setup(app) -> None:
     setup_group = click.Group("setup", help="Configure the platforms to talk to this bot (idempotent).")
     app.cli.add_command(setup_group)
 
@@ -64,7 +79,7 @@ def register(app) -> None:
         bot = tg.Telegram(settings, max_inline_wait=60)
         try:
             done = tg.setup(bot, app.extensions["skills"], settings.public_url, max_connections)
-        except relay.SendFailed as error:
+        except SendFailed as error:
             raise click.ClickException(f"Telegram refused: {error}") from None
         click.echo("changed: " + (", ".join(done) if done else "nothing, already up to date"))
         info = bot.call("getWebhookInfo", {})["result"]
@@ -80,10 +95,12 @@ def register(app) -> None:
             raise click.ClickException("needs FB_PAGE_ACCESS_TOKEN, FB_APP_SECRET and FB_VERIFY_TOKEN")
         try:
             done = fb.setup(fb.Messenger(settings), app.extensions["skills"])
-        except relay.SendFailed as error:
+        except SendFailed as error:
             raise click.ClickException(f"Messenger refused: {error}") from None
         click.echo("changed: " + (", ".join(done) if done else "nothing, already up to date"))
 
+
+def register_telegram_poll(app) -> None:
     @app.cli.command("telegram-poll")
     @click.option("--stop-when-idle", is_flag=True, help="exit once there are no more updates (for scripts)")
     def telegram_poll(stop_when_idle: bool):
@@ -99,11 +116,8 @@ def register(app) -> None:
             update = tg.parse(body) if isinstance(body, dict) else None
             if update is None:
                 return True
-            try:
-                return relay.deliver(update, bot, app.extensions["store"], app.extensions["skills"]).ok
-            except (StoreUnavailable, relay.SendFailed) as error:
-                logs.get().warning("update not handled yet, will retry", extra={"error": str(error)[:200]})
-                return False
+            outcome = relay.deliver_all([update], bot, app.extensions["store"], app.extensions["skills"])
+            return not outcome.retry
 
         click.echo("polling Telegram (the webhook is removed while this runs); Ctrl-C to stop")
         try:
@@ -112,17 +126,19 @@ def register(app) -> None:
             return
         click.echo(f"handled {handled} update(s)")
 
+
+def register_suggestions(app) -> None:
     @app.cli.command("suggestions")
     @click.option("--limit", default=50, show_default=True)
     def list_suggestions(limit: int):
         """Show the skills users asked for, newest first."""
-        for item in app.extensions["store"].suggestions(limit):
+        for item in app.extensions["store"].filed("suggestions", limit):
             stamp = time.strftime("%Y-%m-%d %H:%M", time.gmtime(item["created_at"]))
-            click.echo(f"{stamp}  {item['locale'] or '--'}  {item['conversation']}  {item['text']}")
+            click.echo(f"{stamp}  {item.get('locale') or '--'}  {item['conversation']}  {item['text']}")
 
 
 def schema_problems(data: dict, skills_file: str) -> list[str]:
-    """JSON Schema check with skills.schema.json (next to the skills file, else the project's)."""
+    """JSON Schema check (skills.schema.json next to the skills file, else the project's), limits from LIMITS."""
     try:
         import jsonschema
     except ImportError:
@@ -131,9 +147,7 @@ def schema_problems(data: dict, skills_file: str) -> list[str]:
     from pathlib import Path
 
     path = Path(skills_file).with_name("skills.schema.json")
-    if not path.exists():
-        path = Path(__file__).with_name("skills.schema.json")
-    validator = jsonschema.Draft202012Validator(json.loads(path.read_text(encoding="utf-8")))
+    validator = jsonschema.Draft202012Validator(skills_check.schema(str(path) if path.exists() else None))
     return [f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}" for e in validator.iter_errors(data)]
 
 

@@ -11,14 +11,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import logs
+import outbound
 from chat import Button, Card, Conversation, Reply, Update, shorten, split_text
-from relay import SendFailed, http_call
+from outbound import SendFailed
 from skills import LIMITS
 
 CHANNEL = "messenger"
-TIMEOUT = (3.05, 8.0)  # connect, read: a send still fits in Messenger's 20-second window
+TIMEOUT = outbound.DEFAULT_TIMEOUT
+WINDOW_SECONDS = 24 * 3600  # standard messaging: a page may write within 24 h of the person's last message
 PROFILE_TIMEOUT = (2.0, 3.0)  # the name is a nicety; never let it eat the window
 TRANSIENT_CODES = {1, 2, 4, 17, 32, 613, 80006}  # unknown/service/rate-limit errors worth a retry
 USER_GONE_CODES = {551}  # "This person isn't available right now"
@@ -42,9 +46,12 @@ def handshake(args, verify_token: str) -> str | None:
     return args.get("hub.challenge", "")
 
 
-def parse(body: dict) -> list[Update]:
+def parse(body: Any) -> list[Update]:
     """Every user event in a webhook body, in order; echoes, reads and the rest are skipped."""
     updates: list[Update] = []
+    if not isinstance(body, dict):
+        logs.get().info("messenger body is not an object")
+        return updates
     if body.get("object") != "page":
         logs.get().info("messenger body is not a page event", extra={"object": str(body.get("object"))[:40]})
         return updates
@@ -188,48 +195,55 @@ class Messenger:
     """Messenger for one page: holds the HTTP session and the settings it needs."""
 
     name = CHANNEL
+    ack = "EVENT_RECEIVED\n"
 
     def __init__(self, settings, session=None):
-        import requests
-
         self.settings = settings
         self.graph = settings.fb_graph_url
-        self.session = session or requests.Session()
+        self.session = session or outbound.new_session()
 
     @property
     def token(self) -> str:
         return self.settings.secret("fb_page_access_token")
+
+    def verify(self, raw: bytes, headers: Mapping[str, str]) -> bool:
+        return verify_signature(raw, headers.get("X-Hub-Signature-256"), self.settings.secret("fb_app_secret"))
+
+    def parse(self, body: Any) -> list[Update]:
+        return parse(body)
+
+    def may_send_unprompted(self, conv: Conversation, now: float) -> bool:
+        """Only inside the 24-hour window that the person's last message opened."""
+        return conv.active and now - conv.last_message_at < WINDOW_SECONDS
 
     def needs_profile(self, conv: Conversation) -> bool:
         return not conv.profile.get("looked_up")
 
     def fetch_profile(self, user_id: str) -> dict:
         """First name (and locale when the app may read it); any failure just means no name."""
-        import requests
-
         for fields in ("first_name,locale", "first_name"):
             try:
-                response = self.session.get(
+                status, data = outbound.request(
+                    self.session,
+                    "GET",
                     f"{self.graph}/{user_id}",
                     params={"fields": fields, "access_token": self.token},
                     timeout=PROFILE_TIMEOUT,
                 )
-            except requests.RequestException as error:
-                logs.get().warning("profile lookup failed", extra={"error": type(error).__name__})
+            except SendFailed as error:
+                logs.get().warning("profile lookup failed", extra={"error": str(error)})
                 return {}
-            if response.status_code == 200:
-                try:
-                    data = response.json()
-                except ValueError:
-                    return {}
+            if status == 200:
                 profile = {"first_name": _text(data.get("first_name"))[:64]}
                 if _text(data.get("locale")):
                     profile["locale"] = data["locale"]
                 return profile
-            logs.get().info("profile lookup refused", extra={"status": response.status_code, "fields": fields})
+            logs.get().info("profile lookup refused", extra={"status": status, "fields": fields})
         return {}
 
-    def render(self, replies: list[Reply], conv: Conversation, update: Update) -> list[dict]:
+    def render(
+        self, replies: list[Reply], conv: Conversation, update: Update, short: Callable[[str], str]
+    ) -> list[dict]:
         bodies = []
         for reply in replies:
             for message in render_reply(reply, self.settings.public_url):
@@ -237,7 +251,7 @@ class Messenger:
         return bodies
 
     def send(self, item: dict) -> None:
-        status, body = http_call(
+        status, body = outbound.post_json(
             self.session, f"{self.graph}/me/messages", item, TIMEOUT, params={"access_token": self.token}
         )
         if status == 200:
@@ -313,25 +327,22 @@ def setup(page: Messenger, skills, attempts: int = 5, sleep=time.sleep) -> list[
 
 def graph_call(page: Messenger, method: str, url: str, params: dict, body: dict | None, attempts: int, sleep) -> dict:
     """A Graph call for the CLI: rate limits and transient errors are waited out, with backoff."""
-    import requests
-
+    failure = SendFailed("no attempt made", transient=True)
     for attempt in range(attempts):
         try:
-            response = page.session.request(
-                method, url, params=params | {"access_token": page.token}, json=body, timeout=TIMEOUT
+            status, data = outbound.request(
+                page.session, method, url, params=params | {"access_token": page.token}, json=body, timeout=TIMEOUT
             )
-        except requests.RequestException as error:
-            failure = f"network error: {type(error).__name__}"
+        except SendFailed as error:
+            failure = error
         else:
-            data = response.json() if response.content else {}
-            if response.status_code == 200:
+            if status == 200:
                 return data
-            error = data.get("error", {}) if isinstance(data, dict) else {}
-            failure = f"graph {response.status_code} code={error.get('code')}: {error.get('message', '')}"
-            transient = (
-                response.status_code >= 500 or response.status_code == 429 or error.get("code") in TRANSIENT_CODES
-            )
+            error = data.get("error", {}) if isinstance(data.get("error"), dict) else {}
+            reason = f"graph {status} code={error.get('code')}: {error.get('message', '')}"
+            transient = status >= 500 or status == 429 or error.get("code") in TRANSIENT_CODES
+            failure = SendFailed(reason, transient=transient)
             if not transient:
-                raise SendFailed(failure, transient=False)
+                raise failure
         sleep(min(60, 2**attempt))
-    raise SendFailed(failure, transient=True)
+    raise failure

@@ -9,25 +9,24 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import random
 import threading
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from chat import Conversation
-from store import StoreError, StoreUnavailable, settle_outbox
+from store import CONVERSATIONS, DELETE, WAKES, Step, StoreError, StoreUnavailable, Writes, plan
 
 T = TypeVar("T")
 
-CONVERSATIONS = "conversations"
-SUGGESTIONS = "suggestions"
-REMINDERS = "reminders"
 CONVERSATION_TTL = 400 * 24 * 3600  # a conversation idle for ~13 months is deleted by the TTL policy
-SUGGESTION_TTL = 2 * 365 * 24 * 3600
+FILED_TTL = 2 * 365 * 24 * 3600
 WRITE_ATTEMPTS = 12  # concurrent messages from one user (across instances) race for one document
 STORE_DEADLINE = 8.0  # seconds a request waits for Firestore; the client's own retries run for minutes
+CREDENTIALS_HINT = (
+    "locally run `gcloud auth application-default login` (or set FIRESTORE_EMULATOR_HOST); on Cloud Run "
+    "give the runtime service account roles/datastore.user; check the project and database in STORE_URL"
+)
 
 
 def classify(error: Exception) -> Exception:
@@ -44,6 +43,8 @@ def classify(error: Exception) -> Exception:
         exceptions.RetryError,
     )
     message = f"firestore: {type(error).__name__}: {str(error)[:200]}"
+    if isinstance(error, exceptions.PermissionDenied | exceptions.Unauthenticated | exceptions.NotFound):
+        return StoreError(f"{message} ({CREDENTIALS_HINT})")
     if isinstance(error, exceptions.Aborted):
         return StoreUnavailable(message, contention=True)
     if isinstance(error, transient):
@@ -67,36 +68,26 @@ def bounded() -> dict:
     return {"retry": policy, "timeout": STORE_DEADLINE}
 
 
-def to_document(conv: Conversation, now: float) -> dict:
-    """The Firestore shape: outbox items as JSON text (Firestore has no arrays of arrays)."""
+def to_document(doc: dict, now: float) -> dict:
+    """The stored shape: the document and when Firestore's TTL policy may delete it."""
     from datetime import UTC, datetime
 
-    data = conv.to_dict()
-    data.pop("suggestions", None)
-    data["outbox"] = {
-        seq: entry | {"items": json.dumps(entry["items"], ensure_ascii=False)} for seq, entry in data["outbox"].items()
-    }
-    data["expire_at"] = datetime.fromtimestamp(now + CONVERSATION_TTL, tz=UTC)
-    return data
+    return doc | {"expire_at": datetime.fromtimestamp(now + CONVERSATION_TTL, tz=UTC)}
 
 
-def from_document(data: dict) -> Conversation:
+def from_document(data: dict | None) -> dict | None:
+    if data is None:
+        return None
     data = dict(data)
     data.pop("expire_at", None)
-    outbox = data.get("outbox") or {}
-    data["outbox"] = {
-        seq: entry
-        | {"items": json.loads(entry["items"]) if isinstance(entry.get("items"), str) else entry.get("items", [])}
-        for seq, entry in outbox.items()
-    }
-    return Conversation.from_dict(data)
+    return data
 
 
 class FirestoreStore:
     """Production state: one document per conversation, one conditional write per message.
 
     Happy path: a message reads the document once and writes it once; after
-    sending, ``settle`` writes once more with a precondition (the document is as we
+    sending, ``patch`` writes once more with a precondition (the document is as we
     left it) instead of reading it again. The client is created on first use.
     """
 
@@ -105,7 +96,7 @@ class FirestoreStore:
         self.database = database
         self._client = None
         self._lock = threading.Lock()
-        self._written: dict[str, object] = {}  # claim -> update time of the write that made it
+        self._written: dict[str, object] = {}  # token -> update time of the write made under it
         self._key_locks: dict[str, list] = {}  # key -> [lock, holders and waiters]
         self._pool = None
 
@@ -118,7 +109,7 @@ class FirestoreStore:
                     kwargs = {"project": self.project} if self.project else {}
                     if self.database:
                         kwargs["database"] = self.database
-                    self._client = firestore.Client(**kwargs)
+                    self._client = self._call(firestore.Client, **kwargs)
         return self._client
 
     def _ref(self, key: str):
@@ -127,7 +118,7 @@ class FirestoreStore:
     def _bounded(self, fn: Callable[..., T], *args) -> T:
         """Run a store call, waiting at most STORE_DEADLINE. A call given up on is told so and
         rolls back instead of writing; one whose commit was already on its way may still land,
-        which is safe because what it claims carries a lease (see Conversation.claim)."""
+        which is safe because what it claims carries a lease (see relay.DeliveryRecord.claim)."""
         import concurrent.futures
 
         with self._lock:
@@ -141,17 +132,17 @@ class FirestoreStore:
             abandoned.set()
             raise StoreUnavailable(f"firestore: no answer within {STORE_DEADLINE:.0f} s") from None
 
-    def transact(self, key: str, step: Callable[[Conversation], tuple[bool, T]]) -> T:
-        return self._bounded(self._transact_retrying, key, step)
+    def transact(self, key: str, step: Step, *, token: str = "") -> Any:
+        return self._bounded(self._transact_retrying, key, step, token)
 
-    def _transact_retrying(self, key: str, step: Callable[[Conversation], tuple[bool, T]], abandoned=None) -> T:
+    def _transact_retrying(self, key: str, step: Step, token: str = "", abandoned=None) -> Any:
         # Threads of one process take turns per conversation; processes race with conditional
         # writes, and the loser reads again after a short jittered pause.
         abandoned = abandoned or threading.Event()
         with self._turn(key):
             for attempt in range(WRITE_ATTEMPTS):
                 try:
-                    return self._transact_once(key, step, abandoned)
+                    return self._transact_once(key, step, token, abandoned)
                 except StoreUnavailable as error:
                     if not error.contention or attempt == WRITE_ATTEMPTS - 1:
                         raise
@@ -173,7 +164,7 @@ class FirestoreStore:
                 if not entry[1]:
                     del self._key_locks[key]
 
-    def _transact_once(self, key: str, step: Callable[[Conversation], tuple[bool, T]], abandoned) -> T:
+    def _transact_once(self, key: str, step: Step, token: str, abandoned) -> Any:
         """Read, apply ``step``, and write only if the document is still as read.
 
         Optimistic rather than a Firestore transaction: a transaction's read takes a lock, and two
@@ -181,124 +172,119 @@ class FirestoreStore:
         2 s on the emulator). A conditional write never waits: of two racers one wins at once, and
         the other reads again. It also saves the BeginTransaction round trip."""
         from google.api_core import exceptions
-        from google.cloud import firestore
 
-        client = self.client()
         ref = self._ref(key)
-        try:
-            snapshot = ref.get(**bounded())
-        except exceptions.GoogleAPIError as error:
-            raise classify(error) from error
-        old = snapshot.to_dict() if snapshot.exists else None
-        conv = from_document(old) if old is not None else Conversation(key=key)
-        due_before = conv.reminder_due()
-        changed, result = step(conv)
-        if not changed:
+        snapshot = self._call(ref.get, **bounded())
+        before = from_document(snapshot.to_dict()) if snapshot.exists else None
+        change, result = step(before)
+        if change is None:
             return result
         if abandoned.is_set():
             raise StoreUnavailable("firestore: abandoned after the deadline")  # nothing written
-        now = time.time()
-        data = to_document(conv, now)
-        batch = client.batch()  # atomic: the conversation, its reminder and suggestions, or nothing
-        if old is None:
+        batch = self._batch(plan(key, before, change), snapshot if snapshot.exists else None)
+        try:
+            results = self._call(batch.commit, **bounded())
+        except StoreUnavailable as error:
+            if isinstance(error.__cause__, exceptions.FailedPrecondition | exceptions.Conflict | exceptions.NotFound):
+                raise StoreUnavailable("firestore: the conversation changed meanwhile", contention=True) from error
+            raise
+        if token:
+            self._remember(token, results[0].update_time)
+        return result
+
+    def _batch(self, writes: Writes, snapshot):
+        """One atomic batch: the conversation (conditional on what was read), its wake index entry, filed records."""
+        from google.cloud import firestore
+
+        client, ref, now = self.client(), self._ref(writes.key), time.time()
+        data = to_document(writes.doc, now)
+        batch = client.batch()
+        if snapshot is None:
             batch.create(ref, data)
         else:
             # Every top-level field replaced, so this is a full overwrite, made conditional.
-            gone = {name: firestore.DELETE_FIELD for name in old.keys() - data.keys()}
+            gone = {name: firestore.DELETE_FIELD for name in snapshot.to_dict().keys() - data.keys()}
             batch.update(ref, data | gone, option=client.write_option(last_update_time=snapshot.update_time))
-        if conv.reminder_due() != due_before:
-            # The reminders index follows the conversation, in the same commit.
-            reminder_ref = client.collection(REMINDERS).document(document_id(key))
-            if conv.reminder_due() is None:
-                batch.delete(reminder_ref)
+        if writes.wake_changed:
+            wake_ref = client.collection(WAKES).document(document_id(writes.key))
+            if writes.wake_due is None:
+                batch.delete(wake_ref)
             else:
-                batch.set(reminder_ref, {"key": key, "due_at": conv.reminder_due(), "lease_until": 0.0, "claim": None})
-        for item in conv.suggestions:
-            batch.create(client.collection(SUGGESTIONS).document(), suggestion_document(key, item, now))
+                entry = {"key": writes.key, "due_at": writes.wake_due, "lease_until": 0.0, "claim": None}
+                batch.set(wake_ref, entry)
+        for queue, record in writes.filed:
+            batch.create(client.collection(queue).document(), filed_document(writes.key, record, now))
+        return batch
+
+    def _call(self, fn: Callable[..., T], *args, **kwargs) -> T:
+        """One client call; whatever it raises becomes StoreUnavailable or StoreError, with the cause kept."""
+        import google.auth.exceptions
+        from google.api_core import exceptions
+
         try:
-            results = batch.commit(**bounded())
-        except (exceptions.FailedPrecondition, exceptions.Conflict, exceptions.NotFound) as error:
-            raise StoreUnavailable("firestore: the conversation changed meanwhile", contention=True) from error
+            return fn(*args, **kwargs)
         except exceptions.GoogleAPIError as error:
             raise classify(error) from error
-        conv.suggestions = []
-        for entry in conv.outbox.values():
-            if entry.get("claim"):
-                self._remember(entry["claim"], results[0].update_time)
-        return result
+        except google.auth.exceptions.GoogleAuthError as error:
+            raise StoreError(f"firestore: {type(error).__name__} ({CREDENTIALS_HINT})") from error
 
-    def _remember(self, claim: str, update_time) -> None:
+    def _remember(self, token: str, update_time) -> None:
         with self._lock:
-            self._written[claim] = update_time
+            self._written[token] = update_time
             while len(self._written) > 10_000:
                 self._written.pop(next(iter(self._written)))
 
-    def settle(self, key: str, claim: str, remaining: dict[str, list], deactivate: bool = False) -> None:
-        self._bounded(self._settle, key, claim, remaining, deactivate)
+    def patch(self, key: str, token: str, fields: dict[tuple[str, ...], Any], step: Step) -> None:
+        self._bounded(self._patch, key, token, fields, step)
 
-    def _settle(self, key: str, claim: str, remaining: dict[str, list], deactivate: bool, abandoned) -> None:
+    def _patch(self, key: str, token: str, fields: dict[tuple[str, ...], Any], step: Step, abandoned) -> None:
         from google.api_core import exceptions
         from google.cloud import firestore
         from google.cloud.firestore_v1.field_path import FieldPath
 
         with self._lock:
-            update_time = self._written.pop(claim, None)
-        # A user who blocked the bot also leaves the reminders index: that needs the full write,
-        # which keeps the index in step with the conversation. It is rare.
-        if update_time is not None and not deactivate:
-            fields: dict = {}
-            for seq, items in remaining.items():
-                path = FieldPath("outbox", seq).to_api_repr()
-                if items:
-                    fields[path + ".items"] = json.dumps(items, ensure_ascii=False)
-                    fields[path + ".claim"] = None
-                    fields[path + ".lease_until"] = 0
-                else:
-                    fields[path] = firestore.DELETE_FIELD
-            if deactivate:
-                fields["active"] = False
-            if not fields:
-                return
+            update_time = self._written.pop(token, None)
+        if update_time is not None and fields:
+            paths = {
+                FieldPath(*path).to_api_repr(): firestore.DELETE_FIELD if value is DELETE else value
+                for path, value in fields.items()
+            }
             try:
                 # One write, no read: valid only if nobody wrote the document since our own write.
                 option = self.client().write_option(last_update_time=update_time)
-                self._ref(key).update(fields, option=option, **bounded())
+                self._call(self._ref(key).update, paths, option=option, **bounded())
                 return
-            except exceptions.FailedPrecondition:
-                pass  # another message for this user came in meanwhile: read, settle, write
-            except exceptions.GoogleAPIError as error:
-                raise classify(error) from error
-        self._transact_retrying(key, lambda conv: (settle_outbox(conv, claim, remaining, deactivate), None), abandoned)
+            except StoreUnavailable as error:
+                if not isinstance(error.__cause__, exceptions.FailedPrecondition):
+                    raise
+                # another message for this user came in meanwhile: read, apply, write
+        self._transact_retrying(key, step, "", abandoned)
 
-    def due_reminders(self, now: float, limit: int) -> list[tuple[str, object]]:
-        return self._bounded(self._due_reminders, now, limit)
+    def due(self, now: float, limit: int) -> list[tuple[str, object]]:
+        return self._bounded(self._due, now, limit)
 
-    def _due_reminders(self, now: float, limit: int, abandoned=None) -> list[tuple[str, object]]:
-        from google.api_core import exceptions
+    def _due(self, now: float, limit: int, abandoned=None) -> list[tuple[str, object]]:
         from google.cloud.firestore_v1.base_query import FieldFilter
 
-        query = self.client().collection(REMINDERS).where(filter=FieldFilter("due_at", "<=", now))
-        try:
-            snapshots = list(query.order_by("due_at").limit(limit).stream(**bounded()))
-        except exceptions.GoogleAPIError as error:
-            raise classify(error) from error
+        query = self.client().collection(WAKES).where(filter=FieldFilter("due_at", "<=", now))
+        snapshots = self._call(lambda: list(query.order_by("due_at").limit(limit).stream(**bounded())))
         # The lease is checked here rather than in the query: two range filters would need a composite index.
         return [
             (s.get("key"), (s.update_time, s.get("due_at"))) for s in snapshots if (s.get("lease_until") or 0) <= now
         ]
 
-    def claim_reminder(self, key: str, now: float, lease: float, claim: str, version=None) -> float | None:
-        return self._bounded(self._claim_reminder, key, now, lease, claim, version)
+    def claim_due(self, key: str, now: float, lease: float, claim: str, version=None) -> float | None:
+        return self._bounded(self._claim_due, key, now, lease, claim, version)
 
-    def _claim_reminder(self, key, now, lease, claim, version, abandoned=None) -> float | None:
-        """One conditional write, no lock: it succeeds only if the reminder is exactly as the query
+    def _claim_due(self, key, now, lease, claim, version, abandoned=None) -> float | None:
+        """One conditional write, no lock: it succeeds only if the entry is exactly as the query
         saw it, so of several runs that saw it, one wins."""
         from google.api_core import exceptions
 
-        ref = self.client().collection(REMINDERS).document(document_id(key))
+        ref = self.client().collection(WAKES).document(document_id(key))
         try:
             if version is None:
-                snapshot = ref.get(**bounded())
+                snapshot = self._call(ref.get, **bounded())
                 if not snapshot.exists:
                     return None
                 version = (snapshot.update_time, snapshot.get("due_at"))
@@ -306,43 +292,39 @@ class FirestoreStore:
             if due_at is None or due_at > now:
                 return None
             option = self.client().write_option(last_update_time=update_time)
-            ref.update({"lease_until": now + lease, "claim": claim}, option=option, **bounded())
-        except (exceptions.FailedPrecondition, exceptions.NotFound):
-            return None  # someone else claimed or changed it first
-        except exceptions.GoogleAPIError as error:
-            raise classify(error) from error
+            self._call(ref.update, {"lease_until": now + lease, "claim": claim}, option=option, **bounded())
+        except StoreUnavailable as error:
+            if isinstance(error.__cause__, exceptions.FailedPrecondition | exceptions.NotFound):
+                return None  # someone else claimed or changed it first
+            raise
         return due_at
 
-    def release_reminder(self, key: str, claim: str) -> None:
-        self._bounded(self._release_reminder, key, claim)
+    def release_due(self, key: str, claim: str) -> None:
+        self._bounded(self._release_due, key, claim)
 
-    def _release_reminder(self, key: str, claim: str, abandoned=None) -> None:
+    def _release_due(self, key: str, claim: str, abandoned=None) -> None:
         from google.api_core import exceptions
 
-        ref = self.client().collection(REMINDERS).document(document_id(key))
+        ref = self.client().collection(WAKES).document(document_id(key))
         try:
-            snapshot = ref.get(**bounded())
+            snapshot = self._call(ref.get, **bounded())
             if snapshot.exists and snapshot.get("claim") == claim:
-                ref.update(
-                    {"lease_until": 0.0, "claim": None},
-                    option=self.client().write_option(last_update_time=snapshot.update_time),
-                    **bounded(),
-                )
-        except (exceptions.FailedPrecondition, exceptions.NotFound):
-            pass  # it moved on already
-        except exceptions.GoogleAPIError as error:
-            raise classify(error) from error
+                option = self.client().write_option(last_update_time=snapshot.update_time)
+                self._call(ref.update, {"lease_until": 0.0, "claim": None}, option=option, **bounded())
+        except StoreUnavailable as error:
+            if not isinstance(error.__cause__, exceptions.FailedPrecondition | exceptions.NotFound):
+                raise  # otherwise it moved on already
 
-    def load(self, key: str) -> Conversation | None:
-        snapshot = self._ref(key).get()
+    def load(self, key: str) -> dict | None:
+        snapshot = self._bounded(lambda abandoned: self._call(self._ref(key).get, **bounded()))
         return from_document(snapshot.to_dict()) if snapshot.exists else None
 
-    def suggestions(self, limit: int = 100) -> list[dict]:
+    def filed(self, queue: str, limit: int = 100) -> list[dict]:
         from google.cloud import firestore
 
-        query = self.client().collection(SUGGESTIONS).order_by("created_at", direction=firestore.Query.DESCENDING)
-        items = [doc.to_dict() for doc in query.limit(limit).stream()]
-        return [{k: item[k] for k in ("conversation", "text", "locale", "created_at")} for item in items]
+        query = self.client().collection(queue).order_by("created_at", direction=firestore.Query.DESCENDING)
+        records = self._call(lambda: [doc.to_dict() for doc in query.limit(limit).stream(**bounded())])
+        return [{k: v for k, v in record.items() if k != "expire_at"} for record in records]
 
     def close(self) -> None:
         if self._pool is not None:
@@ -358,14 +340,9 @@ def document_id(key: str) -> str:
     return key.replace("%", "%25").replace("/", "%2F")
 
 
-def suggestion_document(key: str, item: dict, now: float) -> dict:
+def filed_document(key: str, record: dict, now: float) -> dict:
     from datetime import UTC, datetime
 
-    created = item.get("at", now)
-    return {
-        "conversation": key,
-        "text": item["text"],
-        "locale": item.get("locale", ""),
-        "created_at": created,
-        "expire_at": datetime.fromtimestamp(created + SUGGESTION_TTL, tz=UTC),
-    }
+    created = record.get("created_at", now)
+    expire = datetime.fromtimestamp(created + FILED_TTL, tz=UTC)
+    return {**record, "conversation": key, "created_at": created, "expire_at": expire}

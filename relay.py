@@ -1,60 +1,164 @@
-"""The path of one message: apply an update once, send its replies once.
+"""The path of one update: apply it once, send its replies once, settle.
 
-    transaction: seen? -> claim what is unsent | new -> engine -> queue -> claim
+    one write: seen? -> claim what is unsent | new -> engine -> queue -> claim
     send the claimed messages in order -> settle (drop what went out, keep the rest)
 
-A failed send (5xx, timeout, long rate limit) leaves the rest in the outbox and
-asks the platform to retry (503); the redelivered event is already seen, so
-only what was not sent goes out. Channels plug in through ``Channel``.
+The conversation's document holds the engine's state and, under ``delivery``,
+this module's record: the event ids already applied, the outbox of rendered
+messages not yet sent, and the short stand-ins for payloads too long for a
+channel. A failed send (5xx, timeout, long rate limit) leaves the rest in the
+outbox and asks the platform to retry; the redelivered event is already seen,
+so only what was not sent goes out. ``deliver_all`` turns a batch of updates
+into one ``Outcome``, which the app turns into the HTTP answer.
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Protocol
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 import chat
 import logs
 from chat import Conversation, Reply, Update
+from outbound import SendFailed
 from skills import Skills
-from store import Store
+from store import DELETE, Change, Store
 
+RECENT_EVENTS = 100  # event ids kept for deduplication; platforms redeliver within minutes
+RECENT_PAYLOAD_KEYS = 200  # short callback keys kept for Telegram (64-byte callback_data)
+OUTBOX_MAX_AGE = 24 * 3600  # a reply still unsent after a day is stale; Messenger's window is closed too
 LEASE_SECONDS = 60.0  # a claimed outbox entry is someone else's until then (a crashed sender's, at worst)
 SEND_BUDGET_SECONDS = 15.0  # stop sending and answer 503 before Messenger's 20-second window closes
-
-
-class SendFailed(Exception):
-    def __init__(self, reason: str, transient: bool, user_gone: bool = False):
-        super().__init__(reason)
-        self.transient = transient
-        self.user_gone = user_gone
+BATCH_BUDGET_SECONDS = 15.0  # one webhook request stops taking on updates after this; the rest are redelivered
+WAKE_EVENT = "wake:"  # event ids of what the bot says unprompted: wake:<due time>
 
 
 class Channel(Protocol):
+    """One shape for every channel (fb.py, tg.py, web.py)."""
+
     name: str
+    ack: str  # the body of a 200 to this platform
+
+    def verify(self, raw: bytes, headers: Mapping[str, str]) -> bool: ...
+
+    def parse(self, body: Any) -> list[Update]: ...
 
     def needs_profile(self, conv: Conversation) -> bool: ...
 
     def fetch_profile(self, user_id: str) -> dict: ...
 
-    def render(self, replies: list[Reply], conv: Conversation, update: Update) -> list[dict]: ...
+    def render(
+        self, replies: list[Reply], conv: Conversation, update: Update, short: Callable[[str], str]
+    ) -> list[dict]: ...
 
     def send(self, item: dict) -> None: ...
 
+    def may_send_unprompted(self, conv: Conversation, now: float) -> bool: ...
+
+
+@dataclass
+class DeliveryRecord:
+    """What this module keeps in the conversation's document, under ``delivery``."""
+
+    events: list = field(default_factory=list)
+    outbox: dict = field(default_factory=dict)
+    next_seq: int = 1
+    payload_keys: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_doc(cls, doc: dict) -> DeliveryRecord:
+        # Documents from before the record had its own field keep these at the top level.
+        data = doc.get("delivery") or {k: doc[k] for k in ("events", "outbox", "next_seq", "payload_keys") if k in doc}
+        record = cls(**{k: copy.deepcopy(v) for k, v in data.items() if k in cls.__dataclass_fields__})
+        for entry in record.outbox.values():
+            if isinstance(entry.get("items"), list):  # older documents kept items as lists
+                entry["items"] = json.dumps(entry["items"], ensure_ascii=False)
+        return record
+
+    def to_dict(self) -> dict:
+        return copy.deepcopy(self.__dict__)
+
+    def seen(self, event_id: str) -> bool:
+        return event_id in self.events
+
+    def remember(self, event_id: str) -> None:
+        self.events.append(event_id)
+        del self.events[:-RECENT_EVENTS]
+
+    def enqueue(self, event_id: str, items: list[dict], now: float) -> None:
+        """Keep the rendered messages of one event (as JSON text: one field, whatever their shape) until sent."""
+        if items:
+            self.outbox[str(self.next_seq)] = {
+                "event": event_id,
+                "items": json.dumps(items, ensure_ascii=False),
+                "created_at": now,
+            }
+        self.next_seq += 1
+
+    def claim(self, token: str, now: float, lease: float) -> list[tuple[str, list]]:
+        """Take every outbox entry nobody else is sending right now, oldest first. Entries
+        already under ``token`` are taken again: a write that landed although its answer was
+        lost, retried, must not leave its own replies locked out."""
+        taken = []
+        for seq in sorted(self.outbox, key=int):
+            entry = self.outbox[seq]
+            if now - entry.get("created_at", now) > OUTBOX_MAX_AGE:
+                del self.outbox[seq]
+                continue
+            if entry.get("claim") not in (None, token) and entry.get("lease_until", 0) > now:
+                continue
+            entry["claim"], entry["lease_until"] = token, now + lease
+            taken.append((seq, json.loads(entry["items"])))
+        return taken
+
+    def short_payload(self, payload: str) -> str:
+        """A short stand-in for a payload too long for a channel, remembered here."""
+        short = "~" + hashlib.sha256(payload.encode()).hexdigest()[:16]
+        self.payload_keys.pop(short, None)
+        self.payload_keys[short] = payload
+        while len(self.payload_keys) > RECENT_PAYLOAD_KEYS:
+            self.payload_keys.pop(next(iter(self.payload_keys)))
+        return short
+
+
+def wake_event_id(due_at: float) -> str:
+    return f"{WAKE_EVENT}{int(due_at)}"
+
+
+def read(key: str, doc: dict | None) -> tuple[Conversation, DeliveryRecord]:
+    if doc is None:
+        return Conversation(key=key), DeliveryRecord()
+    return Conversation.from_dict({**doc, "key": key}), DeliveryRecord.from_doc(doc)
+
+
+def document(conv: Conversation, record: DeliveryRecord) -> dict:
+    return conv.to_dict() | {"delivery": record.to_dict()}
+
+
+def load_conversation(store: Store, key: str) -> Conversation | None:
+    doc = store.load(key)
+    return read(key, doc)[0] if doc is not None else None
+
 
 class NeedProfile(Exception):
-    """Raised inside a transaction to leave it untouched while the profile is fetched."""
+    """Raised inside a step to leave the document untouched while the profile is fetched."""
 
 
 @dataclass
 class Delivery:
     ok: bool = True  # False: something is left unsent; the platform should retry
     duplicate: bool = False
+    held: bool = False  # an unprompted message the channel did not allow now; kept for later
+    stale: bool = False  # a wake that is no longer the conversation's (changed or done meanwhile)
     replies: list[Reply] = field(default_factory=list)
     sent: int = 0
+    items: list[dict] = field(default_factory=list)  # what went out in this call, in order
 
 
 def deliver(
@@ -66,65 +170,84 @@ def deliver(
     clock: Callable[[], float] = time.time,
     hold: bool = False,
 ) -> Delivery:
-    """Apply ``update`` and send what is owed to this user. ``hold`` queues without sending
-    (a message earlier in this request to the same user could not be sent)."""
+    """Apply ``update`` and send what is owed to this person. ``hold`` queues without sending
+    (a message earlier in this request to the same person could not be sent)."""
     claim = uuid.uuid4().hex
     profile: dict = {}
     result = Delivery()
 
-    def step(conv: Conversation) -> tuple[bool, list]:
+    def step(doc: dict | None):
         now = clock()
-        if conv.seen(update.event_id):
+        conv, record = read(update.key, doc)
+        if record.seen(update.event_id):
             result.duplicate = True
-            taken = [] if hold else conv.claim(claim, now, LEASE_SECONDS)
-            return bool(taken), taken
+            taken = [] if hold else record.claim(claim, now, LEASE_SECONDS)
+            return (Change(document(conv, record)) if taken else None), taken
         if not profile and not update.first_name and not update.from_bot and channel.needs_profile(conv):
             raise NeedProfile()
-        if profile:
-            conv.profile.update(profile)
-        conv.remember(update.event_id)
-        replies = chat.handle(update, conv, skills, now)
-        result.replies = replies
-        conv.enqueue(update.event_id, channel.render(replies, conv, update), now)
-        return True, ([] if hold else conv.claim(claim, now, LEASE_SECONDS))
+        conv.profile.update(profile)
+        record.remember(update.event_id)
+        filed = apply(update, conv, record, channel, skills, now, result)
+        taken = [] if hold else record.claim(claim, now, LEASE_SECONDS)
+        return Change(document(conv, record), filed), taken
 
     try:
-        taken = store.transact(update.key, step)
+        taken = store.transact(update.key, step, token=claim)
     except NeedProfile:
-        profile = channel.fetch_profile(update.user_id)
-        profile["looked_up"] = True
-        taken = store.transact(update.key, step)
+        profile.update(channel.fetch_profile(update.user_id), looked_up=True)
+        taken = store.transact(update.key, step, token=claim)
     if result.duplicate:
         logs.get().info("redelivered event", extra={"event_id": update.event_id, "resending": len(taken)})
     if hold:
         result.ok = False
-        return result
-    if taken:
-        result.ok, result.sent = send_claimed(update.key, claim, taken, channel, store, clock)
+    elif taken:
+        result.ok = send_claimed(update.key, claim, taken, channel, store, clock, result)
     return result
 
 
-def send_claimed(key: str, claim: str, taken: list, channel: Channel, store: Store, clock) -> tuple[bool, int]:
-    """Send the claimed outbox entries in order; record what is left. Returns (all sent, count)."""
+def apply(update, conv, record, channel, skills, now, result: Delivery) -> list:
+    """Run the engine on a new event and queue what it says; returns the records it filed."""
+    if update.from_bot:
+        wake = conv.wake
+        if not wake.get("at") or wake_event_id(wake["at"]) != update.event_id:
+            result.stale = True
+            return []
+        if not channel.may_send_unprompted(conv, now):
+            conv.held, conv.wake, result.held = wake["payload"], {}, True
+            return []
+        update = replace(update, payload=wake["payload"])
+    elif update.payload in record.payload_keys:
+        update = replace(update, payload=record.payload_keys[update.payload])
+    before = conv.to_dict()
+    try:
+        turn = chat.handle(update, conv, skills, now)
+    except Exception as error:
+        # A bug of ours on one event: apologise, record the event as handled, keep the trace.
+        intent = getattr(error, "intent", "")
+        logs.get().exception("engine failed", extra={"event_id": update.event_id, "intent": intent})
+        conv.__dict__.update(Conversation.from_dict(before).__dict__)
+        turn = chat.Turn(replies=[] if update.from_bot else [chat.apology(skills, conv)], filed=[])
+    result.replies = turn.replies
+    record.enqueue(update.event_id, channel.render(turn.replies, conv, update, record.short_payload), now)
+    return turn.filed
+
+
+def send_claimed(key: str, claim: str, taken: list, channel: Channel, store: Store, clock, result: Delivery) -> bool:
+    """Send the claimed outbox entries in order; record what is left. True if all went out."""
     started = clock()
     remaining: dict[str, list] = {}
-    deactivate = False
-    stopped = False
-    sent = 0
-    for seq, entry in taken:
-        items = entry["items"]
-        if stopped:
-            remaining[seq] = items
-            continue
-        left: list = []
-        for index, item in enumerate(items):
+    deactivate = stopped = False
+    for seq, items in taken:
+        left: list = items if stopped else []
+        for index, item in enumerate([] if stopped else items):
             if clock() - started > SEND_BUDGET_SECONDS:
                 stopped, left = True, items[index:]
                 logs.get().warning("send budget used up, leaving the rest for the retry", extra={"key": key})
                 break
             try:
                 channel.send(item)
-                sent += 1
+                result.sent += 1
+                result.items.append(item)
             except SendFailed as failure:
                 if failure.transient:
                     stopped, left = True, items[index:]
@@ -133,43 +256,122 @@ def send_claimed(key: str, claim: str, taken: list, channel: Channel, store: Sto
                 deactivate = deactivate or failure.user_gone
                 # A permanent refusal will not change on retry: log it and move on.
                 logs.get().error("send refused, dropped", extra={"key": key, "reason": str(failure)})
+            except Exception:
+                # A bug rendering or sending one message: retrying would repeat it. Dropped, logged.
+                logs.get().exception("send crashed, dropped", extra={"key": key})
         remaining[seq] = left
-    store.settle(key, claim, remaining, deactivate)
-    return not stopped, sent
+    settle(store, key, claim, remaining, deactivate)
+    return not stopped
 
 
-def http_call(session, url: str, payload: dict, timeout: tuple[float, float], params: dict | None = None):
-    """POST JSON; network trouble becomes a transient ``SendFailed``. Returns (status, json or {})."""
-    import requests
+def settle(store: Store, key: str, claim: str, remaining: dict[str, list], deactivate: bool) -> None:
+    """After sending: drop the entries this claim finished, keep what is left unsent (released)."""
 
-    try:
-        response = session.post(url, json=payload, params=params, timeout=timeout)
-    except requests.RequestException as error:
-        # The exception text can carry the URL, and a Telegram URL carries the token.
-        raise SendFailed(f"network error: {type(error).__name__}", transient=True) from None
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    return response.status_code, body if isinstance(body, dict) else {}
+    def step(doc: dict | None):
+        conv, record = read(key, doc)
+        changed = False
+        for seq, items in remaining.items():
+            entry = record.outbox.get(seq)
+            if entry is None or entry.get("claim") != claim:
+                continue
+            changed = True
+            if items:
+                entry.update(items=json.dumps(items, ensure_ascii=False), claim=None, lease_until=0)
+            else:
+                del record.outbox[seq]
+        if deactivate and conv.active:
+            conv.active, changed = False, True
+        return (Change(document(conv, record)) if changed else None), None
+
+    if deactivate:
+        # The person is gone: the wake index must drop them too, which a full step keeps in line.
+        store.transact(key, step)
+        return
+    fields: dict[tuple[str, ...], Any] = {}
+    for seq, items in remaining.items():
+        path = ("delivery", "outbox", seq)
+        if items:
+            fields[(*path, "items")] = json.dumps(items, ensure_ascii=False)
+            fields[(*path, "claim")], fields[(*path, "lease_until")] = None, 0
+        else:
+            fields[path] = DELETE
+    if fields:
+        store.patch(key, claim, fields, step)
 
 
-class WebChannel:
-    """The web chat: replies go back in the HTTP response, so 'sending' collects them."""
+def hold(store: Store, key: str, due_at: float) -> bool:
+    """Keep a due wake for when the person next writes (its channel is off here). True if held."""
 
-    name = "web"
+    def step(doc: dict | None):
+        conv, record = read(key, doc)
+        if doc is None or int(conv.wake.get("at", 0)) != int(due_at):
+            return None, False
+        conv.held, conv.wake = conv.wake["payload"], {}
+        return Change(document(conv, record)), True
 
-    def __init__(self) -> None:
-        self.sent: list[dict] = []
+    return store.transact(key, step)
 
-    def needs_profile(self, conv: Conversation) -> bool:
-        return False
 
-    def fetch_profile(self, user_id: str) -> dict:
-        return {}
+def advance(store: Store, key: str, due_at: float) -> None:
+    """After a wake was delivered: the next one the engine asked for, if the wake is still that one."""
 
-    def render(self, replies: list[Reply], conv: Conversation, update: Update) -> list[dict]:
-        return [reply.to_dict() for reply in replies]
+    def step(doc: dict | None):
+        conv, record = read(key, doc)
+        if doc is None or int(conv.wake.get("at", 0)) != int(due_at):
+            return None, None
+        after = conv.wake.get("next")
+        conv.wake = {"at": after, "payload": conv.wake["payload"]} if after else {}
+        return Change(document(conv, record)), None
 
-    def send(self, item: dict) -> None:
-        self.sent.append(item)
+    store.transact(key, step)
+
+
+@dataclass
+class Outcome:
+    """What happened to a batch of updates: all recorded (and sent), or retry later."""
+
+    recorded: bool = True  # every update's event is stored with what it caused
+    sent_all: bool = True  # and every reply went out
+    reason: str = ""
+    items: list[dict] = field(default_factory=list)
+
+    @property
+    def retry(self) -> bool:
+        return not (self.recorded and self.sent_all)
+
+
+def deliver_all(
+    updates: list[Update],
+    channel: Channel,
+    store: Store,
+    skills: Skills,
+    *,
+    clock: Callable[[], float] = time.time,
+    budget: float = BATCH_BUDGET_SECONDS,
+) -> Outcome:
+    """Run each update through ``deliver``. Anything the store raises means nothing more is
+    recorded: stop and ask for a retry. A person whose reply could not be sent has their next
+    updates queued, not sent, so their replies never overtake each other."""
+    outcome = Outcome()
+    failed_users: set[str] = set()
+    started = time.monotonic()
+    for done, update in enumerate(updates):
+        if time.monotonic() - started > budget:
+            logs.get().warning("batch budget used up", extra={"done": done, "left": len(updates) - done})
+            outcome.recorded, outcome.reason = False, "time budget"
+            break
+        try:
+            result = deliver(update, channel, store, skills, hold=update.key in failed_users, clock=clock)
+        except Exception as error:
+            # Unreached, unauthenticated, refused or broken: whatever the class, nothing was recorded.
+            logs.get().error(
+                "store failed, asking for a retry",
+                extra={"event_id": update.event_id, "error": f"{type(error).__name__}: {str(error)[:300]}"},
+            )
+            outcome.recorded, outcome.reason = False, "store unavailable"
+            break
+        outcome.items += result.items
+        if not result.ok:
+            failed_users.add(update.key)
+            outcome.sent_all, outcome.reason = False, "send failed"
+    return outcome

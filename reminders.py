@@ -1,28 +1,19 @@
-"""Reminders: when the next one is due, and the run that sends the due ones exactly once.
+"""The mentor's reminders: the cadence, the next due time in the person's day, the card.
 
-A reminder is scheduled in the conversation (``conversation.reminder``) and
-mirrored by the store into a reminders table or collection that can be queried
-by due time. A run claims each due reminder with a lease, delivers it through
-the relay as an update from the bot (event id ``reminder:<due>``, so the
-conversation's dedup and outbox make it exactly once), and reschedules it only
-after it went out.
+Pure rules and the actions that apply them. A reminder is a wake of the
+conversation (``Conversation.wake_at``) with the payload ``REMINDER``;
+outreach.py delivers it when it comes due, and ``send_reminder`` runs then.
 """
 
 from __future__ import annotations
 
 import math
-import random
-import time
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
 
-import logs
-import relay
-from chat import Update
+from catalog import current_skill, next_item, percent, skill_title
+from chat import Button, Card, Context, Reply, shorten
 
-LEASE_SECONDS = 120.0  # a claimed reminder is this run's; if the run dies, the next one retries after it
-LOCAL_HOUR = 18  # a sensible hour to be reminded when the user's time zone is known
+PAYLOAD = "REMINDER"
+LOCAL_HOUR = 18  # a sensible hour to be reminded when the person's time zone is known
 MIN_DAYS, MAX_DAYS = 1, 7
 
 
@@ -33,7 +24,7 @@ def cadence_days(hours_per_week: float, next_minutes: float) -> int:
 
 
 def next_due(now: float, days: float, tz_offset_hours: float | None, last_active_at: float) -> float:
-    """``days`` from now, moved to LOCAL_HOUR in the user's time zone when known, otherwise to the
+    """``days`` from now, moved to LOCAL_HOUR in the person's time zone when known, otherwise to the
     hour of day they were last active (they were awake and reading then)."""
     target = now + days * 86400
     if tz_offset_hours is not None:
@@ -46,125 +37,130 @@ def next_due(now: float, days: float, tz_offset_hours: float | None, last_active
     return target
 
 
-@dataclass
-class RunReport:
-    due: int = 0
-    sent: int = 0
-    skipped: int = 0
-    failed: int = 0
-    left: bool = False  # stopped at the time budget with due reminders still waiting
-    seconds: float = 0.0
-
-    def as_json(self) -> dict:
-        return {
-            "due": self.due,
-            "sent": self.sent,
-            "skipped": self.skipped,
-            "failed": self.failed,
-            "more_due": self.left,
-            "seconds": round(self.seconds, 3),
-        }
+def _every(ctx: Context, days: int) -> str:
+    return ctx.t("every_day") if days == 1 else ctx.t("every_days", days=days)
 
 
-class Pacer:
-    """At most ``rate`` sends per second for this run (Telegram allows about 30 per second per bot)."""
-
-    def __init__(self, rate: float, clock: Callable[[], float], sleep: Callable[[float], None]):
-        self.interval = 1.0 / rate if rate > 0 else 0.0
-        self.clock, self.sleep = clock, sleep
-        self.next_at = 0.0
-
-    def wait(self) -> None:
-        now = self.clock()
-        if now < self.next_at:
-            self.sleep(self.next_at - now)
-            now = self.next_at
-        self.next_at = now + self.interval
+def _days_arg(ctx: Context, default: int) -> int:
+    value = str(ctx.args.get("days", ""))
+    return int(value) if value.isascii() and value.isdigit() else default
 
 
-def run_due(
-    store,
-    channels: dict,
-    skills,
-    *,
-    clock: Callable[[], float] = time.time,
-    sleep: Callable[[float], None] = time.sleep,
-    budget: float = 50.0,
-    batch: int = 100,
-    rate: float = 20.0,
-) -> RunReport:
-    """Send the due reminders until none are left or the time budget is spent."""
-    report = RunReport()
-    started = clock()
-    pacer = Pacer(rate, clock, sleep)
-    while True:
-        if clock() - started >= budget:
-            report.left = bool(store.due_reminders(clock(), 1))
-            break
-        due = store.due_reminders(clock(), batch)
-        if not due:
-            break
-        random.shuffle(due)  # concurrent runs start at different places instead of racing for the same
-        handled = 0
-        for key, version in due:
-            if clock() - started >= budget:
-                break
-            token = uuid.uuid4().hex
-            due_at = store.claim_reminder(key, clock(), LEASE_SECONDS, token, version)
-            if due_at is None:
-                continue  # another run has it, or it is no longer due
-            handled += 1
-            report.due += 1
-            send_one(key, due_at, token, store, channels, skills, clock, pacer, report)
-        if handled == 0:
-            break  # everything left is leased by other runs
-    report.seconds = clock() - started
-    return report
+def _schedule(ctx: Context, days: int) -> None:
+    conv = ctx.conversation
+    conv.reminder.update(enabled=True, every_days=days)
+    conv.wake_at(next_due(ctx.now, days, conv.profile.get("timezone"), ctx.now), PAYLOAD)
 
 
-def send_one(key, due_at, token, store, channels, skills, clock, pacer, report: RunReport) -> None:
-    channel_name, user_id = key.split(":", 1)
-    channel = channels.get(channel_name)
-    if channel is None:
-        # The channel is off (or it is the web chat): keep it for when the user comes back.
-        store.transact(key, lambda conv: (mark_pending(conv), None))
-        report.skipped += 1
+def offer_reminders(ctx: Context, skill: dict, progress: dict) -> None:
+    """Right after a plan starts: propose reminders at the pace the person chose."""
+    item = next_item(ctx, skill, progress)
+    days = cadence_days(progress["hours"], item["minutes"] if item else 60)
+    reminder = ctx.conversation.reminder
+    reminder.update(skill=skill["id"], every_days=days)
+    if reminder.get("enabled"):
+        _schedule(ctx, days)  # already on: follow the new plan
         return
-    update = Update(
-        channel=channel_name, user_id=user_id, event_id=f"reminder:{int(due_at)}", payload="REMINDER", from_bot=True
-    )
-    pacer.wait()
-    try:
-        delivery = relay.deliver(update, channel, store, skills, clock=clock)
-    except Exception as error:  # a store outage or a bug: this reminder waits for the lease
-        report.failed += 1
-        logs.get().warning("reminder not delivered", extra={"key": key, "error": str(error)[:200]})
-        store.release_reminder(key, token)
-        return
-    if not delivery.ok:
-        report.failed += 1  # a send failed for now; the next run resends what is unsent
-        store.release_reminder(key, token)
-        return
-    if delivery.sent:
-        report.sent += 1
+    ctx.say(Reply(text=ctx.t("remind_offer", every=_every(ctx, days)), quick_replies=ctx.menu("reminder_offer")))
+
+
+def reminders_on(ctx: Context) -> str | None:
+    reminder = ctx.conversation.reminder
+    if not reminder.get("skill"):
+        skill, progress = current_skill(ctx)
+        if skill is None or progress is None:
+            return "no_skills_yet"
+        reminder["skill"] = skill["id"]
+    days = max(1, min(14, _days_arg(ctx, reminder.get("every_days", 2))))
+    _schedule(ctx, days)
+    ctx.say(Reply(text=ctx.t("remind_on", every=_every(ctx, days)), quick_replies=ctx.menu("reminder_cadence")))
+    return None
+
+
+def reminders_off(ctx: Context) -> str | None:
+    ctx.conversation.reminder["enabled"] = False
+    ctx.conversation.wake_at(None)
+    return None
+
+
+def reminders_status(ctx: Context) -> str | None:
+    reminder = ctx.conversation.reminder
+    if reminder.get("enabled"):
+        text = ctx.t("remind_status_on", every=_every(ctx, reminder.get("every_days", 2)))
+        ctx.say(Reply(text=text, quick_replies=ctx.menu("reminder_cadence")))
     else:
-        report.skipped += 1
-    store.transact(key, lambda conv: (reschedule_after_send(conv, clock()), None))
+        ctx.say(Reply(text=ctx.t("remind_status_off"), quick_replies=ctx.menu("reminder_offer")))
+    return None
 
 
-def mark_pending(conv) -> bool:
+def snooze(ctx: Context) -> str | None:
+    if not ctx.conversation.reminder.get("enabled"):
+        return "reminders"
+    days = max(1, min(7, _days_arg(ctx, 1)))
+    ctx.conversation.wake_at(ctx.now + days * 86400, PAYLOAD)
+    ctx.say(Reply(text=ctx.t("snoozed"), quick_replies=ctx.menu("main_menu")))
+    return None
+
+
+def reminder_card(ctx: Context) -> Reply | None:
+    """The reminder itself: one card (one message, for Telegram's one-per-second-per-chat rule)."""
+    reminder = ctx.conversation.reminder
+    skill = ctx.skills.skill(reminder.get("skill", ""))
+    progress = ctx.conversation.progress.get(reminder.get("skill", ""))
+    item = next_item(ctx, skill, progress) if skill and progress else None
+    if item is None:
+        reminder["enabled"] = False  # nothing left to remind about: the plan is done or dropped
+        ctx.conversation.wake_at(None)
+        return None
+    done, total, _ = percent(ctx, skill, progress)
+    card = Card(
+        title=shorten(ctx.t("reminder_title", title=item["title"]), 80),
+        subtitle=shorten(ctx.t("reminder_subtitle", skill_title=skill_title(ctx, skill), done=done, total=total), 80),
+        image_url=skill.get("image", ""),
+        url=item["url"],
+        buttons=[
+            Button(title=ctx.t("btn_open"), url=item["url"]),
+            Button(title=ctx.t("btn_done"), payload=f"DONE:{skill['id']}:{item['id']}"),
+            Button(title=ctx.t("btn_snooze"), payload="SNOOZE:1"),
+        ],
+    )
+    progress["next"] = item["id"]
+    return Reply(cards=[card])
+
+
+def send_reminder(ctx: Context) -> str | None:
+    """Run when the reminder's wake comes due and the channel allows it."""
+    conv = ctx.conversation
+    if not conv.reminder.get("enabled") or not ctx.update.from_bot:
+        return None  # not ours to say (a pressed REMINDER payload, or reminders went off)
+    card = reminder_card(ctx)
+    if card is not None:
+        ctx.say(card)
+        conv.reminder["last_sent_at"] = ctx.now
+        every = conv.reminder.get("every_days", 2)
+        conv.wake_again(next_due(ctx.now, every, conv.profile.get("timezone"), conv.last_message_at))
+    return None
+
+
+def pending_reminder(ctx: Context) -> str | None:
+    """The person is back after their channel did not allow the reminder: show it, then carry on."""
+    conv = ctx.conversation
     if not conv.reminder.get("enabled"):
-        return False
-    conv.reminder["pending"] = True
-    return True
+        return None
+    card = reminder_card(ctx)
+    if card is None:
+        return None
+    ctx.say(Reply(text=ctx.t("while_away")))
+    ctx.say(card)
+    _schedule(ctx, conv.reminder.get("every_days", 2))
+    return None
 
 
-def reschedule_after_send(conv, now: float) -> bool:
-    """After a reminder went out (or was set aside): the next one, or none if they are off."""
-    reminder = conv.reminder
-    if not reminder.get("enabled") or reminder.get("pending") or not conv.active:
-        return True  # the mirror drops it from the due list
-    tz = conv.profile.get("timezone")
-    reminder["due_at"] = next_due(now, reminder.get("every_days", 2), tz, conv.last_message_at)
-    reminder["last_sent_at"] = now
-    return True
+ACTIONS = {
+    "reminders_on": reminders_on,
+    "reminders_off": reminders_off,
+    "reminders_status": reminders_status,
+    "snooze": snooze,
+    "send_reminder": send_reminder,
+    "pending_reminder": pending_reminder,
+}

@@ -12,14 +12,17 @@ from __future__ import annotations
 import hmac
 import html
 import time
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import logs
+import outbound
 from chat import Button, Card, Conversation, Reply, Update, shorten, split_text
-from relay import SendFailed, http_call
+from outbound import SendFailed
 from skills import LIMITS
 
 CHANNEL = "telegram"
-TIMEOUT = (3.05, 8.0)
+TIMEOUT = outbound.DEFAULT_TIMEOUT
 MAX_INLINE_WAIT = 5.0  # a 429 asking for a longer wait is answered 503 so Telegram redelivers later
 MAX_INLINE_RETRIES = 2
 ATTACHMENT_KINDS = (
@@ -46,8 +49,10 @@ def _str(value) -> str:
     return value if isinstance(value, str) else ""
 
 
-def parse(body: dict) -> Update | None:
+def parse(body: Any) -> Update | None:
     """The one update in a webhook body, or None for kinds the bot does not handle."""
+    if not isinstance(body, dict):
+        return None
     update_id = _int(body.get("update_id"))
     if update_id is None:
         return None
@@ -107,20 +112,20 @@ def escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def callback_data(payload: str, conv: Conversation) -> str:
+def callback_data(payload: str, short: Callable[[str], str]) -> str:
     if len(payload.encode()) <= LIMITS["tg_callback_data"] and not payload.startswith("~"):
         return payload
-    return conv.short_payload(payload)
+    return short(payload)
 
 
-def keyboard_rows(buttons: list[Button], conv: Conversation, per_row: int) -> list[list[dict]]:
+def keyboard_rows(buttons: list[Button], short: Callable[[str], str], per_row: int) -> list[list[dict]]:
     keys = []
     for button in buttons:
         title = shorten(button.title, 64)
         keys.append(
             {"text": title, "url": button.url}
             if button.url
-            else {"text": title, "callback_data": callback_data(button.payload, conv)}
+            else {"text": title, "callback_data": callback_data(button.payload, short)}
         )
     return [keys[i : i + per_row] for i in range(0, len(keys), per_row)]
 
@@ -138,9 +143,8 @@ def absolute_image(url: str, public_url: str) -> str:
     return public_url + url if url.startswith("/") and public_url.startswith("https://") else ""
 
 
-def render_reply(reply: Reply, conv: Conversation, public_url: str = "") -> list[dict]:
+def render_reply(reply: Reply, chat_id: str, short: Callable[[str], str], public_url: str = "") -> list[dict]:
     """One neutral reply as Bot API calls: text chunks, cards, quick replies on the last one."""
-    chat_id = conv.user_id
     calls: list[dict] = []
     for chunk in split_text(reply.text, LIMITS["tg_text"]):
         params = {
@@ -153,9 +157,9 @@ def render_reply(reply: Reply, conv: Conversation, public_url: str = "") -> list
     if reply.buttons:
         if not calls:
             calls.append({"method": "sendMessage", "params": {"chat_id": chat_id, "text": "…"}})
-        calls[-1]["params"]["reply_markup"] = {"inline_keyboard": keyboard_rows(reply.buttons, conv, 1)}
+        calls[-1]["params"]["reply_markup"] = {"inline_keyboard": keyboard_rows(reply.buttons, short, 1)}
     for card in reply.cards:
-        rows = keyboard_rows(card.buttons, conv, 1)
+        rows = keyboard_rows(card.buttons, short, 1)
         image = absolute_image(card.image_url, public_url)
         if image:
             params = {"chat_id": chat_id, "photo": image, "caption": card_caption(card), "parse_mode": "HTML"}
@@ -175,7 +179,7 @@ def render_reply(reply: Reply, conv: Conversation, public_url: str = "") -> list
         if not calls:
             calls.append({"method": "sendMessage", "params": {"chat_id": chat_id, "text": "…"}})
         markup = calls[-1]["params"].setdefault("reply_markup", {"inline_keyboard": []})
-        markup["inline_keyboard"] += keyboard_rows(reply.quick_replies, conv, 2)
+        markup["inline_keyboard"] += keyboard_rows(reply.quick_replies, short, 2)
     return calls
 
 
@@ -183,17 +187,33 @@ class Telegram:
     """One Telegram bot: holds the HTTP session and the settings it needs."""
 
     name = CHANNEL
+    ack = "ok\n"
 
     def __init__(self, settings, session=None, sleep=time.sleep, max_inline_wait: float = MAX_INLINE_WAIT):
-        import requests
-
         self.settings = settings
-        self.session = session or requests.Session()
+        self.session = session or outbound.new_session()
         self.sleep = sleep
         self.max_inline_wait = max_inline_wait  # the CLI may wait longer than a webhook can
 
     def url(self, method: str) -> str:
         return f"{self.settings.telegram_api_url}/bot{self.settings.secret('telegram_bot_token')}/{method}"
+
+    def verify(self, raw: bytes, headers: Mapping[str, str]) -> bool:
+        return verify_secret(
+            headers.get("X-Telegram-Bot-Api-Secret-Token"), self.settings.secret("telegram_secret_token")
+        )
+
+    def parse(self, body: Any) -> list[Update]:
+        update = parse(body)
+        if update is None:
+            logs.get().info(
+                "telegram update ignored", extra={"kinds": sorted(body)[:5] if isinstance(body, dict) else []}
+            )
+        return [update] if update else []
+
+    def may_send_unprompted(self, conv: Conversation, now: float) -> bool:
+        """Any time, unless the person blocked the bot (the platform said 403)."""
+        return conv.active
 
     def needs_profile(self, conv: Conversation) -> bool:
         return False  # every update carries the sender's first name and language
@@ -201,20 +221,22 @@ class Telegram:
     def fetch_profile(self, user_id: str) -> dict:
         return {}
 
-    def render(self, replies: list[Reply], conv: Conversation, update: Update) -> list[dict]:
+    def render(
+        self, replies: list[Reply], conv: Conversation, update: Update, short: Callable[[str], str]
+    ) -> list[dict]:
         calls = []
         if update.callback_id:
             # Always answered, even for stale or unknown data, or the button spins for the user.
             calls.append({"method": "answerCallbackQuery", "params": {"callback_query_id": update.callback_id}})
         for reply in replies:
-            calls += render_reply(reply, conv, self.settings.public_url)
+            calls += render_reply(reply, conv.user_id, short, self.settings.public_url)
         return calls
 
     def call(self, method: str, params: dict, read_timeout: float | None = None) -> dict:
         """One Bot API call; short 429 waits are honoured here, anything else raises SendFailed."""
         timeout = (TIMEOUT[0], read_timeout or TIMEOUT[1])
         for attempt in range(MAX_INLINE_RETRIES + 1):
-            status, body = http_call(self.session, self.url(method), params, timeout)
+            status, body = outbound.post_json(self.session, self.url(method), params, timeout)
             if status == 200 and body.get("ok") is not False:
                 return body
             description = str(body.get("description", ""))[:200]

@@ -351,15 +351,17 @@ def operations_and_growth(world: World) -> dict:
 
     # Growth: a conversation with 1, 100 and 10,000 earlier messages. The history is built on SQLite
     # (fast), then the document is copied into Firestore and measured there.
+    import firestore_store
     import relay
     import tg
-    from store import SQLiteStore
+    import web
+    from sqlite_store import SQLiteStore
 
     growth = {}
     sqlite_path = OUT / ".growth.db"
     sqlite_path.unlink(missing_ok=True)
     scratch = SQLiteStore(str(sqlite_path))
-    quiet = relay.WebChannel()  # builds the same history without sending 10,000 messages
+    quiet = web.WebChat(application.extensions["settings"])  # builds the same history without sending 10,000 messages
     skills = application.extensions["skills"]
     done = 0
     calls_before = len(world.telegram.calls)
@@ -367,18 +369,19 @@ def operations_and_growth(world: World) -> dict:
     platform_calls = len(world.telegram.calls) - calls_before
     for history in HISTORY:
         while done < history:
-            relay.deliver(tg.parse(tg_message(990002, "/help", update_id=10_000_000 + done)), quiet, scratch, skills)
+            update = tg.parse(tg_message(990002, "/help", update_id=10_000_000 + done))
+            relay.deliver(update, quiet, scratch, skills)
             done += 1
         doc = scratch.load("telegram:990002")
         store.client().collection("conversations").document("telegram:990002").set(
-            __import__("firestore_store").to_document(doc, time.time())
+            firestore_store.to_document(doc, time.time())
         )
         samples = [send(990002, 20_000_000 + history * 10 + i) for i in range(5)]
         growth[history] = {
             "ms": statistics.median(s[0] for s in samples) * 1000,
             "reads": samples[-1][1],
             "writes": samples[-1][2],
-            "document_kib": len(json.dumps(scratch.load("telegram:990002").to_dict())) / 1024,
+            "document_kib": len(json.dumps(scratch.load("telegram:990002"))) / 1024,
         }
     scratch.close()
     sqlite_path.unlink(missing_ok=True)

@@ -11,16 +11,20 @@ from hypothesis import strategies as st
 
 import chat
 import skills as skills_module
-from actions import ACTIONS
+from actions import ACTIONS, CHECKS
 from chat import Conversation, Update
 
-SKILLS = skills_module.load(str(ROOT / "skills.json"), ACTIONS)
+SKILLS = skills_module.load(str(ROOT / "skills.json"), ACTIONS, CHECKS)
 _ids = itertools.count()
 
 
-def send(conv: Conversation, **kwargs) -> list[chat.Reply]:
+def turn(conv: Conversation, **kwargs) -> chat.Turn:
     update = Update(channel="web", user_id=conv.user_id, event_id=str(next(_ids)), **kwargs)
     return chat.handle(update, conv, SKILLS, now=1_000_000.0)
+
+
+def send(conv: Conversation, **kwargs) -> list[chat.Reply]:
+    return turn(conv, **kwargs).replies
 
 
 def texts(replies) -> str:
@@ -133,15 +137,14 @@ def test_finishing_a_plan_congratulates_and_offers_next_steps():
 def test_suggestion_is_captured_even_if_it_looks_like_a_command():
     conv = Conversation(key="web:u")
     send(conv, payload="SUGGEST")
-    send(conv, text="help desk skills")  # would match help and skills anywhere else
-    assert conv.suggestions[-1]["text"] == "help desk skills" and conv.state is None
+    filed = turn(conv, text="help desk skills").filed  # would match help and skills anywhere else
+    assert filed[-1][0] == "suggestions" and filed[-1][1]["text"] == "help desk skills" and conv.state is None
 
 
 def test_too_short_suggestion_asks_again():
     conv = Conversation(key="web:u")
     send(conv, payload="SUGGEST")
-    send(conv, text="x")
-    assert conv.suggestions == [] and conv.state == "suggesting"
+    assert turn(conv, text="x").filed == [] and conv.state == "suggesting"
 
 
 def test_language_comes_from_platform_then_from_choice():

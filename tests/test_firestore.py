@@ -12,8 +12,9 @@ from emulator import Emulator
 from payloads import fb_body, fb_postback, fb_text, post_fb, post_tg, tg_message
 
 import app as app_module
+import relay
 from firestore_store import FirestoreStore
-from store import StoreError
+from store import Change, StoreError
 
 
 class OperationCounter:
@@ -77,25 +78,26 @@ def test_redelivery_and_failed_send_on_firestore(fs_app, graph):
     assert post_fb(client, body).status_code == 200
     texts = [m["message"].get("text") for m in graph.messages("psid-fs")]
     assert texts[1:] == ["Where would you like to start?"] * 2 and len(texts) == 3
-    conversation = fs_app.extensions["store"].load("messenger:psid-fs")
-    assert conversation.outbox == {} and conversation.seen("m_fs_1")
+    record = relay.read("messenger:psid-fs", fs_app.extensions["store"].load("messenger:psid-fs"))[1]
+    assert record.outbox == {} and record.seen("m_fs_1")
 
 
 def test_document_too_large_is_a_permanent_error(firestore_url):
     store = FirestoreStore(project=firestore_url.removeprefix("firestore://"))
     with pytest.raises(StoreError):
-        store.transact("web:huge", lambda conv: (conv.slots.update(blob="x" * 1_100_000) or True, None))
+        store.transact("web:huge", lambda doc: (Change({"blob": "x" * 1_100_000}), None))
     store.close()
 
 
-def test_permanent_store_error_is_acknowledged_not_retried(fs_app, graph, log_records):
+def test_a_write_the_store_refuses_is_not_acknowledged(fs_app, graph, log_records):
     store = fs_app.extensions["store"]
     # A conversation at the edge of Firestore's 1 MiB document limit: the next write cannot fit.
-    store.transact("messenger:psid-big", lambda conv: (conv.slots.update(blob="y" * 1_047_500) or True, None))
-    graph.profiles["psid-big"] = {"first_name": "Ana"}
+    big = {"slots": {"blob": "y" * 1_047_500}, "profile": {"looked_up": True}}
+    store.transact("messenger:psid-big", lambda doc: (Change(big), None))
     response = post_fb(fs_app.test_client(), fb_body(fb_text("psid-big", "help " * 50)))
-    assert response.status_code == 200
-    assert any(r.getMessage() == "store refused the event" for r in log_records)
+    # Nothing was recorded, so nothing is acknowledged: Meta redelivers, and nothing was sent.
+    assert response.status_code == 503 and graph.messages("psid-big") == []
+    assert any(r.getMessage() == "store failed, asking for a retry" for r in log_records)
 
 
 @pytest.mark.timeout(60)  # the client's own default retries would go on for minutes
@@ -106,7 +108,7 @@ def test_a_call_given_up_on_does_not_linger(monkeypatch):
     store = FirestoreStore(project="demo-nobody")
     # Straight to the worker function, as the pool runs it after the request stopped waiting.
     with pytest.raises(StoreUnavailable):
-        store._transact_retrying("web:linger", lambda conv: (True, None))
+        store._transact_retrying("web:linger", lambda doc: (Change({}), None))
     store.close()
 
 
@@ -147,7 +149,7 @@ def test_store_lost_mid_conversation(own_emulator, make_settings, graph, log_rec
     graph.profiles["psid-down"] = {"first_name": "Ana"}
     assert post_fb(client, fb_body(fb_text("psid-down", "hi"))).status_code == 200
     store = application.extensions["store"]
-    before = store.load("messenger:psid-down").to_dict()
+    before = store.load("messenger:psid-down")
     sent_before = len(graph.messages("psid-down"))
 
     mend = fault(own_emulator, tmp_path)
@@ -155,16 +157,16 @@ def test_store_lost_mid_conversation(own_emulator, make_settings, graph, log_rec
     started = time.monotonic()
     response = post_fb(client, body)
     waited = time.monotonic() - started
-    assert response.status_code == 503 and response.data == b"store unavailable\n"
+    assert response.status_code == 503 and response.data == b"store unavailable, retry later\n"
     assert waited < 15  # well inside Messenger's 20-second window
     assert not [r for r in log_records if r.exc_info]  # a clean warning, no traceback
     assert len(graph.messages("psid-down")) == sent_before
 
     mend()
-    assert store.load("messenger:psid-down").to_dict() == before  # nothing half written
+    assert store.load("messenger:psid-down") == before  # nothing half written
     assert post_fb(client, body).status_code == 200
     assert post_fb(client, body).status_code == 200
     catalog = [m for m in graph.messages("psid-down")[sent_before:] if "page 1 of 2" in m["message"].get("text", "")]
     assert len(catalog) == 1  # the redelivered event was processed once
-    assert store.load("messenger:psid-down").seen("m_while_down")
+    assert relay.read("messenger:psid-down", store.load("messenger:psid-down"))[1].seen("m_while_down")
     application.extensions["store"].close()

@@ -40,7 +40,7 @@ def test_every_line_is_json_with_severity_and_trace(make_settings, capsys):
     )
     records = lines(capsys.readouterr().out)
     assert records and all({"severity", "message", "time"} <= set(r) for r in records)
-    refused = next(r for r in records if r["message"] == "telegram secret token refused")
+    refused = next(r for r in records if r["message"] == "request not verified" and r["channel"] == "telegram")
     assert refused["severity"] == "WARNING"
     assert refused["logging.googleapis.com/trace"] == "projects/demo-mentor/traces/105445aa7843bc8bf206b12000100000"
 

@@ -8,6 +8,7 @@ import pytest
 from payloads import FB_TOKEN, FB_VERIFY, fb_body, fb_postback, fb_quick_reply, fb_text, post_fb, sign
 
 import fb
+import relay
 from chat import Button, Card, Reply, utf16_len
 from skills import LIMITS
 
@@ -45,7 +46,7 @@ def test_bad_signature_is_403_and_touches_nothing(client, app, graph, signature)
     response = post_fb(client, body, signature=signature)
     assert response.status_code == 403
     assert graph.calls == []
-    assert app.extensions["store"].load("messenger:psid-sig") is None
+    assert relay.load_conversation(app.extensions["store"], "messenger:psid-sig") is None
 
 
 def test_signature_from_another_secret_is_refused(client, graph):
@@ -189,11 +190,11 @@ def test_redelivery_changes_nothing_and_sends_nothing(client, app, graph):
     body = fb_body(fb_text("psid-r", "browse", mid="m_redeliver"))
     assert post_fb(client, body).status_code == 200
     first = len(graph.messages("psid-r"))
-    before = app.extensions["store"].load("messenger:psid-r").to_dict()
+    before = relay.load_conversation(app.extensions["store"], "messenger:psid-r").to_dict()
     for _ in range(3):
         assert post_fb(client, body).status_code == 200
     assert len(graph.messages("psid-r")) == first
-    assert app.extensions["store"].load("messenger:psid-r").to_dict() == before
+    assert relay.load_conversation(app.extensions["store"], "messenger:psid-r").to_dict() == before
 
 
 @pytest.mark.parametrize(

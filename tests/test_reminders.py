@@ -12,8 +12,10 @@ from fakes import FakeGoogleCerts
 from payloads import fb_body, fb_text, post_fb, post_tg, tg_message
 
 import app as app_module
+import outreach
+import relay
 import reminders
-from chat import Conversation
+from store import Change
 
 DAY = 86400.0
 START = 1_795_000_000.0  # a fixed "now" for the injected clock
@@ -52,12 +54,7 @@ def make_app(make_settings, clock):
 
     def build(**overrides):
         settings = {"tasks_token": TASKS_TOKEN} | overrides
-        application = app_module.create_app(make_settings(**settings))
-        application.extensions["clock"] = clock
-        application.extensions["sleep"] = clock.sleep
-        for channel in application.extensions["channels"].values():
-            if hasattr(channel, "sleep"):
-                channel.sleep = clock.sleep
+        application = app_module.create_app(make_settings(**settings), clock=clock, sleep=clock.sleep)
         made.append(application)
         return application
 
@@ -167,9 +164,6 @@ def test_scheduler_oidc_token(make_app, signing_key, case, status):
 
 
 def test_certs_are_fetched_once_not_per_token(make_app, signing_key):
-    import app as app_module
-
-    app_module._certs_cache.clear()
     signing_key["certs"].reset()
     app = make_app(
         tasks_token=None, tasks_audience=AUDIENCE, tasks_invoker=INVOKER, tasks_certs_url=signing_key["certs"].url
@@ -214,11 +208,11 @@ def test_telegram_reminder_goes_out_once_then_reschedules(make_app, clock, teleg
     app = make_app()
     client = app.test_client()
     start_plan(telegram_sender(client, 8801))
-    reminder = app.extensions["store"].load("telegram:8801").reminder
-    assert reminder["enabled"] and reminder["due_at"] > clock()
+    conversation = relay.load_conversation(app.extensions["store"], "telegram:8801")
+    assert conversation.reminder["enabled"] and conversation.wake["at"] > clock()
     telegram.reset()
     assert run(client).get_json()["due"] == 0  # not yet
-    clock.advance(reminder["due_at"] - clock() + 1)
+    clock.advance(conversation.wake["at"] - clock() + 1)
     report = run(client).get_json()
     assert report["sent"] == 1 and report["due"] == 1
     sent = telegram.sent(None, 8801)
@@ -228,8 +222,8 @@ def test_telegram_reminder_goes_out_once_then_reschedules(make_app, clock, teleg
     ]
     assert keys == ["DONE:git:git-1", "SNOOZE:1"]
     assert run(client).get_json()["due"] == 0  # rescheduled, not sent twice
-    after = app.extensions["store"].load("telegram:8801").reminder
-    assert after["due_at"] > clock() and after["last_sent_at"] == pytest.approx(clock())
+    after = relay.load_conversation(app.extensions["store"], "telegram:8801")
+    assert after.wake["at"] > clock() and after.reminder["last_sent_at"] == pytest.approx(clock())
 
 
 def test_stop_in_any_language_and_slash_stop(make_app, clock, telegram):
@@ -238,7 +232,7 @@ def test_stop_in_any_language_and_slash_stop(make_app, clock, telegram):
     send = telegram_sender(client, 8802)
     start_plan(send)
     send("/stop")
-    assert not app.extensions["store"].load("telegram:8802").reminder["enabled"]
+    assert not relay.load_conversation(app.extensions["store"], "telegram:8802").reminder["enabled"]
     clock.advance(30 * DAY)
     assert run(client).get_json()["due"] == 0
     web = client.post("/api/chat", json={"user_id": "w1", "text": "para los recordatorios", "locale": "es"}).get_json()[
@@ -255,7 +249,7 @@ def test_blocked_user_is_marked_inactive_and_never_reminded_again(make_app, cloc
     clock.advance(8 * DAY)
     report = run(client).get_json()
     assert report["due"] == 1 and report["sent"] == 0
-    assert app.extensions["store"].load("telegram:8803").active is False
+    assert relay.load_conversation(app.extensions["store"], "telegram:8803").active is False
     clock.advance(30 * DAY)
     assert run(client).get_json()["due"] == 0
 
@@ -275,7 +269,7 @@ def test_messenger_outside_24_hours_waits_for_the_user(make_app, clock, graph):
     report = run(client).get_json()
     assert report["due"] == 1 and report["sent"] == 0 and report["skipped"] == 1
     assert graph.messages() == []  # nothing outside the window, and no message tag
-    assert app.extensions["store"].load("messenger:psid-rem").reminder["pending"] is True
+    assert relay.load_conversation(app.extensions["store"], "messenger:psid-rem").held == "REMINDER"
     assert run(client).get_json()["due"] == 0  # it waits; no run retries it
     post_fb(client, fb_body(fb_text("psid-rem", "hi")))
     texts = [m["message"].get("text", "") for m in graph.messages("psid-rem")]
@@ -286,8 +280,8 @@ def test_messenger_outside_24_hours_waits_for_the_user(make_app, clock, graph):
         for e in m["message"].get("attachment", {}).get("payload", {}).get("elements", [])
     ]
     assert elements[-1]["title"] == "Next up: SQLBolt lessons"
-    conv = app.extensions["store"].load("messenger:psid-rem")
-    assert not conv.reminder["pending"] and conv.reminder["due_at"] > clock()
+    conv = relay.load_conversation(app.extensions["store"], "messenger:psid-rem")
+    assert not conv.held and conv.wake["at"] > clock()
 
 
 def test_snooze_moves_the_reminder_a_day(make_app, clock, telegram):
@@ -296,7 +290,7 @@ def test_snooze_moves_the_reminder_a_day(make_app, clock, telegram):
     send = telegram_sender(client, 8804)
     start_plan(send)
     send("SNOOZE:1")
-    due = app.extensions["store"].load("telegram:8804").reminder["due_at"]
+    due = relay.load_conversation(app.extensions["store"], "telegram:8804").wake["at"]
     assert due == pytest.approx(clock() + DAY)
 
 
@@ -308,12 +302,14 @@ def seed(store, now: float, telegram_users: int, messenger_users: int) -> dict:
     groups = {"telegram": [], "messenger_in": [], "messenger_out": []}
 
     def make(key: str, last_message_at: float):
-        def step(conv: Conversation):
+        def step(doc):
+            conv, record = relay.read(key, doc)
             conv.progress["git"] = {"level": "beginner", "hours": 4, "done": [], "started_at": now - 9 * DAY}
-            conv.reminder = {"enabled": True, "skill": "git", "every_days": 2, "due_at": now - 60}
+            conv.reminder = {"enabled": True, "skill": "git", "every_days": 2}
+            conv.wake_at(now - 60, "REMINDER")
             conv.last_message_at = last_message_at
             conv.profile["looked_up"] = True
-            return True, None
+            return Change(relay.document(conv, record)), None
 
         store.transact(key, step)
 
@@ -369,20 +365,20 @@ def test_a_thousand_reminders_three_concurrent_runs_exactly_once(make_app, store
     for key in groups["telegram"]:
         chat = key.split(":")[1]
         if chat in blocked:
-            assert store.load(key).active is False and chat not in accepted
+            assert relay.load_conversation(store, key).active is False and chat not in accepted
         else:
             assert accepted.get(chat) == 1, key
     for key in groups["messenger_in"]:
         assert len(graph.messages(key.split(":")[1])) == 1, key
     for key in groups["messenger_out"]:
         assert graph.messages(key.split(":")[1]) == []
-        assert store.load(key).reminder["pending"] is True
+        assert relay.load_conversation(store, key).held == "REMINDER"
     total = {k: sum(r[k] for r in reports) for k in ("due", "sent", "skipped", "failed")}
     assert total["due"] == 1000 + total["failed"]
     assert total["sent"] == len(groups["telegram"]) - len(blocked) + len(groups["messenger_in"])
-    assert store.due_reminders(clock(), 10) == []
-    clock.advance(reminders.LEASE_SECONDS + 60)  # leases over: nothing may come back due (blocked users included)
-    assert store.due_reminders(clock(), 10) == []
+    assert store.due(clock(), 10) == []
+    clock.advance(outreach.LEASE_SECONDS + 60)  # leases over: nothing may come back due (blocked users included)
+    assert store.due(clock(), 10) == []
     rate = (total["sent"] + total["skipped"]) / elapsed
     out = Path(__file__).resolve().parent.parent / "test-artifacts"
     out.mkdir(exist_ok=True)

@@ -10,7 +10,8 @@ from conftest import ROOT
 
 import app as app_module
 import skills
-from actions import ACTIONS
+import skills_check
+from actions import ACTIONS, CHECKS
 
 DATA = json.loads((ROOT / "skills.json").read_text(encoding="utf-8"))
 
@@ -21,7 +22,24 @@ def test_shipped_skills_file_is_valid_against_schema_and_rules():
     schema = json.loads((ROOT / "skills.schema.json").read_text(encoding="utf-8"))
     jsonschema.Draft202012Validator.check_schema(schema)
     jsonschema.validate(DATA, schema)
-    assert skills.validate(DATA, ACTIONS) == []
+    assert skills_check.validate(DATA, ACTIONS, CHECKS) == []
+
+
+def test_the_schema_file_states_the_limits_of_the_one_table():
+    # skills.schema.json is generated: `flask --app app skills schema > skills.schema.json`.
+    committed = json.loads((ROOT / "skills.schema.json").read_text(encoding="utf-8"))
+    assert committed == skills_check.schema()
+    for where, limit in skills_check.SCHEMA_LIMITS.items():
+        node = committed
+        for part in where.split("/"):
+            node = node[part]
+        assert node == skills_check.LIMITS[limit], where
+
+
+def test_a_changed_limit_reaches_the_schema(monkeypatch):
+    monkeypatch.setitem(skills_check.LIMITS, "fb_buttons", 2)
+    cards = skills_check.schema()["$defs"]["reply"]["properties"]["cards"]
+    assert cards["items"]["properties"]["buttons"]["maxItems"] == 2
 
 
 def test_catalog_is_big_enough_and_links_are_real_https():
@@ -97,7 +115,7 @@ CASES = {
 @pytest.mark.parametrize("name", CASES)
 def test_validation_finds_the_mistake(name):
     change, expected = CASES[name]
-    errors = skills.validate(broken(change), ACTIONS)
+    errors = skills_check.validate(broken(change), ACTIONS, CHECKS)
     assert any(expected in error for error in errors), errors
 
 
@@ -165,13 +183,13 @@ def test_graph_is_mermaid_with_every_intent_and_state(make_settings):
     ],
 )
 def test_locale_pick_with_english_fallback(wanted, expected):
-    loaded = skills.build(copy.deepcopy(DATA), ACTIONS)
+    loaded = skills.build(copy.deepcopy(DATA), ACTIONS, CHECKS)
     assert loaded.pick_locale(wanted) == expected
 
 
 @pytest.mark.parametrize("value", ["{first_name}", "{0.__class__}", "{__import__('os')}", "%(x)s", "{{x}}"])
 def test_fields_are_filled_as_plain_text(value):
-    assert skills.fill("Hi {first_name}!", {"first_name": value}) == f"Hi {value}!"
+    assert skills_check.fill("Hi {first_name}!", {"first_name": value}) == f"Hi {value}!"
 
 
 def readme_json_blocks() -> list[str]:
@@ -187,6 +205,6 @@ def test_readme_examples_are_valid_skills():
     data["intents"][name] = intent
     for table in data["strings"].values():
         table["about"] = "Made by the Mentor team."
-    assert skills.validate(data, ACTIONS) == []
-    loaded = skills.build(data, ACTIONS)
+    assert skills_check.validate(data, ACTIONS, CHECKS) == []
+    loaded = skills.build(data, ACTIONS, CHECKS)
     assert loaded.match_text(None, "es", "¿quién te hizo?") == ("about", {})

@@ -1,4 +1,4 @@
-"""The Store contract, written once and run against every backend."""
+"""The Store contract, written once and run against every backend; and the delivery record kept in it."""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ import threading
 
 import pytest
 
+import relay
+from app import open_store
 from chat import CONVERSATION_VERSION, Conversation
-from store import SQLiteStore, open_store, settle_outbox
+from relay import DeliveryRecord
+from sqlite_store import SQLiteStore
+from store import DELETE, Change, plan
 
 
 @pytest.fixture
@@ -18,46 +22,34 @@ def store(store_url):
     backend.close()
 
 
-def bump(conv: Conversation):
-    conv.slots["n"] = conv.slots.get("n", 0) + 1
-    return True, conv.slots["n"]
+def bump(doc):
+    doc = dict(doc or {})
+    doc["n"] = doc.get("n", 0) + 1
+    return Change(doc), doc["n"]
 
 
-def test_missing_document_reads_as_new(store):
+def test_missing_document_reads_as_none_and_nothing_is_written_without_a_change(store):
     assert store.load("web:nobody") is None
-    seen = store.transact("web:nobody", lambda conv: (False, (conv.key, conv.state, conv.events)))
-    assert seen == ("web:nobody", None, [])
-    assert store.load("web:nobody") is None  # nothing written when nothing changed
+    assert store.transact("web:nobody", lambda doc: (None, doc)) is None
+    assert store.load("web:nobody") is None
 
 
 def test_create_and_load_round_trip(store):
-    def create(conv):
-        conv.state = "choosing_level"
-        conv.profile["first_name"] = "Zoë 🎉"
-        conv.progress["git"] = {"level": "beginner", "done": ["git-1"]}
-        conv.remember("m_1")
-        return True, None
-
-    store.transact("messenger:1", create)
-    loaded = store.load("messenger:1")
-    assert loaded.state == "choosing_level"
-    assert loaded.profile["first_name"] == "Zoë 🎉"
-    assert loaded.progress["git"]["done"] == ["git-1"]
-    assert loaded.seen("m_1") and loaded.version == CONVERSATION_VERSION
+    doc = {"state": "choosing_level", "profile": {"first_name": "Zoë 🎉"}, "progress": {"git": {"done": ["git-1"]}}}
+    store.transact("messenger:1", lambda _: (Change(doc), None))
+    assert store.load("messenger:1") == doc
 
 
 def test_a_failing_step_writes_nothing(store):
     store.transact("web:atomic", bump)
 
-    def half_then_fail(conv):
-        conv.slots["n"] = 99
-        conv.remember("event-x")
+    def half_then_fail(doc):
+        doc["n"] = 99
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):
         store.transact("web:atomic", half_then_fail)
-    loaded = store.load("web:atomic")
-    assert loaded.slots["n"] == 1 and not loaded.seen("event-x")
+    assert store.load("web:atomic")["n"] == 1
 
 
 @pytest.fixture
@@ -86,7 +78,7 @@ def test_threads_updating_one_conversation_lose_no_update(store, instances):
     for t in threads:
         t.join()
     assert errors == []
-    assert store.load("web:counter").slots["n"] == 200
+    assert store.load("web:counter")["n"] == 200
 
 
 @pytest.mark.parametrize("existing", [False, True], ids=["new", "existing"])
@@ -99,12 +91,13 @@ def test_concurrent_redeliveries_apply_an_event_once(store, instances, existing)
     def deliver(backend):
         barrier.wait()
 
-        def step(conv):
-            if conv.seen("m_dup"):
-                return False, False
-            conv.remember("m_dup")
+        def step(doc):
+            conv, record = relay.read("web:dup", doc)
+            if record.seen("m_dup"):
+                return None, False
+            record.remember("m_dup")
             conv.slots["applied"] = conv.slots.get("applied", 0) + 1
-            return True, True
+            return Change(relay.document(conv, record)), True
 
         applied.append(backend.transact("web:dup", step))
 
@@ -114,67 +107,95 @@ def test_concurrent_redeliveries_apply_an_event_once(store, instances, existing)
     for t in threads:
         t.join()
     assert applied.count(True) == 1
-    assert store.load("web:dup").slots["applied"] == 1
+    assert relay.load_conversation(store, "web:dup").slots["applied"] == 1
 
 
 def test_unicode_and_large_values(store):
     big = "ñ🎉字" * 20000
-
-    def write(conv):
-        conv.slots["big"] = big
-        conv.slots["nested"] = {"list": list(range(500)), "quote": "\"'\\\n\t\x00"}
-        return True, None
-
-    store.transact("telegram:big", write)
+    nested = {"list": list(range(500)), "quote": "\"'\\\n\t\x00"}
+    store.transact("telegram:big", lambda _: (Change({"big": big, "nested": nested}), None))
     loaded = store.load("telegram:big")
-    assert loaded.slots["big"] == big and loaded.slots["nested"]["quote"] == "\"'\\\n\t\x00"
+    assert loaded["big"] == big and loaded["nested"]["quote"] == "\"'\\\n\t\x00"
 
 
-def test_outbox_claim_and_settle(store):
-    def queue(conv):
-        conv.enqueue("e1", [{"n": 1}, {"n": 2}], now=100.0)
-        conv.enqueue("e2", [{"n": 3}], now=100.0)
-        return True, conv.claim("claim-a", now=100.0, lease=60)
+def test_the_wake_index_follows_the_document(store):
+    def wake(at, active=True):
+        return lambda _: (Change({"wake": {"at": at, "payload": "P"} if at else {}, "active": active}), None)
 
-    taken = store.transact("web:outbox", queue)
-    assert [seq for seq, _ in taken] == ["1", "2"]
-    # While claimed, nobody else takes them.
-    assert store.transact("web:outbox", lambda c: (False, c.claim("claim-b", now=110.0, lease=60))) == []
-    store.settle("web:outbox", "claim-a", {"1": [{"n": 2}], "2": []})
-    left = store.load("web:outbox").outbox
-    assert list(left) == ["1"] and left["1"]["items"] == [{"n": 2}] and left["1"]["claim"] is None
-    # A stale settle from another claim changes nothing.
-    store.settle("web:outbox", "claim-zzz", {"1": []})
-    assert list(store.load("web:outbox").outbox) == ["1"]
+    store.transact("web:w", wake(100.0))
+    assert store.due(99.0, 10) == [] and [k for k, _ in store.due(100.0, 10)] == ["web:w"]
+    store.transact("web:w", wake(200.0))
+    assert store.due(150.0, 10) == [] and [k for k, _ in store.due(250.0, 10)] == ["web:w"]
+    store.transact("web:w", wake(200.0, active=False))  # gone people are never woken
+    assert store.due(250.0, 10) == []
+    store.transact("web:w", wake(300.0))
+    store.transact("web:w", wake(None))
+    assert store.due(1e12, 10) == []
 
 
-def test_an_expired_claim_can_be_taken_over(store):
-    store.transact("web:lease", lambda c: (c.enqueue("e", [{"n": 1}], 0.0) or True, c.claim("dead", now=0.0, lease=60)))
-    assert store.transact("web:lease", lambda c: (False, c.claim("alive", now=30.0, lease=60))) == []
-    # The same claimant again (its write landed, the answer was lost, it retried) gets them back.
-    assert [seq for seq, _ in store.transact("web:lease", lambda c: (False, c.claim("dead", 30.0, 60)))] == ["1"]
-    taken = store.transact("web:lease", lambda c: (True, c.claim("alive", now=61.0, lease=60)))
-    assert [seq for seq, _ in taken] == ["1"]
+def test_a_claimed_wake_is_one_runs_until_released(store):
+    store.transact("web:c", lambda _: (Change({"wake": {"at": 100.0, "payload": "P"}}), None))
+    ((key, version),) = store.due(150.0, 10)
+    assert store.claim_due(key, 150.0, 60, "run-a", version) == 100.0
+    assert store.claim_due(key, 150.0, 60, "run-b", version) is None and store.due(150.0, 10) == []
+    store.release_due(key, "run-b")  # not theirs: nothing changes
+    assert store.due(150.0, 10) == []
+    store.release_due(key, "run-a")
+    assert [k for k, _ in store.due(150.0, 10)] == ["web:c"]
+    assert store.due(211.0, 10) != []  # a lease ends by itself too
 
 
-def test_settle_marks_a_user_inactive(store):
-    store.transact("telegram:gone", lambda c: (c.enqueue("e", [{"n": 1}], 0.0) or True, c.claim("k", 0.0, 60)))
-    store.settle("telegram:gone", "k", {"1": []}, deactivate=True)
-    assert store.load("telegram:gone").active is False
+def test_records_are_filed_with_the_document(store):
+    record = {"text": "Knitting", "locale": "en", "created_at": 5.0}
+    store.transact("web:s", lambda _: (Change({"n": 1}, filed=[("suggestions", record)]), None))
+    assert store.filed("suggestions") == [{"conversation": "web:s", **record}]
+    assert store.load("web:s") == {"n": 1}
+
+    def fail(_):
+        raise RuntimeError("engine bug")
+
+    with pytest.raises(RuntimeError):
+        store.transact("web:s", fail)
+    assert len(store.filed("suggestions")) == 1
 
 
-def test_suggestions_are_filed_with_the_conversation(store):
-    def suggest(conv):
-        conv.suggestions.append({"text": "Knitting", "locale": "en", "at": 5.0})
-        return True, None
-
-    store.transact("web:s", suggest)
-    assert store.suggestions()[0] == {"conversation": "web:s", "text": "Knitting", "locale": "en", "created_at": 5.0}
-    assert store.load("web:s").suggestions == []
+def drop_first_and_count(doc):
+    """What the patch below says as fields, said as a step: the two must agree."""
+    doc = dict(doc)
+    doc["outbox"] = {k: v for k, v in doc["outbox"].items() if k != "1"}
+    doc["seen"] = doc.get("seen", 0) + 1
+    return Change(doc), None
 
 
-def test_a_document_from_an_older_version_is_read(store, tmp_path):
-    # The shape first written by this code, minus fields added since; unknown fields are ignored.
+PATCH = {("outbox", "1"): DELETE, ("seen",): 1}
+
+
+def test_patch_sets_and_deletes_fields_of_what_it_wrote(store):
+    doc = {"outbox": {"1": {"items": "[1]"}, "2": {"items": "[2]"}}, "n": 1}
+    store.transact("web:p", lambda _: (Change(doc), None), token="tok")
+    store.patch("web:p", "tok", PATCH, drop_first_and_count)
+    assert store.load("web:p") == {"outbox": {"2": {"items": "[2]"}}, "n": 1, "seen": 1}
+
+
+def test_patch_after_someone_else_wrote_keeps_both_changes(store):
+    doc = {"outbox": {"1": {"items": "[1]"}}, "n": 1}
+    store.transact("web:q", lambda _: (Change(doc), None), token="tok")
+    store.transact("web:q", bump)  # another message meanwhile
+    store.patch("web:q", "tok", PATCH, drop_first_and_count)
+    assert store.load("web:q") == {"outbox": {}, "n": 2, "seen": 1}
+
+
+def test_plan_says_when_the_index_changes():
+    before = {"wake": {"at": 1.0, "payload": "P"}}
+    assert plan("k", before, Change({"wake": {"at": 1.0, "payload": "P"}})).wake_changed is False
+    moved = plan("k", before, Change({"wake": {"at": 2.0, "payload": "P"}}))
+    assert moved.wake_changed and moved.wake_due == 2.0
+    gone = plan("k", before, Change({"wake": {"at": 2.0}, "active": False}))
+    assert gone.wake_changed and gone.wake_due is None
+
+
+def test_a_document_from_an_older_version_is_read(store):
+    # The shape first written by this code: delivery fields at the top, the reminder's due time inside it.
     old = {
         "key": "web:old",
         "state": None,
@@ -182,42 +203,89 @@ def test_a_document_from_an_older_version_is_read(store, tmp_path):
         "profile": {"first_name": "Old"},
         "progress": {},
         "events": ["a"],
+        "outbox": {"3": {"event": "a", "items": [{"text": "hi"}], "created_at": 1.0}},
+        "next_seq": 4,
+        "reminder": {"enabled": True, "every_days": 2, "due_at": 500.0, "skill": "git"},
         "future_field": 1,
     }
-    store.transact("web:old", lambda c: (False, None))  # make sure the schema exists
     if isinstance(store, SQLiteStore):
         store._connection().execute(
             "INSERT INTO conversations (key, doc, updated_at) VALUES (?, ?, 0)", ("web:old", json.dumps(old))
         )
     else:
         store.client().collection("conversations").document("web:old").set(old)
-    loaded = store.load("web:old")
-    assert loaded.profile["first_name"] == "Old" and loaded.outbox == {} and loaded.version == CONVERSATION_VERSION
-    store.transact("web:old", bump)
-    assert store.load("web:old").slots["n"] == 1
+    conv, record = relay.read("web:old", store.load("web:old"))
+    assert conv.profile["first_name"] == "Old" and conv.version == CONVERSATION_VERSION
+    assert conv.wake == {"at": 500.0, "payload": "REMINDER"} and "due_at" not in conv.reminder
+    assert record.seen("a") and record.next_seq == 4
+    assert [json.loads(r) for r in [record.outbox["3"]["items"]]] == [[{"text": "hi"}]]
+
+
+def test_a_held_reminder_from_an_older_version_stays_held():
+    old = {"key": "messenger:x", "reminder": {"enabled": True, "pending": True, "due_at": 5.0}}
+    conv = Conversation.from_dict(old)
+    assert conv.held == "REMINDER" and conv.wake == {}
 
 
 def test_recent_events_are_bounded():
-    conv = Conversation(key="web:x")
+    record = DeliveryRecord()
     for n in range(1000):
-        conv.remember(str(n))
-    assert len(conv.events) == 100 and conv.seen("999") and not conv.seen("0")
+        record.remember(str(n))
+    assert len(record.events) == 100 and record.seen("999") and not record.seen("0")
 
 
-def test_settle_outbox_ignores_other_claims():
-    conv = Conversation(key="web:y")
-    conv.enqueue("e", [{"n": 1}], 0.0)
-    conv.claim("mine", 0.0, 60)
-    assert settle_outbox(conv, "theirs", {"1": []}, False) is False
-    assert settle_outbox(conv, "mine", {"1": []}, False) is True and conv.outbox == {}
+def test_outbox_claim_and_settle(store):
+    def queue(doc):
+        conv, record = relay.read("web:outbox", doc)
+        record.enqueue("e1", [{"n": 1}, {"n": 2}], now=100.0)
+        record.enqueue("e2", [{"n": 3}], now=100.0)
+        taken = record.claim("claim-a", now=100.0, lease=60)
+        return Change(relay.document(conv, record)), taken
+
+    taken = store.transact("web:outbox", queue, token="claim-a")
+    assert [seq for seq, _ in taken] == ["1", "2"]
+
+    def claim_b(doc):
+        return None, relay.read("web:outbox", doc)[1].claim("claim-b", now=110.0, lease=60)
+
+    assert store.transact("web:outbox", claim_b) == []  # while claimed, nobody else takes them
+    relay.settle(store, "web:outbox", "claim-a", {"1": [{"n": 2}], "2": []}, deactivate=False)
+    left = relay.read("web:outbox", store.load("web:outbox"))[1].outbox
+    assert list(left) == ["1"] and json.loads(left["1"]["items"]) == [{"n": 2}] and left["1"]["claim"] is None
+    relay.settle(store, "web:outbox", "claim-zzz", {"1": []}, deactivate=False)  # another claim's: no change
+    assert list(relay.read("web:outbox", store.load("web:outbox"))[1].outbox) == ["1"]
+
+
+def test_an_expired_claim_can_be_taken_over():
+    record = DeliveryRecord()
+    record.enqueue("e", [{"n": 1}], 0.0)
+    record.claim("dead", now=0.0, lease=60)
+    assert record.claim("alive", now=30.0, lease=60) == []
+    # The same claimant again (its write landed, the answer was lost, it retried) gets them back.
+    assert [seq for seq, _ in record.claim("dead", 30.0, 60)] == ["1"]
+    assert [seq for seq, _ in record.claim("alive", now=91.0, lease=60)] == ["1"]
+
+
+def test_settle_marks_a_user_inactive_and_drops_their_wake(store):
+    def queue(doc):
+        conv, record = relay.read("telegram:gone", doc)
+        conv.wake_at(50.0, "REMINDER")
+        record.enqueue("e", [{"n": 1}], 0.0)
+        taken = record.claim("k", 0.0, 60)
+        return Change(relay.document(conv, record)), taken
+
+    store.transact("telegram:gone", queue, token="k")
+    relay.settle(store, "telegram:gone", "k", {"1": []}, deactivate=True)
+    assert relay.load_conversation(store, "telegram:gone").active is False
+    assert store.due(100.0, 10) == []
 
 
 def test_replies_unsent_for_a_day_are_dropped_not_sent():
-    conv = Conversation(key="web:stale")
-    conv.enqueue("old", [{"n": 1}], now=0.0)
-    conv.enqueue("new", [{"n": 2}], now=90_000.0)
-    taken = conv.claim("k", now=90_001.0, lease=60)
-    assert [entry["event"] for _, entry in taken] == ["new"] and list(conv.outbox) == ["2"]
+    record = DeliveryRecord()
+    record.enqueue("old", [{"n": 1}], now=0.0)
+    record.enqueue("new", [{"n": 2}], now=90_000.0)
+    taken = record.claim("k", now=90_001.0, lease=60)
+    assert [items for _, items in taken] == [[{"n": 2}]] and list(record.outbox) == ["2"]
 
 
 def test_a_fresh_sqlite_file_opened_by_many_threads_at_once(tmp_path):
@@ -240,13 +308,28 @@ def test_a_fresh_sqlite_file_opened_by_many_threads_at_once(tmp_path):
         for t in threads:
             t.join()
         assert errors == []
-        assert stores[0].load("web:fresh").slots["n"] == 24
+        assert stores[0].load("web:fresh")["n"] == 24
         for backend in stores:
             backend.close()
+
+
+def test_suggestions_from_an_older_sqlite_file_are_carried_over(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        columns = "id INTEGER PRIMARY KEY, conversation TEXT, text TEXT, locale TEXT, created_at REAL"
+        conn.execute(f"CREATE TABLE suggestions ({columns})")
+        conn.execute("INSERT INTO suggestions VALUES (1, 'web:o', 'Knitting', 'en', 7.0)")
+    backend = SQLiteStore(str(path))
+    assert backend.filed("suggestions") == [
+        {"conversation": "web:o", "text": "Knitting", "locale": "en", "created_at": 7.0}
+    ]
+    backend.close()
 
 
 @pytest.mark.parametrize("key", ["web:a/b", "web:100%", "web:__x__", "web:.", "web:Zoë 🎉"])
 def test_keys_with_awkward_characters(store, key):
     store.transact(key, bump)
     store.transact(key, bump)
-    assert store.load(key).slots["n"] == 2
+    assert store.load(key)["n"] == 2

@@ -9,15 +9,18 @@ import re
 import pytest
 from payloads import TG_SECRET, TG_TOKEN, post_tg, tg_callback, tg_message
 
+import relay
 import tg
-from chat import Button, Card, Conversation, Reply, utf16_len
+from chat import Button, Card, Reply, utf16_len
+from relay import DeliveryRecord
+from store import Change
 
 
 @pytest.mark.parametrize("secret", [None, "", "wrong", TG_SECRET + "x", TG_SECRET[:-1], TG_TOKEN])
 def test_wrong_or_missing_secret_is_403(client, app, telegram, secret):
     assert post_tg(client, tg_message(7001, "/start"), secret=secret).status_code == 403
     assert telegram.calls == []
-    assert app.extensions["store"].load("telegram:7001") is None
+    assert relay.load_conversation(app.extensions["store"], "telegram:7001") is None
 
 
 def test_start_command_greets_by_name_with_inline_keyboard(client, telegram):
@@ -151,10 +154,10 @@ def test_redelivered_update_is_applied_once(client, app, telegram):
     update = tg_message(7009, "/skills", update_id=777001)
     assert post_tg(client, update).status_code == 200
     count = len(telegram.calls)
-    before = app.extensions["store"].load("telegram:7009").to_dict()
+    before = relay.load_conversation(app.extensions["store"], "telegram:7009").to_dict()
     assert post_tg(client, update).status_code == 200
     assert len(telegram.calls) == count
-    assert app.extensions["store"].load("telegram:7009").to_dict() == before
+    assert relay.load_conversation(app.extensions["store"], "telegram:7009").to_dict() == before
 
 
 def test_short_429_is_waited_out_in_the_request(client, telegram):
@@ -203,8 +206,8 @@ def test_blocked_by_user_is_not_retried_and_marks_inactive(client, app, telegram
         times=5,
     )
     assert post_tg(client, tg_message(7012, "/start")).status_code == 200
-    conv = app.extensions["store"].load("telegram:7012")
-    assert conv.active is False and conv.outbox == {}
+    conv, record = relay.read("telegram:7012", app.extensions["store"].load("telegram:7012"))
+    assert conv.active is False and record.outbox == {}
 
 
 def test_server_error_is_503(client, telegram):
@@ -223,8 +226,9 @@ def test_telegram_off_without_secret(make_settings):
 # ---------------------------------------------------------------- rendering
 
 
-def conv(user="42") -> Conversation:
-    return Conversation(key=f"telegram:{user}")
+def record() -> DeliveryRecord:
+    """Where rendering keeps the short stand-ins for long payloads: the delivery record."""
+    return DeliveryRecord()
 
 
 HOSTILE = ["<b>bold</b>", "Tom & Jerry", "a_b*c", "<img src=x onerror=alert(1)>", "emoji 🎉 <>&", "&amp; already"]
@@ -232,7 +236,7 @@ HOSTILE = ["<b>bold</b>", "Tom & Jerry", "a_b*c", "<img src=x onerror=alert(1)>"
 
 @pytest.mark.parametrize("text", HOSTILE)
 def test_text_is_escaped_for_html_parse_mode(text):
-    call = tg.render_reply(Reply(text=text), conv())[0]
+    call = tg.render_reply(Reply(text=text), "42", record().short_payload)[0]
     assert call["params"]["parse_mode"] == "HTML"
     assert "<" not in call["params"]["text"] and ">" not in call["params"]["text"]
     assert html.unescape(call["params"]["text"]) == text
@@ -253,27 +257,29 @@ def test_card_caption_escapes_and_bolds_title():
         image_url="/static/cards/git.png",
         buttons=[Button("Open", url="https://example.org")],
     )
-    call = tg.render_reply(Reply(cards=[card]), conv(), "https://bot.example.test")[0]
+    call = tg.render_reply(Reply(cards=[card]), "42", record().short_payload, "https://bot.example.test")[0]
     assert call["method"] == "sendPhoto"
     assert call["params"]["photo"] == "https://bot.example.test/static/cards/git.png"
     assert call["params"]["caption"] == "<b>A &lt;b&gt; &amp; c</b>\nx &lt; y"
-    no_image = tg.render_reply(Reply(cards=[card]), conv(), "")[0]
+    no_image = tg.render_reply(Reply(cards=[card]), "42", record().short_payload, "")[0]
     assert no_image["method"] == "sendMessage"
 
 
 def test_long_text_is_split_within_4096():
     text = " ".join(f"palabra{n}" for n in range(2000)) + " " + "🎉" * 3000
-    calls = tg.render_reply(Reply(text=text), conv())
+    calls = tg.render_reply(Reply(text=text), "42", record().short_payload)
     assert len(calls) >= 4
     assert all(utf16_len(html.unescape(c["params"]["text"])) <= 4096 for c in calls)
     assert "".join(html.unescape(c["params"]["text"]) for c in calls).replace(" ", "") == text.replace(" ", "")
 
 
 def test_long_payloads_become_short_keys_that_resolve():
-    c = conv()
+    c = record()
     long_payload = "DONE:" + "x" * 100
     call = tg.render_reply(
-        Reply(text="t", quick_replies=[Button("Go", payload=long_payload), Button("Ok", payload="OK")]), c
+        Reply(text="t", quick_replies=[Button("Go", payload=long_payload), Button("Ok", payload="OK")]),
+        "42",
+        c.short_payload,
     )[0]
     keys = [k["callback_data"] for row in call["params"]["reply_markup"]["inline_keyboard"] for k in row]
     assert all(len(k.encode()) <= 64 for k in keys)
@@ -281,9 +287,9 @@ def test_long_payloads_become_short_keys_that_resolve():
 
 
 def test_multibyte_payload_is_measured_in_bytes():
-    c = conv()
+    c = record()
     payload = "PICK:" + "é" * 40  # 45 characters, 85 bytes
-    call = tg.render_reply(Reply(text="t", buttons=[Button("é", payload=payload)]), c)[0]
+    call = tg.render_reply(Reply(text="t", buttons=[Button("é", payload=payload)]), "42", c.short_payload)[0]
     data = call["params"]["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
     assert len(data.encode()) <= 64 and c.payload_keys[data] == payload
 
@@ -291,10 +297,14 @@ def test_multibyte_payload_is_measured_in_bytes():
 def test_short_key_round_trip_through_the_webhook(client, app, telegram):
     post_tg(client, tg_message(7015, "/start"))
     store = app.extensions["store"]
-    # A long payload rendered for this user is remembered in the conversation...
-    conversation = store.load("telegram:7015")
-    short = conversation.short_payload("HELP")
-    store.transact("telegram:7015", lambda c: (c.payload_keys.update({short: "HELP"}) or True, None))
+
+    # A long payload rendered for this user is remembered in their delivery record...
+    def remember(doc):
+        conversation, record = relay.read("telegram:7015", doc)
+        short = record.short_payload("HELP")
+        return Change(relay.document(conversation, record)), short
+
+    short = store.transact("telegram:7015", remember)
     telegram.reset()
     # ...and pressing its short key runs the long payload.
     post_tg(client, tg_callback(7015, short))
@@ -303,6 +313,8 @@ def test_short_key_round_trip_through_the_webhook(client, app, telegram):
 
 
 def test_json_bodies_have_no_extra_fields():
-    call = tg.render_reply(Reply(text="hello", quick_replies=[Button("A", payload="A")]), conv())[0]
+    call = tg.render_reply(Reply(text="hello", quick_replies=[Button("A", payload="A")]), "42", record().short_payload)[
+        0
+    ]
     assert set(call["params"]) <= {"chat_id", "text", "parse_mode", "reply_markup", "link_preview_options"}
     json.dumps(call)

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from transcript import MessengerUser, TelegramUser, WebUser, mentor_journey
 
+import relay
+
 GOLDEN = Path(__file__).parent / "golden" / "mentor_journey.txt"
 
 
@@ -47,7 +49,7 @@ def test_mentor_journey_reads_the_same_on_every_channel(user, journey_app):
     key = {MessengerUser: "messenger:psid-journey", TelegramUser: "telegram:880001", WebUser: "web:web-journey"}[
         type(user)
     ]
-    conversation = app.extensions["store"].load(key)
-    assert conversation.outbox == {}  # everything was delivered
+    conversation, record = relay.read(key, app.extensions["store"].load(key))
+    assert record.outbox == {}  # everything was delivered
     assert conversation.progress == {}  # the skill was dropped
-    assert app.extensions["store"].suggestions()[0]["text"] == "Public speaking for engineers"
+    assert app.extensions["store"].filed("suggestions")[0]["text"] == "Public speaking for engineers"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import app as app_module
+import relay
 
 
 def test_chat_api_contract(client):
@@ -28,7 +29,7 @@ def test_chat_api_contract(client):
 def test_any_reasonable_user_id_is_accepted(client, app, user_id):
     response = client.post("/api/chat", json={"user_id": user_id, "text": "hi"})
     assert response.status_code == 200 and response.get_json()["replies"]
-    assert app.extensions["store"].load(f"web:{user_id}") is not None
+    assert relay.load_conversation(app.extensions["store"], f"web:{user_id}") is not None
 
 
 def test_same_message_id_twice_answers_once(client, app):

@@ -1,0 +1,60 @@
+"""The one way the service calls a platform over HTTP.
+
+Every call goes through ``post_json`` or ``request``: a shared session, a
+(connect, read) timeout, and failures turned into ``SendFailed`` that says
+whether a retry can help (transient), whether it cannot (permanent), and
+whether the person is gone (blocked the bot, deleted the account). Error
+text never carries a URL: a Telegram URL carries the bot token.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+DEFAULT_TIMEOUT = (3.05, 8.0)  # connect, read: a send still fits in Messenger's 20-second window
+_TOKEN_IN_URL = re.compile(r"/bot\d+:[A-Za-z0-9_-]+|access_token=[^&\s]+")
+
+
+class SendFailed(Exception):
+    """A platform call that did not succeed. ``transient``: worth retrying later;
+    ``user_gone``: the person blocked the bot or is unreachable for good."""
+
+    def __init__(self, reason: str, transient: bool, user_gone: bool = False):
+        super().__init__(scrub(reason))
+        self.transient = transient
+        self.user_gone = user_gone
+
+
+def scrub(text: str) -> str:
+    """Remove anything that looks like a token in a URL from text meant for a log."""
+    return _TOKEN_IN_URL.sub("<token>", text)
+
+
+def new_session():
+    """A pooled HTTP session; imported on first use so a cold /health never loads requests."""
+    import requests
+
+    return requests.Session()
+
+
+def request(session, method: str, url: str, *, timeout=DEFAULT_TIMEOUT, **kwargs: Any) -> tuple[int, dict]:
+    """One HTTP call; network trouble becomes a transient ``SendFailed``. Returns (status, JSON object or {})."""
+    import requests
+
+    try:
+        response = session.request(method, url, timeout=timeout, **kwargs)
+    except requests.RequestException as error:
+        # The exception text can carry the URL, and a Telegram URL carries the token.
+        raise SendFailed(f"network error: {type(error).__name__}", transient=True) from None
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    return response.status_code, body if isinstance(body, dict) else {}
+
+
+def post_json(
+    session, url: str, payload: dict, timeout=DEFAULT_TIMEOUT, params: dict | None = None
+) -> tuple[int, dict]:
+    return request(session, "POST", url, json=payload, params=params, timeout=timeout)

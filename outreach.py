@@ -1,0 +1,140 @@
+"""Messages the bot starts: claim what is due, deliver it once, honour each channel's rule.
+
+The engine asks to speak unprompted by setting a conversation's wake (a time
+and a payload); the store mirrors it into an index queried by time. A run
+claims each due wake with a lease, asks the channel whether it may write now
+(``may_send_unprompted``), and either delivers it through the relay as an
+update from the bot (event id ``wake:<due>``, so the delivery record makes it
+exactly once) or holds it until the person writes again. Only after it went
+out does the wake move on to the next one the engine asked for.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import logs
+import relay
+from chat import Update
+from skills import Skills
+from store import Store
+
+LEASE_SECONDS = 120.0  # a claimed wake is this run's; if the run dies, the next one retries after it
+SEND_RATE = 20.0  # messages per second for one run (Telegram allows about 30 per second per bot)
+
+
+@dataclass
+class RunReport:
+    due: int = 0
+    sent: int = 0
+    skipped: int = 0  # not sent: held until the person writes, nothing left to say, or they are gone
+    failed: int = 0
+    left: bool = False  # stopped at the time budget with due wakes still waiting
+    seconds: float = 0.0
+
+    def as_json(self) -> dict:
+        return {
+            "due": self.due,
+            "sent": self.sent,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "more_due": self.left,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+class Pacer:
+    """At most ``rate`` sends per second for this run."""
+
+    def __init__(self, rate: float, clock: Callable[[], float], sleep: Callable[[float], None]):
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self.clock, self.sleep = clock, sleep
+        self.next_at = 0.0
+
+    def wait(self) -> None:
+        now = self.clock()
+        if now < self.next_at:
+            self.sleep(self.next_at - now)
+            now = self.next_at
+        self.next_at = now + self.interval
+
+
+@dataclass
+class Run:
+    store: Store
+    channels: Callable[[str], relay.Channel | None]
+    skills: Skills
+    clock: Callable[[], float]
+    pacer: Pacer
+    report: RunReport
+
+
+def run_due(
+    store: Store,
+    channels: Callable[[str], relay.Channel | None],
+    skills: Skills,
+    *,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+    budget: float = 50.0,
+    batch: int = 100,
+    rate: float = SEND_RATE,
+) -> RunReport:
+    """Deliver the due wakes until none are left or the time budget is spent."""
+    run = Run(store, channels, skills, clock, Pacer(rate, clock, sleep), RunReport())
+    started = clock()
+    while clock() - started < budget:
+        due = store.due(clock(), batch)
+        if not due:
+            break
+        random.shuffle(due)  # concurrent runs start at different places instead of racing for the same
+        handled = 0
+        for key, version in due:
+            if clock() - started >= budget:
+                break
+            token = uuid.uuid4().hex
+            due_at = store.claim_due(key, clock(), LEASE_SECONDS, token, version)
+            if due_at is None:
+                continue  # another run has it, or it is no longer due
+            handled += 1
+            run.report.due += 1
+            deliver_one(run, key, due_at, token)
+        if handled == 0:
+            break  # everything left is leased by other runs
+    else:
+        run.report.left = bool(store.due(clock(), 1))
+    run.report.seconds = clock() - started
+    return run.report
+
+
+def deliver_one(run: Run, key: str, due_at: float, token: str) -> None:
+    channel_name, user_id = key.split(":", 1)
+    channel = run.channels(channel_name)
+    if channel is None:
+        # The channel is off here: keep it for when the person next writes.
+        relay.hold(run.store, key, due_at)
+        run.report.skipped += 1
+        return
+    update = Update(channel=channel_name, user_id=user_id, event_id=relay.wake_event_id(due_at), from_bot=True)
+    run.pacer.wait()
+    try:
+        delivery = relay.deliver(update, channel, run.store, run.skills, clock=run.clock)
+    except Exception as error:  # the store failed: this wake waits for the next run
+        run.report.failed += 1
+        logs.get().warning("wake not delivered", extra={"key": key, "error": f"{type(error).__name__}"})
+        run.store.release_due(key, token)
+        return
+    if not delivery.ok:
+        run.report.failed += 1  # a send failed for now; the next run resends what is unsent
+        run.store.release_due(key, token)
+        return
+    if delivery.sent:
+        run.report.sent += 1
+    else:
+        run.report.skipped += 1  # held for later, nothing left to say, or the person is gone
+    if not delivery.held and not delivery.stale:
+        relay.advance(run.store, key, due_at)
