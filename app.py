@@ -52,17 +52,12 @@ def create_app(
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     in_cli = click.get_current_context(silent=True) is not None
-    try:
-        skills = skills_module.load(settings.skills_file, actions.ACTIONS, actions.CHECKS)
-    except (OSError, skills_module.SkillsError) as error:
-        if not in_cli:
-            raise  # a server with a broken skills file must not start
-        skills, app.extensions["skills_error"] = None, error  # `flask skills check` reports it
+    skills, store = load_parts(app, settings, store, log, in_cli)
     sleep = sleep or time.sleep
     services = Services(
         settings=settings,
         skills=skills,
-        store=store or open_store(settings.store_url),
+        store=store,
         channels=Channels(channel_factories(settings, session, sleep)),
         clock=clock or time.time,
         sleep=sleep,
@@ -75,10 +70,33 @@ def create_app(
     register_tasks(app, services)
     cli.register(app)
     if not in_cli:  # keep `flask skills graph > flow.md` output clean
+        for channel, missing in settings.half_configured().items():
+            log.warning(f"{channel} is off: half configured, set {', '.join(missing)}")
         log.info(
             "chatbot ready", extra={"channels": settings.channel_report(), "store": settings.store_url.split("://")[0]}
         )
     return app
+
+
+def load_parts(app: Flask, settings: Settings, store: Store | None, log, in_cli: bool):
+    """The skills and the store, or a one-line reason. A server refuses to start without them;
+    the CLI starts anyway, so `skills check` and `doctor` can say what is wrong."""
+    skills = None
+    try:
+        skills = skills_module.load(settings.skills_file, actions.ACTIONS, actions.CHECKS)
+    except (OSError, skills_module.SkillsError) as error:
+        app.extensions["skills_error"] = error
+        if not in_cli:
+            log.error(f"not starting: skills file: {error}")
+            raise SystemExit(f"not starting: skills file: {error}") from None
+    try:
+        store = store or open_store(settings.store_url)
+    except ValueError as error:
+        app.extensions["store_error"] = error
+        if not in_cli:
+            log.error(f"not starting: {error}")
+            raise SystemExit(f"not starting: {error}") from None
+    return skills, store
 
 
 def open_store(url: str) -> Store:
@@ -93,7 +111,7 @@ def open_store(url: str) -> Store:
         from firestore_store import FirestoreStore
 
         return FirestoreStore(project=parsed.netloc or None, database=parsed.path.strip("/") or None)
-    raise ValueError(f"unknown STORE_URL scheme {parsed.scheme!r}: use sqlite:///PATH or firestore://")
+    raise ValueError(f"STORE_URL: unknown scheme {parsed.scheme!r}: use sqlite:///PATH or firestore://[PROJECT]")
 
 
 def channel_factories(settings: Settings, session, sleep) -> dict[str, Callable[[], relay.Channel]]:

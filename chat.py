@@ -314,10 +314,7 @@ def run_intent(name: str, ctx: Context) -> None:
 def handle(update: Update, conv: Conversation, skills: Skills, now: float | None = None) -> Turn:
     """Apply one update to the conversation and return what the bot says and files."""
     now = time.time() if now is None else now
-    if update.first_name and not update.from_bot:
-        conv.profile["first_name"] = update.first_name[:64]
-    if update.locale and not update.from_bot:
-        conv.profile["locale"] = update.locale
+    take_profile(update, conv)
     locale = skills.pick_locale(conv.profile.get("language") or conv.profile.get("locale"))
     intent, args = choose_intent(update, conv, skills, locale)
     ctx = Context(update=update, conversation=conv, skills=skills, locale=locale, args=args, now=now)
@@ -336,6 +333,14 @@ def handle(update: Update, conv: Conversation, skills: Skills, now: float | None
         last_quick = next((r.quick_replies for r in reversed(ctx.replies) if r.quick_replies), [])
         conv.choices = [{"title": b.title, "payload": b.payload} for b in last_quick if b.payload]
     return Turn(replies=ctx.replies, filed=ctx.filed)
+
+
+def take_profile(update: Update, conv: Conversation) -> None:
+    """What the platform says of the person with each message: their name and language."""
+    if update.first_name and not update.from_bot:
+        conv.profile["first_name"] = update.first_name[:64]
+    if update.locale and not update.from_bot:
+        conv.profile["locale"] = update.locale
 
 
 def apology(skills: Skills, conv: Conversation) -> Reply:

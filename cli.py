@@ -10,6 +10,7 @@ import time
 
 import click
 
+import doctor
 import relay
 import skills as skills_module
 import skills_check
@@ -17,10 +18,29 @@ from outbound import SendFailed
 
 
 def register(app) -> None:
+    register_doctor(app)
     register_skills(app)
     register_setup(app)
     register_telegram_poll(app)
     register_suggestions(app)
+
+
+def register_doctor(app) -> None:
+    @app.cli.command("doctor")
+    def check_configuration():
+        """Check the store, every secret, skills.json and each platform as the service will use them."""
+        checks = doctor.check_all(
+            app.extensions["settings"],
+            app.extensions.get("store"),
+            app.extensions.get("store_error"),
+            app.extensions.get("skills_error"),
+        )
+        for check in checks:
+            click.echo(check.line())
+        failed = sum(not c.ok for c in checks)
+        click.echo(f"{len(checks) - failed} ok, {failed} failed")
+        if failed:
+            sys.exit(1)
 
 
 def loaded_skills(app) -> skills_module.Skills:
@@ -78,7 +98,7 @@ def register_setup(app) -> None:
             raise click.ClickException("needs TELEGRAM_BOT_TOKEN, TELEGRAM_SECRET_TOKEN and an https PUBLIC_URL")
         bot = tg.Telegram(settings, max_inline_wait=60)
         try:
-            done = tg.setup(bot, app.extensions["skills"], settings.public_url, max_connections)
+            done = tg.setup(bot, loaded_skills(app), settings.public_url, max_connections)
         except SendFailed as error:
             raise click.ClickException(f"Telegram refused: {error}") from None
         click.echo("changed: " + (", ".join(done) if done else "nothing, already up to date"))
@@ -94,7 +114,7 @@ def register_setup(app) -> None:
         if not settings.messenger_enabled:
             raise click.ClickException("needs FB_PAGE_ACCESS_TOKEN, FB_APP_SECRET and FB_VERIFY_TOKEN")
         try:
-            done = fb.setup(fb.Messenger(settings), app.extensions["skills"])
+            done = fb.setup(fb.Messenger(settings), loaded_skills(app))
         except SendFailed as error:
             raise click.ClickException(f"Messenger refused: {error}") from None
         click.echo("changed: " + (", ".join(done) if done else "nothing, already up to date"))
@@ -109,22 +129,42 @@ def register_telegram_poll(app) -> None:
 
         settings = app.extensions["settings"]
         if not settings.telegram_bot_token:
-            raise click.ClickException("needs TELEGRAM_BOT_TOKEN")
-        bot = tg.Telegram(settings)
+            raise click.ClickException("needs TELEGRAM_BOT_TOKEN (from @BotFather)")
+        skills, store = loaded_skills(app), loaded_store(app)
+        bot = tg.Telegram(settings, sleep=app.extensions["chatbot"].sleep)
 
         def handle(body: dict) -> bool:
-            update = tg.parse(body) if isinstance(body, dict) else None
-            if update is None:
-                return True
-            outcome = relay.deliver_all([update], bot, app.extensions["store"], app.extensions["skills"])
-            return not outcome.retry
+            return not relay.deliver_all(bot.parse(body), bot, store, skills).retry
 
         click.echo("polling Telegram (the webhook is removed while this runs); Ctrl-C to stop")
         try:
             handled = tg.poll(bot, handle, stop_when_idle=stop_when_idle)
         except KeyboardInterrupt:
             return
+        except SendFailed as error:
+            raise click.ClickException(poll_failure(error)) from None
         click.echo(f"handled {handled} update(s)")
+
+
+def poll_failure(error: SendFailed) -> str:
+    if error.status in (401, 404):
+        return f"Telegram refused the bot token ({error.status}): copy it again from @BotFather into TELEGRAM_BOT_TOKEN"
+    if error.status == 409:
+        return (
+            "Telegram says something else takes this bot's updates (409): a webhook set meanwhile, or another "
+            "telegram-poll running. Stop the other one and run this again"
+        )
+    if error.transient:
+        return f"Telegram is not reachable ({error}): check the network and TELEGRAM_API_URL, then run this again"
+    return f"Telegram refused: {error}"
+
+
+def loaded_store(app):
+    """The store, or exit 1 with the one line that says what is wrong with STORE_URL."""
+    error = app.extensions.get("store_error")
+    if error is not None:
+        raise click.ClickException(str(error))
+    return app.extensions["store"]
 
 
 def register_suggestions(app) -> None:
@@ -132,7 +172,12 @@ def register_suggestions(app) -> None:
     @click.option("--limit", default=50, show_default=True)
     def list_suggestions(limit: int):
         """Show the skills users asked for, newest first."""
-        for item in app.extensions["store"].filed("suggestions", limit):
+        store = loaded_store(app)
+        try:
+            items = store.filed("suggestions", limit)
+        except Exception as error:
+            raise click.ClickException(f"store: {type(error).__name__}: {str(error)[:300]}") from None
+        for item in items:
             stamp = time.strftime("%Y-%m-%d %H:%M", time.gmtime(item["created_at"]))
             click.echo(f"{stamp}  {item.get('locale') or '--'}  {item['conversation']}  {item['text']}")
 

@@ -262,7 +262,7 @@ class Messenger:
             f"graph {status} code={code} subcode={error.get('error_subcode')}: {str(error.get('message', ''))[:200]}"
         )
         transient = status >= 500 or status == 429 or bool(error.get("is_transient")) or code in TRANSIENT_CODES
-        raise SendFailed(reason, transient=transient, user_gone=code in USER_GONE_CODES)
+        raise SendFailed(reason, transient=transient, user_gone=code in USER_GONE_CODES, status=status)
 
 
 # ---------------------------------------------------------------- page setup (CLI)
@@ -341,7 +341,7 @@ def graph_call(page: Messenger, method: str, url: str, params: dict, body: dict 
             error = data.get("error", {}) if isinstance(data.get("error"), dict) else {}
             reason = f"graph {status} code={error.get('code')}: {error.get('message', '')}"
             transient = status >= 500 or status == 429 or error.get("code") in TRANSIENT_CODES
-            failure = SendFailed(reason, transient=transient)
+            failure = SendFailed(reason, transient=transient, status=status)
             if not transient:
                 raise failure
         sleep(min(60, 2**attempt))

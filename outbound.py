@@ -20,10 +20,11 @@ class SendFailed(Exception):
     """A platform call that did not succeed. ``transient``: worth retrying later;
     ``user_gone``: the person blocked the bot or is unreachable for good."""
 
-    def __init__(self, reason: str, transient: bool, user_gone: bool = False):
+    def __init__(self, reason: str, transient: bool, user_gone: bool = False, status: int = 0):
         super().__init__(scrub(reason))
         self.transient = transient
         self.user_gone = user_gone
+        self.status = status  # the platform's HTTP status; 0 when none came back
 
 
 def scrub(text: str) -> str:

@@ -226,6 +226,7 @@ def apply(update, conv, record, channel, skills, now, result: Delivery) -> list:
         intent = getattr(error, "intent", "")
         logs.get().exception("engine failed", extra={"event_id": update.event_id, "intent": intent})
         conv.__dict__.update(Conversation.from_dict(before).__dict__)
+        chat.take_profile(update, conv)
         turn = chat.Turn(replies=[] if update.from_bot else [chat.apology(skills, conv)], filed=[])
     result.replies = turn.replies
     record.enqueue(update.event_id, channel.render(turn.replies, conv, update, record.short_payload), now)

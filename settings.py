@@ -24,6 +24,12 @@ SECRET_FIELDS = (
 )
 
 
+CHANNEL_VARIABLES = {
+    "messenger": ("FB_PAGE_ACCESS_TOKEN", "FB_APP_SECRET", "FB_VERIFY_TOKEN"),
+    "telegram": ("TELEGRAM_BOT_TOKEN", "TELEGRAM_SECRET_TOKEN"),
+}
+
+
 class SecretError(RuntimeError):
     """A secret reference could not be resolved; the message says what to fix."""
 
@@ -166,29 +172,40 @@ class Settings:
 
     @property
     def messenger_enabled(self) -> bool:
-        return bool(self.fb_page_access_token and self.fb_app_secret and self.fb_verify_token)
+        return not self.missing("messenger")
 
     @property
     def telegram_enabled(self) -> bool:
-        return bool(self.telegram_bot_token and self.telegram_secret_token)
+        return not self.missing("telegram")
 
     @property
     def web_chat_enabled(self) -> bool:
         # On Cloud Run the page is public to the world, so it needs a token there.
         return bool(self.web_chat_token) or not self.on_cloud_run
 
+    def missing(self, channel: str) -> list[str]:
+        """The variables a channel still needs; all of them when it is not configured at all."""
+        return [name for name in CHANNEL_VARIABLES[channel] if not getattr(self, name.lower())]
+
     def channel_report(self) -> dict[str, str]:
-        """Which channels are on, and why an off one is off, for the startup log."""
+        """Which channels are on, and for an off one the exact variables it still needs."""
         report = {}
-        report["messenger"] = (
-            "on" if self.messenger_enabled else "off (set FB_PAGE_ACCESS_TOKEN, FB_APP_SECRET and FB_VERIFY_TOKEN)"
-        )
-        report["telegram"] = "on" if self.telegram_enabled else "off (set TELEGRAM_BOT_TOKEN and TELEGRAM_SECRET_TOKEN)"
+        for channel in CHANNEL_VARIABLES:
+            missing = self.missing(channel)
+            report[channel] = "on" if not missing else f"off (set {', '.join(missing)})"
         if self.web_chat_enabled:
             report["web"] = "on (token required)" if self.web_chat_token else "on (open, local use)"
         else:
             report["web"] = "off (on Cloud Run it needs WEB_CHAT_TOKEN)"
         return report
+
+    def half_configured(self) -> dict[str, list[str]]:
+        """Channels with some of their variables set but not all: almost always a mistake."""
+        return {
+            channel: missing
+            for channel, names in CHANNEL_VARIABLES.items()
+            if (missing := self.missing(channel)) and len(missing) < len(names)
+        }
 
     def known_secret_values(self) -> list[str]:
         """Plain secret values already at hand, for scrubbing logs (never resolves references)."""

@@ -246,11 +246,12 @@ class Telegram:
                     logs.get().info("telegram rate limit, waiting", extra={"retry_after": retry_after})
                     self.sleep(retry_after)
                     continue
-                raise SendFailed(f"telegram 429 retry_after={retry_after}", transient=True)
+                raise SendFailed(f"telegram 429 retry_after={retry_after}", transient=True, status=429)
             if method == "answerCallbackQuery" and status == 400:
-                raise SendFailed(f"telegram {status}: {description}", transient=False)
+                raise SendFailed(f"telegram {status}: {description}", transient=False, status=status)
             reason = f"telegram {method} {status}: {description}"
-            raise SendFailed(reason, transient=status >= 500 or status == 0, user_gone=status == 403)
+            transient = status >= 500 or status == 0
+            raise SendFailed(reason, transient=transient, user_gone=status == 403, status=status)
         raise SendFailed("telegram 429: retries used up", transient=True)
 
     def send(self, item: dict) -> None:
@@ -303,17 +304,29 @@ def setup(bot: Telegram, skills, public_url: str, max_connections: int = 40) -> 
 
 def poll(bot: Telegram, handle, stop_when_idle: bool = False, timeout: int = 25) -> int:
     """Long polling for a laptop with no public URL: the same handler as the webhook.
-    An update is only acknowledged (offset moved past it) once it was handled."""
+    An update is only acknowledged (offset moved past it) once it was handled. Network trouble
+    and Telegram's 5xx are waited out with backoff; a refused token (401) or another consumer
+    of the updates (409) raises ``SendFailed`` for the caller to explain."""
     bot.call("deleteWebhook", {"drop_pending_updates": False})
-    offset, handled = 0, 0
+    offset, handled, failures = 0, 0, 0
     while True:
         params = {"offset": offset, "timeout": 0 if stop_when_idle else timeout, "allowed_updates": ALLOWED_UPDATES}
-        updates = bot.call("getUpdates", params, read_timeout=timeout + 10)["result"]
+        try:
+            updates = bot.call("getUpdates", params, read_timeout=timeout + 10)["result"]
+        except SendFailed as error:
+            if not error.transient:
+                raise
+            failures += 1
+            wait = min(60, 2 ** min(failures, 6))
+            logs.get().warning("telegram not reachable, trying again", extra={"error": str(error), "wait": wait})
+            bot.sleep(wait)
+            continue
+        failures = 0
         if not updates and stop_when_idle:
             return handled
         for body in updates:
             if not handle(body):
-                time.sleep(1)  # not all sent: ask for it again, from this update on
+                bot.sleep(1)  # not all sent: ask for it again, from this update on
                 break
             offset = body["update_id"] + 1
             handled += 1

@@ -149,6 +149,8 @@ class FakeGraph(FakeServer):
         self.token = token
         self.profiles: dict[str, dict] = {}
         self.page_profile: dict = {}  # the Messenger Profile API's state
+        self.page = {"id": "1122334455", "name": "Mentor Test Page"}
+        self.subscribed_fields = ["messages", "messaging_postbacks"]  # what the app is subscribed to
         self.message_count = 0
         super().__init__()
 
@@ -170,6 +172,11 @@ class FakeGraph(FakeServer):
             fields = call.query.get("fields", "").split(",")
             found = {k: v for k, v in self.page_profile.items() if k in fields}
             return 200, {"data": [found] if found else []}
+        if call.method == "GET" and call.path == f"/{self.VERSION}/me":
+            return 200, self.page
+        if call.method == "GET" and call.path == f"/{self.VERSION}/me/subscribed_apps":
+            apps = [{"id": "998877", "name": "Mentor", "subscribed_fields": self.subscribed_fields}]
+            return 200, {"data": apps if self.subscribed_fields else []}
         if call.method == "GET":
             psid = call.path.rsplit("/", 1)[-1]
             profile = self.profiles.get(psid)
@@ -178,6 +185,10 @@ class FakeGraph(FakeServer):
             fields = call.query.get("fields", "").split(",")
             return 200, {k: v for k, v in profile.items() if k in fields} | {"id": psid}
         return 404, {"error": {"message": "Unknown path", "code": 803}}
+
+    def reset(self) -> None:
+        super().reset()
+        self.subscribed_fields = ["messages", "messaging_postbacks"]
 
     def messages(self, recipient: str | None = None, accepted: bool = False) -> list[dict]:
         """The Send API bodies the bot posted, oldest first (only those answered 200 if ``accepted``)."""
@@ -204,6 +215,7 @@ class FakeTelegram(FakeServer):
         self.commands: dict[str, list] = {}  # language_code ("" for the default) -> commands
         self.updates: list[dict] = []  # what getUpdates hands out
         self.blocked: set[str] = set()  # chat ids whose user blocked the bot
+        self.last_error: dict = {}  # getWebhookInfo's last_error_date and last_error_message
         super().__init__()
 
     @property
@@ -218,10 +230,13 @@ class FakeTelegram(FakeServer):
         params = call.body or {}
         if method == "getWebhookInfo":
             info = {"url": self.webhook.get("url", ""), "has_custom_certificate": False, "pending_update_count": 0}
+            info |= self.last_error
             for key in ("max_connections", "allowed_updates"):
                 if key in self.webhook:
                     info[key] = self.webhook[key]
             return 200, {"ok": True, "result": info}
+        if method == "getMe":
+            return 200, {"ok": True, "result": {"id": 7000001, "is_bot": True, "username": "mentor_test_bot"}}
         if method == "setWebhook":
             self.webhook = dict(params)
             return 200, {"ok": True, "result": True, "description": "Webhook was set"}
@@ -251,6 +266,10 @@ class FakeTelegram(FakeServer):
                 "result": {"message_id": self.message_id, "chat": {"id": (call.body or {}).get("chat_id")}},
             }
         return 200, {"ok": True, "result": True}
+
+    def reset(self) -> None:
+        super().reset()
+        self.last_error = {}
 
     def recipient(self, call: Call) -> str | None:
         chat_id = (call.body or {}).get("chat_id")

@@ -29,6 +29,7 @@ LAYERS = {
     "actions": 5,
     "app": 6,
     "cli": 6,
+    "doctor": 6,
 }
 SERVICE = sorted(p.stem for p in ROOT.glob("*.py") if p.stem != "gunicorn.conf")
 

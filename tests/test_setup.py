@@ -122,3 +122,62 @@ def test_telegram_poll_feeds_the_same_handler(cli, telegram):
     assert texts[0].startswith("Hi Ana!") and any("page 1 of 2" in t for t in texts)
     offsets = [c.body["offset"] for c in telegram.calls if c.path.endswith("/getUpdates")]
     assert offsets == [0, 4]
+
+
+def poll_app(make_settings, waits: list, **overrides):
+    return app_module.create_app(make_settings(**overrides), sleep=waits.append)
+
+
+def test_telegram_poll_waits_out_network_trouble_and_5xx(make_settings, telegram):
+    telegram.updates = [tg_message(6602, "/start", update_id=1)]
+    telegram.queue(502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}, match="getUpdates", times=2)
+    waits: list = []
+    result = poll_app(make_settings, waits).test_cli_runner().invoke(args=["telegram-poll", "--stop-when-idle"])
+    assert result.exit_code == 0, result.output
+    assert "handled 1 update(s)" in result.output and waits == [2, 4]  # backoff, then on
+
+
+def test_telegram_poll_survives_telegram_being_unreachable(make_settings):
+    from conftest import free_port
+
+    waits: list = []
+    application = poll_app(make_settings, waits, telegram_api_url=f"http://127.0.0.1:{free_port()}")
+    import tg
+    from outbound import SendFailed
+
+    bot = tg.Telegram(application.extensions["settings"], sleep=waits.append)
+    with pytest.raises(SendFailed):  # deleteWebhook, before polling starts, says it plainly
+        tg.poll(bot, lambda body: True, stop_when_idle=True)
+    result = application.test_cli_runner().invoke(args=["telegram-poll", "--stop-when-idle"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "Telegram is not reachable (network error: ConnectionError): check the network" in result.output
+
+
+@pytest.mark.parametrize(
+    "status, says",
+    [
+        (401, "Telegram refused the bot token (401): copy it again from @BotFather"),
+        (409, "Telegram says something else takes this bot's updates (409)"),
+    ],
+)
+def test_telegram_poll_stops_with_a_clear_message(make_settings, telegram, status, says):
+    body = {"ok": False, "error_code": status, "description": "Unauthorized" if status == 401 else "Conflict"}
+    telegram.queue(status, body, match="getUpdates")
+    result = poll_app(make_settings, []).test_cli_runner().invoke(args=["telegram-poll", "--stop-when-idle"])
+    assert result.exit_code == 1 and says in result.output and "Traceback" not in result.output
+
+
+def test_setup_with_a_broken_skills_file_prints_the_check(make_settings, tmp_path):
+    import json
+
+    import click
+    from conftest import ROOT
+
+    data = json.loads((ROOT / "skills.json").read_text(encoding="utf-8"))
+    data["intents"]["help"]["goto"] = "nowhere"
+    path = tmp_path / "skills.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with click.Context(click.Command("setup")):
+        application = app_module.create_app(make_settings(skills_file=str(path), public_url="https://bot.example.test"))
+    result = application.test_cli_runner().invoke(args=["setup", "telegram"])
+    assert result.exit_code == 1 and "intents.help.goto: no state named 'nowhere'" in result.output

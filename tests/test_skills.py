@@ -142,11 +142,12 @@ def test_skills_check_fails_on_a_broken_file(tmp_path, make_settings):
     assert "missing keys ['welcome']" in result.output
 
 
-def test_a_server_refuses_to_start_with_a_broken_file(tmp_path, make_settings):
+def test_a_server_refuses_to_start_with_a_broken_file_and_says_why(tmp_path, make_settings):
     path = tmp_path / "skills.json"
     path.write_text(json.dumps(broken(CASES["goto-unknown-state"][0])), encoding="utf-8")
-    with pytest.raises(skills.SkillsError):
+    with pytest.raises(SystemExit) as stopped:
         app_module.create_app(make_settings(skills_file=str(path)))
+    assert "intents." in str(stopped.value) and "no state named" in str(stopped.value)
 
 
 def test_schema_catches_what_the_rules_do_not_describe(tmp_path, make_settings):
