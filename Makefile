@@ -32,7 +32,7 @@ loadtest: install  ## 100 users per channel for 60 s, redeliveries, failing send
 	$(BIN)/python tests/loadtest.py --users 100 --seconds 60
 	$(BIN)/python tests/malformed.py --bodies 10000
 
-lint: install  ## ruff, the skills file, and shell scripts
+lint: install system-deps  ## ruff, the skills file, and shell scripts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/flask --app app skills check

@@ -64,7 +64,7 @@ def create_app(
         tasks=TaskAuth(settings, session),
     )
     app.extensions.update(chatbot=services, settings=settings, skills=skills, store=services.store)
-    register_hooks(app)
+    register_hooks(app, services)
     register_webhooks(app, services)
     register_web(app, services)
     register_tasks(app, services)
@@ -133,6 +133,10 @@ class Channels:
         self._made: dict = {}
         self._lock = threading.Lock()
 
+    @property
+    def names(self) -> list[str]:
+        return list(self._factories)
+
     def get(self, name: str) -> relay.Channel | None:
         if name not in self._factories:
             return None
@@ -170,7 +174,7 @@ def outcome_answer(channel: relay.Channel, outcome: relay.Outcome) -> Response:
     return answer(channel.name, 200, channel.ack, replies=outcome.items)
 
 
-def register_hooks(app: Flask) -> None:
+def register_hooks(app: Flask, services: Services) -> None:
     @app.before_request
     def start_trace():
         settings = app.extensions["settings"]
@@ -201,7 +205,10 @@ def register_hooks(app: Flask) -> None:
 
     @app.get("/health")
     def health():
-        return jsonify(status="ok")
+        # Which channels are configured (never how): the pipeline's smoke test compares them with
+        # the secrets that exist. The store is not touched.
+        channels = [name for name in ("messenger", "telegram", "web") if name in services.channels.names]
+        return jsonify(status="ok", channels=channels)
 
 
 def receive(services: Services, name: str) -> Response:

@@ -111,8 +111,8 @@ def register_setup(app) -> None:
         import fb
 
         settings = app.extensions["settings"]
-        if not settings.messenger_enabled:
-            raise click.ClickException("needs FB_PAGE_ACCESS_TOKEN, FB_APP_SECRET and FB_VERIFY_TOKEN")
+        if not settings.fb_page_access_token:
+            raise click.ClickException("needs FB_PAGE_ACCESS_TOKEN")
         try:
             done = fb.setup(fb.Messenger(settings), loaded_skills(app))
         except SendFailed as error:

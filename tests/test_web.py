@@ -102,6 +102,7 @@ def test_token_protects_page_and_api(make_settings):
 
 def test_on_cloud_run_the_web_chat_is_off_without_a_token(make_settings):
     client = app_module.create_app(make_settings(k_service="mentor")).test_client()
+    assert client.get("/health").get_json()["channels"] == ["messenger", "telegram"]  # what the smoke test reads
     assert client.get("/").status_code == 404
     assert client.post("/api/chat", json={"user_id": "u", "text": "hi"}).status_code == 404
     assert client.get("/health").status_code == 200
@@ -114,7 +115,7 @@ def test_health_does_not_touch_the_store(make_settings, tmp_path):
     blocked = tmp_path / "not-a-dir"
     blocked.write_text("a file where a folder should be")
     client = app_module.create_app(make_settings(store_url=f"sqlite:///{blocked}/sub/chatbot.db")).test_client()
-    assert client.get("/health").get_json() == {"status": "ok"}
+    assert client.get("/health").get_json() == {"status": "ok", "channels": ["messenger", "telegram", "web"]}
     # The store is broken, and a message says so cleanly instead of crashing.
     assert client.post("/api/chat", json={"user_id": "u", "text": "hi"}).status_code == 503
 
