@@ -13,7 +13,7 @@ import re
 import catalog
 import reminders
 from catalog import LEVELS, assignment_subtitle, current_skill, next_item, skill_title
-from chat import Button, Card, Context, Reply
+from chat import Button, Card, Context, Reply, plain_text
 
 PAGE_SIZE_DEFAULT = 4
 MAX_SUGGESTION = 200
@@ -219,7 +219,7 @@ def restart_skill(ctx: Context) -> str | None:
 
 
 def save_suggestion(ctx: Context) -> str | None:
-    text = " ".join(str(ctx.args.get("text", "")).split())[:MAX_SUGGESTION]
+    text = plain_text(str(ctx.args.get("text", "")))[:MAX_SUGGESTION]
     if len(text) < 2:
         return "suggest"
     ctx.conversation.slots["suggestion"] = text

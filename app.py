@@ -311,6 +311,10 @@ class TaskAuth:
         token_setting = settings.secret("tasks_token")
         if not token_setting and not settings.tasks_audience:
             return Response("tasks are off\n", status=404, mimetype=TEXT)
+        if settings.tasks_audience and not settings.tasks_invoker:
+            # Any Google account can get a token for an audience: without the invoker, OIDC proves nothing.
+            logs.get().error("tasks: TASKS_AUDIENCE is set without TASKS_INVOKER; set the scheduler's account")
+            return Response("tasks are misconfigured\n", status=503, mimetype=TEXT)
         header = headers.get("Authorization", "")
         if not header.startswith("Bearer ") or not header[7:].strip():
             return Response("a bearer token is required\n", status=401, mimetype=TEXT)
@@ -320,13 +324,13 @@ class TaskAuth:
             try:
                 claims = self.verify(header[7:].strip())
             except ValueError as error:
-                logs.get().warning("task token refused", extra={"reason": str(error)[:200]})
+                logs.get().warning("task token refused", extra={"reason": str(error)[:60]})
             else:
-                email = claims.get("email", "")
-                expected = not settings.tasks_invoker or hmac.compare_digest(email, settings.tasks_invoker)
-                if expected and claims.get("email_verified", True) is not False:
+                email = str(claims.get("email", ""))
+                expected = hmac.compare_digest(email.encode(), settings.tasks_invoker.encode())
+                if expected and claims.get("email_verified") is True:
                     return None
-                logs.get().warning("task token from an unexpected account", extra={"email": email})
+                logs.get().warning("task token from an unexpected account", extra={"email": email[:120]})
         return Response("forbidden\n", status=403, mimetype=TEXT)
 
     def certs(self) -> dict:
@@ -350,7 +354,7 @@ class TaskAuth:
             jwt.decode_header(token)  # malformed tokens are refused before anything is fetched
             claims = jwt.decode(token, certs=self.certs(), audience=self.settings.tasks_audience)
         except (google.auth.exceptions.GoogleAuthError, ValueError, requests.RequestException) as error:
-            raise ValueError(f"{type(error).__name__}: {error}") from None
+            raise ValueError(type(error).__name__) from None  # never the text: it can quote the token
         if claims.get("iss") not in ("https://accounts.google.com", "accounts.google.com"):
             raise ValueError("wrong issuer")
         return claims

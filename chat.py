@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import re
 import time
+import unicodedata
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -259,6 +260,13 @@ def reply_from(spec: dict, ctx: Context) -> Reply:
 
 def normalize(text: str) -> str:
     return " ".join(text.strip().split())[:1000]
+
+
+def plain_text(text: str) -> str:
+    """Text with every control and format character removed (terminal escapes, bidi overrides,
+    zero-width tricks) and white space folded: safe to keep, and to print on an owner's terminal."""
+    kept = "".join(" " if c.isspace() else c for c in text if c.isspace() or unicodedata.category(c)[0] != "C")
+    return " ".join(kept.split())
 
 
 def choose_intent(update: Update, conv: Conversation, skills: Skills, locale: str) -> tuple[str, dict]:

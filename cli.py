@@ -14,6 +14,7 @@ import doctor
 import relay
 import skills as skills_module
 import skills_check
+from chat import plain_text
 from outbound import SendFailed
 
 
@@ -179,7 +180,8 @@ def register_suggestions(app) -> None:
             raise click.ClickException(f"store: {type(error).__name__}: {str(error)[:300]}") from None
         for item in items:
             stamp = time.strftime("%Y-%m-%d %H:%M", time.gmtime(item["created_at"]))
-            click.echo(f"{stamp}  {item.get('locale') or '--'}  {item['conversation']}  {item['text']}")
+            who, text = plain_text(str(item["conversation"])), plain_text(str(item["text"]))
+            click.echo(f"{stamp}  {plain_text(str(item.get('locale') or '--'))}  {who}  {text}")
 
 
 def schema_problems(data: dict, skills_file: str) -> list[str]:

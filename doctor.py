@@ -36,6 +36,17 @@ def check_all(settings: Settings, store: Store | None, store_error, skills_error
     checks = [check_store(settings, store, store_error)]
     checks += list(check_secrets(settings))
     checks.append(check_skills(settings, skills_error))
+    if settings.tasks_audience:
+        ok = bool(settings.tasks_invoker)
+        detail = (
+            f"OIDC for {settings.tasks_audience}, signed as {settings.tasks_invoker}"
+            if ok
+            else (
+                "TASKS_AUDIENCE is set without TASKS_INVOKER: any Google account could run the tasks; "
+                "set TASKS_INVOKER to the scheduler's service account"
+            )
+        )
+        checks.append(Check(ok, "tasks", detail))
     if settings.telegram_bot_token:
         checks += list(check_telegram(settings, session))
     if settings.fb_page_access_token:

@@ -43,8 +43,15 @@ def request_fields(request) -> dict:
         "requestMethod": request.method,
         "requestUrl": request.path,
         "userAgent": request.headers.get("User-Agent", "")[:200],
-        "remoteIp": request.headers.get("X-Forwarded-For", request.remote_addr or "").split(",")[0].strip(),
+        "remoteIp": client_address(request),
     }
+
+
+def client_address(request) -> str:
+    """The address Cloud Run's front end saw: the last X-Forwarded-For entry, the one it appended.
+    Entries to its left are whatever the client sent, so a caller cannot choose what is logged."""
+    forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
+    return (forwarded[-1] if forwarded else request.remote_addr or "")[:64]
 
 
 def set_trace(trace: str | None) -> contextvars.Token:

@@ -71,11 +71,28 @@ def fill(template: str, fields: dict[str, Any]) -> str:
     return FIELD_RE.sub(lambda m: str(fields.get(m.group(1), "")), template)
 
 
+# The one place a payload's arguments are read: each has a strict, ASCII-only shape, so a forged
+# or mangled payload ("BROWSE:²", "SNOOZE:-1") matches nothing and gets the fallback, never a crash.
+ARGUMENT_SHAPES = {
+    "page": r"[0-9]{1,3}",
+    "hours": r"[0-9]{1,3}",
+    "days": r"[0-9]{1,2}",
+    "skill": r"[a-z0-9-]{1,24}",
+    "item": r"[a-z0-9-]{1,16}",
+    "level": r"[a-z]{1,16}",
+    "lang": r"[a-z]{2}",
+}
+ANY_ARGUMENT = r"[A-Za-z0-9_.-]{1,64}"
+
+
 def payload_pattern(template: str) -> re.Pattern:
-    """``DONE:{skill}:{item}`` -> a regex with named groups."""
+    """``DONE:{skill}:{item}`` -> a regex with named groups, each of its argument's shape."""
     parts = re.split(r"(\{[a-z_]+\})", template)
-    regex = "".join(f"(?P<{p[1:-1]}>[^:]+)" if p.startswith("{") else re.escape(p) for p in parts)
-    return re.compile(f"^{regex}$")
+    regex = "".join(
+        f"(?P<{p[1:-1]}>{ARGUMENT_SHAPES.get(p[1:-1], ANY_ARGUMENT)})" if p.startswith("{") else re.escape(p)
+        for p in parts
+    )
+    return re.compile(f"^{regex}$", re.ASCII)
 
 
 def schema(path: str | None = None) -> dict:

@@ -384,3 +384,30 @@ def test_a_thousand_reminders_three_concurrent_runs_exactly_once(make_app, store
     out.mkdir(exist_ok=True)
     backend = store_url.split(":")[0]
     (out / f"reminders-{backend}.txt").write_text(f"{total} in {elapsed:.2f}s with 3 runs: {rate:.0f} reminders/s\n")
+
+
+def test_a_refused_task_token_is_never_written_to_the_log(make_app, signing_key):
+    import logging
+
+    app = make_app(
+        tasks_token=None, tasks_audience=AUDIENCE, tasks_invoker=INVOKER, tasks_certs_url=signing_key["certs"].url
+    )
+    records: list = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logging.getLogger("chatbot").addHandler(handler)
+    rotated_out = "tasks-token-rotated-out-0123456789"
+    for token in (rotated_out, "a.b.c", "my own words in the log"):
+        assert run(app.test_client(), headers={"Authorization": f"Bearer {token}"}).status_code == 403
+    logging.getLogger("chatbot").removeHandler(handler)
+    logged = " ".join(f"{r.getMessage()} {vars(r)}" for r in records)
+    assert rotated_out not in logged and "my own words" not in logged
+    reasons = {r.reason for r in records if r.getMessage() == "task token refused"}
+    assert reasons and all(reason.isidentifier() for reason in reasons)  # an exception's class name, nothing more
+
+
+def test_oidc_without_the_invoker_is_refused_as_misconfigured(make_app, signing_key):
+    app = make_app(tasks_token=None, tasks_audience=AUDIENCE, tasks_certs_url=signing_key["certs"].url)
+    # A valid token from any Google account for this audience: without TASKS_INVOKER it proves nothing.
+    stranger = oidc(signing_key["good"], email="anyone@some-project.iam.gserviceaccount.com")
+    assert run(app.test_client(), headers={"Authorization": f"Bearer {stranger}"}).status_code == 503

@@ -1,0 +1,87 @@
+"""The security review's findings, each with the attack that worked before and the protection now
+(SECURITY.md states each and its limit). The OIDC findings live with the task route's tests."""
+
+from __future__ import annotations
+
+import pytest
+from payloads import fb_body, fb_postback, fb_text, post_fb, post_tg, tg_callback
+
+import app as app_module
+import relay
+from chat import plain_text
+from logs import request_fields
+
+# ---------------------------------------------------------------- 4. non-ASCII digits in a payload
+
+
+@pytest.mark.parametrize(
+    "payload", ["BROWSE:²", "SNOOZE:²", "REMIND_EVERY:²", "HOURS:٣", "PICK:../../etc", "DONE:git:"]
+)
+def test_mangled_payload_numbers_get_a_polite_reply_on_every_channel(client, graph, telegram, payload):
+    web = client.post("/api/chat", json={"user_id": "w-digits", "payload": payload})
+    assert web.status_code == 200 and web.get_json()["replies"][0]["text"]
+    assert post_tg(client, tg_callback(7301, payload)).status_code == 200
+    assert telegram.sent("answerCallbackQuery", 7301) or telegram.sent(None)  # the button stops spinning
+    assert post_fb(client, fb_body(fb_postback("psid-digits", "x", payload))).status_code == 200
+    assert graph.messages("psid-digits")
+
+
+# ---------------------------------------------------------------- 6. terminal escapes in suggestions
+
+HOSTILE = "Rust\x1b]0;pwned\x07\x1b[2J\u202eevil\u200b \x1b]8;;https://x.example\x1b\\link\x1b]8;;\x1b\\"
+
+
+def test_suggestions_are_stored_and_printed_without_control_characters(app, client):
+    client.post("/api/chat", json={"user_id": "w-esc", "payload": "SUGGEST"})
+    client.post("/api/chat", json={"user_id": "w-esc", "text": HOSTILE})
+    stored = app.extensions["store"].filed("suggestions")[0]["text"]
+    assert "\x1b" not in stored and "\u202e" not in stored and "\x07" not in stored
+    printed = app.test_cli_runner().invoke(args=["suggestions"]).output
+    assert "\x1b" not in printed and "\u202e" not in printed and "Rust" in printed
+
+
+def test_plain_text_keeps_words_and_drops_controls():
+    assert plain_text("a\tb\nc \x00d\u200be") == "a b c de"
+    assert plain_text("¿Kubernetes? 🎉") == "¿Kubernetes? 🎉"
+
+
+# ---------------------------------------------------------------- 7. X-Forwarded-For
+
+
+def test_the_logged_address_is_the_one_the_front_end_appended(app):
+    with app.test_request_context("/", headers={"X-Forwarded-For": "6.6.6.6, 203.0.113.9"}):
+        from flask import request
+
+        assert request_fields(request)["remoteIp"] == "203.0.113.9"
+
+
+# ---------------------------------------------------------------- 10. a body with hundreds of events
+
+
+class GraphTime:
+    """Time that passes 44 ms with every call to the Graph API (what made 1,000 events take 44 s),
+    and not otherwise: a thousand events outlast one request's budget, seen ones cost nothing."""
+
+    def __init__(self, graph) -> None:
+        self.graph = graph
+
+    def __call__(self) -> float:
+        return 1_800_000_000.0 + len(self.graph.calls) * 0.044
+
+
+def test_hundreds_of_events_in_one_body_get_a_time_budget_and_are_finished_by_redelivery(make_settings, graph):
+    application = app_module.create_app(make_settings(), clock=GraphTime(graph))
+    client = application.test_client()
+    events = [fb_text(f"psid-many-{n % 40}", "help", mid=f"m_many_{n}") for n in range(400)]
+    for n in range(40):
+        graph.profiles[f"psid-many-{n}"] = {"first_name": "Ana"}
+    body = fb_body(*events)
+    answers = [post_fb(client, body).status_code for _ in range(40)]
+    assert answers[0] == 503  # the budget ran out with events left: Meta redelivers the body
+    assert 200 in answers  # and the redeliveries finished it
+    store = application.extensions["store"]
+    for n in range(40):
+        record = relay.read(f"messenger:psid-many-{n}", store.load(f"messenger:psid-many-{n}"))[1]
+        assert len([e for e in record.events if e.startswith("m_many_")]) == 10  # every event applied once
+    helps = [m for m in graph.messages() if "Here's how I work" in m["message"].get("text", "")]
+    assert len(helps) == 400  # one answer per event, none twice
