@@ -50,7 +50,7 @@ def _say_next(ctx: Context, skill: dict, progress: dict, lead: str) -> None:
             )
         )
         return
-    progress["next"] = item["id"]
+    catalog.offer(progress, item)
     ctx.say(Reply(text=lead))
     ctx.say(Reply(cards=[assignment_card(ctx, skill, item)], quick_replies=ctx.menu("after_assignment")))
 
@@ -154,6 +154,10 @@ def mark_done(ctx: Context) -> str | None:
     item_id = ctx.args.get("item") or progress.get("next", "")
     if item_id not in {a["id"] for a in skill["assignments"]}:
         return "unknown_skill"
+    if item_id not in progress["done"] and not catalog.was_offered(progress, item_id):
+        # A payload for an assignment never shown to this person (a forged or mangled button).
+        ctx.say(Reply(text=ctx.t("not_offered")))
+        return "next_assignment"
     if item_id in progress["done"]:
         # An old button pressed again: say where they are instead of counting twice.
         ctx.say(Reply(text=ctx.t("already_done")))

@@ -46,6 +46,18 @@ def percent(ctx: Context, skill: dict, progress: dict) -> tuple[int, int, int]:
     return done, len(items), round(100 * done / len(items)) if items else 100
 
 
+def offer(progress: dict, item: dict) -> None:
+    """Remember that this assignment was shown: only what was offered can be ticked off."""
+    progress["next"] = item["id"]
+    offered = progress.setdefault("offered", [])
+    if item["id"] not in offered:
+        offered.append(item["id"])
+
+
+def was_offered(progress: dict, item_id: str) -> bool:
+    return item_id == progress.get("next") or item_id in progress.get("offered", [])
+
+
 def next_item(ctx: Context, skill: dict, progress: dict) -> dict | None:
     return next((a for a in level_plan(ctx, skill, progress) if a["id"] not in progress["done"]), None)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from catalog import current_skill, next_item, percent, skill_title
+from catalog import current_skill, next_item, offer, percent, skill_title
 from chat import Button, Card, Context, Reply, shorten
 
 PAYLOAD = "REMINDER"
@@ -124,7 +124,7 @@ def reminder_card(ctx: Context) -> Reply | None:
             Button(title=ctx.t("btn_snooze"), payload="SNOOZE:1"),
         ],
     )
-    progress["next"] = item["id"]
+    offer(progress, item)
     return Reply(cards=[card])
 
 

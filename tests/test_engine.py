@@ -118,11 +118,13 @@ def test_picking_a_started_skill_continues_it():
     assert "Up next" in texts(replies) and conv.state is None
 
 
-@pytest.mark.parametrize(
-    "payload, page", [("BROWSE:2", "2 of 2"), ("BROWSE:99", "2 of 2"), ("BROWSE:0", "1 of 2"), ("BROWSE:x", "1 of 2")]
-)
+@pytest.mark.parametrize("payload, page", [("BROWSE:2", "2 of 2"), ("BROWSE:99", "2 of 2"), ("BROWSE:0", "1 of 2")])
 def test_catalog_pages_clamp(payload, page):
     assert page in texts(send(Conversation(key="web:u"), payload=payload))
+
+
+def test_a_payload_argument_of_the_wrong_shape_gets_the_fallback():
+    assert "I didn't quite get that" in texts(send(Conversation(key="web:u"), payload="BROWSE:x"))
 
 
 def test_finishing_a_plan_congratulates_and_offers_next_steps():

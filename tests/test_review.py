@@ -85,3 +85,26 @@ def test_hundreds_of_events_in_one_body_get_a_time_budget_and_are_finished_by_re
         assert len([e for e in record.events if e.startswith("m_many_")]) == 10  # every event applied once
     helps = [m for m in graph.messages() if "Here's how I work" in m["message"].get("text", "")]
     assert len(helps) == 400  # one answer per event, none twice
+
+
+# ---------------------------------------------------------------- 5. forged button payloads
+
+
+def web(client, user: str, **body):
+    answer = client.post("/api/chat", json={"user_id": user, **body})
+    assert answer.status_code == 200
+    return answer.get_json()["replies"]
+
+
+def test_forged_done_presses_cannot_finish_a_skill(app, client):
+    for payload in ("PICK:git", "LEVEL:beginner", "HOURS:8"):
+        web(client, "w-forge", payload=payload)
+    skill = next(s for s in app.extensions["skills"].catalog if s["id"] == "git")
+    for item in skill["assignments"][1:]:  # never shown: only the first was handed out
+        replies = web(client, "w-forge", payload=f"DONE:git:{item['id']}")
+        assert replies[0]["text"].startswith("I can only tick off an assignment I've handed you")
+    progress = relay.load_conversation(app.extensions["store"], "web:w-forge").progress["git"]
+    assert progress["done"] == [] and "finished_at" not in progress
+    first = skill["assignments"][0]["id"]
+    web(client, "w-forge", payload=f"DONE:git:{first}")  # the one it was shown still works
+    assert relay.load_conversation(app.extensions["store"], "web:w-forge").progress["git"]["done"] == [first]
