@@ -30,6 +30,7 @@ import skills as skills_module
 import tg
 import web
 from chat import Unreadable
+from outbound import SendFailed
 from settings import SecretError, Settings
 from store import Store
 
@@ -222,6 +223,9 @@ def receive(services: Services, name: str) -> Response:
         return answer(name, 401, "a bearer token is required") if name == "web" else answer(name, 403, "forbidden\n")
     try:
         updates = channel.parse(json.loads(raw))
+    except SendFailed as error:  # the channel had to ask its platform something first (who it is), and could not
+        logs.get().warning("could not read the request yet", extra={"channel": name, "reason": str(error)})
+        return answer(name, 503, "retry later\n")
     except (ValueError, RecursionError) as error:
         reason = str(error) if isinstance(error, Unreadable) else "body must be JSON"
         logs.get().info("request not readable", extra={"channel": name, "bytes": len(raw), "reason": reason})

@@ -49,8 +49,9 @@ def _str(value) -> str:
     return value if isinstance(value, str) else ""
 
 
-def parse(body: Any) -> Update | None:
-    """The one update in a webhook body, or None for kinds the bot does not handle."""
+def parse(body: Any, username: str = "") -> Update | None:
+    """The one update in a webhook body, or None for kinds the bot does not handle. ``username``
+    is this bot's: a command addressed to another bot (/start@OtherBot) is not ours to answer."""
     if not isinstance(body, dict):
         return None
     update_id = _int(body.get("update_id"))
@@ -58,16 +59,17 @@ def parse(body: Any) -> Update | None:
         return None
     event_id = str(update_id)
     if isinstance(body.get("message"), dict):
-        return parse_message(event_id, body["message"])
+        return parse_message(event_id, body["message"], username)
     if isinstance(body.get("callback_query"), dict):
         query = body["callback_query"]
         sender = _dict(query.get("from"))
-        chat_id = _int(_dict(_dict(query.get("message")).get("chat")).get("id")) or _int(sender.get("id"))
-        if chat_id is None or not _str(query.get("id")):
+        chat = _dict(_dict(query.get("message")).get("chat")) or {"id": sender.get("id"), "type": "private"}
+        person = conversation_id(chat, sender)
+        if person is None or not _str(query.get("id")):
             return None
         return Update(
             channel=CHANNEL,
-            user_id=str(chat_id),
+            user_id=person,
             event_id=event_id,
             payload=_str(query.get("data")) or "?",
             callback_id=query["id"],
@@ -77,17 +79,40 @@ def parse(body: Any) -> Update | None:
     return None  # edited messages, channel posts, member updates, polls...
 
 
-def parse_message(event_id: str, message: dict) -> Update | None:
+def conversation_id(chat: dict, sender: dict) -> str | None:
+    """Whose conversation this is: the chat, or in a group each member's own (``chat/member``),
+    so that one member cannot drop or restart another's plan. Replies go to the chat either way."""
+    chat_id, sender_id = _int(chat.get("id")), _int(sender.get("id"))
+    if chat_id is None:
+        return None
+    if chat.get("type") in ("group", "supergroup") and sender_id is not None:
+        return f"{chat_id}/{sender_id}"
+    return str(chat_id)
+
+
+def chat_of(user_id: str) -> str:
+    """The chat to send to, for a conversation id from ``conversation_id``."""
+    return user_id.split("/", 1)[0]
+
+
+def command_mention(message: Any) -> str:
+    """The bot a leading command is addressed to (``/start@name`` -> ``name``), or ""."""
+    text = _str(_dict(message).get("text"))
+    first_word = text.split(maxsplit=1)[0] if text.startswith("/") else ""
+    return first_word.partition("@")[2]
+
+
+def parse_message(event_id: str, message: dict, username: str = "") -> Update | None:
     chat = _dict(message.get("chat"))
-    chat_id = _int(chat.get("id"))
     sender = _dict(message.get("from"))
+    person = conversation_id(chat, sender)
     # Channels are broadcasts, and bots talking to bots loop; groups are fine: by default a bot
     # in a group only receives commands and replies to its own messages.
-    if chat_id is None or chat.get("type") == "channel" or sender.get("is_bot") is True:
+    if person is None or chat.get("type") == "channel" or sender.get("is_bot") is True:
         return None
     base = {
         "channel": CHANNEL,
-        "user_id": str(chat_id),
+        "user_id": person,
         "event_id": event_id,
         "first_name": _str(sender.get("first_name")),
         "locale": _str(sender.get("language_code")),
@@ -98,8 +123,10 @@ def parse_message(event_id: str, message: dict) -> Update | None:
         entities = message.get("entities") if isinstance(message.get("entities"), list) else []
         first = _dict(entities[0]) if entities else {}
         if first.get("type") == "bot_command" and first.get("offset") == 0 and _int(first.get("length")):
-            word = text[1 : first["length"]].split("@", 1)[0].lower()
-            return Update(command=word, text=text[first["length"] :].strip(), **base)
+            word, _, mention = text[1 : first["length"]].partition("@")
+            if mention and mention.lower() != username.lower():
+                return None  # another bot's command, in a group we share
+            return Update(command=word.lower(), text=text[first["length"] :].strip(), **base)
         return Update(text=text, **base)
     kind = next((k for k in ATTACHMENT_KINDS if k in message), "")
     return Update(attachment=kind, **base) if kind else None
@@ -194,6 +221,7 @@ class Telegram:
         self.session = session or outbound.new_session()
         self.sleep = sleep
         self.max_inline_wait = max_inline_wait  # the CLI may wait longer than a webhook can
+        self._username: str | None = None
 
     def url(self, method: str) -> str:
         return f"{self.settings.telegram_api_url}/bot{self.settings.secret('telegram_bot_token')}/{method}"
@@ -203,8 +231,15 @@ class Telegram:
             headers.get("X-Telegram-Bot-Api-Secret-Token"), self.settings.secret("telegram_secret_token")
         )
 
+    def username(self) -> str:
+        """This bot's username, asked of Telegram once (getMe) the first time a command names a bot."""
+        if self._username is None:
+            self._username = str(self.call("getMe", {}).get("result", {}).get("username", ""))
+        return self._username
+
     def parse(self, body: Any) -> list[Update]:
-        update = parse(body)
+        mentioned = command_mention(body.get("message")) if isinstance(body, dict) else ""
+        update = parse(body, self.username() if mentioned else "")
         if update is None:
             logs.get().info(
                 "telegram update ignored", extra={"kinds": sorted(body)[:5] if isinstance(body, dict) else []}
@@ -229,7 +264,7 @@ class Telegram:
             # Always answered, even for stale or unknown data, or the button spins for the user.
             calls.append({"method": "answerCallbackQuery", "params": {"callback_query_id": update.callback_id}})
         for reply in replies:
-            calls += render_reply(reply, conv.user_id, short, self.settings.public_url)
+            calls += render_reply(reply, chat_of(conv.user_id), short, self.settings.public_url)
         return calls
 
     def call(self, method: str, params: dict, read_timeout: float | None = None) -> dict:

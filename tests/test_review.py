@@ -108,3 +108,40 @@ def test_forged_done_presses_cannot_finish_a_skill(app, client):
     first = skill["assignments"][0]["id"]
     web(client, "w-forge", payload=f"DONE:git:{first}")  # the one it was shown still works
     assert relay.load_conversation(app.extensions["store"], "web:w-forge").progress["git"]["done"] == [first]
+
+
+# ---------------------------------------------------------------- 8. Telegram groups
+
+GROUP = {"id": -1005550001, "type": "supergroup", "title": "Study group"}
+
+
+def in_group(body: dict) -> dict:
+    key = "message" if "message" in body else "callback_query"
+    message = body[key] if key == "message" else body[key]["message"]
+    message["chat"] = dict(GROUP)
+    return body
+
+
+def test_commands_for_another_bot_are_left_alone(client, telegram):
+    from payloads import tg_message
+
+    assert post_tg(client, in_group(tg_message(7401, "/start@SomeOtherBot"))).status_code == 200
+    assert telegram.sent("sendMessage") == []
+    assert post_tg(client, in_group(tg_message(7401, "/start@mentor_test_bot"))).status_code == 200
+    assert telegram.sent("sendMessage", str(GROUP["id"]))  # ours (getMe says who we are), answered in the group
+    assert post_tg(client, in_group(tg_message(7401, "/help"))).status_code == 200  # to no bot: ours too
+
+
+def test_each_member_of_a_group_keeps_their_own_plan(app, client, telegram):
+    from payloads import tg_callback, tg_message
+
+    for member in (7402, 7403):
+        post_tg(client, in_group(tg_message(member, "/start")))
+        for payload in ("PICK:git", "LEVEL:beginner", "HOURS:8"):
+            assert post_tg(client, in_group(tg_callback(member, payload))).status_code == 200
+    post_tg(client, in_group(tg_callback(7403, "DROP:git")))  # one member drops: only their own plan
+    store = app.extensions["store"]
+    mine = relay.load_conversation(store, f"telegram:{GROUP['id']}/7402")
+    theirs = relay.load_conversation(store, f"telegram:{GROUP['id']}/7403")
+    assert "git" in mine.progress and "git" not in theirs.progress
+    assert all(str(body["chat_id"]) == str(GROUP["id"]) for _, body in telegram.sent("sendMessage"))

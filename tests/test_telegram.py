@@ -34,7 +34,7 @@ def test_start_command_greets_by_name_with_inline_keyboard(client, telegram):
     assert all(c.path.startswith(f"/bot{TG_TOKEN}/") for c in telegram.calls)
 
 
-@pytest.mark.parametrize("command", ["/start", "/start@MentorBot", "/start deep-link-ref", "/START"])
+@pytest.mark.parametrize("command", ["/start", "/start@mentor_test_bot", "/start deep-link-ref", "/START"])
 def test_start_variants(client, telegram, command):
     assert post_tg(client, tg_message(7003, command)).status_code == 200
     assert telegram.sent("sendMessage", 7003)[0][1]["text"].startswith("Hi Ana!")
@@ -120,7 +120,7 @@ def test_other_update_kinds_are_ignored_with_200(client, telegram, update):
 
 
 def test_commands_in_a_group_are_answered_in_the_group(client, telegram):
-    update = tg_message(7020, "/help@MentorBot")
+    update = tg_message(7020, "/help@mentor_test_bot")
     update["message"]["chat"] = {"id": -1001234, "type": "supergroup", "title": "Study group"}
     assert post_tg(client, update).status_code == 200
     assert telegram.sent("sendMessage", -1001234)
