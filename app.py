@@ -8,7 +8,7 @@ so tests hand over real ones instead of patching afterwards.
 
 from __future__ import annotations
 
-import hmac
+import dataclasses
 import json
 import threading
 import time
@@ -27,6 +27,7 @@ import logs
 import outreach
 import relay
 import skills as skills_module
+import tasks_auth
 import tg
 import web
 from chat import Unreadable
@@ -62,7 +63,8 @@ def create_app(
         channels=Channels(channel_factories(settings, session, sleep)),
         clock=clock or time.time,
         sleep=sleep,
-        tasks=TaskAuth(settings, session),
+        tasks=tasks_auth.TaskAuth(settings, session),
+        identities=web.Identities(web.identity_key(store)),
     )
     app.extensions.update(chatbot=services, settings=settings, skills=skills, store=services.store)
     register_hooks(app, services)
@@ -156,7 +158,8 @@ class Services:
     channels: Channels
     clock: Callable[[], float]
     sleep: Callable[[float], None]
-    tasks: TaskAuth
+    tasks: tasks_auth.TaskAuth
+    identities: web.Identities
 
 
 def answer(channel: str, status: int, text: str = "", replies: list | None = None) -> Response:
@@ -212,8 +215,9 @@ def register_hooks(app: Flask, services: Services) -> None:
         return jsonify(status="ok", channels=channels)
 
 
-def receive(services: Services, name: str) -> Response:
-    """The one webhook path: verify the raw bytes, parse, deliver, answer."""
+def receive(services: Services, name: str, prepare: Callable[[list], list] | None = None) -> Response:
+    """The one webhook path: verify the raw bytes, parse, deliver, answer. ``prepare`` is the
+    channel's last word on the updates before delivery (the web's identities)."""
     channel = services.channels.get(name)
     if channel is None:
         return answer(name, 404, f"{name} is off\n")
@@ -230,6 +234,13 @@ def receive(services: Services, name: str) -> Response:
         reason = str(error) if isinstance(error, Unreadable) else "body must be JSON"
         logs.get().info("request not readable", extra={"channel": name, "bytes": len(raw), "reason": reason})
         return answer(name, 400, reason + "\n")
+    try:
+        updates = prepare(updates) if prepare else updates
+    except web.RateLimited:
+        return answer(name, 429, "too many new conversations from here: try again in a minute")
+    except Exception as error:  # the web's signing key lives in the store, which may be down
+        logs.get().warning("could not prepare the request", extra={"channel": name, "error": type(error).__name__})
+        return answer(name, 503, "busy, try again in a moment")
     outcome = relay.deliver_all(updates, channel, services.store, services.skills, clock=services.clock)
     return outcome_answer(channel, outcome)
 
@@ -254,10 +265,19 @@ def register_webhooks(app: Flask, services: Services) -> None:
 
 
 def register_web(app: Flask, services: Services) -> None:
+    def refused() -> Response | None:
+        """Off (404); or, without WEB_CHAT_TOKEN, asked from anywhere but this machine (403)."""
+        if services.channels.get("web") is None:
+            return answer("web", 404, "web chat is off")
+        if not services.settings.secret("web_chat_token") and not web.open_locally(request.remote_addr, request.host):
+            return answer("web", 403, "without WEB_CHAT_TOKEN the web chat answers only this machine (localhost)")
+        return None
+
     @app.get("/")
     def web_page():
-        if services.channels.get("web") is None:
-            return Response("web chat is off\n", status=404, mimetype=TEXT)
+        problem = refused()
+        if problem:
+            return Response(problem.get_json()["error"] + "\n", status=problem.status_code, mimetype=TEXT)
         page = send_from_directory(app.static_folder, "index.html", max_age=0)
         token = services.settings.secret("web_chat_token")
         if token and not web.bearer_ok(request.headers, token):
@@ -268,7 +288,34 @@ def register_web(app: Flask, services: Services) -> None:
 
     @app.post("/api/chat")
     def web_chat():
-        return receive(services, "web")
+        problem = refused()
+        if problem:
+            return problem
+        if request.mimetype != "application/json":
+            # A cross-site form can post text/plain without asking; application/json it cannot.
+            return answer("web", 415, "send the body as application/json")
+        local = not services.settings.secret("web_chat_token")
+        identity = {"id": services.identities.read(request.cookies.get(web.COOKIE)), "cookie": ""}
+
+        def scope(updates: list) -> list:
+            return [scoped(update, identity, local) for update in updates]
+
+        def scoped(update, identity: dict, local: bool):
+            if local and update.user_id != "-":
+                return update  # a script on this machine naming its own conversations
+            if identity["id"] is None:
+                identity["id"], identity["cookie"] = services.identities.issue(logs.client_address(request))
+            user = identity["id"] if update.user_id == "-" else f"{identity['id']}/{update.user_id}"
+            return dataclasses.replace(update, user_id=user)
+
+        response = receive(services, "web", scope)
+        if identity["cookie"]:
+            secure = request.is_secure or request.headers.get("X-Forwarded-Proto") == "https"
+            response.set_cookie(
+                web.COOKIE, identity["cookie"], max_age=web.COOKIE_MAX_AGE, httponly=True, samesite="Strict",
+                secure=secure, path="/",
+            )  # fmt: skip
+        return response
 
 
 def register_tasks(app: Flask, services: Services) -> None:
@@ -276,7 +323,7 @@ def register_tasks(app: Flask, services: Services) -> None:
     def reminders_task():
         refused = services.tasks.refused(request.headers)
         if refused:
-            return refused
+            return Response(refused[1] + "\n", status=refused[0], mimetype=TEXT)
         body = request.get_json(silent=True) or {}
         budget = body.get("budget_seconds", 50) if isinstance(body, dict) else 50
         budget = float(budget) if isinstance(budget, int | float) and 1 <= budget <= 600 else 50.0
@@ -294,71 +341,3 @@ def register_tasks(app: Flask, services: Services) -> None:
             return jsonify(error="store unavailable"), 503
         logs.get().info("reminders run", extra=report.as_json())
         return jsonify(report.as_json())
-
-
-class TaskAuth:
-    """Who may run tasks: Cloud Scheduler with an OIDC token for our audience, signed as the
-    expected service account; or, locally, whoever has TASKS_TOKEN. Holds Google's signing
-    certificates, fetched at most once an hour: a stranger's bad token must not make us call out."""
-
-    CERTS_MAX_AGE = 3600.0
-
-    def __init__(self, settings: Settings, session=None):
-        self.settings = settings
-        self.session = session
-        self._certs: tuple[float, dict] = (0.0, {})
-        self._lock = threading.Lock()
-
-    def refused(self, headers) -> Response | None:
-        """None when the caller may run tasks; otherwise the answer to give it."""
-        settings = self.settings
-        token_setting = settings.secret("tasks_token")
-        if not token_setting and not settings.tasks_audience:
-            return Response("tasks are off\n", status=404, mimetype=TEXT)
-        if settings.tasks_audience and not settings.tasks_invoker:
-            # Any Google account can get a token for an audience: without the invoker, OIDC proves nothing.
-            logs.get().error("tasks: TASKS_AUDIENCE is set without TASKS_INVOKER; set the scheduler's account")
-            return Response("tasks are misconfigured\n", status=503, mimetype=TEXT)
-        header = headers.get("Authorization", "")
-        if not header.startswith("Bearer ") or not header[7:].strip():
-            return Response("a bearer token is required\n", status=401, mimetype=TEXT)
-        if token_setting and web.bearer_ok(headers, token_setting):
-            return None
-        if settings.tasks_audience:
-            try:
-                claims = self.verify(header[7:].strip())
-            except ValueError as error:
-                logs.get().warning("task token refused", extra={"reason": str(error)[:60]})
-            else:
-                email = str(claims.get("email", ""))
-                expected = hmac.compare_digest(email.encode(), settings.tasks_invoker.encode())
-                if expected and claims.get("email_verified") is True:
-                    return None
-                logs.get().warning("task token from an unexpected account", extra={"email": email[:120]})
-        return Response("forbidden\n", status=403, mimetype=TEXT)
-
-    def certs(self) -> dict:
-        import requests
-
-        with self._lock:
-            fetched_at, certs = self._certs
-            if time.monotonic() - fetched_at > self.CERTS_MAX_AGE or not certs:
-                response = (self.session or requests).get(self.settings.tasks_certs_url, timeout=5)
-                response.raise_for_status()
-                self._certs = (time.monotonic(), response.json())
-            return self._certs[1]
-
-    def verify(self, token: str) -> dict:
-        """Signature (Google's certs), expiry, audience and issuer of a Cloud Scheduler OIDC token."""
-        import google.auth.exceptions
-        import requests
-        from google.auth import jwt
-
-        try:
-            jwt.decode_header(token)  # malformed tokens are refused before anything is fetched
-            claims = jwt.decode(token, certs=self.certs(), audience=self.settings.tasks_audience)
-        except (google.auth.exceptions.GoogleAuthError, ValueError, requests.RequestException) as error:
-            raise ValueError(type(error).__name__) from None  # never the text: it can quote the token
-        if claims.get("iss") not in ("https://accounts.google.com", "accounts.google.com"):
-            raise ValueError("wrong issuer")
-        return claims

@@ -6,7 +6,10 @@ bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8080')}"  
 # One worker per vCPU the container may use; threads overlap the waits on Graph, Telegram and Firestore.
 workers = int(os.environ.get("WEB_CONCURRENCY", len(os.sched_getaffinity(0))))
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
-worker_class = "gthread"
+# Threads, but a request is read whole by the event loop before a thread takes it (readahead.py):
+# a slow client costs a connection, not a thread.
+worker_class = "readahead.ReadAheadWorker"
+worker_connections = 200  # connections one worker holds at once, each with at most one request buffered
 # Cloud Run enforces the request timeout itself; gunicorn must not kill slow sends half way.
 timeout = 0
 # Cloud Run sends SIGTERM and waits 10 s before SIGKILL: finish in-flight requests within that.

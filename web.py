@@ -8,14 +8,26 @@ is shown when the person next writes.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import ipaddress
+import secrets
+import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from chat import Conversation, Reply, Unreadable, Update
+from store import Change, Store
 
 CHANNEL = "web"
+COOKIE = "mentor_id"
+IDENTITY_KEY_DOCUMENT = "settings:web-identity"  # the store document holding the signing key
+COOKIE_MAX_AGE = 400 * 24 * 3600
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+NEW_PER_MINUTE_PER_ADDRESS = 20  # new web identities one address may get; a person needs one
+NEW_PER_MINUTE = 300  # and all addresses together, per process
 USER_ID_MAX = 128
 TEXT_MAX = 4000
 PAYLOAD_MAX = 1000
@@ -70,6 +82,8 @@ def parse(body: Any) -> Update:
     locale, message_id = body.get("locale") or "", body.get("message_id") or uuid.uuid4().hex
     if isinstance(user_id, int) and not isinstance(user_id, bool):
         user_id = str(user_id)
+    if user_id is None:
+        user_id = "-"  # the page sends none: its conversation is the browser's signed identity (see app.py)
     _check(
         isinstance(user_id, str) and 0 < len(user_id) <= USER_ID_MAX and user_id.isprintable(),
         f"user_id: a printable string of 1-{USER_ID_MAX} characters",
@@ -96,3 +110,73 @@ def parse(body: Any) -> Update:
         locale=locale,
         first_name=first_name.strip(),
     )
+
+
+def open_locally(remote_addr: str, host: str) -> bool:
+    """Without a token the web chat answers only this machine: a loopback peer asking for a
+    loopback host name (a public name reaching a loopback peer is a proxy or DNS rebinding)."""
+    try:
+        peer = ipaddress.ip_address(remote_addr or "")
+    except ValueError:
+        return False
+    bracketed = host.startswith("[")  # an IPv6 literal, [::1]:8080
+    hostname = host[1 : host.find("]")] if bracketed else host.rsplit(":", 1)[0]
+    return peer.is_loopback and hostname.lower() in LOCAL_HOSTS
+
+
+class RateLimited(Exception):
+    pass
+
+
+class Identities:
+    """Each browser's identity: a random id the server issues and signs (HMAC-SHA256), kept in an
+    HttpOnly, SameSite cookie. A client cannot choose one, forge one, or read another's."""
+
+    def __init__(self, key: Callable[[], bytes], clock: Callable[[], float] = time.monotonic):
+        self._key = key  # read on first use: the signing key lives in the store, shared by every instance
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._issued: dict[str, list[float]] = {}
+
+    def _sign(self, identity: str) -> str:
+        return hmac.new(self._key(), identity.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def read(self, cookie: str | None) -> str | None:
+        """The identity in a cookie we issued, or None for anything else."""
+        identity, _, signature = (cookie or "").partition(".")
+        if not identity or len(identity) > 64 or not signature:
+            return None
+        return identity if hmac.compare_digest(signature.encode(), self._sign(identity).encode()) else None
+
+    def issue(self, address: str) -> tuple[str, str]:
+        """A new identity and its cookie value; RateLimited when this address or everyone asks too often."""
+        now = self._clock()
+        with self._lock:
+            for who in (address, "*"):
+                self._issued[who] = [t for t in self._issued.get(who, []) if now - t < 60]
+            if len(self._issued[address]) >= NEW_PER_MINUTE_PER_ADDRESS or len(self._issued["*"]) >= NEW_PER_MINUTE:
+                raise RateLimited()
+            self._issued[address].append(now)
+            self._issued["*"].append(now)
+            if len(self._issued) > 10_000:  # addresses seen once are not kept forever
+                self._issued = {k: v for k, v in self._issued.items() if v}
+        identity = secrets.token_urlsafe(16)
+        return identity, f"{identity}.{self._sign(identity)}"
+
+
+def identity_key(store: Store) -> Callable[[], bytes]:
+    """The key that signs web identities: made once, kept in the store, shared by every instance."""
+    cached: list[bytes] = []
+
+    def step(doc: dict | None):
+        if doc and doc.get("key"):
+            return None, doc["key"]
+        key = secrets.token_hex(32)
+        return Change({"key": key}), key
+
+    def key() -> bytes:
+        if not cached:
+            cached.append(bytes.fromhex(store.transact(IDENTITY_KEY_DOCUMENT, step)))
+        return cached[0]
+
+    return key

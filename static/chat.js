@@ -7,8 +7,7 @@
   const tokenForm = document.getElementById("token-form");
   const composer = document.getElementById("composer");
 
-  const userId = localStorage.getItem("mentor.user") || "web-" + crypto.randomUUID().slice(0, 12);
-  localStorage.setItem("mentor.user", userId);
+  // Who this browser is comes from the server: a signed, HttpOnly cookie the page never sees.
   let token = sessionStorage.getItem("mentor.token") || "";
   const browserLanguage = (navigator.language || "en").slice(0, 2);
   language.value = localStorage.getItem("mentor.locale") || (browserLanguage === "es" ? "es" : "en");
@@ -83,10 +82,10 @@
     scroll();
     const headers = { "Content-Type": "application/json" };
     if (token) headers.Authorization = "Bearer " + token;
-    const body = JSON.stringify({ user_id: userId, locale: language.value, message_id: crypto.randomUUID(), ...message });
+    const body = JSON.stringify({ locale: language.value, message_id: crypto.randomUUID(), ...message });
     let response;
     try {
-      response = await fetch("/api/chat", { method: "POST", headers, body });
+      response = await fetch("/api/chat", { method: "POST", headers, body, credentials: "same-origin" });
     } catch (error) {
       log.append(el("div", "error", "Can't reach the bot. Is it running?"));
       return;

@@ -145,3 +145,64 @@ def test_each_member_of_a_group_keeps_their_own_plan(app, client, telegram):
     theirs = relay.load_conversation(store, f"telegram:{GROUP['id']}/7403")
     assert "git" in mine.progress and "git" not in theirs.progress
     assert all(str(body["chat_id"]) == str(GROUP["id"]) for _, body in telegram.sent("sendMessage"))
+
+
+# ---------------------------------------------------------------- 2. web identity
+
+
+def page_chat(client, **body):
+    return client.post("/api/chat", json=body)
+
+
+def test_each_browser_gets_its_own_signed_identity_and_cannot_take_another(app):
+    alice, mallory = app.test_client(), app.test_client()
+    first = page_chat(alice, payload="GET_STARTED")
+    cookie = first.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "mentor_id=" in cookie
+    for payload in ("PICK:git", "LEVEL:beginner", "HOURS:8"):
+        page_chat(alice, payload=payload)
+    alice_id = alice.get_cookie("mentor_id").value.split(".")[0]
+    assert "git" in relay.load_conversation(app.extensions["store"], f"web:{alice_id}").progress
+    # Mallory forges Alice's identity without its signature, then with a made-up one: both are refused,
+    # and Mallory gets an identity of her own with an empty plan.
+    for forged in (alice_id, f"{alice_id}.{'0' * 32}"):
+        mallory.set_cookie("mentor_id", forged)
+        replies = page_chat(mallory, payload="MY_SKILLS").get_json()["replies"]
+        assert "Git" not in " ".join(r["text"] for r in replies)
+    assert "git" in relay.load_conversation(app.extensions["store"], f"web:{alice_id}").progress
+
+
+def test_with_a_token_a_chosen_user_id_is_scoped_to_the_callers_identity(make_settings):
+    application = app_module.create_app(make_settings(web_chat_token="shared-token-123456"))
+    headers = {"Authorization": "Bearer shared-token-123456"}
+    alice, mallory = application.test_client(), application.test_client()
+    alice.post("/api/chat", json={"user_id": "alice", "payload": "PICK:git"}, headers=headers)
+    alice.post("/api/chat", json={"user_id": "alice", "payload": "LEVEL:beginner"}, headers=headers)
+    mallory.post("/api/chat", json={"user_id": "alice", "payload": "DROP:git"}, headers=headers)
+    store = application.extensions["store"]
+    assert store.load("web:alice") is None  # nobody got the bare name
+    alice_id = alice.get_cookie("mentor_id").value.split(".")[0]
+    assert relay.load_conversation(store, f"web:{alice_id}/alice").slots["level"] == "beginner"
+
+
+def test_new_web_identities_are_rate_limited(app):
+    statuses = [page_chat(app.test_client(), text="hi").status_code for _ in range(25)]
+    assert statuses[:20] == [200] * 20 and set(statuses[20:]) == {429}
+
+
+def test_the_api_takes_only_json(client):
+    answer = client.post("/api/chat", data='{"text": "hi"}', content_type="text/plain")
+    assert answer.status_code == 415  # what a cross-site form could send without asking
+
+
+@pytest.mark.parametrize(
+    "remote, host, status",
+    [("127.0.0.1", "localhost:8080", 200), ("::1", "[::1]:8080", 200), ("10.0.0.7", "localhost", 403),
+     ("127.0.0.1", "evil.example", 403), ("203.0.113.5", "bot.example.org", 403)],
+)  # fmt: skip
+def test_without_a_token_the_chat_answers_only_this_machine(app, remote, host, status):
+    client = app.test_client()
+    env = {"REMOTE_ADDR": remote}
+    answer = client.post("/api/chat", json={"text": "hi"}, environ_base=env, headers={"Host": host})
+    assert answer.status_code == status
+    assert client.get("/", environ_base=env, headers={"Host": host}).status_code == status

@@ -42,7 +42,6 @@ def test_same_message_id_twice_answers_once(client, app):
 @pytest.mark.parametrize(
     "body, message",
     [
-        ({"text": "hi"}, "user_id"),
         ({"user_id": "", "text": "hi"}, "user_id"),
         ({"user_id": "a\nb", "text": "hi"}, "user_id"),
         ({"user_id": "x" * 129, "text": "hi"}, "user_id"),
