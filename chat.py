@@ -33,6 +33,7 @@ class Update:
     attachment: str = ""
     first_name: str = ""
     locale: str = ""
+    utc_offset: float | None = None  # hours, when the platform or the browser says
     callback_id: str = ""
     timestamp: float = 0.0
     from_bot: bool = False  # the bot speaking first (a reminder), not the user: no activity, no profile
@@ -133,10 +134,12 @@ class Conversation:
         """Ask to speak unprompted at ``at`` with ``payload``; None: nothing to say."""
         self.wake = {"at": float(at), "payload": payload} if at is not None else {}
 
-    def wake_again(self, at: float) -> None:
-        """While a wake is delivered: once it went out, the next one is at ``at``, same payload."""
+    def wake_again(self, at: float, want: float | None = None) -> None:
+        """While a wake is delivered: once it went out, the next one is at ``at`` (first wanted at
+        ``want``, before the channel's rules moved it), same payload."""
         if self.wake:
             self.wake["next"] = float(at)
+            self.wake["next_want"] = float(at if want is None else want)
 
 
 def upgrade(data: dict) -> dict:
@@ -181,6 +184,7 @@ class Context:
     locale: str
     args: dict
     now: float
+    window: float | None = None  # how long after the person's last message the channel lets the bot write
     replies: list[Reply] = field(default_factory=list)
     filed: list[tuple[str, dict]] = field(default_factory=list)
     goto: str | None = None
@@ -319,13 +323,16 @@ def run_intent(name: str, ctx: Context) -> None:
     raise IntentFailed(name) from RuntimeError(f"redirects more than {MAX_REDIRECTS} times")
 
 
-def handle(update: Update, conv: Conversation, skills: Skills, now: float | None = None) -> Turn:
-    """Apply one update to the conversation and return what the bot says and files."""
+def handle(
+    update: Update, conv: Conversation, skills: Skills, now: float | None = None, window: float | None = None
+) -> Turn:
+    """Apply one update to the conversation and return what the bot says and files. ``window``: how
+    long after the person's last message their channel lets the bot write unprompted (None: any time)."""
     now = time.time() if now is None else now
     take_profile(update, conv)
     locale = skills.pick_locale(conv.profile.get("language") or conv.profile.get("locale"))
     intent, args = choose_intent(update, conv, skills, locale)
-    ctx = Context(update=update, conversation=conv, skills=skills, locale=locale, args=args, now=now)
+    ctx = Context(update=update, conversation=conv, skills=skills, locale=locale, args=args, now=now, window=window)
     state_before = conv.state
     run_intent(intent, ctx)
     conv.state = state_before if update.from_bot else ctx.goto
@@ -338,6 +345,8 @@ def handle(update: Update, conv: Conversation, skills: Skills, now: float | None
     conv.updated_at = now
     if not update.from_bot:
         conv.last_message_at = now
+        if "after_message" in skills.data["bot"]:  # the bot's own bookkeeping after every message
+            run_intent(skills.data["bot"]["after_message"], replace(ctx, goto_set=True, replies=[]))
         last_quick = next((r.quick_replies for r in reversed(ctx.replies) if r.quick_replies), [])
         conv.choices = [{"title": b.title, "payload": b.payload} for b in last_quick if b.payload]
     return Turn(replies=ctx.replies, filed=ctx.filed)
@@ -349,6 +358,8 @@ def take_profile(update: Update, conv: Conversation) -> None:
         conv.profile["first_name"] = update.first_name[:64]
     if update.locale and not update.from_bot:
         conv.profile["locale"] = update.locale
+    if update.utc_offset is not None and not update.from_bot:
+        conv.profile["timezone"] = update.utc_offset
 
 
 def apology(skills: Skills, conv: Conversation) -> Reply:

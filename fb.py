@@ -196,6 +196,7 @@ class Messenger:
 
     name = CHANNEL
     ack = "EVENT_RECEIVED\n"
+    unprompted_window = WINDOW_SECONDS
 
     def __init__(self, settings, session=None):
         self.settings = settings
@@ -221,7 +222,8 @@ class Messenger:
 
     def fetch_profile(self, user_id: str) -> dict:
         """First name (and locale when the app may read it); any failure just means no name."""
-        for fields in ("first_name,locale", "first_name"):
+        # locale and timezone need permissions a page may not have: absent, or refused, then ask for less.
+        for fields in ("first_name,locale,timezone", "first_name"):
             try:
                 status, data = outbound.request(
                     self.session,
@@ -237,6 +239,8 @@ class Messenger:
                 profile = {"first_name": _text(data.get("first_name"))[:64]}
                 if _text(data.get("locale")):
                     profile["locale"] = data["locale"]
+                if isinstance(data.get("timezone"), int | float) and -12 <= data["timezone"] <= 14:
+                    profile["timezone"] = float(data["timezone"])
                 return profile
             logs.get().info("profile lookup refused", extra={"status": status, "fields": fields})
         return {}

@@ -44,6 +44,7 @@ class Channel(Protocol):
 
     name: str
     ack: str  # the body of a 200 to this platform
+    unprompted_window: float | None  # how long after a person's last message the bot may write (None: any time)
 
     def verify(self, raw: bytes, headers: Mapping[str, str]) -> bool: ...
 
@@ -220,7 +221,7 @@ def apply(update, conv, record, channel, skills, now, result: Delivery) -> list:
         update = replace(update, payload=record.payload_keys[update.payload])
     before = conv.to_dict()
     try:
-        turn = chat.handle(update, conv, skills, now)
+        turn = chat.handle(update, conv, skills, now, window=channel.unprompted_window)
     except Exception as error:
         # A bug of ours on one event: apologise, record the event as handled, keep the trace.
         intent = getattr(error, "intent", "")
@@ -320,8 +321,8 @@ def advance(store: Store, key: str, due_at: float) -> None:
         conv, record = read(key, doc)
         if doc is None or int(conv.wake.get("at", 0)) != int(due_at):
             return None, None
-        after = conv.wake.get("next")
-        conv.wake = {"at": after, "payload": conv.wake["payload"]} if after else {}
+        after, want = conv.wake.get("next"), conv.wake.get("next_want")
+        conv.wake = {"at": after, "payload": conv.wake["payload"], **({"want": want} if want else {})} if after else {}
         return Change(document(conv, record)), None
 
     store.transact(key, step)

@@ -8,12 +8,15 @@ outreach.py delivers it when it comes due, and ``send_reminder`` runs then.
 from __future__ import annotations
 
 import math
+import re
 
 from catalog import current_skill, next_item, offer, percent, skill_title
 from chat import Button, Card, Context, Reply, shorten
 
 PAYLOAD = "REMINDER"
-LOCAL_HOUR = 18  # a sensible hour to be reminded when the person's time zone is known
+LOCAL_HOUR = 19  # the hour a reminder comes when the person has not chosen one (their time zone known)
+EARLIEST_HOUR, LATEST_HOUR = 7, 21  # never in the person's night: reminders come between these hours
+WINDOW_MARGIN = 3600.0  # inside a channel's window with room to spare (the scheduler runs every 15 minutes)
 MIN_DAYS, MAX_DAYS = 1, 7
 
 
@@ -23,18 +26,41 @@ def cadence_days(hours_per_week: float, next_minutes: float) -> int:
     return max(MIN_DAYS, min(MAX_DAYS, math.ceil(next_minutes / per_day)))
 
 
-def next_due(now: float, days: float, tz_offset_hours: float | None, last_active_at: float) -> float:
-    """``days`` from now, moved to LOCAL_HOUR in the person's time zone when known, otherwise to the
-    hour of day they were last active (they were awake and reading then)."""
+def next_due(
+    now: float, days: float, tz_offset_hours: float | None, last_active_at: float, hour: int | None = None
+) -> float:
+    """``days`` from now, at ``hour`` (or LOCAL_HOUR) in the person's time zone when known, otherwise at
+    the hour of day they were last active (they were awake and reading then)."""
     target = now + days * 86400
     if tz_offset_hours is not None:
         local = target + tz_offset_hours * 3600
         start_of_day = local - local % 86400
-        return start_of_day + LOCAL_HOUR * 3600 - tz_offset_hours * 3600
+        return start_of_day + (LOCAL_HOUR if hour is None else hour) * 3600 - tz_offset_hours * 3600
     if last_active_at:
         seconds_into_day = last_active_at % 86400
         return target - target % 86400 + seconds_into_day
     return target
+
+
+def local_hour(at: float, tz_offset_hours: float) -> float:
+    return ((at + tz_offset_hours * 3600) % 86400) / 3600
+
+
+def fit_window(want: float, now: float, window_until: float | None, tz_offset_hours: float | None) -> float:
+    """When to remind, given that the channel lets the bot write only until ``window_until``
+    (Messenger: 24 hours after the person's last message). Earlier than wanted if need be, with
+    room to spare, and never in the person's night when their time zone is known. A reminder that
+    cannot fit any more stays as wanted: the channel will hold it until they write again."""
+    if window_until is None or want <= window_until - WINDOW_MARGIN:
+        return want
+    at = window_until - WINDOW_MARGIN
+    if tz_offset_hours is not None:
+        hour = local_hour(at, tz_offset_hours)
+        if hour < EARLIEST_HOUR:  # early morning: the evening before
+            at -= (hour + 24 - LATEST_HOUR) * 3600
+        elif hour > LATEST_HOUR:  # late evening: earlier the same evening
+            at -= (hour - LATEST_HOUR) * 3600
+    return at if at > now else want
 
 
 def _every(ctx: Context, days: int) -> str:
@@ -46,10 +72,27 @@ def _days_arg(ctx: Context, default: int) -> int:
     return int(value) if value.isascii() and value.isdigit() else default
 
 
-def _schedule(ctx: Context, days: int) -> None:
+def _window_until(ctx: Context) -> float | None:
+    """Until when the channel lets the bot write unprompted, or None when it always may."""
+    return ctx.conversation.last_message_at + ctx.window if ctx.window else None
+
+
+def _schedule(ctx: Context, days: int, since: float | None = None) -> None:
     conv = ctx.conversation
     conv.reminder.update(enabled=True, every_days=days)
-    conv.wake_at(next_due(ctx.now, days, conv.profile.get("timezone"), ctx.now), PAYLOAD)
+    tz = conv.profile.get("timezone")
+    want = next_due(ctx.now if since is None else since, days, tz, ctx.now, conv.reminder.get("hour"))
+    conv.wake_at(fit_window(want, ctx.now, _window_until(ctx), tz), PAYLOAD)
+    conv.wake["want"] = want
+
+
+def refit_reminder(ctx: Context) -> str | None:
+    """After each message from the person: their window moved, so a reminder can come later again."""
+    wake = ctx.conversation.wake
+    if wake.get("payload") == PAYLOAD and wake.get("want"):
+        tz = ctx.conversation.profile.get("timezone")
+        wake["at"] = fit_window(wake["want"], ctx.now, _window_until(ctx), tz)
+    return None
 
 
 def offer_reminders(ctx: Context, skill: dict, progress: dict) -> None:
@@ -72,8 +115,77 @@ def reminders_on(ctx: Context) -> str | None:
             return "no_skills_yet"
         reminder["skill"] = skill["id"]
     days = max(1, min(14, _days_arg(ctx, reminder.get("every_days", 2))))
+    first_time = not reminder.get("enabled")
     _schedule(ctx, days)
-    ctx.say(Reply(text=ctx.t("remind_on", every=_every(ctx, days)), quick_replies=ctx.menu("reminder_cadence")))
+    ctx.say(Reply(text=ctx.t("remind_on", every=_every(ctx, days), at=_at(ctx))))
+    if first_time and ctx.window:
+        ctx.say(Reply(text=ctx.t("remind_how_window")))  # the channel's rule, said once, in the bot's words
+    if ctx.conversation.profile.get("timezone") is None and not ctx.conversation.profile.get("asked_time"):
+        ctx.conversation.profile["asked_time"] = True
+        ctx.say(Reply(text=ctx.t("ask_local_time"), quick_replies=ctx.menu("local_time_skip")))
+        ctx.set_state("asking_time")
+        return None
+    ctx.say(Reply(text=ctx.t("remind_choices"), quick_replies=ctx.menu("reminder_cadence")))
+    return None
+
+
+def _at(ctx: Context) -> str:
+    hour = ctx.conversation.reminder.get("hour")
+    if ctx.conversation.profile.get("timezone") is None:
+        return ctx.t("at_usual_time")
+    return ctx.t("at_hour", hour=f"{LOCAL_HOUR if hour is None else hour}:00")
+
+
+def parse_clock(text: str) -> tuple[int, int] | None:
+    """ "18:30", "6:30 pm", "6pm", "18h", "a las 7" -> (hour, minute) on a 24-hour clock, or None."""
+    found = re.search(r"\b([01]?\d|2[0-3])(?:[:.h]([0-5]\d))?\s*(am|pm|a\.m\.|p\.m\.)?(?!\d)", text.lower(), re.ASCII)
+    if not found:
+        return None
+    hour, minute, half = int(found.group(1)), int(found.group(2) or 0), (found.group(3) or "").replace(".", "")
+    if half and not 1 <= hour <= 12:
+        return None
+    if half == "pm" and hour != 12:
+        hour += 12
+    elif half == "am" and hour == 12:
+        hour = 0
+    return hour, minute
+
+
+def set_local_time(ctx: Context) -> str | None:
+    """The person said what time it is for them: their UTC offset, to the quarter hour."""
+    said = parse_clock(str(ctx.args.get("text") or ctx.update.text))
+    if said is None:
+        ctx.say(Reply(text=ctx.t("local_time_unclear"), quick_replies=ctx.menu("local_time_skip")))
+        ctx.set_state("asking_time")
+        return None
+    local_minutes = said[0] * 60 + said[1]
+    utc_minutes = (ctx.now % 86400) / 60
+    offset = (local_minutes - utc_minutes + 720) % 1440 - 720  # the nearest day: -12 h to +12 h
+    conv = ctx.conversation
+    conv.profile["timezone"] = round(offset / 15) * 0.25
+    if conv.reminder.get("enabled"):
+        _schedule(ctx, conv.reminder.get("every_days", 2))
+    ctx.say(Reply(text=ctx.t("local_time_set", at=_at(ctx)), quick_replies=ctx.menu("reminder_hours")))
+    return None
+
+
+def remind_at(ctx: Context) -> str | None:
+    """The person picks the hour of their reminders (a button, or typed: "remind me at 7pm")."""
+    hour = ctx.args.get("hour")
+    said = (int(hour), 0) if isinstance(hour, str) and hour.isdigit() else parse_clock(ctx.update.text)
+    if said is None or not EARLIEST_HOUR <= said[0] <= LATEST_HOUR:
+        ctx.say(
+            Reply(
+                text=ctx.t("remind_hour_unclear", earliest=EARLIEST_HOUR, latest=LATEST_HOUR),
+                quick_replies=ctx.menu("reminder_hours"),
+            )
+        )
+        return None
+    conv = ctx.conversation
+    conv.reminder["hour"] = said[0]
+    if conv.reminder.get("enabled"):
+        _schedule(ctx, conv.reminder.get("every_days", 2))
+    ctx.say(Reply(text=ctx.t("remind_hour_set", at=_at(ctx)), quick_replies=ctx.menu("reminder_cadence")))
     return None
 
 
@@ -97,7 +209,9 @@ def snooze(ctx: Context) -> str | None:
     if not ctx.conversation.reminder.get("enabled"):
         return "reminders"
     days = max(1, min(7, _days_arg(ctx, 1)))
-    ctx.conversation.wake_at(ctx.now + days * 86400, PAYLOAD)
+    conv, want = ctx.conversation, ctx.now + days * 86400
+    conv.wake_at(fit_window(want, ctx.now, _window_until(ctx), conv.profile.get("timezone")), PAYLOAD)
+    conv.wake["want"] = want
     ctx.say(Reply(text=ctx.t("snoozed"), quick_replies=ctx.menu("main_menu")))
     return None
 
@@ -137,8 +251,9 @@ def send_reminder(ctx: Context) -> str | None:
     if card is not None:
         ctx.say(card)
         conv.reminder["last_sent_at"] = ctx.now
-        every = conv.reminder.get("every_days", 2)
-        conv.wake_again(next_due(ctx.now, every, conv.profile.get("timezone"), conv.last_message_at))
+        every, tz = conv.reminder.get("every_days", 2), conv.profile.get("timezone")
+        want = next_due(ctx.now, every, tz, conv.last_message_at, conv.reminder.get("hour"))
+        conv.wake_again(fit_window(want, ctx.now, _window_until(ctx), tz), want)
     return None
 
 
@@ -163,4 +278,7 @@ ACTIONS = {
     "snooze": snooze,
     "send_reminder": send_reminder,
     "pending_reminder": pending_reminder,
+    "refit_reminder": refit_reminder,
+    "set_local_time": set_local_time,
+    "remind_at": remind_at,
 }

@@ -77,6 +77,7 @@ ARGUMENT_SHAPES = {
     "page": r"[0-9]{1,3}",
     "hours": r"[0-9]{1,3}",
     "days": r"[0-9]{1,2}",
+    "hour": r"[0-9]{1,2}",
     "skill": r"[a-z0-9-]{1,24}",
     "item": r"[a-z0-9-]{1,16}",
     "level": r"[a-z]{1,16}",
@@ -309,8 +310,9 @@ class Checker:
         for key in ("fallback", "attachment"):
             if bot.get(key) not in self.data["intents"]:
                 self.errors.append(f"bot.{key}: must name an intent")
-        if "on_return" in bot and bot["on_return"] not in self.data["intents"]:
-            self.errors.append("bot.on_return: must name an intent")
+        for hook in ("on_return", "after_message"):
+            if hook in bot and bot[hook] not in self.data["intents"]:
+                self.errors.append(f"bot.{hook}: must name an intent")
 
     def commands(self) -> None:
         triggered = {c for i in self.data["intents"].values() for c in i.get("triggers", {}).get("commands", [])}

@@ -43,6 +43,7 @@ def bearer_ok(headers: Mapping[str, str], expected: str) -> bool:
 class WebChat:
     name = CHANNEL
     ack = ""
+    unprompted_window = None  # never writes unprompted at all (may_send_unprompted)
 
     def __init__(self, settings) -> None:
         self.settings = settings
@@ -99,6 +100,11 @@ def parse(body: Any) -> Update:
     )
     _check(isinstance(locale, str) and len(locale) <= 16, "locale: a short string such as en or es_ES")
     _check(isinstance(message_id, str) and 1 <= len(message_id) <= 128, "message_id: at most 128 characters")
+    offset = body.get("utc_offset_minutes")
+    _check(
+        offset is None or (isinstance(offset, int) and not isinstance(offset, bool) and -720 <= offset <= 840),
+        "utc_offset_minutes: whole minutes from UTC, -720 to 840",
+    )
     first_name = body.get("first_name") or ""
     _check(isinstance(first_name, str) and len(first_name) <= 64, "first_name: a string of at most 64 characters")
     return Update(
@@ -109,6 +115,7 @@ def parse(body: Any) -> Update:
         payload=payload or "",
         locale=locale,
         first_name=first_name.strip(),
+        utc_offset=None if offset is None else round(offset / 15) * 0.25,
     )
 
 

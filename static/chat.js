@@ -82,7 +82,8 @@
     scroll();
     const headers = { "Content-Type": "application/json" };
     if (token) headers.Authorization = "Bearer " + token;
-    const body = JSON.stringify({ locale: language.value, message_id: crypto.randomUUID(), ...message });
+    const utcOffset = -new Date().getTimezoneOffset();  // minutes east of UTC: reminders at the person's own hours
+    const body = JSON.stringify({ locale: language.value, message_id: crypto.randomUUID(), utc_offset_minutes: utcOffset, ...message });
     let response;
     try {
       response = await fetch("/api/chat", { method: "POST", headers, body, credentials: "same-origin" });

@@ -150,6 +150,8 @@ class FakeGraph(FakeServer):
         self.profiles: dict[str, dict] = {}
         self.page_profile: dict = {}  # the Messenger Profile API's state
         self.page = {"id": "1122334455", "name": "Mentor Test Page"}
+        self.inbound: dict[str, float] = {}  # psid -> when they last wrote, for Messenger's 24-hour window
+        self.clock = time.time
         self.subscribed_fields = ["messages", "messaging_postbacks"]  # what the app is subscribed to
         self.message_count = 0
         super().__init__()
@@ -162,6 +164,12 @@ class FakeGraph(FakeServer):
         if call.query.get("access_token") != self.token:
             return 400, {"error": {"message": "Invalid OAuth access token.", "type": "OAuthException", "code": 190}}
         if call.method == "POST" and call.path == f"/{self.VERSION}/me/messages":
+            psid = str(((call.body or {}).get("recipient") or {}).get("id"))
+            if psid in self.inbound and self.clock() - self.inbound[psid] > 24 * 3600:
+                # What Meta answers a standard message sent more than 24 hours after the person's last one.
+                error = {"message": "(#10) This message is sent outside of allowed window.", "type": "OAuthException",
+                         "code": 10, "error_subcode": 2018278}  # fmt: skip
+                return 400, {"error": error}
             self.message_count += 1
             recipient = (call.body or {}).get("recipient", {}).get("id", "")
             return 200, {"recipient_id": recipient, "message_id": f"m_{self.message_count}"}
@@ -189,6 +197,7 @@ class FakeGraph(FakeServer):
     def reset(self) -> None:
         super().reset()
         self.subscribed_fields = ["messages", "messaging_postbacks"]
+        self.inbound, self.clock = {}, time.time
 
     def messages(self, recipient: str | None = None, accepted: bool = False) -> list[dict]:
         """The Send API bodies the bot posted, oldest first (only those answered 200 if ``accepted``)."""

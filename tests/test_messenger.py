@@ -89,7 +89,7 @@ def test_profile_denied_is_tolerated(client, graph):
     response = post_fb(client, fb_body(fb_text("psid-3", "hi")))
     assert response.status_code == 200
     assert graph.messages("psid-3")[0]["message"]["text"].startswith("Hi there!")
-    assert len([c for c in graph.calls if c.method == "GET"]) == 2  # with locale, then first_name alone
+    assert len([c for c in graph.calls if c.method == "GET"]) == 2  # with locale and time zone, then first_name alone
     post_fb(client, fb_body(fb_text("psid-3", "help")))
     assert len([c for c in graph.calls if c.method == "GET"]) == 2  # not asked again
 

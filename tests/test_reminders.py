@@ -80,7 +80,7 @@ def test_next_due_at_a_sensible_local_hour():
     now = datetime.datetime(2026, 11, 24, 9, 30, tzinfo=datetime.UTC).timestamp()
     due = reminders.next_due(now, 2, tz_offset_hours=-5, last_active_at=0)
     local = datetime.datetime.fromtimestamp(due, tz=datetime.timezone(datetime.timedelta(hours=-5)))
-    assert (local.day, local.hour, local.minute) == (26, 18, 0)
+    assert (local.day, local.hour, local.minute) == (26, reminders.LOCAL_HOUR, 0)
 
 
 def test_next_due_near_the_hour_last_active_without_a_time_zone():
@@ -411,3 +411,154 @@ def test_oidc_without_the_invoker_is_refused_as_misconfigured(make_app, signing_
     # A valid token from any Google account for this audience: without TASKS_INVOKER it proves nothing.
     stranger = oidc(signing_key["good"], email="anyone@some-project.iam.gserviceaccount.com")
     assert run(app.test_client(), headers={"Authorization": f"Bearer {stranger}"}).status_code == 503
+
+
+# ---------------------------------------------------------------- Messenger's window, the hour, the time zone
+
+QUARTER = 900.0
+
+
+class MessengerLearner:
+    """A person on Messenger, as the fake Graph API sees them: it refuses a send more than 24 hours
+    after their last message (code 10, subcode 2018278), as Meta does."""
+
+    def __init__(self, client, graph, clock, psid: str, profile: dict | None = None):
+        self.client, self.graph, self.clock, self.psid = client, graph, clock, psid
+        graph.profiles[psid] = profile or {"first_name": "Ana"}
+        graph.clock = clock
+
+    def tap(self, payload: str) -> None:
+        from payloads import fb_quick_reply
+
+        self.graph.inbound[self.psid] = self.clock()
+        assert post_fb(self.client, fb_body(fb_quick_reply(self.psid, payload, payload))).status_code == 200
+
+    def say(self, text: str) -> None:
+        self.graph.inbound[self.psid] = self.clock()
+        assert post_fb(self.client, fb_body(fb_text(self.psid, text))).status_code == 200
+
+    def reminders(self) -> list:
+        return [c for c in self.graph.calls_for(self.psid) if c.status == 200 and "Next up" in json_text(c.body)]
+
+    def refused(self) -> list:
+        return [c for c in self.graph.calls_for(self.psid) if c.status == 400]
+
+
+def json_text(body) -> str:
+    import json
+
+    return json.dumps(body or {}, ensure_ascii=False)
+
+
+def run_for(client, clock, seconds: float, every: float = QUARTER, on_run=None) -> None:
+    """The scheduler every quarter hour for ``seconds`` of the injected clock."""
+    end = clock() + seconds
+    while clock() < end:
+        clock.advance(every)
+        assert run(client).status_code == 200
+        if on_run:
+            on_run()
+
+
+def test_a_silent_messenger_learner_gets_one_nudge_inside_the_window(make_app, clock, graph):
+    app = make_app()
+    client = app.test_client()
+    ana = MessengerLearner(client, graph, clock, "psid-quiet")
+    ana.say("hi")
+    for payload in ("PICK:git", "LEVEL:beginner", "HOURS:2", "REMIND:on"):  # a slow pace: a reminder every few days
+        ana.tap(payload)
+    last_message = clock()
+    run_for(client, clock, 10 * DAY)  # past the next reminder's due time too (a slow pace: a week)
+    assert len(ana.reminders()) == 1 and ana.refused() == []
+    conversation = relay.load_conversation(app.extensions["store"], "messenger:psid-quiet")
+    assert conversation.held == "REMINDER"  # nothing more until they write
+    # Sent inside the window, with room to spare: by an hour before it closed.
+    assert last_message < conversation.reminder["last_sent_at"] <= last_message + DAY - 3600
+    ana.say("hi")
+    said = [json_text(c.body) for c in graph.calls_for("psid-quiet")][-3:]
+    assert any("Welcome back" in text for text in said) and any("Next up" in text for text in said)
+
+
+def test_a_messenger_learner_who_answers_keeps_getting_reminders_and_none_is_refused(make_app, clock, graph):
+    app = make_app()
+    client = app.test_client()
+    bo = MessengerLearner(client, graph, clock, "psid-keen")
+    bo.say("hi")
+    for payload in ("PICK:sql", "LEVEL:beginner", "HOURS:2", "REMIND:on"):
+        bo.tap(payload)
+    answered: set = set()
+
+    def answer_within_an_hour():
+        for call in bo.reminders():
+            if id(call) not in answered:
+                answered.add(id(call))
+                bo.tap("SNOOZE:1")  # "Tomorrow, please": an answer that reopens the window
+
+    run_for(client, clock, 7 * DAY, on_run=answer_within_an_hour)
+    assert len(bo.reminders()) >= 5 and bo.refused() == []  # about one a day, each inside the window
+
+
+def test_turning_reminders_on_explains_the_window_on_messenger_only(make_app, clock, graph, telegram):
+    app = make_app()
+    client = app.test_client()
+    cy = MessengerLearner(client, graph, clock, "psid-how", profile={"first_name": "Cy", "timezone": -5})
+    for payload in ("PICK:git", "LEVEL:beginner", "HOURS:8", "REMIND:on"):
+        cy.tap(payload)
+    texts = [json_text(c.body) for c in graph.calls_for("psid-how")]
+    assert sum("One thing about Messenger" in t for t in texts) == 1
+    assert not any("what time is it where you are" in t for t in texts)  # the profile gave the time zone
+    send = telegram_sender(client, 8810)
+    start_plan(send)
+    assert not any("One thing about Messenger" in p.get("text", "") for _, p in telegram.sent("sendMessage", 8810))
+
+
+def test_the_time_zone_from_a_typed_time_and_the_chosen_hour(make_app, clock, telegram):
+    from payloads import tg_message as message
+
+    app = make_app()
+    client = app.test_client()
+    start_plan(telegram_sender(client, 8811))  # asked what time it is, since Telegram does not say
+    asked = [p["text"] for _, p in telegram.sent("sendMessage", 8811)]
+    assert any("what time is it where you are" in t for t in asked)
+    utc = datetime.datetime.fromtimestamp(clock(), tz=datetime.UTC)
+    local = utc + datetime.timedelta(hours=5, minutes=30)  # a learner in India
+    assert post_tg(client, message(8811, local.strftime("%H:%M"))).status_code == 200
+    conversation = relay.load_conversation(app.extensions["store"], "telegram:8811")
+    assert conversation.profile["timezone"] == 5.5
+    telegram_sender(client, 8811)("REMIND_AT:8")
+    conversation = relay.load_conversation(app.extensions["store"], "telegram:8811")
+    assert reminders.local_hour(conversation.wake["at"], 5.5) == 8.0
+
+
+def test_the_browser_says_its_time_zone(make_app, clock):
+    client = make_app().test_client()
+    body = {"payload": "GET_STARTED", "utc_offset_minutes": -180}
+    assert client.post("/api/chat", json=body).status_code == 200
+    for payload in ("PICK:git", "LEVEL:beginner", "HOURS:8", "REMIND:on"):
+        replies = client.post("/api/chat", json={"payload": payload, "utc_offset_minutes": -180}).get_json()["replies"]
+    assert "at 19:00 your time" in replies[0]["text"]
+
+
+@pytest.mark.parametrize(
+    "want_hours, until_hours, tz, expected_hours",
+    [
+        (48, 24, None, 23),  # cannot wait two days: an hour before the window closes
+        (10, 24, None, 10),  # inside the window: as wanted
+        (48, 24 + 3, 0, 21),  # the window closes at 03:00 local: the evening before, not the night
+        (48, 24 + 23, 0, 45),  # closes at 23:00 on day two: 22:00 would be late; 21:00 that evening
+        (48, 0.5, None, 48),  # too late to fit: as wanted, and the channel holds it
+    ],
+)
+def test_fit_window(want_hours, until_hours, tz, expected_hours):
+    now = datetime.datetime(2026, 12, 1, 0, 0, tzinfo=datetime.UTC).timestamp()
+    at = reminders.fit_window(now + want_hours * 3600, now, now + until_hours * 3600, tz)
+    assert (at - now) / 3600 == expected_hours
+
+
+@pytest.mark.parametrize(
+    "said, clock",
+    [("18:30", (18, 30)), ("6:30 pm", (18, 30)), ("6pm", (18, 0)), ("7 a.m.", (7, 0)), ("son las 9.15", (9, 15)),
+     ("nope", None)],
+)  # fmt: skip
+def test_parse_clock(said, clock):
+    assert reminders.parse_clock(said) == clock

@@ -188,6 +188,8 @@ def mentor_journey(user: User) -> list[str]:
         ("say: I know a bit, intermediate", lambda: user.say("I know a bit, intermediate")),
         ("tap 3–5 h", lambda: user.tap("3–5 h")),
         ("tap Yes, remind me", lambda: user.tap("Yes, remind me")),
+        ("say: 18:30", lambda: user.say("18:30")),
+        ("tap Evenings, 19:00", lambda: user.tap("Evenings, 19:00")),
         ("tap Every 2 days", lambda: user.tap("Every 2 days")),
         ("say: next", lambda: user.say("next")),
         ("tap Done ✓", lambda: user.tap("Done ✓")),
