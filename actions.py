@@ -13,7 +13,8 @@ import re
 import catalog
 import reminders
 from catalog import LEVELS, assignment_subtitle, current_skill, next_item, skill_title
-from chat import Button, Card, Context, Reply, plain_text
+from chat import Button, Card, Context, Reply
+from texts import plain_text
 
 PAGE_SIZE_DEFAULT = 4
 MAX_SUGGESTION = 200

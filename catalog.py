@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 
 from chat import Context
-from skills_check import LIMITS, fill, utf16_len
+from skills_check import LIMITS, fill
+from texts import utf16_len
 
 LEVELS = ("beginner", "intermediate", "advanced")
 ASSIGNMENT_TYPES = ("article", "video", "course", "book", "tutorial", "interactive")

@@ -14,8 +14,8 @@ import doctor
 import relay
 import skills as skills_module
 import skills_check
-from chat import plain_text
 from outbound import SendFailed
+from texts import plain_text
 
 
 def register(app) -> None:

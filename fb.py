@@ -16,9 +16,10 @@ from typing import Any
 
 import logs
 import outbound
-from chat import Button, Card, Conversation, Reply, Update, shorten, split_text
+from chat import Button, Card, Conversation, Reply, Update
 from outbound import SendFailed
 from skills import LIMITS
+from texts import shorten, split_text
 
 CHANNEL = "messenger"
 TIMEOUT = outbound.DEFAULT_TIMEOUT
@@ -251,7 +252,9 @@ class Messenger:
         bodies = []
         for reply in replies:
             for message in render_reply(reply, self.settings.public_url):
-                bodies.append({"recipient": {"id": conv.user_id}, "messaging_type": "RESPONSE", "message": message})
+                # RESPONSE answers a message the person sent; UPDATE is the bot writing first (a reminder).
+                kind = "UPDATE" if update.from_bot else "RESPONSE"
+                bodies.append({"recipient": {"id": conv.user_id}, "messaging_type": kind, "message": message})
         return bodies
 
     def send(self, item: dict) -> None:

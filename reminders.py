@@ -11,7 +11,8 @@ import math
 import re
 
 from catalog import current_skill, next_item, offer, percent, skill_title
-from chat import Button, Card, Context, Reply, shorten
+from chat import Button, Card, Context, Reply
+from texts import shorten
 
 PAYLOAD = "REMINDER"
 LOCAL_HOUR = 19  # the hour a reminder comes when the person has not chosen one (their time zone known)
@@ -209,8 +210,11 @@ def snooze(ctx: Context) -> str | None:
     if not ctx.conversation.reminder.get("enabled"):
         return "reminders"
     days = max(1, min(7, _days_arg(ctx, 1)))
-    conv, want = ctx.conversation, ctx.now + days * 86400
-    conv.wake_at(fit_window(want, ctx.now, _window_until(ctx), conv.profile.get("timezone")), PAYLOAD)
+    conv = ctx.conversation
+    tz = conv.profile.get("timezone")
+    # "Tomorrow": at their hour when their time zone is known, otherwise this time tomorrow.
+    want = next_due(ctx.now, days, tz, ctx.now, conv.reminder.get("hour"))
+    conv.wake_at(fit_window(want, ctx.now, _window_until(ctx), tz), PAYLOAD)
     conv.wake["want"] = want
     ctx.say(Reply(text=ctx.t("snoozed"), quick_replies=ctx.menu("main_menu")))
     return None
@@ -253,7 +257,9 @@ def send_reminder(ctx: Context) -> str | None:
         conv.reminder["last_sent_at"] = ctx.now
         every, tz = conv.reminder.get("every_days", 2), conv.profile.get("timezone")
         want = next_due(ctx.now, every, tz, conv.last_message_at, conv.reminder.get("hour"))
-        conv.wake_again(fit_window(want, ctx.now, _window_until(ctx), tz), want)
+        # Not pulled into the window this nudge used: one nudge, then nothing until they answer
+        # (their answer refits it, see refit_reminder); unanswered, the channel holds it when due.
+        conv.wake_again(want, want)
     return None
 
 

@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from texts import utf16_len
+
 # Platform limits that rendering and validation rely on (Messenger Send API, Telegram Bot API).
 LIMITS = {
     "fb_text": 2000,
@@ -59,11 +61,6 @@ class SkillsError(ValueError):
     def __init__(self, errors: list[str]):
         self.errors = errors
         super().__init__(f"{len(errors)} problem(s) in skills file:\n  " + "\n  ".join(errors))
-
-
-def utf16_len(text: str) -> int:
-    """Length as Telegram and Messenger count it (UTF-16 code units)."""
-    return len(text.encode("utf-16-le")) // 2
 
 
 def fill(template: str, fields: dict[str, Any]) -> str:

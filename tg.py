@@ -17,9 +17,10 @@ from typing import Any
 
 import logs
 import outbound
-from chat import Button, Card, Conversation, Reply, Update, shorten, split_text
+from chat import Button, Card, Conversation, Reply, Update
 from outbound import SendFailed
 from skills import LIMITS
+from texts import shorten, split_text
 
 CHANNEL = "telegram"
 TIMEOUT = outbound.DEFAULT_TIMEOUT

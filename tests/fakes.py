@@ -47,6 +47,9 @@ class FakeServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in two writes: without this, Nagle's algorithm and the client's
+            # delayed ACK hold the body back about 40 ms on every call.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):  # quiet
                 pass
@@ -151,6 +154,7 @@ class FakeGraph(FakeServer):
         self.page_profile: dict = {}  # the Messenger Profile API's state
         self.page = {"id": "1122334455", "name": "Mentor Test Page"}
         self.inbound: dict[str, float] = {}  # psid -> when they last wrote, for Messenger's 24-hour window
+        self.blocked: set[str] = set()  # psids who blocked the page
         self.clock = time.time
         self.subscribed_fields = ["messages", "messaging_postbacks"]  # what the app is subscribed to
         self.message_count = 0
@@ -165,6 +169,8 @@ class FakeGraph(FakeServer):
             return 400, {"error": {"message": "Invalid OAuth access token.", "type": "OAuthException", "code": 190}}
         if call.method == "POST" and call.path == f"/{self.VERSION}/me/messages":
             psid = str(((call.body or {}).get("recipient") or {}).get("id"))
+            if psid in self.blocked:
+                return 400, {"error": {"message": "(#551) This person isn't available right now.", "code": 551}}
             if psid in self.inbound and self.clock() - self.inbound[psid] > 24 * 3600:
                 # What Meta answers a standard message sent more than 24 hours after the person's last one.
                 error = {"message": "(#10) This message is sent outside of allowed window.", "type": "OAuthException",
@@ -197,7 +203,7 @@ class FakeGraph(FakeServer):
     def reset(self) -> None:
         super().reset()
         self.subscribed_fields = ["messages", "messaging_postbacks"]
-        self.inbound, self.clock = {}, time.time
+        self.inbound, self.clock, self.blocked = {}, time.time, set()
 
     def messages(self, recipient: str | None = None, accepted: bool = False) -> list[dict]:
         """The Send API bodies the bot posted, oldest first (only those answered 200 if ``accepted``)."""

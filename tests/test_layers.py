@@ -14,6 +14,7 @@ LAYERS = {
     "logs": 0,
     "outbound": 0,
     "readahead": 0,
+    "texts": 0,
     "skills_check": 1,
     "skills": 1,
     "chat": 1,

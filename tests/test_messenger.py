@@ -9,8 +9,9 @@ from payloads import FB_TOKEN, FB_VERIFY, fb_body, fb_postback, fb_quick_reply, 
 
 import fb
 import relay
-from chat import Button, Card, Reply, utf16_len
+from chat import Button, Card, Reply
 from skills import LIMITS
+from texts import utf16_len
 
 
 @pytest.mark.parametrize(
@@ -69,7 +70,7 @@ def test_text_message_gets_replies_with_name_from_profile(client, graph):
     assert response.status_code == 200
     sent = graph.messages("psid-1")
     assert sent[0]["message"]["text"].startswith("Hi Ana!")
-    assert all(body["messaging_type"] == "RESPONSE" for body in sent)
+    assert all(body["messaging_type"] == "RESPONSE" for body in sent)  # answers; a reminder is an UPDATE
     posts = [c for c in graph.calls if c.method == "POST"]
     assert all(c.path == "/v25.0/me/messages" and c.query["access_token"] == FB_TOKEN for c in posts)
     assert [q["payload"] for q in sent[-1]["message"]["quick_replies"]] == ["BROWSE", "MY_SKILLS", "SUGGEST", "HELP"]

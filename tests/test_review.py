@@ -8,8 +8,8 @@ from payloads import fb_body, fb_postback, fb_text, post_fb, post_tg, tg_callbac
 
 import app as app_module
 import relay
-from chat import plain_text
 from logs import request_fields
+from texts import plain_text
 
 # ---------------------------------------------------------------- 4. non-ASCII digits in a payload
 

@@ -11,9 +11,10 @@ from payloads import TG_SECRET, TG_TOKEN, post_tg, tg_callback, tg_message
 
 import relay
 import tg
-from chat import Button, Card, Reply, utf16_len
+from chat import Button, Card, Reply
 from relay import DeliveryRecord
 from store import Change
+from texts import utf16_len
 
 
 @pytest.mark.parametrize("secret", [None, "", "wrong", TG_SECRET + "x", TG_SECRET[:-1], TG_TOKEN])
