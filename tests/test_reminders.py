@@ -562,3 +562,12 @@ def test_fit_window(want_hours, until_hours, tz, expected_hours):
 )  # fmt: skip
 def test_parse_clock(said, clock):
     assert reminders.parse_clock(said) == clock
+
+
+def test_a_run_paces_its_sends_under_telegrams_limit(clock):
+    pacer = outreach.Pacer(outreach.SEND_RATE, clock, clock.sleep)
+    started = clock()
+    for _ in range(101):
+        pacer.wait()
+    # 101 sends at most SEND_RATE a second take at least 100 intervals; Telegram allows about 30 a second.
+    assert clock() - started >= 100 / outreach.SEND_RATE and outreach.SEND_RATE <= 30
