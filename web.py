@@ -165,8 +165,8 @@ class Identities:
                 raise RateLimited()
             self._issued[address].append(now)
             self._issued["*"].append(now)
-            if len(self._issued) > 10_000:  # addresses seen once are not kept forever
-                self._issued = {k: v for k, v in self._issued.items() if v}
+            if len(self._issued) > 10_000:  # addresses not seen in the last minute are forgotten
+                self._issued = {k: v for k, v in self._issued.items() if v and now - v[-1] < 60}
         identity = secrets.token_urlsafe(16)
         return identity, f"{identity}.{self._sign(identity)}"
 

@@ -206,3 +206,15 @@ def test_without_a_token_the_chat_answers_only_this_machine(app, remote, host, s
     answer = client.post("/api/chat", json={"text": "hi"}, environ_base=env, headers={"Host": host})
     assert answer.status_code == status
     assert client.get("/", environ_base=env, headers={"Host": host}).status_code == status
+
+
+def test_the_rate_limit_forgets_addresses_it_has_not_seen_for_a_minute():
+    from web import Identities
+
+    now = [0.0]
+    identities = Identities(lambda: b"k" * 32, clock=lambda: now[0])
+    for n in range(10_001):  # four new visitors a second, under the limits, for over forty minutes
+        now[0] = n * 0.25
+        identities.issue(f"10.0.{n // 256}.{n % 256}")
+    # Past 10,000 addresses the table keeps only the last minute's (240 of them), not every one seen.
+    assert len(identities._issued) <= 60 * 4 + 2
