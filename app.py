@@ -70,6 +70,7 @@ def create_app(
     register_hooks(app, services)
     register_webhooks(app, services)
     register_web(app, services)
+    register_web_chat(app, services)
     register_tasks(app, services)
     cli.register(app)
     if not in_cli:  # keep `flask skills graph > flow.md` output clean
@@ -264,18 +265,19 @@ def register_webhooks(app: Flask, services: Services) -> None:
         return receive(services, "telegram")
 
 
-def register_web(app: Flask, services: Services) -> None:
-    def refused() -> Response | None:
-        """Off (404); or, without WEB_CHAT_TOKEN, asked from anywhere but this machine (403)."""
-        if services.channels.get("web") is None:
-            return answer("web", 404, "web chat is off")
-        if not services.settings.secret("web_chat_token") and not web.open_locally(request.remote_addr, request.host):
-            return answer("web", 403, "without WEB_CHAT_TOKEN the web chat answers only this machine (localhost)")
-        return None
+def web_refused(services: Services) -> Response | None:
+    """Off (404); or, without WEB_CHAT_TOKEN, asked from anywhere but this machine (403)."""
+    if services.channels.get("web") is None:
+        return answer("web", 404, "web chat is off")
+    if not services.settings.secret("web_chat_token") and not web.open_locally(request.remote_addr, request.host):
+        return answer("web", 403, "without WEB_CHAT_TOKEN the web chat answers only this machine (localhost)")
+    return None
 
+
+def register_web(app: Flask, services: Services) -> None:
     @app.get("/")
     def web_page():
-        problem = refused()
+        problem = web_refused(services)
         if problem:
             return Response(problem.get_json()["error"] + "\n", status=problem.status_code, mimetype=TEXT)
         page = send_from_directory(app.static_folder, "index.html", max_age=0)
@@ -286,9 +288,32 @@ def register_web(app: Flask, services: Services) -> None:
             page.headers["WWW-Authenticate"] = 'Bearer realm="web chat"'
         return page
 
+    @app.get("/api/history")
+    def web_history():
+        """What a reloaded page shows: this browser's last messages, and the languages it can pick."""
+        problem = web_refused(services)
+        if problem:
+            return problem
+        token = services.settings.secret("web_chat_token")
+        if token and not web.bearer_ok(request.headers, token):
+            return answer("web", 401, "a bearer token is required")
+        identity = services.identities.read(request.cookies.get(web.COOKIE))
+        try:
+            doc = services.store.load(f"web:{identity}") if identity else None
+        except Exception as error:
+            logs.get().warning("history unavailable", extra={"error": type(error).__name__})
+            doc = None  # the page starts afresh rather than not at all
+        skills = services.skills
+        strings = skills.data["strings"]
+        languages = [{"code": code, "name": strings[code].get(f"lang_{code}", code)} for code in skills.locales]
+        transcript = relay.DeliveryRecord.from_doc(doc).transcript if doc else []
+        return jsonify(transcript=transcript, languages=languages)
+
+
+def register_web_chat(app: Flask, services: Services) -> None:
     @app.post("/api/chat")
     def web_chat():
-        problem = refused()
+        problem = web_refused(services)
         if problem:
             return problem
         if request.mimetype != "application/json":

@@ -33,6 +33,7 @@ class Update:
     first_name: str = ""
     locale: str = ""
     utc_offset: float | None = None  # hours, when the platform or the browser says
+    label: str = ""  # what the person saw on the button they pressed (the web page's transcript)
     callback_id: str = ""
     timestamp: float = 0.0
     from_bot: bool = False  # the bot speaking first (a reminder), not the user: no activity, no profile

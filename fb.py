@@ -198,6 +198,7 @@ class Messenger:
     name = CHANNEL
     ack = "EVENT_RECEIVED\n"
     unprompted_window = WINDOW_SECONDS
+    keeps_transcript = False  # Messenger keeps the history itself
 
     def __init__(self, settings, session=None):
         self.settings = settings

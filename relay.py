@@ -32,6 +32,7 @@ from store import DELETE, Change, Store
 
 RECENT_EVENTS = 100  # event ids kept for deduplication; platforms redeliver within minutes
 RECENT_PAYLOAD_KEYS = 200  # short callback keys kept for Telegram (64-byte callback_data)
+TRANSCRIPT_LENGTH = 50  # what a channel that shows history (the web page, after a reload) gets back
 OUTBOX_MAX_AGE = 24 * 3600  # a reply still unsent after a day is stale; Messenger's window is closed too
 LEASE_SECONDS = 60.0  # a claimed outbox entry is someone else's until then (a crashed sender's, at worst)
 SEND_BUDGET_SECONDS = 15.0  # stop sending and answer 503 before Messenger's 20-second window closes
@@ -45,6 +46,7 @@ class Channel(Protocol):
     name: str
     ack: str  # the body of a 200 to this platform
     unprompted_window: float | None  # how long after a person's last message the bot may write (None: any time)
+    keeps_transcript: bool  # the platform keeps no history for us (the web page): we keep the last messages
 
     def verify(self, raw: bytes, headers: Mapping[str, str]) -> bool: ...
 
@@ -71,6 +73,7 @@ class DeliveryRecord:
     outbox: dict = field(default_factory=dict)
     next_seq: int = 1
     payload_keys: dict = field(default_factory=dict)
+    transcript: list = field(default_factory=list)  # only for channels that keep one: {"from", "text" or "reply"}
 
     @classmethod
     def from_doc(cls, doc: dict) -> DeliveryRecord:
@@ -117,6 +120,13 @@ class DeliveryRecord:
             entry["claim"], entry["lease_until"] = token, now + lease
             taken.append((seq, json.loads(entry["items"])))
         return taken
+
+    def note(self, said_by_person: str, replies: list[Reply]) -> None:
+        """Add one exchange to the transcript, keeping the last TRANSCRIPT_LENGTH entries."""
+        if said_by_person:
+            self.transcript.append({"from": "person", "text": said_by_person})
+        self.transcript += [{"from": "bot", "reply": reply.to_dict()} for reply in replies]
+        del self.transcript[:-TRANSCRIPT_LENGTH]
 
     def short_payload(self, payload: str) -> str:
         """A short stand-in for a payload too long for a channel, remembered here."""
@@ -230,6 +240,8 @@ def apply(update, conv, record, channel, skills, now, result: Delivery) -> list:
         chat.take_profile(update, conv)
         turn = chat.Turn(replies=[] if update.from_bot else [chat.apology(skills, conv)], filed=[])
     result.replies = turn.replies
+    if channel.keeps_transcript:
+        record.note(update.text or update.label, turn.replies)
     record.enqueue(update.event_id, channel.render(turn.replies, conv, update, record.short_payload), now)
     return turn.filed
 

@@ -217,6 +217,7 @@ class Telegram:
     name = CHANNEL
     ack = "ok\n"
     unprompted_window = None  # a bot may write to a chat any time, unless blocked
+    keeps_transcript = False  # Telegram keeps the history itself
 
     def __init__(self, settings, session=None, sleep=time.sleep, max_inline_wait: float = MAX_INLINE_WAIT):
         self.settings = settings

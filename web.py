@@ -20,6 +20,7 @@ from typing import Any
 
 from chat import Conversation, Reply, Unreadable, Update
 from store import Change, Store
+from texts import plain_text
 
 CHANNEL = "web"
 COOKIE = "mentor_id"
@@ -44,6 +45,7 @@ class WebChat:
     name = CHANNEL
     ack = ""
     unprompted_window = None  # never writes unprompted at all (may_send_unprompted)
+    keeps_transcript = True  # a reloaded page gets its conversation back (GET /api/history)
 
     def __init__(self, settings) -> None:
         self.settings = settings
@@ -105,6 +107,8 @@ def parse(body: Any) -> Update:
         offset is None or (isinstance(offset, int) and not isinstance(offset, bool) and -720 <= offset <= 840),
         "utc_offset_minutes: whole minutes from UTC, -720 to 840",
     )
+    label = body.get("label") or ""
+    _check(isinstance(label, str) and len(label) <= 100, "label: the button's title, at most 100 characters")
     first_name = body.get("first_name") or ""
     _check(isinstance(first_name, str) and len(first_name) <= 64, "first_name: a string of at most 64 characters")
     return Update(
@@ -116,6 +120,7 @@ def parse(body: Any) -> Update:
         locale=locale,
         first_name=first_name.strip(),
         utc_offset=None if offset is None else round(offset / 15) * 0.25,
+        label=plain_text(label) if payload else "",
     )
 
 

@@ -6,6 +6,8 @@
   const language = document.getElementById("language");
   const tokenForm = document.getElementById("token-form");
   const composer = document.getElementById("composer");
+  const sendButton = document.getElementById("send");
+  const tokenProblem = document.getElementById("token-problem");
 
   // Who this browser is comes from the server: a signed, HttpOnly cookie the page never sees.
   let token = sessionStorage.getItem("mentor.token") || "";
@@ -29,7 +31,7 @@
     const node = el("button", "", button.title);
     node.type = "button";
     node.dataset.payload = button.payload;
-    node.addEventListener("click", () => send({ payload: button.payload }, button.title));
+    node.addEventListener("click", () => send({ payload: button.payload, label: button.title }, button.title));
     return node;
   }
 
@@ -77,30 +79,78 @@
     scroll();
   }
 
+  function headers(json) {
+    const h = json ? { "Content-Type": "application/json" } : {};
+    if (token) h.Authorization = "Bearer " + token;
+    return h;
+  }
+
+  function needToken(wrong) {
+    tokenForm.hidden = false; composer.hidden = true;
+    tokenProblem.hidden = !wrong;
+    document.getElementById("token").focus();
+  }
+
+  function busy(waiting) {
+    // While the bot thinks: a typing bubble, and nothing to press twice.
+    input.disabled = waiting; sendButton.disabled = waiting;
+    chips.querySelectorAll("button").forEach((b) => { b.disabled = waiting; });
+    log.setAttribute("aria-busy", waiting ? "true" : "false");
+    const typing = document.getElementById("typing");
+    if (waiting && !typing) {
+      const dots = el("div", "bubble bot typing", "…");
+      dots.id = "typing"; dots.setAttribute("aria-label", "Mentor is typing");
+      log.append(dots); scroll();
+    } else if (!waiting && typing) typing.remove();
+    if (!waiting) input.focus();
+  }
+
   async function send(message, shown) {
     if (shown) log.append(el("div", "bubble user", shown));
-    scroll();
-    const headers = { "Content-Type": "application/json" };
-    if (token) headers.Authorization = "Bearer " + token;
+    busy(true);
     const utcOffset = -new Date().getTimezoneOffset();  // minutes east of UTC: reminders at the person's own hours
     const body = JSON.stringify({ locale: language.value, message_id: crypto.randomUUID(), utc_offset_minutes: utcOffset, ...message });
     let response;
     try {
-      response = await fetch("/api/chat", { method: "POST", headers, body, credentials: "same-origin" });
+      response = await fetch("/api/chat", { method: "POST", headers: headers(true), body, credentials: "same-origin" });
     } catch (error) {
+      busy(false);
       log.append(el("div", "error", "Can't reach the bot. Is it running?"));
       return;
     }
-    if (response.status === 401) {
-      tokenForm.hidden = false; composer.hidden = true;
+    busy(false);
+    if (response.status === 401) { needToken(Boolean(token)); return; }
+    const data = await response.json().catch(() => ({}));
+    if (response.status === 503) {
+      log.append(el("div", "error", "The bot is busy: try again in a moment."));
       return;
     }
-    const data = await response.json().catch(() => ({}));
     if (!response.ok) {
       log.append(el("div", "error", data.error || "Something went wrong (" + response.status + ")."));
       return;
     }
     showReplies(data.replies || []);
+  }
+
+  async function start() {
+    // A reload brings the conversation back; a first visit starts it.
+    let history = { transcript: [], languages: [] };
+    try {
+      const response = await fetch("/api/history", { headers: headers(false), credentials: "same-origin" });
+      if (response.status === 401) { needToken(Boolean(token)); return; }
+      if (response.ok) history = await response.json();
+    } catch (error) { /* the first message will say what is wrong */ }
+    if (history.languages.length) {
+      const chosen = language.value;
+      language.replaceChildren(...history.languages.map((l) => { const o = el("option", "", l.name); o.value = l.code; return o; }));
+      language.value = history.languages.some((l) => l.code === chosen) ? chosen : history.languages[0].code;
+    }
+    if (!history.transcript.length) { send({ payload: "GET_STARTED" }); return; }
+    history.transcript.forEach((entry) => {
+      if (entry.from === "person") log.append(el("div", "bubble user", entry.text));
+      else showReplies([entry.reply]);
+    });
+    scroll();
   }
 
   composer.addEventListener("submit", (event) => {
@@ -115,11 +165,11 @@
     token = document.getElementById("token").value.trim();
     sessionStorage.setItem("mentor.token", token);
     tokenForm.hidden = true; composer.hidden = false;
-    send({ payload: "GET_STARTED" });
+    start();
   });
   language.addEventListener("change", () => {
     localStorage.setItem("mentor.locale", language.value);
     send({ payload: "LANG:" + language.value }, language.options[language.selectedIndex].text);
   });
-  send({ payload: "GET_STARTED" });
+  start();
 })();

@@ -61,8 +61,11 @@ def load_state() -> dict:
 
 
 def save_state(state: dict) -> None:
-    with open(os.environ["FAKE_GCLOUD_STATE"], "w") as handle:
+    """Whole or not at all: written beside, then renamed over the old file."""
+    path = os.environ["FAKE_GCLOUD_STATE"]
+    with open(path + ".new", "w") as handle:
         json.dump(state, handle)
+    os.replace(path + ".new", path)
 
 
 def project() -> str:

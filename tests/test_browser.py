@@ -59,7 +59,11 @@ def wait_for(driver, css: str, text: str | None = None, timeout: float = 10):
                 return element
         return False
 
-    return WebDriverWait(driver, timeout).until(found, f"no {css!r} with {text!r}")
+    from selenium.common.exceptions import StaleElementReferenceException
+
+    # The typing bubble comes and goes while we look: an element gone meanwhile is simply looked for again.
+    wait = WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,))
+    return wait.until(found, f"no {css!r} with {text!r}")
 
 
 def click_chip(driver, title: str) -> None:
@@ -118,3 +122,22 @@ def test_language_switch(browser, live_url):
     Select(browser.find_element(By.ID, "language")).select_by_value("es")
     wait_for(browser, ".bubble.bot", "te hablo en español")
     wait_for(browser, ".chips button", "Ver habilidades")
+
+
+def test_a_reload_brings_the_conversation_back(browser, live_url):
+    from selenium.webdriver.common.by import By
+
+    browser.get(live_url + "/")
+    wait_for(browser, ".bubble.bot", "I'm Mentor")
+    click_chip(browser, "Browse skills")
+    wait_for(browser, ".card", "Python")
+    before = [b.text for b in browser.find_elements(By.CSS_SELECTOR, ".bubble")]
+    browser.refresh()
+    wait_for(browser, ".bubble.user", "Browse skills")  # the button's title, as the person saw it
+    wait_for(browser, ".card", "Python")
+    after = [b.text for b in browser.find_elements(By.CSS_SELECTOR, ".bubble")]
+    assert after == before  # the same conversation, not a new welcome
+    assert wait_for(browser, ".chips button", "More skills")  # and what can be pressed next
+    languages = [o.text for o in browser.find_elements(By.CSS_SELECTOR, "#language option")]
+    assert languages == ["English", "Español"]  # from skills.json
+    assert browser.find_element(By.ID, "text").get_attribute("maxlength") == "4000"  # the server's limit

@@ -129,3 +129,24 @@ def test_body_over_the_limit_is_413(client):
 )
 def test_wrong_routes_and_methods_are_4xx(client, path, method):
     assert 400 <= getattr(client, method)(path).status_code < 500
+
+
+def test_history_is_this_browsers_last_messages_only(app):
+    alice, bob = app.test_client(), app.test_client()
+    alice.post("/api/chat", json={"payload": "GET_STARTED"})
+    alice.post("/api/chat", json={"payload": "BROWSE", "label": "Browse skills"})
+    alice.post("/api/chat", json={"text": "help"})
+    history = alice.get("/api/history").get_json()
+    said = [e["text"] for e in history["transcript"] if e["from"] == "person"]
+    assert said == ["Browse skills", "help"] and history["transcript"][0]["from"] == "bot"
+    assert [lang["code"] for lang in history["languages"]] == ["en", "es"]
+    assert bob.get("/api/history").get_json()["transcript"] == []  # another browser sees nothing of it
+    for n in range(60):
+        alice.post("/api/chat", json={"text": f"hi {n}"})
+    assert len(alice.get("/api/history").get_json()["transcript"]) == 50  # the last fifty entries
+
+
+def test_history_needs_the_token_when_one_is_set(make_settings):
+    client = app_module.create_app(make_settings(web_chat_token="tok-123456")).test_client()
+    assert client.get("/api/history").status_code == 401
+    assert client.get("/api/history", headers={"Authorization": "Bearer tok-123456"}).status_code == 200
