@@ -224,8 +224,9 @@ class Messenger:
 
     def fetch_profile(self, user_id: str) -> dict:
         """First name (and locale when the app may read it); any failure just means no name."""
-        # locale and timezone need permissions a page may not have: absent, or refused, then ask for less.
-        for fields in ("first_name,locale,timezone", "first_name"):
+        # locale and timezone need permissions a page may not have: when refused, ask for less, so
+        # that a page without the time zone still greets people in their language.
+        for fields in ("first_name,locale,timezone", "first_name,locale", "first_name"):
             try:
                 status, data = outbound.request(
                     self.session,

@@ -90,9 +90,9 @@ def test_profile_denied_is_tolerated(client, graph):
     response = post_fb(client, fb_body(fb_text("psid-3", "hi")))
     assert response.status_code == 200
     assert graph.messages("psid-3")[0]["message"]["text"].startswith("Hi there!")
-    assert len([c for c in graph.calls if c.method == "GET"]) == 2  # with locale and time zone, then first_name alone
+    assert len([c for c in graph.calls if c.method == "GET"]) == 3  # with time zone, with locale, first_name alone
     post_fb(client, fb_body(fb_text("psid-3", "help")))
-    assert len([c for c in graph.calls if c.method == "GET"]) == 2  # not asked again
+    assert len([c for c in graph.calls if c.method == "GET"]) == 3  # not asked again
 
 
 def test_profile_lookup_network_failure_is_tolerated(client, graph):
@@ -341,3 +341,11 @@ def test_card_images_are_absolute_or_left_out():
     assert element["default_action"] == {"type": "web_url", "url": "https://example.org/x"}
     without = fb.render_reply(Reply(cards=[card]), "")
     assert "image_url" not in without[0]["attachment"]["payload"]["elements"][0]
+
+
+def test_a_page_refused_the_time_zone_still_gets_the_language(client, graph):
+    graph.profiles["psid-notz"] = {"first_name": "Bea", "locale": "es_ES"}
+    graph.queue(400, {"error": {"message": "(#100) Tried accessing nonexisting field (timezone)", "code": 100}},
+                match="/psid-notz")  # fmt: skip
+    post_fb(client, fb_body(fb_text("psid-notz", "hola")))
+    assert graph.messages("psid-notz")[0]["message"]["text"].startswith("¡Hola, Bea!")
