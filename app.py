@@ -322,16 +322,16 @@ def register_web_chat(app: Flask, services: Services) -> None:
         local = not services.settings.secret("web_chat_token")
         identity = {"id": services.identities.read(request.cookies.get(web.COOKIE)), "cookie": ""}
 
-        def scope(updates: list) -> list:
-            return [scoped(update, identity, local) for update in updates]
-
-        def scoped(update, identity: dict, local: bool):
+        def scoped(update):
             if local and update.user_id != "-":
                 return update  # a script on this machine naming its own conversations
             if identity["id"] is None:
                 identity["id"], identity["cookie"] = services.identities.issue(logs.client_address(request))
             user = identity["id"] if update.user_id == "-" else f"{identity['id']}/{update.user_id}"
             return dataclasses.replace(update, user_id=user)
+
+        def scope(updates: list) -> list:
+            return [scoped(update) for update in updates]
 
         response = receive(services, "web", scope)
         if identity["cookie"]:

@@ -142,6 +142,11 @@ def wake_event_id(due_at: float) -> str:
     return f"{WAKE_EVENT}{int(due_at)}"
 
 
+def is_current_wake(conv: Conversation, event_id: str) -> bool:
+    """Whether ``event_id`` is still the conversation's wake (not moved, done or turned off meanwhile)."""
+    return bool(conv.wake.get("at")) and wake_event_id(conv.wake["at"]) == event_id
+
+
 def read(key: str, doc: dict | None) -> tuple[Conversation, DeliveryRecord]:
     if doc is None:
         return Conversation(key=key), DeliveryRecord()
@@ -220,7 +225,7 @@ def apply(update, conv, record, channel, skills, now, result: Delivery) -> list:
     """Run the engine on a new event and queue what it says; returns the records it filed."""
     if update.from_bot:
         wake = conv.wake
-        if not wake.get("at") or wake_event_id(wake["at"]) != update.event_id:
+        if not is_current_wake(conv, update.event_id):
             result.stale = True
             return []
         if not channel.may_send_unprompted(conv, now):
@@ -318,7 +323,7 @@ def hold(store: Store, key: str, due_at: float) -> bool:
 
     def step(doc: dict | None):
         conv, record = read(key, doc)
-        if doc is None or int(conv.wake.get("at", 0)) != int(due_at):
+        if doc is None or not is_current_wake(conv, wake_event_id(due_at)):
             return None, False
         conv.held, conv.wake = conv.wake["payload"], {}
         return Change(document(conv, record)), True
@@ -331,7 +336,7 @@ def advance(store: Store, key: str, due_at: float) -> None:
 
     def step(doc: dict | None):
         conv, record = read(key, doc)
-        if doc is None or int(conv.wake.get("at", 0)) != int(due_at):
+        if doc is None or not is_current_wake(conv, wake_event_id(due_at)):
             return None, None
         after, want = conv.wake.get("next"), conv.wake.get("next_want")
         conv.wake = {"at": after, "payload": conv.wake["payload"], **({"want": want} if want else {})} if after else {}

@@ -78,13 +78,19 @@ def _window_until(ctx: Context) -> float | None:
     return ctx.conversation.last_message_at + ctx.window if ctx.window else None
 
 
-def _schedule(ctx: Context, days: int, since: float | None = None) -> None:
+def _remind_in(ctx: Context, days: int) -> None:
+    """The reminder ``days`` from now, at the person's hour when their time zone is known, fitted
+    into the channel's window; the time first wanted is kept for refitting when they write again."""
     conv = ctx.conversation
-    conv.reminder.update(enabled=True, every_days=days)
     tz = conv.profile.get("timezone")
-    want = next_due(ctx.now if since is None else since, days, tz, ctx.now, conv.reminder.get("hour"))
+    want = next_due(ctx.now, days, tz, ctx.now, conv.reminder.get("hour"))
     conv.wake_at(fit_window(want, ctx.now, _window_until(ctx), tz), PAYLOAD)
     conv.wake["want"] = want
+
+
+def _schedule(ctx: Context, days: int) -> None:
+    ctx.conversation.reminder.update(enabled=True, every_days=days)
+    _remind_in(ctx, days)
 
 
 def refit_reminder(ctx: Context) -> str | None:
@@ -209,13 +215,8 @@ def reminders_status(ctx: Context) -> str | None:
 def snooze(ctx: Context) -> str | None:
     if not ctx.conversation.reminder.get("enabled"):
         return "reminders"
-    days = max(1, min(7, _days_arg(ctx, 1)))
-    conv = ctx.conversation
-    tz = conv.profile.get("timezone")
     # "Tomorrow": at their hour when their time zone is known, otherwise this time tomorrow.
-    want = next_due(ctx.now, days, tz, ctx.now, conv.reminder.get("hour"))
-    conv.wake_at(fit_window(want, ctx.now, _window_until(ctx), tz), PAYLOAD)
-    conv.wake["want"] = want
+    _remind_in(ctx, max(1, min(7, _days_arg(ctx, 1))))
     ctx.say(Reply(text=ctx.t("snoozed"), quick_replies=ctx.menu("main_menu")))
     return None
 
