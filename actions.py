@@ -8,52 +8,20 @@ replies, or the name of another intent to run instead.
 from __future__ import annotations
 
 import math
-import re
 
 import catalog
+import pace
 import reminders
-from catalog import LEVELS, assignment_subtitle, current_skill, next_item, skill_title
+import steps
+from catalog import current_skill, resource, skill_title
 from chat import Button, Card, Context, Reply
-from texts import plain_text
+from steps import say_next
+from texts import plain_text, shorten
+from understand import trim
 
 PAGE_SIZE_DEFAULT = 4
 MAX_SUGGESTION = 200
-
-
-def assignment_card(ctx: Context, skill: dict, item: dict) -> Card:
-    table = ctx.skills.data["strings"][ctx.locale]
-    return Card(
-        title=item["title"],
-        subtitle=assignment_subtitle(item, table),
-        image_url=skill.get("image", ""),
-        url=item["url"],
-        buttons=[
-            Button(title=ctx.t("btn_open"), url=item["url"]),
-            Button(title=ctx.t("btn_done"), payload=f"DONE:{skill['id']}:{item['id']}"),
-        ],
-    )
-
-
-def _say_next(ctx: Context, skill: dict, progress: dict, lead: str) -> None:
-    """The next assignment as a card, or congratulations when the plan is done."""
-    item = next_item(ctx, skill, progress)
-    if item is None:
-        progress.setdefault("finished_at", ctx.now)
-        progress.pop("next", None)
-        ctx.say(
-            Reply(
-                text=ctx.t("finished", skill_title=skill_title(ctx, skill)),
-                quick_replies=[
-                    Button(ctx.t("btn_restart"), payload=f"RESTART:{skill['id']}"),
-                    Button(ctx.t("btn_browse"), payload="BROWSE"),
-                    Button(ctx.t("btn_suggest"), payload="SUGGEST"),
-                ],
-            )
-        )
-        return
-    catalog.offer(progress, item)
-    ctx.say(Reply(text=lead))
-    ctx.say(Reply(cards=[assignment_card(ctx, skill, item)], quick_replies=ctx.menu("after_assignment")))
+MAX_TOPIC = 60
 
 
 def show_catalog(ctx: Context) -> None:
@@ -87,6 +55,7 @@ def show_catalog(ctx: Context) -> None:
     lead = ctx.t("catalog_intro", page=page, pages=pages)
     ctx.say(Reply(text=lead))
     ctx.say(Reply(cards=cards, quick_replies=more + ctx.menu("catalog_menu")))
+    ctx.conversation.slots.update(screen="catalog", page=str(page))
 
 
 def _select(ctx: Context, skill: dict) -> None:
@@ -105,35 +74,6 @@ def choose_skill(ctx: Context) -> str | None:
     return None
 
 
-def choose_level(ctx: Context) -> str | None:
-    level = ctx.args.get("level", "")
-    if level not in LEVELS or not ctx.conversation.slots.get("skill"):
-        return "level_unclear" if ctx.conversation.slots.get("skill") else "unknown_skill"
-    ctx.conversation.slots["level"] = level
-    return None
-
-
-def choose_hours(ctx: Context) -> str | None:
-    digits = re.search(r"\d{1,3}", str(ctx.args.get("hours") or ctx.args.get("text") or ""))
-    hours = int(digits.group()) if digits else 0
-    if not 1 <= hours <= 80:
-        return "hours_unclear"
-    slots = ctx.conversation.slots
-    skill = ctx.skills.skill(slots.get("skill", ""))
-    if skill is None or slots.get("level") not in LEVELS:
-        return "unknown_skill"
-    progress = {"level": slots["level"], "hours": hours, "done": [], "started_at": ctx.now}
-    ctx.conversation.progress[skill["id"]] = progress
-    plan = catalog.level_plan(ctx, skill, progress)
-    minutes = sum(a["minutes"] for a in plan)
-    weeks = max(1, math.ceil(minutes / (hours * 60)))
-    duration = ctx.t("duration_one" if weeks == 1 else "duration_many", weeks=weeks)
-    lead = ctx.t("plan_ready", hours=hours, count=len(plan), duration=duration, skill_title=skill_title(ctx, skill))
-    _say_next(ctx, skill, progress, lead)
-    reminders.offer_reminders(ctx, skill, progress)
-    return None
-
-
 def next_assignment(ctx: Context) -> str | None:
     skill, progress = current_skill(ctx)
     if skill is None:
@@ -143,31 +83,7 @@ def next_assignment(ctx: Context) -> str | None:
         return "pick_skill"
     done, total, percent = catalog.percent(ctx, skill, progress)
     lead = ctx.t("next_up", skill_title=skill_title(ctx, skill), done=done, total=total, percent=percent)
-    _say_next(ctx, skill, progress, lead)
-    return None
-
-
-def mark_done(ctx: Context) -> str | None:
-    skill, progress = current_skill(ctx)
-    if skill is None or progress is None:
-        return "unknown_skill" if ctx.args.get("skill") else "no_skills_yet"
-    # Typed "done" without a button means the assignment we handed out last.
-    item_id = ctx.args.get("item") or progress.get("next", "")
-    if item_id not in {a["id"] for a in skill["assignments"]}:
-        return "unknown_skill"
-    if item_id not in progress["done"] and not catalog.was_offered(progress, item_id):
-        # A payload for an assignment never shown to this person (a forged or mangled button).
-        ctx.say(Reply(text=ctx.t("not_offered")))
-        return "next_assignment"
-    if item_id in progress["done"]:
-        # An old button pressed again: say where they are instead of counting twice.
-        ctx.say(Reply(text=ctx.t("already_done")))
-        return "next_assignment"
-    progress["done"].append(item_id)
-    progress["last_done_at"] = ctx.now
-    done, total, percent = catalog.percent(ctx, skill, progress)
-    lead = ctx.t("marked_done", done=done, total=total, percent=percent)
-    _say_next(ctx, skill, progress, lead)
+    say_next(ctx, skill, progress, lead)
     return None
 
 
@@ -198,15 +114,7 @@ def show_progress(ctx: Context) -> str | None:
         return "no_skills_yet"
     ctx.say(Reply(text=ctx.t("my_skills_intro")))
     ctx.say(Reply(cards=cards, quick_replies=ctx.menu("main_menu")))
-    return None
-
-
-def drop_skill(ctx: Context) -> str | None:
-    skill, progress = current_skill(ctx)
-    if skill is None or progress is None:
-        return "unknown_skill"
-    del ctx.conversation.progress[skill["id"]]
-    ctx.conversation.slots["skill_title"] = skill_title(ctx, skill)
+    ctx.conversation.slots["screen"] = "progress"
     return None
 
 
@@ -219,14 +127,24 @@ def restart_skill(ctx: Context) -> str | None:
         return "pick_skill"
     progress.update(done=[], started_at=ctx.now)
     progress.pop("finished_at", None)
-    _say_next(ctx, skill, progress, ctx.t("restarted", skill_title=skill_title(ctx, skill)))
+    progress.pop("skipped", None)
+    say_next(ctx, skill, progress, ctx.t("restarted", skill_title=skill_title(ctx, skill)))
     return None
 
 
 def save_suggestion(ctx: Context) -> str | None:
-    text = plain_text(str(ctx.args.get("text", "")))[:MAX_SUGGESTION]
+    text = str(ctx.args.get("text", ""))
+    said = ctx.skills.match_text("", ctx.locale, text)
+    if said and ctx.skills.intents[said[0]].get("action") == "save_suggestion" and said[1].get("text"):
+        text = said[1]["text"]  # "suggest kubernetes" typed at the prompt: the suggestion is "kubernetes"
+    text = plain_text(text)[:MAX_SUGGESTION]
     if len(text) < 2:
         return "suggest"
+    known = ctx.skills.entities["skill"].get(trim(text))
+    if known:
+        ctx.args["skill"] = known  # already in the catalog: straight to it
+        ctx.say(Reply(text=ctx.t("already_have", skill_title=skill_title(ctx, ctx.skills.skill(known)))))
+        return "pick_skill"
     ctx.conversation.slots["suggestion"] = text
     # Filed in the suggestions queue, written with this step.
     ctx.file("suggestions", {"text": text, "locale": ctx.locale, "created_at": ctx.now})
@@ -242,18 +160,83 @@ def set_language(ctx: Context) -> str | None:
     return None
 
 
+def suggest_topic(ctx: Context) -> str | None:
+    """ "learn kubernetes", and kubernetes is not in the catalog: offer to pass it on."""
+    topic = plain_text(str(ctx.args.get("topic") or ""))[:MAX_TOPIC]
+    if len(topic) < 2:
+        return "browse"
+    ctx.conversation.slots["topic"] = topic
+    ctx.say(Reply(text=ctx.t("not_in_catalog", topic=topic), quick_replies=ctx.menu("topic_offer")))
+    return None
+
+
+def save_topic(ctx: Context) -> str | None:
+    topic = ctx.conversation.slots.pop("topic", "")
+    if not topic:
+        return "suggest"
+    ctx.args["text"] = topic
+    return "save_suggestion"
+
+
+def welcome(ctx: Context) -> str | None:
+    """A returning learner hears where they stand and their next step; a newcomer, the introduction."""
+    if ctx.conversation.held:
+        return "hello_again"  # the reminder held for them follows, and says where they are
+    skill, progress = current_skill(ctx)
+    if skill is None or progress is None or progress.get("finished_at"):
+        return None
+    item = catalog.next_item(ctx, skill, progress)
+    if item is None:
+        return None
+    done, total, _ = catalog.percent(ctx, skill, progress)
+    ctx.args.update(
+        skill=skill["id"],
+        skill_title=skill_title(ctx, skill),
+        done=done,
+        total=total,
+        title=resource(item, progress, ctx.locale)["title"],
+    )
+    return "welcome_back"
+
+
+def fallback(ctx: Context) -> str | None:
+    """Not understood. The first miss says what fits the step on screen; the next offers the menu;
+    then examples of what to type; never the same words twice in a row."""
+    slots = ctx.conversation.slots
+    misses = int(slots.get("misses", 1))
+    screen = slots.get("screen", "")
+    if misses == 1 and screen == "card" and steps.target(ctx):
+        skill, progress, item_id = steps.target(ctx)
+        item = next(a for a in skill["assignments"] if a["id"] == item_id)
+        text = ctx.t("fallback_card", title=resource(item, progress, ctx.locale)["title"])
+        ctx.say(Reply(text=text, quick_replies=ctx.menu("card_help")))
+    elif misses == 1 and screen == "catalog":
+        names = ", ".join(skill_title(ctx, s) for s in ctx.skills.catalog)
+        picks = [Button(shorten(skill_title(ctx, s), 20), payload=f"PICK:{s['id']}") for s in ctx.skills.catalog]
+        ctx.say(Reply(text=ctx.t("fallback_catalog", names=names), quick_replies=picks[:11]))
+    elif misses % 2 == 0:
+        ctx.say(Reply(text=ctx.t("fallback_menu"), quick_replies=ctx.menu("main_menu")))
+    else:
+        ctx.say(
+            Reply(text=ctx.t("fallback" if misses == 1 else "fallback_examples"), quick_replies=ctx.menu("main_menu"))
+        )
+    return None
+
+
 ACTIONS = {
     "show_catalog": show_catalog,
     "choose_skill": choose_skill,
-    "choose_level": choose_level,
-    "choose_hours": choose_hours,
     "next_assignment": next_assignment,
-    "mark_done": mark_done,
     "show_progress": show_progress,
-    "drop_skill": drop_skill,
     "restart_skill": restart_skill,
     "save_suggestion": save_suggestion,
+    "suggest_topic": suggest_topic,
+    "save_topic": save_topic,
     "set_language": set_language,
+    "welcome": welcome,
+    "fallback": fallback,
+    **pace.ACTIONS,
+    **steps.ACTIONS,
     **reminders.ACTIONS,
 }
 CHECKS = (catalog.validate,)  # the mentor's own rules for skills.json, run by `skills check` and at start

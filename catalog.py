@@ -14,6 +14,7 @@ from texts import utf16_len
 
 LEVELS = ("beginner", "intermediate", "advanced")
 ASSIGNMENT_TYPES = ("article", "video", "course", "book", "tutorial", "interactive")
+WHOLE_BOOK_MINUTES = 600  # ten hours: honest for any book read through
 
 
 def plan(skill: dict, level: str) -> list[dict]:
@@ -55,12 +56,40 @@ def offer(progress: dict, item: dict) -> None:
         offered.append(item["id"])
 
 
+def show(ctx: Context, skill: dict, progress: dict, item: dict) -> None:
+    """The card of ``item`` goes out: typed "done", "skip" or "too hard" will mean this one."""
+    offer(progress, item)
+    ctx.conversation.slots.update(shown=f"{skill['id']}:{item['id']}", skill=skill["id"], item=item["id"])
+    ctx.conversation.slots["screen"] = "card"
+    ctx.args.update(skill=skill["id"], item=item["id"])  # the card's own buttons name this step
+
+
 def was_offered(progress: dict, item_id: str) -> bool:
     return item_id == progress.get("next") or item_id in progress.get("offered", [])
 
 
+def passed(progress: dict) -> set[str]:
+    """Steps behind the learner: done, or skipped on purpose."""
+    return {*progress.get("done", []), *progress.get("skipped", [])}
+
+
 def next_item(ctx: Context, skill: dict, progress: dict) -> dict | None:
-    return next((a for a in level_plan(ctx, skill, progress) if a["id"] not in progress["done"]), None)
+    behind = passed(progress)
+    return next((a for a in level_plan(ctx, skill, progress) if a["id"] not in behind), None)
+
+
+def resource(item: dict, progress: dict | None, locale: str) -> dict:
+    """What the learner is handed for a step: the step's resource, or its alternative once they
+    asked for another way, in their language when an edition exists."""
+    chosen = item["alternative"] if progress and item["id"] in progress.get("alt", []) else item
+    edition = chosen.get("editions", {}).get(locale)
+    found = {**chosen, **edition, "lang": locale} if edition else dict(chosen)
+    found["id"] = item["id"]
+    return found
+
+
+def on_alternative(progress: dict, item_id: str) -> bool:
+    return item_id in progress.get("alt", [])
 
 
 def validate(data: dict) -> list[str]:
@@ -76,52 +105,127 @@ def validate_catalog(catalog: list, strings: dict, default: str) -> list[str]:
     for n, skill in enumerate(catalog):
         where = f"catalog[{n}]"
         skill_id = skill.get("id", "")
-        # Id limits (24 + 16 ASCII) keep the longest payload, DONE:{skill}:{item}, within 64 bytes.
+        # Id limits (24 + 16 ASCII) keep the longest payload, BROKEN:{skill}:{item}, within 64 bytes.
         if not re.match(r"^[a-z0-9-]{1,24}$", skill_id):
             errors.append(f"{where}.id: 1-24 of a-z, 0-9, -")
         if skill_id in seen:
             errors.append(f"{where}.id: {skill_id!r} appears twice")
         seen.add(skill_id)
-        for key, limit in (("title", LIMITS["fb_element_title"]), ("summary", LIMITS["fb_element_subtitle"])):
-            value = skill.get(key)
-            if not isinstance(value, dict) or default not in value:
-                errors.append(f"{where}.{key}: needs a {default!r} text")
-                continue
-            for locale, text in value.items():
-                if locale not in strings:
-                    errors.append(f"{where}.{key}.{locale}: unknown locale")
-                if utf16_len(text) > limit:
-                    errors.append(f"{where}.{key}.{locale}: longer than {limit}")
-        items = skill.get("assignments", [])
-        if len(items) < 1:
-            errors.append(f"{where}.assignments: needs at least one")
-        item_ids: set[str] = set()
-        for m, item in enumerate(items):
-            here = f"{where}.assignments[{m}]"
-            missing = {"id", "type", "title", "author", "level", "minutes", "url"} - set(item)
-            if missing:
-                errors.append(f"{here}: missing {sorted(missing)}")
-                continue
-            if item["id"] in item_ids or not re.match(r"^[a-z0-9-]{1,16}$", item["id"]):
-                errors.append(f"{here}.id: unique, 1-16 of a-z, 0-9, -")
-            item_ids.add(item["id"])
-            if item["type"] not in ASSIGNMENT_TYPES:
-                errors.append(f"{here}.type: one of {ASSIGNMENT_TYPES}")
-            if item["level"] not in LEVELS:
-                errors.append(f"{here}.level: one of {LEVELS}")
-            if not str(item["url"]).startswith("https://"):
-                errors.append(f"{here}.url: must be https")
-            if utf16_len(item["title"]) > LIMITS["fb_element_title"]:
-                errors.append(f"{here}.title: longer than {LIMITS['fb_element_title']}")
-            for locale in strings:
-                subtitle = assignment_subtitle(item, strings[locale])
-                if utf16_len(subtitle) > LIMITS["fb_element_subtitle"]:
-                    errors.append(f"{here}: card subtitle in {locale!r} is longer than 80: {subtitle!r}")
+        errors += _texts(where, skill, strings, default)
+        errors += _steps(where, skill.get("assignments", []), strings)
+    errors += _links(catalog, strings)
     return errors
 
 
-def assignment_subtitle(item: dict, table: dict) -> str:
-    """``Video · 45 min · Author``: the card subtitle, shared by validation and the engine."""
+def _texts(where: str, skill: dict, strings: dict, default: str) -> list[str]:
+    errors = []
+    for key, limit in (("title", LIMITS["fb_element_title"]), ("summary", LIMITS["fb_element_subtitle"])):
+        value = skill.get(key)
+        if not isinstance(value, dict) or default not in value:
+            errors.append(f"{where}.{key}: needs a {default!r} text")
+            continue
+        for locale, text in value.items():
+            if locale not in strings:
+                errors.append(f"{where}.{key}.{locale}: unknown locale")
+            if utf16_len(text) > limit:
+                errors.append(f"{where}.{key}.{locale}: longer than {limit}")
+    return errors
+
+
+def _steps(where: str, items: list, strings: dict) -> list[str]:
+    errors: list[str] = []
+    if len(items) < 1:
+        errors.append(f"{where}.assignments: needs at least one")
+    item_ids: set[str] = set()
+    for m, item in enumerate(items):
+        here = f"{where}.assignments[{m}]"
+        missing = {"id", "level", "alternative"} - set(item)
+        if missing:
+            errors.append(f"{here}: missing {sorted(missing)}")
+            continue
+        if item["id"] in item_ids or not re.match(r"^[a-z0-9-]{1,16}$", item["id"]):
+            errors.append(f"{here}.id: unique, 1-16 of a-z, 0-9, -")
+        item_ids.add(item["id"])
+        if item["level"] not in LEVELS:
+            errors.append(f"{here}.level: one of {LEVELS}")
+        errors += _resource(here, item, strings)
+        errors += _resource(f"{here}.alternative", item["alternative"], strings)
+        if item["alternative"].get("url") == item.get("url"):
+            errors.append(f"{here}.alternative: must be another resource than the step's own")
+    for level in LEVELS:
+        if items and len(plan({"assignments": [i for i in items if i.get("level") in LEVELS]}, level)) < 2:
+            errors.append(f"{where}: the {level} plan needs at least two assignments")
+    return errors
+
+
+RESOURCE_KEYS = {"type", "title", "author", "minutes", "url", "lang", "free"}
+
+
+def _resource(here: str, item: dict, strings: dict) -> list[str]:
+    """A resource's facts and labels: what it is, how long it takes, its language, whether it costs."""
+    missing = RESOURCE_KEYS - set(item)
+    if missing:
+        return [f"{here}: missing {sorted(missing)}"]
+    errors = []
+    if item["type"] not in ASSIGNMENT_TYPES:
+        errors.append(f"{here}.type: one of {ASSIGNMENT_TYPES}")
+    if not isinstance(item["free"], bool):
+        errors.append(f"{here}.free: true or false (a paid resource is labelled as such)")
+    if item["type"] == "book" and not item.get("part") and item["minutes"] < WHOLE_BOOK_MINUTES:
+        errors.append(f"{here}.minutes: a whole book takes at least {WHOLE_BOOK_MINUTES} (or mark it part: true)")
+    editions = item.get("editions", {})
+    for locale in [item["lang"], *editions]:
+        if not any(f"in_lang_{locale}" in table for table in strings.values()):
+            errors.append(f"{here}: no string in_lang_{locale} to label its language")
+    for locale, edition in editions.items():
+        if locale not in strings or not str(edition.get("url", "")).startswith("https://") or "title" not in edition:
+            errors.append(f"{here}.editions.{locale}: a locale of strings, with a title and an https url")
+    for version in [item, *({**item, **e, "lang": loc} for loc, e in editions.items())]:
+        if not str(version["url"]).startswith("https://"):
+            errors.append(f"{here}.url: must be https")
+        if utf16_len(version["title"]) > LIMITS["fb_element_title"]:
+            errors.append(f"{here}.title: longer than {LIMITS['fb_element_title']}")
+        for locale in strings:
+            subtitle = assignment_subtitle(version, strings[locale], locale)
+            if utf16_len(subtitle) > LIMITS["fb_element_subtitle"]:
+                errors.append(f"{here}: card subtitle in {locale!r} is longer than 80: {subtitle!r}")
+    return errors
+
+
+def _links(catalog: list, strings: dict) -> list[str]:
+    """Every skill leads somewhere when finished, and no name points at two skills."""
+    errors = []
+    ids = {s.get("id") for s in catalog}
+    owners: dict[str, str] = {}
+    for n, skill in enumerate(catalog):
+        following = skill.get("next", [])
+        if len(catalog) > 1 and (not following or any(f not in ids or f == skill.get("id") for f in following)):
+            errors.append(f"catalog[{n}].next: one or more other skills' ids, offered when this one is finished")
+        synonyms = skill.get("synonyms", {})
+        for locale in strings:
+            if not synonyms.get(locale):
+                errors.append(f"catalog[{n}].synonyms.{locale}: the words people use for it")
+        for phrase in [p for words in synonyms.values() for p in words]:
+            key = phrase.casefold()
+            if owners.setdefault(key, skill.get("id")) != skill.get("id"):
+                errors.append(f"catalog[{n}].synonyms: {phrase!r} also names {owners[key]!r}")
+    return errors
+
+
+def duration(minutes: int, table: dict) -> str:
+    """ "45 min", or "30 h" from two hours up."""
+    if minutes >= 120:
+        return fill(table.get("hours_long", "{hours} h"), {"hours": round(minutes / 60)})
+    return fill(table.get("minutes", "{minutes} min"), {"minutes": minutes})
+
+
+def assignment_subtitle(item: dict, table: dict, locale: str = "") -> str:
+    """``Book · 30 h · Author · in English · paid``: the card subtitle, shared by validation and the
+    engine; the language is said when it is not the reader's, the price when there is one."""
     kind = table.get(f"type_{item['type']}", item["type"])
-    duration = fill(table.get("minutes", "{minutes} min"), {"minutes": item["minutes"]})
-    return f"{kind} · {duration} · {item['author']}"
+    parts = [kind, duration(item["minutes"], table), item["author"]]
+    if locale and item.get("lang", locale) != locale:
+        parts.append(table.get(f"in_lang_{item['lang']}", item["lang"]))
+    if item.get("free") is False:
+        parts.append(table.get("paid", "paid"))
+    return " · ".join(parts)

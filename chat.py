@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from skills import Skills
+from understand import ORDINALS, typed_command
 
 CONVERSATION_VERSION = 2
 MAX_REDIRECTS = 3
@@ -52,6 +53,7 @@ class Button:
     title: str
     payload: str = ""
     url: str = ""
+    means: tuple[str, ...] = ()  # the short answers that choose it when typed ("yes", "later")
 
     def to_dict(self) -> dict:
         return {"title": self.title, "url": self.url} if self.url else {"title": self.title, "payload": self.payload}
@@ -104,6 +106,7 @@ class Conversation:
     profile: dict = field(default_factory=dict)
     progress: dict = field(default_factory=dict)
     choices: list = field(default_factory=list)
+    dropped: dict = field(default_factory=dict)  # the progress of skills dropped lately, for "undo"
     reminder: dict = field(default_factory=dict)  # the mentor's reminder settings
     wake: dict = field(default_factory=dict)  # {"at": time, "payload": ...}: when the bot speaks next, unprompted
     held: str = ""  # a wake's payload the channel did not allow; said when the person writes again
@@ -218,6 +221,9 @@ class Turn:
 
     replies: list[Reply]
     filed: list[tuple[str, dict]]
+    intent: str = ""  # what the engine understood the update as (the fallback when it did not)
+    args: dict = field(default_factory=dict)
+    answered: str = ""  # the intent that answered, after any redirect ("hours_unclear" for unreadable hours)
 
 
 class IntentFailed(RuntimeError):
@@ -237,7 +243,8 @@ def buttons_from(spec: list | str, ctx: Context) -> list[Button]:
         if "url" in item:
             buttons.append(Button(title=title, url=item["url"]))
         else:
-            buttons.append(Button(title=title, payload=fill_payload(item["payload"], ctx.fields())))
+            payload = fill_payload(item["payload"], ctx.fields())
+            buttons.append(Button(title=title, payload=payload, means=tuple(item.get("means", ()))))
     return buttons
 
 
@@ -263,30 +270,31 @@ def reply_from(spec: dict, ctx: Context) -> Reply:
 
 
 def normalize(text: str) -> str:
-    return " ".join(text.strip().split())[:1000]
+    return " ".join(text.split())[:1000]
 
 
 def choose_intent(update: Update, conv: Conversation, skills: Skills, locale: str) -> tuple[str, dict]:
     bot = skills.data["bot"]
     if update.attachment and not update.text:
         return bot["attachment"], {}
-    if update.command:
-        intent = skills.command_intents.get(update.command)
+    text = normalize(update.text)
+    command = update.command or typed_command(text, skills.command_intents)
+    if command:
+        intent = skills.command_intents.get(command)
         return (intent, {}) if intent else (bot["fallback"], {})
     payload = update.payload
-    text = normalize(update.text)
     if not payload and text:
-        # A typed button title counts as pressing it; then the state's own words.
-        typed = text.casefold()
-        payload = next((c["payload"] for c in conv.choices if c["title"].casefold() == typed), "")
-        payload = payload or skills.match_alias(conv.state, locale, text) or ""
+        # A typed button title, or a short answer to the question on screen ("sure", "the second
+        # one"), counts as pressing it; then the state's own words.
+        payload = skills.pick_choice(conv.choices, locale, text) or skills.match_alias(conv.state, locale, text) or ""
     if payload:
         found = skills.match_payload(payload)
         return found if found else (bot["fallback"], {})
     if text:
         state = skills.states.get(conv.state or "", {})
-        # A state that asks for free text (a suggestion) takes it before any global pattern.
-        found = None if state.get("capture_text") else skills.match_text(conv.state, locale, text)
+        # A state that asks for free text (a suggestion) takes it before any global pattern: only
+        # its own patterns (help, cancel) are looked for.
+        found = skills.match_text(conv.state, locale, text, scoped_only=bool(state.get("capture_text")))
         if found:
             return found
         on_text = state.get("on_text")
@@ -295,7 +303,8 @@ def choose_intent(update: Update, conv: Conversation, skills: Skills, locale: st
     return bot["fallback"], {}
 
 
-def run_intent(name: str, ctx: Context) -> None:
+def run_intent(name: str, ctx: Context) -> str:
+    """Run intent ``name`` and the ones its action redirects to; the name of the one that answered."""
     for _ in range(MAX_REDIRECTS + 1):
         intent = ctx.skills.intents[name]
         try:
@@ -312,7 +321,7 @@ def run_intent(name: str, ctx: Context) -> None:
             continue
         if not ctx.goto_set:
             ctx.set_state(intent.get("goto"))
-        return
+        return name
     raise IntentFailed(name) from RuntimeError(f"redirects more than {MAX_REDIRECTS} times")
 
 
@@ -325,9 +334,12 @@ def handle(
     take_profile(update, conv)
     locale = skills.pick_locale(conv.profile.get("language") or conv.profile.get("locale"))
     intent, args = choose_intent(update, conv, skills, locale)
+    understood = dict(args)
     ctx = Context(update=update, conversation=conv, skills=skills, locale=locale, args=args, now=now, window=window)
     state_before = conv.state
-    run_intent(intent, ctx)
+    if not update.from_bot:
+        count_misses(conv, intent == skills.data["bot"]["fallback"])
+    answered = run_intent(intent, ctx)
     conv.state = state_before if update.from_bot else ctx.goto
     if not update.from_bot and conv.held and "on_return" in skills.data["bot"]:
         # Something the bot could not say while the person was away (Messenger's 24-hour window).
@@ -340,9 +352,32 @@ def handle(
         conv.last_message_at = now
         if "after_message" in skills.data["bot"]:  # the bot's own bookkeeping after every message
             run_intent(skills.data["bot"]["after_message"], replace(ctx, goto_set=True, replies=[]))
-        last_quick = next((r.quick_replies for r in reversed(ctx.replies) if r.quick_replies), [])
-        conv.choices = [{"title": b.title, "payload": b.payload} for b in last_quick if b.payload]
-    return Turn(replies=ctx.replies, filed=ctx.filed)
+        conv.choices = choices_on_screen(ctx.replies)
+    return Turn(replies=ctx.replies, filed=ctx.filed, intent=intent, args=understood, answered=answered)
+
+
+def count_misses(conv: Conversation, missed: bool) -> None:
+    """How many messages in a row the bot did not understand (the fallback reads it), and what was on
+    screen before this message: an intent that shows something says so again (``slots["screen"]``)."""
+    if missed:
+        conv.slots["misses"] = int(conv.slots.get("misses", 0)) + 1
+        return
+    conv.slots.pop("misses", None)
+    conv.slots.pop("screen", None)
+
+
+def choices_on_screen(replies: list[Reply]) -> list[dict]:
+    """What typing may choose next: the last quick replies (with what they mean), and the cards of
+    a list (two or more), each by its title and its place ("the second one")."""
+    last_quick = next((r.quick_replies for r in reversed(replies) if r.quick_replies), [])
+    choices = [{"title": b.title, "payload": b.payload, "means": list(b.means)} for b in last_quick if b.payload]
+    cards = next((r.cards for r in reversed(replies) if len(r.cards) >= 2), [])
+    for n, card in enumerate(cards):
+        payload = next((b.payload for b in card.buttons if b.payload), "")
+        means = [ORDINALS[n]] if n < len(ORDINALS) else []
+        if payload:
+            choices.append({"title": card.title, "payload": payload, "means": means + ["last"] * (n == len(cards) - 1)})
+    return choices
 
 
 def take_profile(update: Update, conv: Conversation) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 
-from catalog import current_skill, next_item, offer, percent, skill_title
+from catalog import current_skill, next_item, percent, resource, show, skill_title
 from chat import Button, Card, Context, Reply
 from texts import shorten
 
@@ -102,15 +102,21 @@ def refit_reminder(ctx: Context) -> str | None:
     return None
 
 
-def offer_reminders(ctx: Context, skill: dict, progress: dict) -> None:
-    """Right after a plan starts: propose reminders at the pace the person chose."""
+def follow_plan(ctx: Context, skill: dict, progress: dict) -> int:
+    """Reminders about ``skill`` at its pace (its hours and the next step's length); rescheduled when on."""
     item = next_item(ctx, skill, progress)
     days = cadence_days(progress["hours"], item["minutes"] if item else 60)
-    reminder = ctx.conversation.reminder
-    reminder.update(skill=skill["id"], every_days=days)
-    if reminder.get("enabled"):
-        _schedule(ctx, days)  # already on: follow the new plan
-        return
+    ctx.conversation.reminder.update(skill=skill["id"], every_days=days)
+    if ctx.conversation.reminder.get("enabled"):
+        _schedule(ctx, days)
+    return days
+
+
+def offer_reminders(ctx: Context, skill: dict, progress: dict) -> None:
+    """Right after a plan starts: propose reminders at the pace the person chose."""
+    days = follow_plan(ctx, skill, progress)
+    if ctx.conversation.reminder.get("enabled"):
+        return  # already on: they follow the new plan
     ctx.say(Reply(text=ctx.t("remind_offer", every=_every(ctx, days)), quick_replies=ctx.menu("reminder_offer")))
 
 
@@ -232,18 +238,19 @@ def reminder_card(ctx: Context) -> Reply | None:
         ctx.conversation.wake_at(None)
         return None
     done, total, _ = percent(ctx, skill, progress)
+    shown = resource(item, progress, ctx.locale)
     card = Card(
-        title=shorten(ctx.t("reminder_title", title=item["title"]), 80),
+        title=shorten(ctx.t("reminder_title", title=shown["title"]), 80),
         subtitle=shorten(ctx.t("reminder_subtitle", skill_title=skill_title(ctx, skill), done=done, total=total), 80),
         image_url=skill.get("image", ""),
-        url=item["url"],
+        url=shown["url"],
         buttons=[
-            Button(title=ctx.t("btn_open"), url=item["url"]),
+            Button(title=ctx.t("btn_open"), url=shown["url"]),
             Button(title=ctx.t("btn_done"), payload=f"DONE:{skill['id']}:{item['id']}"),
             Button(title=ctx.t("btn_snooze"), payload="SNOOZE:1"),
         ],
     )
-    offer(progress, item)
+    show(ctx, skill, progress, item)
     return Reply(cards=[card])
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import understand
 from skills_check import LIMITS, SkillsError, fill, payload_pattern, utf16_len, validate
 
 __all__ = ["LIMITS", "Skills", "SkillsError", "build", "load", "utf16_len"]
@@ -21,6 +22,7 @@ class Skills:
     command_intents: dict[str, str] = field(default_factory=dict)
     text_intents: dict[str, list[tuple[re.Pattern, str, tuple]]] = field(default_factory=dict)
     aliases: dict[tuple[str, str], list[tuple[re.Pattern, str]]] = field(default_factory=dict)
+    entities: dict[str, dict[str, str]] = field(default_factory=dict)  # {"skill": {folded name: id}}
 
     @property
     def locales(self) -> list[str]:
@@ -67,6 +69,21 @@ class Skills:
             return value
         return value.get(locale) or value[self.default_locale]
 
+    def vocabulary(self, locale: str) -> dict:
+        vocabulary = self.data.get("vocabulary", {})
+        return vocabulary.get(locale) or vocabulary.get(self.default_locale, {})
+
+    def short_answers(self, locale: str) -> dict[str, list[str]]:
+        """The meanings of short answers ("yes", "later", "second") in ``locale``, then the default's."""
+        table: dict[str, list[str]] = {}
+        for loc in self._with_fallback(locale):
+            for name, phrases in self.vocabulary(loc).get("meanings", {}).items():
+                table.setdefault(name, []).extend(phrases)
+        return table
+
+    def pick_choice(self, choices: list[dict], locale: str, text: str) -> str:
+        return understand.pick_choice(text, choices, self.short_answers(locale)) if choices else ""
+
     def match_payload(self, payload: str) -> tuple[str, dict] | None:
         for pattern, intent in self.payload_intents:
             found = pattern.match(payload)
@@ -79,24 +96,54 @@ class Skills:
         return list(dict.fromkeys([locale, self.default_locale, *self.data["strings"]]))
 
     def match_alias(self, state: str | None, locale: str, text: str) -> str | None:
+        folded = understand.fold(text)
+        lead = len(folded) - len(folded.lstrip(understand.OPENERS))
+        folded, text = folded[lead:], text[lead:]
         for loc in self._with_fallback(locale):
             for pattern, target in self.aliases.get((state or "", loc), []):
-                found = pattern.search(text)
+                found = pattern.search(folded)
                 if found:
-                    return fill(target, found.groupdict())
+                    return fill(target, self._arguments(found, text))
         return None
 
-    def match_text(self, state: str | None, locale: str, text: str) -> tuple[str, dict] | None:
-        """A text pattern for this state first, then one that applies anywhere."""
+    def match_text(
+        self, state: str | None, locale: str, text: str, scoped_only: bool = False
+    ) -> tuple[str, dict] | None:
+        """A text pattern for this state first, then one that applies anywhere (unless ``scoped_only``:
+        a state that takes free text). Matched without case or accents; a second try with near-miss
+        names corrected ("pyhton"). Captured text comes back as written; a captured name, as its id."""
+        folded = understand.fold(text)
+        lead = len(folded) - len(folded.lstrip(understand.OPENERS))  # "¿qué sigue?" reads as "qué sigue?"
+        folded, text = folded[lead:], text[lead:]
+        found = self._search(state, locale, folded, text, scoped_only)
+        if found is None and self.entities:
+            words = [w for table in self.entities.values() for w in table if " " not in w]
+            fixed = understand.correct(folded, words)
+            if fixed != folded:
+                found = self._search(state, locale, fixed, fixed, scoped_only)
+        return found
+
+    def _search(self, state, locale, folded: str, original: str, scoped_only: bool) -> tuple[str, dict] | None:
         candidates = [c for loc in self._with_fallback(locale) for c in self.text_intents.get(loc, [])]
-        for scoped in (True, False):
+        for scoped in (True, False) if not scoped_only else (True,):
             for pattern, intent, in_states in candidates:
                 if bool(in_states) != scoped or (scoped and state not in in_states):
                     continue
-                found = pattern.search(text)
+                found = pattern.search(folded)
                 if found:
-                    return intent, found.groupdict()
+                    return intent, self._arguments(found, original)
         return None
+
+    def _arguments(self, found: re.Match, original: str) -> dict:
+        args = {}
+        for name, value in found.groupdict().items():
+            if value is None:
+                continue
+            if name in self.entities:
+                args[name] = self.entities[name].get(understand.trim(value), value)
+            else:
+                args[name] = original[found.start(name) : found.end(name)].strip()
+        return args
 
 
 def load(path: str, actions: dict[str, Callable] | None = None, checks: tuple = ()) -> Skills:
@@ -112,7 +159,7 @@ def build(data: dict, actions: dict[str, Callable], checks: tuple = ()) -> Skill
     errors = validate(data, actions, checks)
     if errors:
         raise SkillsError(errors)
-    skills = Skills(data=data, actions=actions)
+    skills = Skills(data=data, actions=actions, entities={"skill": skill_names(data)})
     for name, intent in data["intents"].items():
         triggers = intent.get("triggers", {})
         for template in triggers.get("payloads", []):
@@ -122,11 +169,23 @@ def build(data: dict, actions: dict[str, Callable], checks: tuple = ()) -> Skill
         in_states = tuple(triggers.get("in_states", ()))
         for locale, patterns in triggers.get("patterns", {}).items():
             for pattern in patterns:
-                compiled = re.compile(pattern, re.IGNORECASE)
+                compiled = re.compile(understand.expand(pattern, skills.entities), re.IGNORECASE)
                 skills.text_intents.setdefault(locale, []).append((compiled, name, in_states))
     for state_name, state in data.get("states", {}).items():
         for locale, table in state.get("aliases", {}).items():
             skills.aliases[(state_name, locale)] = [
-                (re.compile(pattern, re.IGNORECASE), target) for pattern, target in table.items()
+                (re.compile(understand.expand(pattern, skills.entities), re.IGNORECASE), target)
+                for pattern, target in table.items()
             ]
     return skills
+
+
+def skill_names(data: dict) -> dict[str, str]:
+    """Every way skills.json names a skill (its id, its titles, its synonyms), folded, to its id."""
+    names: dict[str, str] = {}
+    for skill in data.get("catalog", []):
+        phrases = [skill["id"], *skill["title"].values()]
+        phrases += [p for words in skill.get("synonyms", {}).values() for p in words]
+        for phrase in phrases:
+            names.setdefault(understand.trim(phrase), skill["id"])
+    return names

@@ -132,6 +132,7 @@ def validate(data: Any, actions: dict[str, Callable], checks: tuple = ()) -> lis
     checker.states()
     checker.profile()
     checker.commands()
+    checker.vocabulary()
     for check in checks:
         checker.errors.extend(check(data))
     return checker.errors
@@ -163,6 +164,8 @@ class Checker:
         self.errors: list[str] = []
         intents = data["intents"].values()
         self.templates = [p for i in intents if isinstance(i, dict) for p in i.get("triggers", {}).get("payloads", [])]
+        vocabulary = data.get("vocabulary", {}) if isinstance(data.get("vocabulary", {}), dict) else {}
+        self.meanings = set(vocabulary.get(self.default, {}).get("meanings", {}))
 
     def string(self, where: str, key: Any, limit: int | None = None, fields_ok: bool = True) -> None:
         if not isinstance(key, str) or key not in self.strings[self.default]:
@@ -209,6 +212,9 @@ class Checker:
                 self.payload(here, button["payload"])
             if "url" in button and not str(button["url"]).startswith("https://"):
                 self.errors.append(f"{here}: url must be https")
+            for meaning in button.get("means", []):
+                if meaning not in self.meanings:
+                    self.errors.append(f"{here}.means: {meaning!r} is not a meaning in vocabulary.{self.default}")
 
     def menus(self) -> None:
         for name, buttons in self.data.get("menus", {}).items():
@@ -310,6 +316,23 @@ class Checker:
         for hook in ("on_return", "after_message"):
             if hook in bot and bot[hook] not in self.data["intents"]:
                 self.errors.append(f"bot.{hook}: must name an intent")
+
+    def vocabulary(self) -> None:
+        """Short answers and amounts of time, per locale: lists of phrases, numbers as numbers."""
+        for locale, table in self.data.get("vocabulary", {}).items():
+            where = f"vocabulary.{locale}"
+            if locale not in self.strings:
+                self.errors.append(f"{where}: no strings for locale {locale!r}")
+            lists = {
+                **table.get("meanings", {}),
+                **{k: v for k, v in table.get("durations", {}).items() if k != "numbers"},
+            }
+            for name, phrases in lists.items():
+                if not isinstance(phrases, list) or not all(isinstance(p, str) and p.strip() for p in phrases):
+                    self.errors.append(f"{where}.{name}: must be a list of non-empty phrases")
+            for word, value in table.get("durations", {}).get("numbers", {}).items():
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                    self.errors.append(f"{where}.durations.numbers.{word}: must be a positive number")
 
     def commands(self) -> None:
         triggered = {c for i in self.data["intents"].values() for c in i.get("triggers", {}).get("commands", [])}

@@ -140,6 +140,7 @@ def test_each_member_of_a_group_keeps_their_own_plan(app, client, telegram):
         for payload in ("PICK:git", "LEVEL:beginner", "HOURS:8"):
             assert post_tg(client, in_group(tg_callback(member, payload))).status_code == 200
     post_tg(client, in_group(tg_callback(7403, "DROP:git")))  # one member drops: only their own plan
+    post_tg(client, in_group(tg_callback(7403, "DROP_YES:git")))
     store = app.extensions["store"]
     mine = relay.load_conversation(store, f"telegram:{GROUP['id']}/7402")
     theirs = relay.load_conversation(store, f"telegram:{GROUP['id']}/7403")

@@ -127,7 +127,7 @@ def test_skills_check_command(tmp_path, make_settings):
     runner = app_module.create_app(make_settings()).test_cli_runner()
     result = runner.invoke(args=["skills", "check"])
     assert result.exit_code == 0, result.output
-    assert "ok: " in result.output and "7 skills, 42 assignments" in result.output
+    assert "ok: " in result.output and "10 skills, 60 assignments" in result.output
 
 
 def test_skills_check_fails_on_a_broken_file(tmp_path, make_settings):
