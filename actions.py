@@ -56,6 +56,7 @@ def show_catalog(ctx: Context) -> None:
     ctx.say(Reply(text=lead))
     ctx.say(Reply(cards=cards, quick_replies=more + ctx.menu("catalog_menu")))
     ctx.conversation.slots.update(screen="catalog", page=str(page))
+    ctx.conversation.slots.pop("shown", None)  # a list on screen now: "done" would have to ask which
 
 
 def _select(ctx: Context, skill: dict) -> None:
@@ -115,6 +116,7 @@ def show_progress(ctx: Context) -> str | None:
     ctx.say(Reply(text=ctx.t("my_skills_intro")))
     ctx.say(Reply(cards=cards, quick_replies=ctx.menu("main_menu")))
     ctx.conversation.slots["screen"] = "progress"
+    ctx.conversation.slots.pop("shown", None)
     return None
 
 

@@ -82,14 +82,14 @@ def test_from_get_started_to_an_assignment_card(browser, live_url):
     card.find_element(By.CSS_SELECTOR, "button").click()
     wait_for(browser, ".bubble.bot", "How much do you know already?")
     click_chip(browser, "Beginner")
-    wait_for(browser, ".bubble.bot", "how many hours a week")
+    wait_for(browser, ".bubble.bot", "how much time can you give it")
     field = browser.find_element(By.ID, "text")
     field.send_keys("3", Keys.ENTER)
     wait_for(browser, ".bubble.user", "3")
     card = wait_for(browser, ".card", "The Python Tutorial")
     link = card.find_element(By.CSS_SELECTOR, "a[href='https://docs.python.org/3/tutorial/']")
     assert link.get_attribute("target") == "_blank" and "noopener" in link.get_attribute("rel")
-    assert "Tutorial · 240 min" in card.text
+    assert "Tutorial · 6 h" in card.text
     ARTIFACTS.mkdir(exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "web-chat.png"))
     # Done ✓ on the card moves on to the next assignment.

@@ -9,6 +9,7 @@ import pytest
 from conftest import ROOT
 
 import app as app_module
+import chat
 import skills
 import skills_check
 from actions import ACTIONS, CHECKS
@@ -209,3 +210,53 @@ def test_readme_examples_are_valid_skills():
     assert skills_check.validate(data, ACTIONS, CHECKS) == []
     loaded = skills.build(data, ACTIONS, CHECKS)
     assert loaded.match_text(None, "es", "¿quién te hizo?") == ("about", {})
+
+
+def _broken(change) -> list[str]:
+    data = copy.deepcopy(DATA)
+    change(data["catalog"][0])
+    return skills_check.validate(data, ACTIONS, CHECKS)
+
+
+@pytest.mark.parametrize(
+    "change, problem",
+    [
+        (lambda s: s["assignments"][0].pop("alternative"), "missing ['alternative']"),
+        (lambda s: s["assignments"][0]["alternative"].pop("lang"), "alternative: missing ['lang']"),
+        (lambda s: s["assignments"][0].pop("free"), "missing ['free']"),
+        (lambda s: s["assignments"][0].update(free="no"), ".free: true or false"),
+        (lambda s: s["assignments"][0].update(lang="fr"), "no string in_lang_fr"),
+        (lambda s: s["assignments"][1].update(minutes=90), "a whole book takes at least 600"),
+        (lambda s: s["assignments"][0]["alternative"].update(url=s["assignments"][0]["url"]), "another resource"),
+        (lambda s: s["assignments"][0].update(editions={"fr": {"title": "x", "url": "https://x"}}), "editions.fr"),
+        (lambda s: s.update(next=[]), ".next: one or more other skills"),
+        (lambda s: s.update(next=["python"]), ".next: one or more other skills"),
+        (lambda s: s["synonyms"].pop("es"), ".synonyms.es: the words people use"),
+        (lambda s: s["synonyms"]["en"].append("git"), "'git' also names"),
+        (lambda s: s.update(assignments=[a for a in s["assignments"] if a["level"] != "advanced"]), "advanced plan"),
+    ],
+)
+def test_skills_check_holds_each_skill_to_what_a_learner_needs(change, problem):
+    errors = _broken(change)
+    assert any(problem in e for e in errors), errors
+
+
+def test_a_paid_resource_and_another_language_are_said_on_the_card():
+    from catalog import assignment_subtitle
+
+    paid = next(a for s in DATA["catalog"] for a in s["assignments"] if a["free"] is False)
+    assert assignment_subtitle(paid, DATA["strings"]["en"], "en").endswith(" · paid")
+    english = DATA["catalog"][0]["assignments"][1]
+    assert "en inglés" in assignment_subtitle(english, DATA["strings"]["es"], "es")
+    assert "English" not in assignment_subtitle(english, DATA["strings"]["en"], "en")
+
+
+def test_spanish_speakers_get_the_spanish_edition():
+    from test_engine import send
+
+    conv = chat.Conversation(key="web:es", profile={"language": "es"})
+    for payload in ("PICK:python", "LEVEL:python:beginner", "HOURS:python:4"):
+        replies = send(conv, payload=payload)
+    card = next(c for r in replies for c in r.cards)
+    assert card.title == "El tutorial de Python" and card.url == "https://docs.python.org/es/3/tutorial/"
+    assert "en inglés" not in card.subtitle

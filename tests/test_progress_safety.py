@@ -1,0 +1,124 @@
+"""Progress is never damaged without a word, on every channel and store: typed "done" ticks the
+card the person saw, old buttons (chat apps keep them) ask before changing a plan, "drop" asks and
+can be undone. Buttons are pressed out of order and twice, through the real routes."""
+
+from __future__ import annotations
+
+import pytest
+from transcript import MessengerUser, TelegramUser, WebUser
+
+import relay
+
+
+@pytest.fixture
+def safety_app(make_settings, store_url):
+    import app as app_module
+
+    application = app_module.create_app(make_settings(store_url=store_url))
+    yield application
+    application.extensions["store"].close()
+
+
+@pytest.fixture(params=["messenger", "telegram", "web"])
+def person(request, safety_app, graph, telegram):
+    client = safety_app.test_client()
+    if request.param == "messenger":
+        graph.profiles["psid-safe"] = {"first_name": "Ana", "locale": "en_US"}
+        found = MessengerUser(client, graph, "psid-safe")
+        found.key = "messenger:psid-safe"
+    elif request.param == "telegram":
+        found = TelegramUser(client, telegram, 880077, first_name="Ana", language_code="en")
+        found.key = "telegram:880077"
+    else:
+        found = WebUser(client, "web-safe", first_name="Ana")
+        found.key = "web:web-safe"
+    found.app = safety_app
+    return found
+
+
+def progress(person) -> dict:
+    return relay.load_conversation(person.app.extensions["store"], person.key).progress
+
+
+def start(person, skill: str, level: str, hours: int) -> None:
+    person.start()
+    person.press("x", "quick", f"PICK:{skill}")
+    person.press("x", "quick", f"LEVEL:{skill}:{level}")
+    person.press("x", "quick", f"HOURS:{skill}:{hours}")
+    person.press("x", "quick", "REMIND:off")
+
+
+def test_typed_done_ticks_the_card_on_screen_and_names_it(person):
+    # Python at 1 of 6, SQL started last: "My skills" -> Python's next assignment, then typed "done".
+    start(person, "python", "beginner", 4)
+    person.press("x", "postback", "DONE:python:py-1")
+    start(person, "sql", "beginner", 4)
+    person.press("x", "quick", "MY_SKILLS")
+    person.press("x", "postback", "NEXT:python")
+    said = "\n".join(person.say("done"))
+    after = progress(person)
+    assert after["python"]["done"] == ["py-1", "py-2"] and after["sql"]["done"] == []
+    assert "Ticked off “Automate the Boring Stuff with Python”: Python, 2 of 6" in said
+
+
+def test_done_with_two_skills_and_no_card_asks_which(person):
+    start(person, "python", "beginner", 4)
+    start(person, "sql", "beginner", 4)
+    person.press("x", "quick", "MY_SKILLS")
+    person.press("x", "quick", "HELP")  # nothing on screen says which skill
+    person.press("x", "quick", "BROWSE")
+    said = "\n".join(person.say("done"))
+    assert "Which one do you mean?" in said
+    assert all(not p["done"] for p in progress(person).values())
+    person.tap("Python")
+    assert progress(person)["python"]["done"] == ["py-1"] and progress(person)["sql"]["done"] == []
+
+
+@pytest.mark.parametrize("old", ["HOURS:python:12", "HOURS:12", "LEVEL:python:advanced", "LEVEL:advanced"])
+def test_an_old_plan_button_asks_first_and_keeps_progress(person, old):
+    start(person, "python", "beginner", 4)
+    for item in ("py-1", "py-2", "py-3"):
+        person.press("x", "postback", f"DONE:python:{item}")
+    for _ in range(2):  # pressed twice: asked twice, nothing changed
+        said = "\n".join(person.press("x", "quick", old))
+        assert "Your progress stays" in said or "stay done" in said
+        assert progress(person)["python"]["done"] == ["py-1", "py-2", "py-3"]
+        assert progress(person)["python"]["hours"] == 4 and progress(person)["python"]["level"] == "beginner"
+    person.tap("No, keep it")
+    assert progress(person)["python"]["done"] == ["py-1", "py-2", "py-3"]
+    person.press("x", "quick", old)
+    person.tap("Yes, change it")
+    after = progress(person)["python"]
+    assert after["done"] == ["py-1", "py-2", "py-3"]
+    assert after["hours"] == 12 if old.startswith("HOURS") else after["level"] == "advanced"
+
+
+def test_drop_asks_first_and_undo_brings_it_back(person):
+    start(person, "git", "beginner", 8)
+    person.press("x", "postback", "DONE:git:git-1")
+    said = "\n".join(person.press("x", "postback", "DROP:git"))
+    assert "Drop Git and version control?" in said and "git" in progress(person)
+    person.tap("Yes, drop it")
+    person.press("x", "quick", "DROP_YES:git")  # the old confirmation pressed again: nothing more happens
+    assert "git" not in progress(person)
+    person.press("x", "quick", "UNDROP:git")
+    assert progress(person)["git"]["done"] == ["git-1"]
+    person.press("x", "quick", "UNDROP:git")  # twice: still the same progress
+    assert progress(person)["git"]["done"] == ["git-1"]
+
+
+def test_an_old_done_button_out_of_order_never_counts_twice(person):
+    start(person, "git", "beginner", 8)
+    person.press("x", "postback", "DONE:git:git-1")
+    person.press("x", "postback", "DONE:git:git-2")
+    person.press("x", "postback", "DONE:git:git-1")
+    person.press("x", "postback", "DONE:git:git-6")  # never handed out
+    assert progress(person)["git"]["done"] == ["git-1", "git-2"]
+
+
+def test_a_returning_learner_hears_where_they_stand(person):
+    start(person, "git", "beginner", 8)
+    person.press("x", "postback", "DONE:git:git-1")
+    said = "\n".join(person.say("hi"))
+    assert "Good to see you, Ana! You're 1 of 6 into Git and version control" in said
+    assert "Pro Git: Getting Started" in said
