@@ -12,8 +12,6 @@ from catalog import LEVELS, assignment_subtitle, next_item, resource, skill_titl
 from chat import Button, Card, Context, Reply
 from texts import shorten
 
-VERBS = {"mark_done": "DONE", "skip_step": "SKIP", "too_hard": "HARD", "too_easy": "EASY", "broken_link": "BROKEN"}
-
 
 def assignment_card(ctx: Context, skill: dict, item: dict, progress: dict | None = None) -> Card:
     shown = resource(item, progress, ctx.locale)
