@@ -207,8 +207,9 @@ def fallback(ctx: Context) -> str | None:
     slots = ctx.conversation.slots
     misses = int(slots.get("misses", 1))
     screen = slots.get("screen", "")
-    if misses == 1 and screen == "card" and steps.target(ctx):
-        skill, progress, item_id = steps.target(ctx)
+    on_card = steps.target(ctx) if misses == 1 and screen == "card" else None
+    if on_card:
+        skill, progress, item_id = on_card
         item = next(a for a in skill["assignments"] if a["id"] == item_id)
         text = ctx.t("fallback_card", title=resource(item, progress, ctx.locale)["title"])
         ctx.say(Reply(text=text, quick_replies=ctx.menu("card_help")))

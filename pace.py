@@ -81,23 +81,13 @@ def whole_hours(weekly: float | None) -> int | None:
     return max(1, math.floor(weekly + 0.5))
 
 
-def durations(ctx: Context) -> dict:
-    """The words for amounts of time, the person's language first, then every other (people mix)."""
-    merged: dict = {"numbers": {}}
-    for locale in dict.fromkeys([ctx.locale, *ctx.skills.locales]):
-        for key, words in ctx.skills.vocabulary(locale).get("durations", {}).items():
-            if key == "numbers":
-                merged["numbers"] = {**words, **merged["numbers"]}
-            else:
-                merged.setdefault(key, []).extend(words)
-    return merged
-
-
 def _hours_from(ctx: Context) -> int | None:
     raw = str(ctx.args.get("hours") or "")
     if raw.isascii() and raw.isdigit():
         return int(raw) if 1 <= int(raw) <= MAX_HOURS else None
-    return whole_hours(hours_per_week(str(ctx.args.get("text") or ctx.update.text), durations(ctx)))
+    return whole_hours(
+        hours_per_week(str(ctx.args.get("text") or ctx.update.text), ctx.skills.words(ctx.locale, "durations"))
+    )
 
 
 # ---------------------------------------------------------------- level and hours, in turn
@@ -117,6 +107,23 @@ def _confirm(ctx: Context, text: str, yes: Button, no: Button) -> None:
     ctx.say(Reply(text=text, quick_replies=[yes, no]))
 
 
+def _ask_before_changing(
+    ctx: Context, skill: dict, progress: dict, key: str, value, payload: str, **fields
+) -> str | None:
+    """An old level or hours button for a skill under way: nothing to do when it says what the plan
+    already has; otherwise ask, with ``payload`` behind "Yes" and the plan kept behind "No"."""
+    if progress.get(key) == value:
+        return "next_assignment"
+    done, total, _ = catalog.percent(ctx, skill, progress)
+    _confirm(
+        ctx,
+        ctx.t(f"confirm_{key}", skill_title=skill_title(ctx, skill), done=done, total=total, **fields),
+        Button(ctx.t("btn_yes_change"), payload=payload, means=("yes",)),
+        Button(ctx.t("btn_keep"), payload=f"NEXT:{skill['id']}", means=("no", "later")),
+    )
+    return None
+
+
 def choose_level(ctx: Context) -> str | None:
     skill, progress = _skill_in_question(ctx)
     level = ctx.args.get("level", "")
@@ -126,16 +133,8 @@ def choose_level(ctx: Context) -> str | None:
         return "level_unclear"
     asked = ctx.conversation.state == "choosing_level" and ctx.conversation.slots.get("skill") == skill["id"]
     if not asked and _in_progress(progress):
-        if progress.get("level") == level:
-            return "next_assignment"
-        done, total, _ = catalog.percent(ctx, skill, progress)
-        _confirm(
-            ctx,
-            ctx.t("confirm_level", skill_title=skill_title(ctx, skill), level=ctx.t(f"level_{level}"), done=done),
-            Button(ctx.t("btn_yes_change"), payload=f"SETLEVEL:{skill['id']}:{level}", means=("yes",)),
-            Button(ctx.t("btn_keep"), payload=f"NEXT:{skill['id']}", means=("no", "later")),
-        )
-        return None
+        payload = f"SETLEVEL:{skill['id']}:{level}"
+        return _ask_before_changing(ctx, skill, progress, "level", level, payload, level=ctx.t(f"level_{level}"))
     ctx.conversation.slots.update(skill=skill["id"], skill_title=skill_title(ctx, skill), level=level)
     ctx.say(Reply(text=ctx.t("ask_hours"), quick_replies=ctx.menu("hours")))
     ctx.set_state("choosing_hours")
@@ -152,16 +151,7 @@ def choose_hours(ctx: Context) -> str | None:
     slots = ctx.conversation.slots
     asked = ctx.conversation.state == "choosing_hours" and slots.get("skill") == skill["id"]
     if not asked and _in_progress(progress):
-        if progress.get("hours") == hours:
-            return "next_assignment"
-        done, total, _ = catalog.percent(ctx, skill, progress)
-        _confirm(
-            ctx,
-            ctx.t("confirm_hours", skill_title=skill_title(ctx, skill), hours=hours, done=done, total=total),
-            Button(ctx.t("btn_yes_change"), payload=f"PACE:{skill['id']}:{hours}", means=("yes",)),
-            Button(ctx.t("btn_keep"), payload=f"NEXT:{skill['id']}", means=("no", "later")),
-        )
-        return None
+        return _ask_before_changing(ctx, skill, progress, "hours", hours, f"PACE:{skill['id']}:{hours}", hours=hours)
     if slots.get("skill") != skill["id"] or slots.get("level") not in LEVELS:
         ctx.args["skill"] = skill["id"]
         return "pick_skill"  # an hours button from a set-up never finished: ask the level first

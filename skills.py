@@ -23,6 +23,8 @@ class Skills:
     text_intents: dict[str, list[tuple[re.Pattern, str, tuple]]] = field(default_factory=dict)
     aliases: dict[tuple[str, str], list[tuple[re.Pattern, str]]] = field(default_factory=dict)
     entities: dict[str, dict[str, str]] = field(default_factory=dict)  # {"skill": {folded name: id}}
+    names: list[str] = field(default_factory=list)  # one-word names, for correcting near misses
+    merged: dict[tuple[str, str], dict] = field(default_factory=dict)  # words(), once per locale and part
 
     @property
     def locales(self) -> list[str]:
@@ -73,16 +75,22 @@ class Skills:
         vocabulary = self.data.get("vocabulary", {})
         return vocabulary.get(locale) or vocabulary.get(self.default_locale, {})
 
-    def short_answers(self, locale: str) -> dict[str, list[str]]:
-        """The meanings of short answers ("yes", "later", "second") in ``locale``, then the default's."""
-        table: dict[str, list[str]] = {}
-        for loc in self._with_fallback(locale):
-            for name, phrases in self.vocabulary(loc).get("meanings", {}).items():
-                table.setdefault(name, []).extend(phrases)
-        return table
+    def words(self, locale: str, part: str) -> dict:
+        """A part of the vocabulary ("meanings", "durations") in ``locale``, then the default's, then
+        every other (people mix languages): phrase lists joined, tables merged with ``locale`` first."""
+        if (locale, part) not in self.merged:
+            table: dict = {}
+            for loc in self._with_fallback(locale):
+                for name, words in self.vocabulary(loc).get(part, {}).items():
+                    if isinstance(words, dict):
+                        table[name] = {**words, **table.get(name, {})}
+                    else:
+                        table.setdefault(name, []).extend(words)
+            self.merged[(locale, part)] = table
+        return self.merged[(locale, part)]
 
     def pick_choice(self, choices: list[dict], locale: str, text: str) -> str:
-        return understand.pick_choice(text, choices, self.short_answers(locale)) if choices else ""
+        return understand.pick_choice(text, choices, self.words(locale, "meanings")) if choices else ""
 
     def match_payload(self, payload: str) -> tuple[str, dict] | None:
         for pattern, intent in self.payload_intents:
@@ -116,9 +124,8 @@ class Skills:
         lead = len(folded) - len(folded.lstrip(understand.OPENERS))  # "¿qué sigue?" reads as "qué sigue?"
         folded, text = folded[lead:], text[lead:]
         found = self._search(state, locale, folded, text, scoped_only)
-        if found is None and self.entities:
-            words = [w for table in self.entities.values() for w in table if " " not in w]
-            fixed = understand.correct(folded, words)
+        if found is None and self.names:
+            fixed = understand.correct(folded, self.names)
             if fixed != folded:
                 found = self._search(state, locale, fixed, fixed, scoped_only)
         return found
@@ -160,6 +167,7 @@ def build(data: dict, actions: dict[str, Callable], checks: tuple = ()) -> Skill
     if errors:
         raise SkillsError(errors)
     skills = Skills(data=data, actions=actions, entities={"skill": skill_names(data)})
+    skills.names = [name for table in skills.entities.values() for name in table if " " not in name]
     for name, intent in data["intents"].items():
         triggers = intent.get("triggers", {})
         for template in triggers.get("payloads", []):

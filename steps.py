@@ -7,6 +7,9 @@ reply, and asks which one when more than one skill could be meant.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 import catalog
 from catalog import LEVELS, assignment_subtitle, next_item, resource, skill_title
 from chat import Button, Card, Context, Reply
@@ -103,17 +106,29 @@ def _resolve(ctx: Context, verb: str) -> tuple[dict, dict, dict] | str | None:
     return skill, progress, item
 
 
+def on_step(verb: str) -> Callable:
+    """An action about one step: it runs with the step resolved (the button's, the card seen last,
+    or the only one under way); otherwise the question "which one?" or the way forward stands."""
+
+    def wrap(act: Callable[[Context, dict, dict, dict], str | None]) -> Callable[[Context], str | None]:
+        @functools.wraps(act)
+        def action(ctx: Context) -> str | None:
+            found = _resolve(ctx, verb)
+            return act(ctx, *found) if isinstance(found, tuple) else found
+
+        return action
+
+    return wrap
+
+
 def _progress_line(ctx: Context, skill: dict, progress: dict, item: dict, key: str) -> str:
     done, total, percent = catalog.percent(ctx, skill, progress)
     title = resource(item, progress, ctx.locale)["title"]
     return ctx.t(key, title=title, skill_title=skill_title(ctx, skill), done=done, total=total, percent=percent)
 
 
-def mark_done(ctx: Context) -> str | None:
-    found = _resolve(ctx, "DONE")
-    if not isinstance(found, tuple):
-        return found
-    skill, progress, item = found
+@on_step("DONE")
+def mark_done(ctx: Context, skill: dict, progress: dict, item: dict) -> str | None:
     progress["done"].append(item["id"])
     progress["last_done_at"] = ctx.now
     say_next(ctx, skill, progress, _progress_line(ctx, skill, progress, item, "marked_done"))
@@ -134,12 +149,9 @@ def _alternative(ctx: Context, skill: dict, progress: dict, item: dict, key: str
     ctx.say(Reply(cards=[assignment_card(ctx, skill, item, progress)], quick_replies=ctx.menu("after_alternative")))
 
 
-def skip_step(ctx: Context) -> str | None:
+@on_step("SKIP")
+def skip_step(ctx: Context, skill: dict, progress: dict, item: dict) -> str | None:
     """First "skip": another resource for the same step; "skip" again: the step is passed."""
-    found = _resolve(ctx, "SKIP")
-    if not isinstance(found, tuple):
-        return found
-    skill, progress, item = found
     if catalog.on_alternative(progress, item["id"]):
         _pass(ctx, skill, progress, item, "skipped")
     else:
@@ -147,11 +159,8 @@ def skip_step(ctx: Context) -> str | None:
     return None
 
 
-def too_hard(ctx: Context) -> str | None:
-    found = _resolve(ctx, "HARD")
-    if not isinstance(found, tuple):
-        return found
-    skill, progress, item = found
+@on_step("HARD")
+def too_hard(ctx: Context, skill: dict, progress: dict, item: dict) -> str | None:
     if not catalog.on_alternative(progress, item["id"]):
         _alternative(ctx, skill, progress, item, "easier_offer")
         return None
@@ -167,11 +176,8 @@ def too_hard(ctx: Context) -> str | None:
     return None
 
 
-def too_easy(ctx: Context) -> str | None:
-    found = _resolve(ctx, "EASY")
-    if not isinstance(found, tuple):
-        return found
-    skill, progress, item = found
+@on_step("EASY")
+def too_easy(ctx: Context, skill: dict, progress: dict, item: dict) -> str | None:
     _pass(ctx, skill, progress, item, "skipped_easy")
     level = progress.get("level", "beginner")
     if level != LEVELS[-1] and len(progress.get("skipped", [])) >= 2:
@@ -183,12 +189,9 @@ def too_easy(ctx: Context) -> str | None:
     return None
 
 
-def broken_link(ctx: Context) -> str | None:
+@on_step("BROKEN")
+def broken_link(ctx: Context, skill: dict, progress: dict, item: dict) -> str | None:
     """Passed on to the owner (the reports queue) and, meanwhile, the step's other resource."""
-    found = _resolve(ctx, "BROKEN")
-    if not isinstance(found, tuple):
-        return found
-    skill, progress, item = found
     shown = resource(item, progress, ctx.locale)
     ctx.file("reports", {"skill": skill["id"], "item": item["id"], "url": shown["url"], "created_at": ctx.now})
     if catalog.on_alternative(progress, item["id"]):

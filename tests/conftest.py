@@ -126,6 +126,14 @@ def client(app):
     return app.test_client()
 
 
+@pytest.fixture
+def store_app(make_settings, store_url):
+    """The app on each store in turn (SQLite, the Firestore emulator)."""
+    application = app_module.create_app(make_settings(store_url=store_url))
+    yield application
+    application.extensions["store"].close()
+
+
 class _Collect(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)

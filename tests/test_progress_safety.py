@@ -10,18 +10,9 @@ from transcript import MessengerUser, TelegramUser, WebUser
 import relay
 
 
-@pytest.fixture
-def safety_app(make_settings, store_url):
-    import app as app_module
-
-    application = app_module.create_app(make_settings(store_url=store_url))
-    yield application
-    application.extensions["store"].close()
-
-
 @pytest.fixture(params=["messenger", "telegram", "web"])
-def person(request, safety_app, graph, telegram):
-    client = safety_app.test_client()
+def person(request, store_app, graph, telegram):
+    client = store_app.test_client()
     if request.param == "messenger":
         graph.profiles["psid-safe"] = {"first_name": "Ana", "locale": "en_US"}
         found = MessengerUser(client, graph, "psid-safe")
@@ -32,7 +23,7 @@ def person(request, safety_app, graph, telegram):
     else:
         found = WebUser(client, "web-safe", first_name="Ana")
         found.key = "web:web-safe"
-    found.app = safety_app
+    found.app = store_app
     return found
 
 

@@ -21,18 +21,9 @@ def check_golden(lines: list[str]) -> None:
     assert text == GOLDEN.read_text(encoding="utf-8")
 
 
-@pytest.fixture
-def journey_app(make_settings, store_url):
-    import app as app_module
-
-    application = app_module.create_app(make_settings(store_url=store_url))
-    yield application
-    application.extensions["store"].close()
-
-
 @pytest.fixture(params=["messenger", "telegram", "web"])
-def user(request, journey_app, graph, telegram):
-    client = journey_app.test_client()
+def user(request, store_app, graph, telegram):
+    client = store_app.test_client()
     if request.param == "messenger":
         graph.profiles["psid-journey"] = {"first_name": "Ana", "locale": "en_US"}
         return MessengerUser(client, graph, "psid-journey")
@@ -41,8 +32,8 @@ def user(request, journey_app, graph, telegram):
     return WebUser(client, "web-journey", first_name="Ana")
 
 
-def test_mentor_journey_reads_the_same_on_every_channel(user, journey_app):
-    app = journey_app
+def test_mentor_journey_reads_the_same_on_every_channel(user, store_app):
+    app = store_app
     transcript = mentor_journey(user)
     assert set(user.statuses) == {200}
     # Messenger alone says, once, how its 24-hour window shapes reminders; the rest reads the same everywhere.
