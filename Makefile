@@ -28,8 +28,9 @@ test: install system-deps  ## every test; fails if none ran
 bench: install  ## cold start, throughput, memory, Firestore operations and cost (bench/results.md)
 	$(BIN)/python bench/run.py
 
-loadtest: install  ## 100 users per channel for 60 s, redeliveries, failing sends; 10,000 hostile bodies (loopback)
+loadtest: install  ## 100 users per channel for 60 s, redeliveries, failing sends; a flooder; 10,000 hostile bodies (loopback)
 	$(BIN)/python tests/loadtest.py --users 100 --seconds 60
+	$(BIN)/python tests/floodtest.py --flood 1000 --seconds 60 --users 50
 	$(BIN)/python tests/malformed.py --bodies 10000
 
 lint: install system-deps  ## ruff, the skills file, and shell scripts

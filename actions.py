@@ -201,6 +201,12 @@ def welcome(ctx: Context) -> str | None:
     return "welcome_back"
 
 
+def forget_me(ctx: Context) -> str | None:
+    """FORGET_YES: the confirmation is said, and the relay keeps nothing of this person after it."""
+    ctx.erase = True
+    return None
+
+
 def fallback(ctx: Context) -> str | None:
     """Not understood. The first miss says what fits the step on screen; the next offers the menu;
     then examples of what to type; never the same words twice in a row."""
@@ -227,6 +233,7 @@ def fallback(ctx: Context) -> str | None:
 
 
 ACTIONS = {
+    "forget_me": forget_me,
     "show_catalog": show_catalog,
     "choose_skill": choose_skill,
     "next_assignment": next_assignment,

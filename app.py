@@ -10,32 +10,34 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlparse
 
 import click
 from flask import Flask, Response, jsonify, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 
-import actions
 import cli
+import erasure
 import fb
+import flood
 import logs
 import outreach
+import parts
+import privacy
 import relay
 import skills as skills_module
 import tasks_auth
-import tg
 import web
 from chat import Unreadable
 from outbound import SendFailed
-from settings import SecretError, Settings
-from store import Store
+from settings import SecretError, Settings, SettingsError
+from store import RECEIPTS, Store
 
 MAX_BODY_BYTES = 1024 * 1024  # Messenger batches are far smaller; anything larger is refused (413)
+MAX_DELETION_BYTES = 8 * 1024  # a data deletion request is one signed_request of a few hundred bytes
+HTML = "text/html"
 TEXT = "text/plain"
 
 
@@ -47,24 +49,28 @@ def create_app(
     sleep: Callable[[float], None] | None = None,
     session=None,
 ) -> Flask:
-    settings = settings or Settings.from_env()
+    try:
+        settings = settings or Settings.from_env()
+    except SettingsError as error:
+        raise SystemExit(f"not starting: {error}") from None
     log = logs.setup(settings.log_level, secrets=settings.known_secret_values)
     app = Flask(__name__, static_folder="static")
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, DEBUG=False, TESTING=False)
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     in_cli = click.get_current_context(silent=True) is not None
-    skills, store = load_parts(app, settings, store, log, in_cli)
+    skills, store = parts.load(app, settings, store, log, in_cli)
     sleep = sleep or time.sleep
     services = Services(
         settings=settings,
         skills=skills,
         store=store,
-        channels=Channels(channel_factories(settings, session, sleep)),
+        channels=parts.Channels(parts.channel_factories(settings, session, sleep)),
         clock=clock or time.time,
         sleep=sleep,
         tasks=tasks_auth.TaskAuth(settings, session),
         identities=web.Identities(web.identity_key(store)),
+        guard=flood.Guard(flood.Limit(settings.flood_per_minute, settings.flood_per_day)),
     )
     app.extensions.update(chatbot=services, settings=settings, skills=skills, store=services.store)
     register_hooks(app, services)
@@ -72,6 +78,7 @@ def create_app(
     register_web(app, services)
     register_web_chat(app, services)
     register_tasks(app, services)
+    register_privacy(app, services)
     cli.register(app)
     if not in_cli:  # keep `flask skills graph > flow.md` output clean
         for channel, missing in settings.half_configured().items():
@@ -82,85 +89,17 @@ def create_app(
     return app
 
 
-def load_parts(app: Flask, settings: Settings, store: Store | None, log, in_cli: bool):
-    """The skills and the store, or a one-line reason. A server refuses to start without them;
-    the CLI starts anyway, so `skills check` and `doctor` can say what is wrong."""
-    skills = None
-    try:
-        skills = skills_module.load(settings.skills_file, actions.ACTIONS, actions.CHECKS)
-    except (OSError, skills_module.SkillsError) as error:
-        app.extensions["skills_error"] = error
-        if not in_cli:
-            log.error(f"not starting: skills file: {error}")
-            raise SystemExit(f"not starting: skills file: {error}") from None
-    try:
-        store = store or open_store(settings.store_url)
-    except ValueError as error:
-        app.extensions["store_error"] = error
-        if not in_cli:
-            log.error(f"not starting: {error}")
-            raise SystemExit(f"not starting: {error}") from None
-    return skills, store
-
-
-def open_store(url: str) -> Store:
-    """The store a STORE_URL names: sqlite:///PATH (the default) or firestore://[PROJECT[/DATABASE]]."""
-    parsed = urlparse(url)
-    if parsed.scheme == "sqlite":
-        from sqlite_store import SQLiteStore
-
-        path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else parsed.path
-        return SQLiteStore(path or "chatbot.db")
-    if parsed.scheme == "firestore":
-        from firestore_store import FirestoreStore
-
-        return FirestoreStore(project=parsed.netloc or None, database=parsed.path.strip("/") or None)
-    raise ValueError(f"STORE_URL: unknown scheme {parsed.scheme!r}: use sqlite:///PATH or firestore://[PROJECT]")
-
-
-def channel_factories(settings: Settings, session, sleep) -> dict[str, Callable[[], relay.Channel]]:
-    factories: dict[str, Callable[[], relay.Channel]] = {}
-    if settings.messenger_enabled:
-        factories["messenger"] = lambda: fb.Messenger(settings, session)
-    if settings.telegram_enabled:
-        factories["telegram"] = lambda: tg.Telegram(settings, session, sleep=sleep)
-    if settings.web_chat_enabled:
-        factories["web"] = lambda: web.WebChat(settings)
-    return factories
-
-
-class Channels:
-    """The platform clients, built on first use: a cold /health never imports requests (~80 ms)."""
-
-    def __init__(self, factories: dict):
-        self._factories = factories
-        self._made: dict = {}
-        self._lock = threading.Lock()
-
-    @property
-    def names(self) -> list[str]:
-        return list(self._factories)
-
-    def get(self, name: str) -> relay.Channel | None:
-        if name not in self._factories:
-            return None
-        if name not in self._made:
-            with self._lock:
-                if name not in self._made:
-                    self._made[name] = self._factories[name]()
-        return self._made[name]
-
-
 @dataclass
 class Services:
     settings: Settings
     skills: skills_module.Skills | None
     store: Store
-    channels: Channels
+    channels: parts.Channels
     clock: Callable[[], float]
     sleep: Callable[[float], None]
     tasks: tasks_auth.TaskAuth
     identities: web.Identities
+    guard: flood.Guard
 
 
 def answer(channel: str, status: int, text: str = "", replies: list | None = None) -> Response:
@@ -242,7 +181,9 @@ def receive(services: Services, name: str, prepare: Callable[[list], list] | Non
     except Exception as error:  # the web's signing key lives in the store, which may be down
         logs.get().warning("could not prepare the request", extra={"channel": name, "error": type(error).__name__})
         return answer(name, 503, "busy, try again in a moment")
-    outcome = relay.deliver_all(updates, channel, services.store, services.skills, clock=services.clock)
+    outcome = relay.deliver_all(
+        updates, channel, services.store, services.skills, clock=services.clock, guard=services.guard
+    )
     return outcome_answer(channel, outcome)
 
 
@@ -366,3 +307,50 @@ def register_tasks(app: Flask, services: Services) -> None:
             return jsonify(error="store unavailable"), 503
         logs.get().info("reminders run", extra=report.as_json())
         return jsonify(report.as_json())
+
+
+def register_privacy(app: Flask, services: Services) -> None:
+    @app.get("/privacy")
+    def privacy_policy():
+        lang = privacy.pick_language(services.skills, request.args.get("lang"), request.accept_languages)
+        body = privacy.privacy_page(services.skills, services.settings, services.channels.names, lang)
+        return Response(body, mimetype=HTML, headers={"Content-Language": lang})
+
+    @app.post("/webhook/messenger/data-deletion")
+    def data_deletion():
+        """Meta's data deletion request callback: verify, forget, answer the status URL and code."""
+        page = services.channels.get("messenger")
+        if page is None:
+            return answer("messenger", 404, "messenger is off\n")
+        if (request.content_length or 0) > MAX_DELETION_BYTES:
+            return answer("messenger", 413, "a data deletion request is a few hundred bytes\n")
+        try:
+            payload = erasure.parse_signed_request(
+                request.form.get("signed_request", ""), services.settings.secret("fb_app_secret")
+            )
+            receipt = erasure.meta_deletion(
+                services.store, page, services.settings.fb_app_id, payload["user_id"], now=services.clock()
+            )
+        except erasure.Refused as refused:
+            logs.get().warning("data deletion request refused", extra={"reason": str(refused)})
+            return answer("messenger", refused.status, f"{refused}\n")
+        except Exception as error:  # Meta or the store unreachable: nothing recorded, Meta may ask again
+            logs.get().warning("data deletion failed", extra={"error": f"{type(error).__name__}: {str(error)[:200]}"})
+            return answer("messenger", 503, "retry later\n")
+        base = services.settings.public_url or request.host_url.rstrip("/")
+        logs.get().info("data deletion done", extra={"code": receipt["id"], "deleted": receipt["deleted"]})
+        return jsonify(url=f"{base}/deletion?id={receipt['id']}", confirmation_code=receipt["id"])
+
+    @app.get("/deletion")
+    def deletion_status():
+        code = request.args.get("id", "")
+        if not erasure.CODE.match(code):
+            return Response("id must be the confirmation code of a deletion request\n", status=400, mimetype=TEXT)
+        try:
+            receipt = services.store.find(RECEIPTS, code)
+        except Exception as error:
+            logs.get().warning("deletion status unavailable", extra={"error": type(error).__name__})
+            return Response("busy, try again in a moment\n", status=503, mimetype=TEXT)
+        lang = privacy.pick_language(services.skills, request.args.get("lang"), request.accept_languages)
+        body = privacy.deletion_page(services.skills, receipt, code, services.settings.retention_days, lang)
+        return Response(body, status=200 if receipt else 404, mimetype=HTML, headers={"Content-Language": lang})

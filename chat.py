@@ -192,6 +192,7 @@ class Context:
     filed: list[tuple[str, dict]] = field(default_factory=list)
     goto: str | None = None
     goto_set: bool = False
+    erase: bool = False  # the person asked to be forgotten: nothing of this conversation is kept
 
     def t(self, key: str, /, **fields: Any) -> str:
         return self.skills.text(key, self.locale, **(self.fields() | fields))
@@ -224,6 +225,7 @@ class Turn:
     intent: str = ""  # what the engine understood the update as (the fallback when it did not)
     args: dict = field(default_factory=dict)
     answered: str = ""  # the intent that answered, after any redirect ("hours_unclear" for unreadable hours)
+    erase: bool = False  # delete everything about this person once the replies are queued
 
 
 class IntentFailed(RuntimeError):
@@ -353,6 +355,8 @@ def handle(
         if "after_message" in skills.data["bot"]:  # the bot's own bookkeeping after every message
             run_intent(skills.data["bot"]["after_message"], replace(ctx, goto_set=True, replies=[]))
         conv.choices = choices_on_screen(ctx.replies)
+    if ctx.erase:
+        return Turn(replies=ctx.replies, filed=[], intent=intent, args=understood, answered=answered, erase=True)
     return Turn(replies=ctx.replies, filed=ctx.filed, intent=intent, args=understood, answered=answered)
 
 

@@ -24,6 +24,7 @@ def register(app) -> None:
     register_setup(app)
     register_telegram_poll(app)
     register_suggestions(app)
+    register_forget(app)
 
 
 def register_doctor(app) -> None:
@@ -134,8 +135,10 @@ def register_telegram_poll(app) -> None:
         skills, store = loaded_skills(app), loaded_store(app)
         bot = tg.Telegram(settings, sleep=app.extensions["chatbot"].sleep)
 
+        guard = app.extensions["chatbot"].guard
+
         def handle(body: dict) -> bool:
-            return not relay.deliver_all(bot.parse(body), bot, store, skills).retry
+            return not relay.deliver_all(bot.parse(body), bot, store, skills, guard=guard).retry
 
         click.echo("polling Telegram (the webhook is removed while this runs); Ctrl-C to stop")
         try:
@@ -182,6 +185,43 @@ def register_suggestions(app) -> None:
             stamp = time.strftime("%Y-%m-%d %H:%M", time.gmtime(item["created_at"]))
             who, text = plain_text(str(item["conversation"])), plain_text(str(item["text"]))
             click.echo(f"{stamp}  {plain_text(str(item.get('locale') or '--'))}  {who}  {text}")
+
+
+DELETED_WORDS = {
+    "conversation": ("the conversation", "the conversation"),
+    "skills": ("progress in 1 skill", "progress in {n} skills"),
+    "reminder": ("the reminder", "the reminder"),
+    "suggestions": ("1 suggestion", "{n} suggestions"),
+    "reports": ("1 broken-link report", "{n} broken-link reports"),
+    "transcript": ("1 web message", "{n} web messages"),
+}
+
+
+def register_forget(app) -> None:
+    @app.cli.command("forget")
+    @click.argument("channel", type=click.Choice(["messenger", "telegram", "web"]))
+    @click.argument("user_id")
+    def forget_person(channel: str, user_id: str):
+        """Delete everything kept about one person (a request by e-mail, say): their conversation,
+        reminder, suggestions and reports. Prints what was deleted, and a receipt URL."""
+        import erasure
+
+        store, key = loaded_store(app), f"{channel}:{user_id.strip()}"
+        if not user_id.strip():
+            raise click.BadParameter("USER_ID is empty")
+        try:
+            receipt = erasure.forget(store, [key], "owner", always=False)
+        except Exception as error:
+            raise click.ClickException(f"store: {type(error).__name__}: {str(error)[:300]}") from None
+        deleted = receipt["deleted"]
+        if not deleted:
+            click.echo(f"nothing stored for {key}: nothing to delete")
+            return
+        words = [
+            DELETED_WORDS[name][deleted[name] != 1].format(n=deleted[name]) for name in DELETED_WORDS if name in deleted
+        ]
+        base = app.extensions["settings"].public_url or "http://127.0.0.1:8080"
+        click.echo(f"deleted {key}: {', '.join(words)}; receipt {base}/deletion?id={receipt['id']}")
 
 
 def schema_problems(data: dict, skills_file: str) -> list[str]:

@@ -51,7 +51,24 @@ def check_all(settings: Settings, store: Store | None, store_error, skills_error
         checks += list(check_telegram(settings, session))
     if settings.fb_page_access_token:
         checks += list(check_messenger(settings, session))
+        checks.append(check_privacy(settings))
     return checks
+
+
+def check_privacy(settings: Settings) -> Check:
+    """What Meta's App Review reads: the privacy page's contact, and whether deletion requests can be matched."""
+    missing = [
+        f"{name} ({why})"
+        for name, why in (
+            ("OWNER_CONTACT", "/privacy says how to reach you"),
+            ("OWNER_NAME", "/privacy says who runs the bot"),
+            ("FB_APP_ID", "Meta's data deletion requests name people by app-scoped id; it matches them"),
+        )
+        if not getattr(settings, name.lower())
+    ]
+    base = settings.public_url or "PUBLIC_URL"
+    detail = f"{base}/privacy and {base}/webhook/messenger/data-deletion are ready for App Review"
+    return Check(True, "privacy", detail + (f"; before going live set {'; '.join(missing)}" if missing else ""))
 
 
 def store_hint(url: str) -> str:

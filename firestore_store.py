@@ -15,12 +15,12 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from store import CONVERSATIONS, DELETE, WAKES, Step, StoreError, StoreUnavailable, Writes, plan
+import store
+from store import DAY, DELETE, QUEUES, RETENTION_DAYS, Step, StoreError, StoreUnavailable, Writes, plan
 
 T = TypeVar("T")
 
-CONVERSATION_TTL = 400 * 24 * 3600  # a conversation idle for ~13 months is deleted by the TTL policy
-FILED_TTL = 2 * 365 * 24 * 3600
+MAX_ERASED_IN_BATCH = 400  # filed records deleted in the erasing write itself; Firestore's batch limit is 500
 WRITE_ATTEMPTS = 12  # concurrent messages from one user (across instances) race for one document
 STORE_DEADLINE = 8.0  # seconds a request waits for Firestore; the client's own retries run for minutes
 CREDENTIALS_HINT = (
@@ -68,19 +68,20 @@ def bounded() -> dict:
     return {"retry": policy, "timeout": STORE_DEADLINE}
 
 
-def to_document(doc: dict, now: float) -> dict:
-    """The stored shape: the document and when Firestore's TTL policy may delete it."""
+def timestamp(seconds: float):
     from datetime import UTC, datetime
 
-    return doc | {"expire_at": datetime.fromtimestamp(now + CONVERSATION_TTL, tz=UTC)}
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def to_document(key: str, doc: dict, now: float, retention_days: float = RETENTION_DAYS) -> dict:
+    """The stored shape: the document and when Firestore's TTL policy may delete it (if ever)."""
+    expire = store.expires_at(key, doc, now, retention_days)
+    return doc if expire is None else doc | {"expire_at": timestamp(expire)}
 
 
 def from_document(data: dict | None) -> dict | None:
-    if data is None:
-        return None
-    data = dict(data)
-    data.pop("expire_at", None)
-    return data
+    return None if data is None else {k: v for k, v in data.items() if k != "expire_at"}
 
 
 class FirestoreStore:
@@ -91,9 +92,10 @@ class FirestoreStore:
     left it) instead of reading it again. The client is created on first use.
     """
 
-    def __init__(self, project: str | None = None, database: str | None = None):
+    def __init__(self, project: str | None = None, database: str | None = None, retention_days: float = RETENTION_DAYS):
         self.project = project
         self.database = database
+        self.retention_days = retention_days
         self._client = None
         self._lock = threading.Lock()
         self._written: dict[str, object] = {}  # token -> update time of the write made under it
@@ -113,7 +115,7 @@ class FirestoreStore:
         return self._client
 
     def _ref(self, key: str):
-        return self.client().collection(CONVERSATIONS).document(document_id(key))
+        return self.client().collection(store.CONVERSATIONS).document(document_id(key))
 
     def _bounded(self, fn: Callable[..., T], *args) -> T:
         """Run a store call, waiting at most STORE_DEADLINE. A call given up on is told so and
@@ -181,39 +183,64 @@ class FirestoreStore:
             return result
         if abandoned.is_set():
             raise StoreUnavailable("firestore: abandoned after the deadline")  # nothing written
-        batch = self._batch(plan(key, before, change), snapshot if snapshot.exists else None)
+        writes = plan(key, before, change)
+        erased = self._filed_refs(key) if writes.erase else []
+        batch = self._batch(writes, snapshot if snapshot.exists else None, erased)
         try:
             results = self._call(batch.commit, **bounded())
         except StoreUnavailable as error:
             if isinstance(error.__cause__, exceptions.FailedPrecondition | exceptions.Conflict | exceptions.NotFound):
                 raise StoreUnavailable("firestore: the conversation changed meanwhile", contention=True) from error
             raise
-        if token:
+        if token and writes.doc is not None:
             self._remember(token, results[0].update_time)
         return result
 
-    def _batch(self, writes: Writes, snapshot):
-        """One atomic batch: the conversation (conditional on what was read), its wake index entry, filed records."""
+    def _filed_refs(self, key: str) -> list:
+        """Every record this conversation filed in QUEUES (read before an erasing write)."""
+        from google.cloud.firestore_v1.base_query import FieldFilter
+
+        refs = []
+        for queue in QUEUES:
+            query = self.client().collection(queue).where(filter=FieldFilter("conversation", "==", key))
+            refs += self._call(lambda q=query: [doc.reference for doc in q.select([]).stream(**bounded())])
+        for start in range(MAX_ERASED_IN_BATCH, len(refs), 400):  # a batch holds 500 writes: the surplus goes first
+            batch = self.client().batch()
+            for ref in refs[start : start + 400]:
+                batch.delete(ref)
+            self._call(batch.commit, **bounded())
+        return refs[:MAX_ERASED_IN_BATCH]
+
+    def _batch(self, writes: Writes, snapshot, erased: list):
+        """One atomic batch: the conversation (conditional on what was read), its wake index entry, filed
+        records, and on an erase the person's filed records."""
         from google.cloud import firestore
 
         client, ref, now = self.client(), self._ref(writes.key), time.time()
-        data = to_document(writes.doc, now)
         batch = client.batch()
-        if snapshot is None:
-            batch.create(ref, data)
+        for filed_ref in erased:
+            batch.delete(filed_ref)
+        if writes.doc is None:
+            if snapshot is not None:
+                batch.delete(ref, option=client.write_option(last_update_time=snapshot.update_time))
+        elif snapshot is None:
+            batch.create(ref, to_document(writes.key, writes.doc, now, self.retention_days))
         else:
+            data = to_document(writes.key, writes.doc, now, self.retention_days)
             # Every top-level field replaced, so this is a full overwrite, made conditional.
             gone = {name: firestore.DELETE_FIELD for name in snapshot.to_dict().keys() - data.keys()}
             batch.update(ref, data | gone, option=client.write_option(last_update_time=snapshot.update_time))
         if writes.wake_changed:
-            wake_ref = client.collection(WAKES).document(document_id(writes.key))
+            wake_ref = client.collection(store.WAKES).document(document_id(writes.key))
             if writes.wake_due is None:
                 batch.delete(wake_ref)
             else:
                 entry = {"key": writes.key, "due_at": writes.wake_due, "lease_until": 0.0, "claim": None}
-                batch.set(wake_ref, entry)
+                batch.set(wake_ref, entry | {"expire_at": timestamp(now + self.retention_days * DAY)})
         for queue, record in writes.filed:
-            batch.create(client.collection(queue).document(), filed_document(writes.key, record, now))
+            named = document_id(record["id"]) if record.get("id") else None  # a receipt is found by its code
+            document = client.collection(queue).document(named)
+            batch.create(document, filed_document(writes.filed_as, record, now, self.retention_days))
         return batch
 
     def _call(self, fn: Callable[..., T], *args, **kwargs) -> T:
@@ -266,7 +293,7 @@ class FirestoreStore:
     def _due(self, now: float, limit: int, abandoned=None) -> list[tuple[str, object]]:
         from google.cloud.firestore_v1.base_query import FieldFilter
 
-        query = self.client().collection(WAKES).where(filter=FieldFilter("due_at", "<=", now))
+        query = self.client().collection(store.WAKES).where(filter=FieldFilter("due_at", "<=", now))
         snapshots = self._call(lambda: list(query.order_by("due_at").limit(limit).stream(**bounded())))
         # The lease is checked here rather than in the query: two range filters would need a composite index.
         return [
@@ -281,7 +308,7 @@ class FirestoreStore:
         saw it, so of several runs that saw it, one wins."""
         from google.api_core import exceptions
 
-        ref = self.client().collection(WAKES).document(document_id(key))
+        ref = self.client().collection(store.WAKES).document(document_id(key))
         try:
             if version is None:
                 snapshot = self._call(ref.get, **bounded())
@@ -305,7 +332,7 @@ class FirestoreStore:
     def _release_due(self, key: str, claim: str, abandoned=None) -> None:
         from google.api_core import exceptions
 
-        ref = self.client().collection(WAKES).document(document_id(key))
+        ref = self.client().collection(store.WAKES).document(document_id(key))
         try:
             snapshot = self._call(ref.get, **bounded())
             if snapshot.exists and snapshot.get("claim") == claim:
@@ -326,6 +353,30 @@ class FirestoreStore:
         records = self._call(lambda: [doc.to_dict() for doc in query.limit(limit).stream(**bounded())])
         return [{k: v for k, v in record.items() if k != "expire_at"} for record in records]
 
+    def filed_by(self, key: str) -> dict[str, int]:
+        return self._bounded(self._filed_by, key)
+
+    def _filed_by(self, key: str, abandoned=None) -> dict[str, int]:
+        from google.cloud.firestore_v1.base_query import FieldFilter
+
+        counts = {}
+        for queue in QUEUES:
+            query = self.client().collection(queue).where(filter=FieldFilter("conversation", "==", key))
+            result = self._call(lambda q=query: q.count().get(**bounded()))
+            if int(result[0][0].value):
+                counts[queue] = int(result[0][0].value)
+        return counts
+
+    def find(self, queue: str, record_id: str) -> dict | None:
+        ref = self.client().collection(queue).document(document_id(record_id))
+        snapshot = self._bounded(lambda abandoned: self._call(ref.get, **bounded()))
+        if not snapshot.exists:
+            return None
+        return {k: v for k, v in snapshot.to_dict().items() if k != "expire_at"}
+
+    def sweep(self, now: float) -> int:
+        return 0  # the TTL policy on expire_at deletes expired documents (within about a day)
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
@@ -340,9 +391,7 @@ def document_id(key: str) -> str:
     return key.replace("%", "%25").replace("/", "%2F")
 
 
-def filed_document(key: str, record: dict, now: float) -> dict:
-    from datetime import UTC, datetime
-
+def filed_document(key: str, record: dict, now: float, retention_days: float = RETENTION_DAYS) -> dict:
     created = record.get("created_at", now)
-    expire = datetime.fromtimestamp(created + FILED_TTL, tz=UTC)
+    expire = timestamp(created + retention_days * DAY)
     return {**record, "conversation": key, "created_at": created, "expire_at": expire}

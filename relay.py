@@ -4,18 +4,16 @@
     send the claimed messages in order -> settle (drop what went out, keep the rest)
 
 The conversation's document holds the engine's state and, under ``delivery``,
-this module's record: the event ids already applied, the outbox of rendered
-messages not yet sent, and the short stand-ins for payloads too long for a
-channel. A failed send (5xx, timeout, long rate limit) leaves the rest in the
-outbox and asks the platform to retry; the redelivered event is already seen,
-so only what was not sent goes out. ``deliver_all`` turns a batch of updates
+this module's record (delivery.py): the event ids already applied, the outbox
+of rendered messages not yet sent, the person's flood buckets. A failed send
+(5xx, timeout, long rate limit) leaves the rest in the outbox and asks the
+platform to retry; the redelivered event is already seen, so only what was not
+sent goes out. ``deliver_all`` turns a batch of updates
 into one ``Outcome``, which the app turns into the HTTP answer.
 """
 
 from __future__ import annotations
 
-import copy
-import hashlib
 import json
 import time
 import uuid
@@ -24,20 +22,28 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import chat
+import flood
 import logs
 from chat import Conversation, Reply, Update
+from delivery import (  # noqa: F401 - read, document and the record are used through relay too
+    OUTBOX_MAX_AGE,
+    RECENT_EVENTS,
+    TRANSCRIPT_LENGTH,
+    WAKE_EVENT,
+    DeliveryRecord,
+    document,
+    is_current_wake,
+    read,
+    tombstone,
+    wake_event_id,
+)
 from outbound import SendFailed
 from skills import Skills
-from store import DELETE, Change, Store
+from store import DELETE, FORGOTTEN, Change, Store
 
-RECENT_EVENTS = 100  # event ids kept for deduplication; platforms redeliver within minutes
-RECENT_PAYLOAD_KEYS = 200  # short callback keys kept for Telegram (64-byte callback_data)
-TRANSCRIPT_LENGTH = 50  # what a channel that shows history (the web page, after a reload) gets back
-OUTBOX_MAX_AGE = 24 * 3600  # a reply still unsent after a day is stale; Messenger's window is closed too
 LEASE_SECONDS = 60.0  # a claimed outbox entry is someone else's until then (a crashed sender's, at worst)
 SEND_BUDGET_SECONDS = 15.0  # stop sending and answer 503 before Messenger's 20-second window closes
 BATCH_BUDGET_SECONDS = 15.0  # one webhook request stops taking on updates after this; the rest are redelivered
-WAKE_EVENT = "wake:"  # event ids of what the bot says unprompted: wake:<due time>
 
 
 class Channel(Protocol):
@@ -65,101 +71,9 @@ class Channel(Protocol):
     def may_send_unprompted(self, conv: Conversation, now: float) -> bool: ...
 
 
-@dataclass
-class DeliveryRecord:
-    """What this module keeps in the conversation's document, under ``delivery``."""
-
-    events: list = field(default_factory=list)
-    outbox: dict = field(default_factory=dict)
-    next_seq: int = 1
-    payload_keys: dict = field(default_factory=dict)
-    transcript: list = field(default_factory=list)  # only for channels that keep one: {"from", "text" or "reply"}
-
-    @classmethod
-    def from_doc(cls, doc: dict) -> DeliveryRecord:
-        # Documents from before the record had its own field keep these at the top level.
-        data = doc.get("delivery") or {k: doc[k] for k in ("events", "outbox", "next_seq", "payload_keys") if k in doc}
-        record = cls(**{k: copy.deepcopy(v) for k, v in data.items() if k in cls.__dataclass_fields__})
-        for entry in record.outbox.values():
-            if isinstance(entry.get("items"), list):  # older documents kept items as lists
-                entry["items"] = json.dumps(entry["items"], ensure_ascii=False)
-        return record
-
-    def to_dict(self) -> dict:
-        return copy.deepcopy(self.__dict__)
-
-    def seen(self, event_id: str) -> bool:
-        return event_id in self.events
-
-    def remember(self, event_id: str) -> None:
-        self.events.append(event_id)
-        del self.events[:-RECENT_EVENTS]
-
-    def enqueue(self, event_id: str, items: list[dict], now: float) -> None:
-        """Keep the rendered messages of one event (as JSON text: one field, whatever their shape) until sent."""
-        if items:
-            self.outbox[str(self.next_seq)] = {
-                "event": event_id,
-                "items": json.dumps(items, ensure_ascii=False),
-                "created_at": now,
-            }
-        self.next_seq += 1
-
-    def claim(self, token: str, now: float, lease: float) -> list[tuple[str, list]]:
-        """Take every outbox entry nobody else is sending right now, oldest first. Entries
-        already under ``token`` are taken again: a write that landed although its answer was
-        lost, retried, must not leave its own replies locked out."""
-        taken = []
-        for seq in sorted(self.outbox, key=int):
-            entry = self.outbox[seq]
-            if now - entry.get("created_at", now) > OUTBOX_MAX_AGE:
-                del self.outbox[seq]
-                continue
-            if entry.get("claim") not in (None, token) and entry.get("lease_until", 0) > now:
-                continue
-            entry["claim"], entry["lease_until"] = token, now + lease
-            taken.append((seq, json.loads(entry["items"])))
-        return taken
-
-    def note(self, said_by_person: str, replies: list[Reply]) -> None:
-        """Add one exchange to the transcript, keeping the last TRANSCRIPT_LENGTH entries."""
-        if said_by_person:
-            self.transcript.append({"from": "person", "text": said_by_person})
-        self.transcript += [{"from": "bot", "reply": reply.to_dict()} for reply in replies]
-        del self.transcript[:-TRANSCRIPT_LENGTH]
-
-    def short_payload(self, payload: str) -> str:
-        """A short stand-in for a payload too long for a channel, remembered here."""
-        short = "~" + hashlib.sha256(payload.encode()).hexdigest()[:16]
-        self.payload_keys.pop(short, None)
-        self.payload_keys[short] = payload
-        while len(self.payload_keys) > RECENT_PAYLOAD_KEYS:
-            self.payload_keys.pop(next(iter(self.payload_keys)))
-        return short
-
-
-def wake_event_id(due_at: float) -> str:
-    return f"{WAKE_EVENT}{int(due_at)}"
-
-
-def is_current_wake(conv: Conversation, event_id: str) -> bool:
-    """Whether ``event_id`` is still the conversation's wake (not moved, done or turned off meanwhile)."""
-    return bool(conv.wake.get("at")) and wake_event_id(conv.wake["at"]) == event_id
-
-
-def read(key: str, doc: dict | None) -> tuple[Conversation, DeliveryRecord]:
-    if doc is None:
-        return Conversation(key=key), DeliveryRecord()
-    return Conversation.from_dict({**doc, "key": key}), DeliveryRecord.from_doc(doc)
-
-
-def document(conv: Conversation, record: DeliveryRecord) -> dict:
-    return conv.to_dict() | {"delivery": record.to_dict()}
-
-
 def load_conversation(store: Store, key: str) -> Conversation | None:
     doc = store.load(key)
-    return read(key, doc)[0] if doc is not None else None
+    return read(key, doc)[0] if doc is not None and not doc.get(FORGOTTEN) else None
 
 
 class NeedProfile(Exception):
@@ -172,6 +86,9 @@ class Delivery:
     duplicate: bool = False
     held: bool = False  # an unprompted message the channel did not allow now; kept for later
     stale: bool = False  # a wake that is no longer the conversation's (changed or done meanwhile)
+    flooded: str = ""  # over the flood limit: "warn" (told to slow down) or "drop" (not handled)
+    counted: int = 0  # messages dropped earlier whose count this write carries
+    erased: bool = False  # the person asked to be forgotten, and is
     replies: list[Reply] = field(default_factory=list)
     sent: int = 0
     items: list[dict] = field(default_factory=list)  # what went out in this call, in order
@@ -185,12 +102,14 @@ def deliver(
     *,
     clock: Callable[[], float] = time.time,
     hold: bool = False,
+    guard: flood.Guard | None = None,
 ) -> Delivery:
     """Apply ``update`` and send what is owed to this person. ``hold`` queues without sending
     (a message earlier in this request to the same person could not be sent)."""
     claim = uuid.uuid4().hex
     profile: dict = {}
     result = Delivery()
+    guard = guard or flood.Guard()
 
     def step(doc: dict | None):
         now = clock()
@@ -199,12 +118,24 @@ def deliver(
             result.duplicate = True
             taken = [] if hold else record.claim(claim, now, LEASE_SECONDS)
             return (Change(document(conv, record)) if taken else None), taken
+        if update.from_bot and not is_current_wake(conv, update.event_id):
+            result.stale = True  # moved, done, turned off or forgotten meanwhile: nothing to say or write
+            return None, []
+        verdict = flood.OK if update.from_bot else over_limit(update, record, guard, now, result)
+        if verdict == flood.DROP:
+            return None, []  # acknowledged and counted in memory; nothing written
+        if verdict == flood.WARN:
+            slow_down(update, conv, record, channel, skills, now, result)
+            taken = [] if hold else record.claim(claim, now, LEASE_SECONDS)
+            return Change(document(conv, record)), taken
         if not profile and not update.first_name and not update.from_bot and channel.needs_profile(conv):
             raise NeedProfile()
         conv.profile.update(profile)
         record.remember(update.event_id)
         filed = apply(update, conv, record, channel, skills, now, result)
         taken = [] if hold else record.claim(claim, now, LEASE_SECONDS)
+        if result.erased:
+            return Change(tombstone(record, now), erase=True), taken
         return Change(document(conv, record), filed), taken
 
     try:
@@ -212,6 +143,8 @@ def deliver(
     except NeedProfile:
         profile.update(channel.fetch_profile(update.user_id), looked_up=True)
         taken = store.transact(update.key, step, token=claim)
+    if result.counted:
+        guard.written(update.key, result.counted)
     if result.duplicate:
         logs.get().info("redelivered event", extra={"event_id": update.event_id, "resending": len(taken)})
     if hold:
@@ -221,13 +154,38 @@ def deliver(
     return result
 
 
+def over_limit(update: Update, record: DeliveryRecord, guard: flood.Guard, now: float, result: Delivery) -> str:
+    """Spend the person's flood tokens: OK to handle the message, WARN to ask them to slow down, DROP
+    to not handle it (counted in memory; the count is written with their next accepted message)."""
+    verdict, bucket = flood.take(record.flood, guard.limit, now)
+    result.flooded = "" if verdict == flood.OK else verdict
+    if verdict == flood.DROP:
+        if guard.drop(update.key) == 1:
+            logs.get().info("flood: dropping messages", extra={"key": update.key, "bucket": bucket})
+        return verdict
+    result.counted = guard.pending(update.key)
+    if result.counted:
+        record.flood["dropped"] = record.flood.get("dropped", 0) + result.counted
+    if verdict == flood.WARN:
+        logs.get().warning("flood limit reached", extra={"key": update.key, "bucket": bucket})
+    return verdict
+
+
+def slow_down(update: Update, conv, record: DeliveryRecord, channel, skills: Skills, now: float, result) -> None:
+    """Record the event and ask the person to slow down (once per flood: the rest are dropped)."""
+    record.remember(update.event_id)
+    locale = skills.pick_locale(conv.profile.get("language") or conv.profile.get("locale"))
+    key = "slow_down_day" if record.flood.get("over") == "day" else "slow_down"
+    result.replies = [Reply(text=skills.text(key, locale))]
+    if channel.keeps_transcript:
+        record.note(update.text or update.label, result.replies)
+    record.enqueue(update.event_id, channel.render(result.replies, conv, update, record.short_payload), now)
+
+
 def apply(update, conv, record, channel, skills, now, result: Delivery) -> list:
     """Run the engine on a new event and queue what it says; returns the records it filed."""
     if update.from_bot:
         wake = conv.wake
-        if not is_current_wake(conv, update.event_id):
-            result.stale = True
-            return []
         if not channel.may_send_unprompted(conv, now):
             conv.held, conv.wake, result.held = wake["payload"], {}, True
             return []
@@ -244,7 +202,7 @@ def apply(update, conv, record, channel, skills, now, result: Delivery) -> list:
         conv.__dict__.update(Conversation.from_dict(before).__dict__)
         chat.take_profile(update, conv)
         turn = chat.Turn(replies=[] if update.from_bot else [chat.apology(skills, conv)], filed=[])
-    result.replies = turn.replies
+    result.replies, result.erased = turn.replies, turn.erase
     if channel.keeps_transcript:
         record.note(update.text or update.label, turn.replies)
     record.enqueue(update.event_id, channel.render(turn.replies, conv, update, record.short_payload), now)
@@ -367,6 +325,7 @@ def deliver_all(
     *,
     clock: Callable[[], float] = time.time,
     budget: float = BATCH_BUDGET_SECONDS,
+    guard: flood.Guard | None = None,
 ) -> Outcome:
     """Run each update through ``deliver``. Anything the store raises means nothing more is
     recorded: stop and ask for a retry. A person whose reply could not be sent has their next
@@ -380,7 +339,8 @@ def deliver_all(
             outcome.recorded, outcome.reason = False, "time budget"
             break
         try:
-            result = deliver(update, channel, store, skills, hold=update.key in failed_users, clock=clock)
+            held = update.key in failed_users
+            result = deliver(update, channel, store, skills, hold=held, clock=clock, guard=guard)
         except Exception as error:
             # Unreached, unauthenticated, refused or broken: whatever the class, nothing was recorded.
             logs.get().error(

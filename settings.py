@@ -115,6 +115,20 @@ def _read_env(environ: Mapping[str, str], name: str, default: str = "") -> str:
     return default
 
 
+def _number(name: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 1:
+        raise SettingsError(f"{name.upper()}={raw!r}: use a whole number above 0")
+    return value
+
+
+class SettingsError(ValueError):
+    """A setting with a value the service cannot use; the message names the fix."""
+
+
 @dataclass(frozen=True)
 class Settings:
     port: int = 8080
@@ -133,6 +147,12 @@ class Settings:
     tasks_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
     tasks_token: str = ""
     web_chat_token: str = ""
+    fb_app_id: str = ""  # only for matching a data deletion request's app-scoped id to the page's ids
+    owner_name: str = ""  # who runs the bot, on the privacy page
+    owner_contact: str = ""  # how to reach them (an e-mail address or a URL), on the privacy page
+    retention_days: int = 400  # every stored record expires this long after it was last written
+    flood_per_minute: int = 20  # messages one person may send in a minute before the bot asks them to slow down
+    flood_per_day: int = 500  # and in a day
     log_level: str = "INFO"
     secret_manager_endpoint: str = ""
     on_cloud_run: bool = False
@@ -148,7 +168,7 @@ class Settings:
                 continue
             raw = _read_env(env, f.name.upper())
             if raw:
-                values[f.name] = int(raw) if f.name == "port" else raw
+                values[f.name] = _number(f.name, raw) if f.type in ("int", int) else raw
         values["on_cloud_run"] = bool(env.get("K_SERVICE"))
         values["google_cloud_project"] = env.get("GOOGLE_CLOUD_PROJECT", "") or env.get("GCLOUD_PROJECT", "")
         values.update(overrides)

@@ -16,13 +16,14 @@ import threading
 import time
 from typing import Any
 
-from store import Step, StoreUnavailable, Writes, plan
+from store import DAY, QUEUES, RETENTION_DAYS, SERVICE_KEYS, Step, StoreUnavailable, Writes, expires_at, plan
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
     key TEXT PRIMARY KEY,
     doc TEXT NOT NULL,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    expire_at REAL
 );
 CREATE TABLE IF NOT EXISTS reminders (
     key TEXT PRIMARY KEY,
@@ -39,7 +40,14 @@ CREATE TABLE IF NOT EXISTS filed (
     created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS filed_by_queue ON filed (queue, id);
+CREATE INDEX IF NOT EXISTS filed_by_conversation ON filed (conversation);
+CREATE INDEX IF NOT EXISTS filed_by_age ON filed (created_at);
 """
+# Files from before retention had an expiry column: added once, then indexed.
+EXPIRY_COLUMN = "ALTER TABLE conversations ADD COLUMN expire_at REAL"
+EXPIRY_OF_OLD_ROWS = "UPDATE conversations SET expire_at = updated_at + ? WHERE key NOT LIKE ?"
+EXPIRY_INDEX = "CREATE INDEX IF NOT EXISTS conversations_by_expiry ON conversations (expire_at)"
+SWEEP_EVERY = 3600.0  # seconds between two sweeps of expired records by one process
 # Suggestions had a table of their own before queues were general; carried over once.
 CARRY_OVER = """
 INSERT INTO filed (queue, conversation, record, created_at)
@@ -52,8 +60,10 @@ DROP TABLE suggestions;
 class SQLiteStore:
     BUSY_TIMEOUT_MS = 15000
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, retention_days: float = RETENTION_DAYS):
         self.path = path
+        self.retention_days = retention_days
+        self._swept = 0.0
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -82,6 +92,11 @@ class SQLiteStore:
             try:
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.executescript(SCHEMA)
+                columns = [row[1] for row in conn.execute("PRAGMA table_info(conversations)")]
+                if "expire_at" not in columns:
+                    conn.execute(EXPIRY_COLUMN)
+                    conn.execute(EXPIRY_OF_OLD_ROWS, (self.retention_days * DAY, SERVICE_KEYS + "%"))
+                conn.execute(EXPIRY_INDEX)
                 old = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'suggestions'")
                 if old.fetchone():
                     conn.executescript("BEGIN IMMEDIATE;" + CARRY_OVER + "COMMIT;")
@@ -117,10 +132,17 @@ class SQLiteStore:
             change, result = step(before)
             if change is not None:
                 self._write(conn, plan(key, before, change))
-            return result
+        if time.time() - self._swept > SWEEP_EVERY:
+            # No scheduler needed on a laptop: writes keep the file within retention. The message is
+            # already committed, so a busy file only postpones the sweep.
+            with contextlib.suppress(StoreUnavailable):
+                self.sweep(time.time())
+        return result
 
     def _write(self, conn: sqlite3.Connection, writes: Writes) -> None:
-        key = writes.key
+        key, now = writes.key, time.time()
+        if writes.erase:
+            conn.execute("DELETE FROM filed WHERE conversation = ?", (key,))  # receipts are never linked
         if writes.wake_changed and writes.wake_due is None:
             conn.execute("DELETE FROM reminders WHERE key = ?", (key,))
         elif writes.wake_changed:
@@ -132,12 +154,16 @@ class SQLiteStore:
         for queue, record in writes.filed:
             conn.execute(
                 "INSERT INTO filed (queue, conversation, record, created_at) VALUES (?, ?, ?, ?)",
-                (queue, key, json.dumps(record, ensure_ascii=False), record.get("created_at", time.time())),
+                (queue, writes.filed_as, json.dumps(record, ensure_ascii=False), record.get("created_at", now)),
             )
+        if writes.doc is None:
+            conn.execute("DELETE FROM conversations WHERE key = ?", (key,))
+            return
+        expire = expires_at(key, writes.doc, now, self.retention_days)
         conn.execute(
-            "INSERT INTO conversations (key, doc, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
-            (key, json.dumps(writes.doc, ensure_ascii=False), time.time()),
+            "INSERT INTO conversations (key, doc, updated_at, expire_at) VALUES (?, ?, ?, ?) ON CONFLICT(key) "
+            "DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at, expire_at = excluded.expire_at",
+            (key, json.dumps(writes.doc, ensure_ascii=False), now, expire),
         )
 
     def patch(self, key: str, token: str, fields: dict[tuple[str, ...], Any], step: Step) -> None:
@@ -175,6 +201,33 @@ class SQLiteStore:
             "SELECT conversation, record FROM filed WHERE queue = ? ORDER BY id DESC LIMIT ?", (queue, limit)
         )
         return [{"conversation": conversation, **json.loads(record)} for conversation, record in rows]
+
+    def filed_by(self, key: str) -> dict[str, int]:
+        rows = self._connection().execute(
+            "SELECT queue, COUNT(*) FROM filed WHERE conversation = ? GROUP BY queue", (key,)
+        )
+        return {queue: count for queue, count in rows if queue in QUEUES}
+
+    def find(self, queue: str, record_id: str) -> dict | None:
+        row = (
+            self._connection()
+            .execute(
+                "SELECT conversation, record FROM filed WHERE queue = ? AND json_extract(record, '$.id') = ? LIMIT 1",
+                (queue, record_id),
+            )
+            .fetchone()
+        )
+        return {"conversation": row[0], **json.loads(row[1])} if row else None
+
+    def sweep(self, now: float) -> int:
+        """Expired conversations, filed records past the retention period, wakes left without a conversation."""
+        self._swept = now
+        oldest = now - self.retention_days * DAY
+        with self._immediate() as conn:
+            gone = conn.execute("DELETE FROM conversations WHERE expire_at <= ?", (now,)).rowcount
+            gone += conn.execute("DELETE FROM filed WHERE created_at <= ?", (oldest,)).rowcount
+            gone += conn.execute("DELETE FROM reminders WHERE key NOT IN (SELECT key FROM conversations)").rowcount
+        return gone
 
     def close(self) -> None:
         with self._lock:

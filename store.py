@@ -22,7 +22,14 @@ T = TypeVar("T")
 
 WAKES = "reminders"  # the wake index's table or collection (its name from before wakes were general)
 CONVERSATIONS = "conversations"
+QUEUES = ("suggestions", "reports")  # queues that hold what a person sent: erased with the person
+RECEIPTS = "deletions"  # what a deletion removed and when, found by its code; no user id in it
 DELETE = object()  # in ``Store.patch``: remove this field
+DAY = 24 * 3600
+RETENTION_DAYS = 400  # the default: a conversation idle for ~13 months, and any filed record that old, expires
+TOMBSTONE_SECONDS = 2 * DAY  # a forgotten person's event ids, kept so a redelivery is not applied twice
+SERVICE_KEYS = "settings:"  # documents of the service itself, not of a person: they never expire
+FORGOTTEN = "forgotten_at"  # marks a tombstone: event ids and unsent replies only, nothing about the person
 
 
 class StoreUnavailable(RuntimeError):
@@ -43,8 +50,9 @@ class StoreError(StoreUnavailable):
 class Change:
     """What a step wants written: the whole new document, and records filed with it."""
 
-    doc: dict
+    doc: dict | None  # None (with ``erase``) deletes the document
     filed: list[tuple[str, dict]] = field(default_factory=list)  # (queue, record)
+    erase: bool = False  # the person is forgotten: what they filed and their wake go with the document
 
 
 @dataclass
@@ -52,10 +60,16 @@ class Writes:
     """Everything one committed step writes, atomically."""
 
     key: str
-    doc: dict
+    doc: dict | None  # None: delete the document
     wake_changed: bool  # the wake index entry must follow
     wake_due: float | None  # its new due time; None removes it
     filed: list[tuple[str, dict]]
+    erase: bool = False  # delete every record of QUEUES this conversation filed
+
+    @property
+    def filed_as(self) -> str:
+        """The conversation new records are linked to: none for an erasing write's receipts."""
+        return "" if self.erase else self.key
 
 
 Step = Callable[[dict | None], "tuple[Change | None, Any]"]
@@ -72,7 +86,18 @@ def wake_due(doc: dict | None) -> float | None:
 def plan(key: str, before: dict | None, change: Change) -> Writes:
     """The rule for what a change writes, for every backend."""
     due = wake_due(change.doc)
-    return Writes(key=key, doc=change.doc, wake_changed=due != wake_due(before), wake_due=due, filed=list(change.filed))
+    changed = due != wake_due(before) or change.erase
+    return Writes(
+        key=key, doc=change.doc, wake_changed=changed, wake_due=due, filed=list(change.filed), erase=change.erase
+    )
+
+
+def expires_at(key: str, doc: dict, now: float, retention_days: float) -> float | None:
+    """When a written document may be deleted: a tombstone soon, a conversation after the retention
+    period, the service's own settings (the web identities' signing key) never."""
+    if key.startswith(SERVICE_KEYS):
+        return None
+    return now + (TOMBSTONE_SECONDS if doc.get(FORGOTTEN) else retention_days * DAY)
 
 
 class Store(Protocol):
@@ -91,6 +116,16 @@ class Store(Protocol):
 
     def filed(self, queue: str, limit: int = 100) -> list[dict]:
         """The newest records of a queue, newest first, each with ``conversation`` and ``created_at``."""
+
+    def filed_by(self, key: str) -> dict[str, int]:
+        """How many records of each of QUEUES this conversation filed (the ones an erase deletes)."""
+
+    def find(self, queue: str, record_id: str) -> dict | None:
+        """The record filed with this ``id`` field (a receipt, say), or None."""
+
+    def sweep(self, now: float) -> int:
+        """Delete what expired (past ``expire_at`` or the retention period); how many records went.
+        Firestore's TTL policy does this by itself there."""
 
     def due(self, now: float, limit: int) -> list[tuple[str, object]]:
         """(key, version) of wakes due by ``now`` and not leased, oldest first."""

@@ -8,6 +8,7 @@
 # Secrets are read from the environment (FB_PAGE_ACCESS_TOKEN, FB_APP_SECRET, TELEGRAM_BOT_TOKEN,
 # WEB_CHAT_TOKEN, ...) or asked for without echo; FB_VERIFY_TOKEN, TELEGRAM_SECRET_TOKEN and
 # TASKS_TOKEN are generated if not given. A channel whose secrets you leave empty stays off.
+# OWNER_NAME, OWNER_CONTACT (shown on /privacy), RETENTION_DAYS and FB_APP_ID, when set, go to the trigger.
 # The build trigger needs the GitHub repository linked to Cloud Build first (2nd gen, same region).
 set -euo pipefail
 
@@ -21,7 +22,7 @@ DRY_RUN=0
 WAIT_TRIES="${BOOTSTRAP_WAIT_TRIES:-20}"  # how long to wait for what was just created: tries ...
 WAIT_SECONDS="${BOOTSTRAP_WAIT_SECONDS:-6}"  # ... times this many seconds
 
-usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --project) PROJECT="$2"; shift 2 ;;
@@ -131,7 +132,7 @@ exists firestore databases describe --database='(default)' || {
     change firestore databases create --database='(default)' --location="$REGION" --type=firestore-native
     wait_for "the Firestore database" firestore databases describe --database='(default)'
 }
-for group in conversations suggestions; do
+for group in conversations reminders suggestions reports deletions; do
     state=$(g firestore fields ttls list --collection-group="$group" --format='value(ttlConfig.state)')
     case "$state" in
         *ACTIVE*|*CREATING*) ;;
@@ -213,6 +214,14 @@ for secret in $DEPLOYER_READS; do
     fi
 done
 
+# The owner's settings the service shows on /privacy, as trigger substitutions (only those given).
+owner_settings() {
+    local name
+    for name in OWNER_NAME OWNER_CONTACT RETENTION_DAYS FB_APP_ID; do
+        [ -z "${!name:-}" ] || printf '|_%s=%s' "$name" "${!name}"
+    done
+}
+
 step "Cloud Build trigger on push to main"
 if [ -n "$CONNECTION" ] && [ -n "$REPOSITORY" ]; then
     if ! exists builds repositories describe "$REPOSITORY" --connection="$CONNECTION" --region="$REGION"; then
@@ -226,7 +235,7 @@ if [ -n "$CONNECTION" ] && [ -n "$REPOSITORY" ]; then
             --repository="projects/${PROJECT}/locations/${REGION}/connections/${CONNECTION}/repositories/${REPOSITORY}" \
             --branch-pattern='^main$' --build-config=cloudbuild.yaml \
             --service-account="projects/${PROJECT}/serviceAccounts/${BUILD_SA}" \
-            --substitutions="_REGION=${REGION},_SERVICE=${SERVICE},_AR_REPO=${AR_REPO},_RUNTIME_SA=${SERVICE}-runtime"
+            --substitutions="^|^_REGION=${REGION}|_SERVICE=${SERVICE}|_AR_REPO=${AR_REPO}|_RUNTIME_SA=${SERVICE}-runtime$(owner_settings)"
 else
     echo "  skipped: link the repository to Cloud Build (2nd gen, region $REGION), then give --connection and --repository"
 fi

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from emulator import Emulator  # noqa: E402
 from fakes import FakeGraph, FakeTelegram  # noqa: E402
-from payloads import FB_TOKEN, TG_TOKEN, platform_env  # noqa: E402
+from payloads import FB_SECRET, FB_TOKEN, TG_TOKEN, platform_env  # noqa: E402
 
 import app as app_module  # noqa: E402
 from settings import Settings  # noqa: E402
@@ -46,7 +46,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def graph():
-    server = FakeGraph(FB_TOKEN)
+    server = FakeGraph(FB_TOKEN, app_secret=FB_SECRET)
     yield server
     server.close()
 
@@ -104,6 +104,7 @@ def make_settings(tmp_path, graph, telegram):
             "SKILLS_FILE": str(ROOT / "skills.json"),
             "PUBLIC_URL": "https://bot.example.test",
             "LOG_LEVEL": "WARNING",
+            "FLOOD_PER_MINUTE": "1000",  # scripted people type faster than anyone; test_flood.py tests the limit
             **platform_env(graph.url, telegram.url),
         }
         env.update({k.upper(): v for k, v in overrides.items() if v is not None})

@@ -7,6 +7,8 @@ connections) the way the real platforms do.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import threading
 import time
@@ -144,12 +146,17 @@ class FakeServer:
 
 
 class FakeGraph(FakeServer):
-    """Graph API v25.0: ``POST /me/messages`` and ``GET /{psid}`` (profiles)."""
+    """Graph API v25.0: ``POST /me/messages``, ``GET /{psid}`` (profiles), the Messenger Profile API
+    and the ID Matching API (``GET /{app-scoped id}/ids_for_pages``, with an app access token)."""
 
     VERSION = "v25.0"
+    APP_ID = "998877"
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, app_secret: str = "") -> None:
         self.token = token
+        self.app_secret = app_secret
+        self.page_ids_of: dict[str, list[str]] = {}  # app-scoped id -> the page-scoped ids Meta links to it
+        self.same_business = True  # ID matching works only when the app and the page share a business
         self.profiles: dict[str, dict] = {}
         self.page_profile: dict = {}  # the Messenger Profile API's state
         self.page = {"id": "1122334455", "name": "Mentor Test Page"}
@@ -165,6 +172,8 @@ class FakeGraph(FakeServer):
         return f"http://127.0.0.1:{self.port}/{self.VERSION}"
 
     def answer(self, call: Call) -> tuple[int, dict]:
+        if call.path.endswith("/ids_for_pages"):
+            return self.ids_for_pages(call)
         if call.query.get("access_token") != self.token:
             return 400, {"error": {"message": "Invalid OAuth access token.", "type": "OAuthException", "code": 190}}
         if call.method == "POST" and call.path == f"/{self.VERSION}/me/messages":
@@ -200,8 +209,26 @@ class FakeGraph(FakeServer):
             return 200, {k: v for k, v in profile.items() if k in fields} | {"id": psid}
         return 404, {"error": {"message": "Unknown path", "code": 803}}
 
+    def ids_for_pages(self, call: Call) -> tuple[int, dict]:
+        token = f"{self.APP_ID}|{self.app_secret}"
+        proof = hmac.new(self.app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
+        if call.method != "GET" or call.query.get("access_token") != token:
+            return 400, {"error": {"message": "Invalid OAuth access token.", "type": "OAuthException", "code": 190}}
+        if call.query.get("appsecret_proof") != proof:
+            error = {"message": "Invalid appsecret_proof provided in the API argument", "type": "GraphMethodException"}
+            return 400, {"error": error | {"code": 100}}
+        asid = call.path.split("/")[-2]
+        if asid not in self.page_ids_of:
+            message = f"Unsupported get request. Object with ID '{asid}' does not exist"
+            return 400, {
+                "error": {"message": message, "type": "GraphMethodException", "code": 100, "error_subcode": 33}
+            }
+        ids = self.page_ids_of[asid] if self.same_business else []
+        return 200, {"data": [{"id": psid, "page": {"id": self.page["id"], "name": self.page["name"]}} for psid in ids]}
+
     def reset(self) -> None:
         super().reset()
+        self.page_ids_of, self.same_business = {}, True
         self.subscribed_fields = ["messages", "messaging_postbacks"]
         self.inbound, self.clock, self.blocked = {}, time.time, set()
 

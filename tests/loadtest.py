@@ -191,6 +191,7 @@ def run(users: int, seconds: float, store_url: str | None = None, think: tuple[f
         "PORT": str(port), "HOST": "127.0.0.1", "WEB_CONCURRENCY": str(WORKERS), "GUNICORN_THREADS": str(THREADS),
         "STORE_URL": store_url,
         "PUBLIC_URL": "https://bot.example.test", "LOG_LEVEL": "ERROR",
+        "FLOOD_PER_MINUTE": "100000",  # these users are scripts walking a journey in seconds; floodtest.py covers it
     }  # fmt: skip
     server, base = start_gunicorn(env)
     stats = Stats()

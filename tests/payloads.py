@@ -13,6 +13,7 @@ FB_VERIFY = "verify-me-please"
 TG_TOKEN = "123456:TEST-bot-token_abcdefghij"
 TG_SECRET = "tg-secret-token_0123456789"
 PAGE_ID = "1000000001"
+FB_APP_ID = "998877"
 
 _ids = itertools.count(1)
 
@@ -23,6 +24,7 @@ def platform_env(graph_url: str, telegram_url: str) -> dict[str, str]:
         "FB_PAGE_ACCESS_TOKEN": FB_TOKEN,
         "FB_APP_SECRET": FB_SECRET,
         "FB_VERIFY_TOKEN": FB_VERIFY,
+        "FB_APP_ID": FB_APP_ID,
         "FB_GRAPH_URL": graph_url,
         "TELEGRAM_BOT_TOKEN": TG_TOKEN,
         "TELEGRAM_SECRET_TOKEN": TG_SECRET,
@@ -112,3 +114,13 @@ def post_tg(client, body: dict | bytes, secret: str | None = TG_SECRET):
     if secret is not None:
         headers["X-Telegram-Bot-Api-Secret-Token"] = secret
     return client.post("/webhook/telegram", data=raw, headers=headers)
+
+
+def signed_request(payload: dict | str, secret: str = FB_SECRET) -> str:
+    """Meta's ``signed_request``: base64url(HMAC-SHA256 of the payload part) "." base64url(JSON)."""
+    import base64
+
+    raw = payload if isinstance(payload, str) else json.dumps(payload)
+    part = base64.urlsafe_b64encode(raw.encode()).rstrip(b"=").decode()
+    signature = hmac.new(secret.encode(), part.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(signature).rstrip(b"=").decode() + "." + part

@@ -28,3 +28,17 @@ def test_a_thousand_hostile_bodies_per_webhook_no_5xx(tmp_path):
     report = malformed.run(1000, f"sqlite:///{tmp_path}/m.db")
     assert report["server_errors"] == 0 and report["server_alive"] and report["still_answers"], report
     assert sum(sum(per.values()) for per in report["statuses"].values()) == 2000
+
+
+def test_short_flood_costs_a_few_dozen_writes_and_others_lose_nothing():
+    import floodtest
+
+    # The others here are scripts (a journey in ~15 s), so the limit is raised to 60 a minute for them.
+    report = floodtest.run(flood_messages=300, seconds=5, users=4, think=(0.3, 0.6), per_minute=60)
+    assert report["flood_statuses"] == {200: 300}, "every flooded message is acknowledged"
+    assert report["flooder_slow_downs"] == 1
+    # 60 accepted messages and the few the bucket refills meanwhile (a write each, and one more once
+    # their replies are sent), one warning: the other ~235 messages are read and dropped without a write.
+    assert report["flooder_writes"] <= 2 * (60 + 5) + 2, report
+    for phase in report["others"].values():
+        assert phase["journeys"] >= 4 and phase["doubled_replies"] == phase["lost_replies"] == 0, phase

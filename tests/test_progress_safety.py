@@ -5,26 +5,14 @@ can be undone. Buttons are pressed out of order and twice, through the real rout
 from __future__ import annotations
 
 import pytest
-from transcript import MessengerUser, TelegramUser, WebUser
+from transcript import person_on
 
 import relay
 
 
 @pytest.fixture(params=["messenger", "telegram", "web"])
 def person(request, store_app, graph, telegram):
-    client = store_app.test_client()
-    if request.param == "messenger":
-        graph.profiles["psid-safe"] = {"first_name": "Ana", "locale": "en_US"}
-        found = MessengerUser(client, graph, "psid-safe")
-        found.key = "messenger:psid-safe"
-    elif request.param == "telegram":
-        found = TelegramUser(client, telegram, 880077, first_name="Ana", language_code="en")
-        found.key = "telegram:880077"
-    else:
-        found = WebUser(client, "web-safe", first_name="Ana")
-        found.key = "web:web-safe"
-    found.app = store_app
-    return found
+    return person_on(request.param, store_app, graph, telegram, "psid-safe", 880077, "web-safe")
 
 
 def progress(person) -> dict:

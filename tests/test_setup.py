@@ -42,6 +42,7 @@ def test_setup_telegram_sets_webhook_and_commands_once(cli, telegram):
         "language",
         "reminders",
         "stop",
+        "forget",
     ]
     assert telegram.commands["es"][1] == {"command": "help", "description": "Cómo funciona el mentor"}
     assert '"url": "https://bot.example.test/webhook/telegram?v=' in result.output  # getWebhookInfo is printed
@@ -84,7 +85,7 @@ def test_setup_messenger_sets_the_profile_once(cli, graph):
     assert [g["locale"] for g in profile["greeting"]] == ["default", "es_ES", "es_LA"]
     assert "{{user_first_name}}" in profile["greeting"][0]["text"] and len(profile["greeting"][0]["text"]) <= 160
     menu = profile["persistent_menu"][0]["call_to_actions"]
-    assert [m["payload"] for m in menu] == ["BROWSE", "MY_SKILLS", "SUGGEST", "HELP"]
+    assert [m["payload"] for m in menu] == ["BROWSE", "MY_SKILLS", "SUGGEST", "HELP", "FORGET"]
     assert profile["ice_breakers"][1]["call_to_actions"][0]["question"] == "¿Qué puedo aprender aquí?"
     posts = [c for c in graph.calls if c.method == "POST"]
     assert len(posts) == 1 and posts[0].query["access_token"]

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
+import time
 
 import pytest
 
 import relay
-from app import open_store
 from chat import CONVERSATION_VERSION, Conversation
+from parts import open_store
 from relay import DeliveryRecord
 from sqlite_store import SQLiteStore
-from store import DELETE, Change, plan
+from store import DAY, DELETE, FORGOTTEN, TOMBSTONE_SECONDS, Change, plan
 
 
 @pytest.fixture
@@ -146,7 +148,7 @@ def test_a_claimed_wake_is_one_runs_until_released(store):
 
 
 def test_records_are_filed_with_the_document(store):
-    record = {"text": "Knitting", "locale": "en", "created_at": 5.0}
+    record = {"text": "Knitting", "locale": "en", "created_at": round(time.time(), 3)}
     store.transact("web:s", lambda _: (Change({"n": 1}, filed=[("suggestions", record)]), None))
     assert store.filed("suggestions") == [{"conversation": "web:s", **record}]
     assert store.load("web:s") == {"n": 1}
@@ -333,3 +335,83 @@ def test_keys_with_awkward_characters(store, key):
     store.transact(key, bump)
     store.transact(key, bump)
     assert store.load(key)["n"] == 2
+
+
+def test_an_erase_deletes_the_document_its_wake_and_what_it_filed_and_files_a_receipt(store):
+    doc, now = {"n": 1, "wake": {"at": 100.0, "payload": "REMINDER"}}, time.time()
+    store.transact("telegram:9", lambda _: (Change(doc, [("suggestions", {"text": "rust", "created_at": now})]), None))
+    store.transact("telegram:9", lambda d: (Change(d, [("reports", {"url": "x", "created_at": now})]), None))
+    go = {"text": "go", "created_at": now}
+    store.transact("telegram:10", lambda _: (Change({"n": 2}, [("suggestions", go)]), None))
+    assert store.filed_by("telegram:9") == {"suggestions": 1, "reports": 1}
+
+    receipt = {"id": "receipt-code-1", "deleted": {"conversation": 1}, "created_at": now}
+    store.transact("telegram:9", lambda _: (Change(None, [("deletions", receipt)], erase=True), None))
+
+    assert store.load("telegram:9") is None and store.filed_by("telegram:9") == {}
+    assert [key for key, _ in store.due(1e12, 10)] == []
+    assert [s["text"] for s in store.filed("suggestions")] == ["go"], "someone else's stay"
+    found = store.find("deletions", "receipt-code-1")
+    assert found["deleted"] == {"conversation": 1} and found["conversation"] == "", "a receipt names nobody"
+    assert store.find("deletions", "no-such-code") is None
+
+
+def test_an_erase_can_leave_a_tombstone_that_expires_soon(store, store_url):
+    store.transact("web:t", lambda _: (Change({"n": 1, "profile": {"first_name": "Al"}}), None))
+    store.transact("web:t", lambda _: (Change({FORGOTTEN: 1.0, "delivery": {"events": ["e1"]}}, erase=True), None))
+    assert store.load("web:t") == {FORGOTTEN: 1.0, "delivery": {"events": ["e1"]}}
+    if store_url.startswith("sqlite"):
+        assert store.sweep(time.time() + 3 * DAY) == 1 and store.load("web:t") is None
+    else:
+        expire = store.client().collection("conversations").document("web:t").get().get("expire_at")
+        assert abs(expire.timestamp() - (time.time() + TOMBSTONE_SECONDS)) < 60
+
+
+def test_everything_expires_after_the_retention_period(store_url):
+    store = open_store(store_url, retention_days=30)
+    try:
+        doc = {"n": 1, "wake": {"at": time.time() + 10, "payload": "REMINDER"}}
+        store.transact(
+            "web:old", lambda _: (Change(doc, [("suggestions", {"text": "x", "created_at": time.time()})]), None)
+        )
+        if store_url.startswith("sqlite"):
+            assert store.sweep(time.time() + 29 * DAY) == 0
+            assert store.sweep(time.time() + 31 * DAY) == 3  # the conversation, its suggestion, its wake
+            assert store.load("web:old") is None and store.filed("suggestions") == []
+        else:
+            client = store.client()
+            for collection, ref in [
+                ("conversations", client.collection("conversations").document("web:old")),
+                ("reminders", client.collection("reminders").document("web:old")),
+                ("suggestions", next(iter(client.collection("suggestions").list_documents()))),
+            ]:
+                expire = ref.get().get("expire_at")
+                assert abs(expire.timestamp() - (time.time() + 30 * DAY)) < 60, collection
+    finally:
+        store.close()
+
+
+def test_an_old_sqlite_file_gains_the_expiry_column(tmp_path):
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.executescript("CREATE TABLE conversations (key TEXT PRIMARY KEY, doc TEXT NOT NULL, updated_at REAL NOT NULL);")
+    old.execute("INSERT INTO conversations VALUES ('web:a', '{\"n\": 1}', ?)", (time.time() - 500 * DAY,))
+    old.execute("INSERT INTO conversations VALUES ('settings:web-identity', '{}', ?)", (time.time() - 500 * DAY,))
+    old.commit()
+    old.close()
+    store = SQLiteStore(str(path))
+    assert store.load("web:a") == {"n": 1}
+    assert store.sweep(time.time()) == 1, "a conversation from before the column expires by its last write"
+    assert store.load("settings:web-identity") == {}, "the service's own settings stay"
+    store.close()
+
+
+def test_the_services_own_settings_never_expire(store, store_url):
+    """The key that signs web identities: if it expired, every browser would lose its conversation."""
+    store.transact("settings:web-identity", lambda _: (Change({"key": "ab12"}), None))
+    if store_url.startswith("sqlite"):
+        assert store.sweep(time.time() + 10_000 * DAY) == 0
+    else:
+        raw = store.client().collection("conversations").document("settings:web-identity").get().to_dict()
+        assert "expire_at" not in raw
+    assert store.load("settings:web-identity") == {"key": "ab12"}

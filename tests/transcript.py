@@ -64,8 +64,8 @@ class MessengerUser(User):
     def start(self) -> list[str]:
         return self._post(fb_postback(self.psid, "Get Started", "GET_STARTED"))
 
-    def say(self, text: str) -> list[str]:
-        return self._post(fb_text(self.psid, text))
+    def say(self, text: str, event_id: str | None = None) -> list[str]:
+        return self._post(fb_text(self.psid, text, mid=event_id))
 
     def press(self, title: str, kind: str, payload: str) -> list[str]:
         event = fb_quick_reply(self.psid, title, payload) if kind == "quick" else fb_postback(self.psid, title, payload)
@@ -108,8 +108,9 @@ class TelegramUser(User):
     def start(self) -> list[str]:
         return self._post(tg_message(self.user_id, "/start", **self.profile))
 
-    def say(self, text: str) -> list[str]:
-        return self._post(tg_message(self.user_id, text, **self.profile))
+    def say(self, text: str, event_id: str | None = None) -> list[str]:
+        update_id = int(event_id) if event_id else None
+        return self._post(tg_message(self.user_id, text, update_id=update_id, **self.profile))
 
     def press(self, title: str, kind: str, payload: str) -> list[str]:
         return self._post(tg_callback(self.user_id, payload, **self.profile))
@@ -151,8 +152,8 @@ class WebUser(User):
     def start(self) -> list[str]:
         return self._post({"payload": "GET_STARTED"})
 
-    def say(self, text: str) -> list[str]:
-        return self._post({"text": text})
+    def say(self, text: str, event_id: str | None = None) -> list[str]:
+        return self._post({"text": text, **({"message_id": event_id} if event_id else {})})
 
     def press(self, title: str, kind: str, payload: str) -> list[str]:
         return self._post({"payload": payload})
@@ -219,3 +220,20 @@ def mentor_journey(user: User) -> list[str]:
         transcript.append(f"> {label}")
         transcript += action()
     return transcript
+
+
+def person_on(channel: str, app, graph, telegram, psid: str, telegram_id: int, web_id: str) -> User:
+    """Ana on ``channel``, talking to ``app`` through its real routes; ``key`` names her conversation."""
+    client = app.test_client()
+    if channel == "messenger":
+        graph.profiles[psid] = {"first_name": "Ana", "locale": "en_US"}
+        person: User = MessengerUser(client, graph, psid)
+        person.key = f"messenger:{psid}"
+    elif channel == "telegram":
+        person = TelegramUser(client, telegram, telegram_id, first_name="Ana", language_code="en")
+        person.key = f"telegram:{telegram_id}"
+    else:
+        person = WebUser(client, web_id, first_name="Ana")
+        person.key = f"web:{web_id}"
+    person.app, person.channel = app, channel
+    return person

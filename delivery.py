@@ -1,0 +1,134 @@
+"""The delivery record: what the relay keeps in a conversation's document, under ``delivery``.
+
+The event ids already applied (a redelivery is recognised by them), the outbox
+of rendered messages not yet sent, the short stand-ins for payloads too long
+for a channel, the transcript for channels that show history, and the
+person's flood buckets. Also how a document is read into a conversation and
+its record, written back, or reduced to a tombstone when the person is
+forgotten.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from chat import Conversation, Reply
+from store import FORGOTTEN
+
+RECENT_EVENTS = 100  # event ids kept for deduplication; platforms redeliver within minutes
+RECENT_PAYLOAD_KEYS = 200  # short callback keys kept for Telegram (64-byte callback_data)
+TRANSCRIPT_LENGTH = 50  # what a channel that shows history (the web page, after a reload) gets back
+OUTBOX_MAX_AGE = 24 * 3600  # a reply still unsent after a day is stale; Messenger's window is closed too
+WAKE_EVENT = "wake:"  # event ids of what the bot says unprompted: wake:<due time>
+
+
+@dataclass
+class DeliveryRecord:
+    """What this module keeps in the conversation's document, under ``delivery``."""
+
+    events: list = field(default_factory=list)
+    outbox: dict = field(default_factory=dict)
+    next_seq: int = 1
+    payload_keys: dict = field(default_factory=dict)
+    transcript: list = field(default_factory=list)  # only for channels that keep one: {"from", "text" or "reply"}
+    flood: dict = field(default_factory=dict)  # the person's token buckets (flood.py)
+    forgotten_at: float = 0.0  # read from a tombstone; not stored in the record itself
+
+    @classmethod
+    def from_doc(cls, doc: dict) -> DeliveryRecord:
+        # Documents from before the record had its own field keep these at the top level.
+        data = doc.get("delivery") or {k: doc[k] for k in ("events", "outbox", "next_seq", "payload_keys") if k in doc}
+        record = cls(**{k: copy.deepcopy(v) for k, v in data.items() if k in cls.__dataclass_fields__})
+        for entry in record.outbox.values():
+            if isinstance(entry.get("items"), list):  # older documents kept items as lists
+                entry["items"] = json.dumps(entry["items"], ensure_ascii=False)
+        return record
+
+    def to_dict(self) -> dict:
+        return copy.deepcopy({k: v for k, v in self.__dict__.items() if k != "forgotten_at"})
+
+    def seen(self, event_id: str) -> bool:
+        return event_id in self.events
+
+    def remember(self, event_id: str) -> None:
+        self.events.append(event_id)
+        del self.events[:-RECENT_EVENTS]
+
+    def enqueue(self, event_id: str, items: list[dict], now: float) -> None:
+        """Keep the rendered messages of one event (as JSON text: one field, whatever their shape) until sent."""
+        if items:
+            self.outbox[str(self.next_seq)] = {
+                "event": event_id,
+                "items": json.dumps(items, ensure_ascii=False),
+                "created_at": now,
+            }
+        self.next_seq += 1
+
+    def claim(self, token: str, now: float, lease: float) -> list[tuple[str, list]]:
+        """Take every outbox entry nobody else is sending right now, oldest first. Entries
+        already under ``token`` are taken again: a write that landed although its answer was
+        lost, retried, must not leave its own replies locked out."""
+        taken = []
+        for seq in sorted(self.outbox, key=int):
+            entry = self.outbox[seq]
+            if now - entry.get("created_at", now) > OUTBOX_MAX_AGE:
+                del self.outbox[seq]
+                continue
+            if entry.get("claim") not in (None, token) and entry.get("lease_until", 0) > now:
+                continue
+            entry["claim"], entry["lease_until"] = token, now + lease
+            taken.append((seq, json.loads(entry["items"])))
+        return taken
+
+    def note(self, said_by_person: str, replies: list[Reply]) -> None:
+        """Add one exchange to the transcript, keeping the last TRANSCRIPT_LENGTH entries."""
+        if said_by_person:
+            self.transcript.append({"from": "person", "text": said_by_person})
+        self.transcript += [{"from": "bot", "reply": reply.to_dict()} for reply in replies]
+        del self.transcript[:-TRANSCRIPT_LENGTH]
+
+    def short_payload(self, payload: str) -> str:
+        """A short stand-in for a payload too long for a channel, remembered here."""
+        short = "~" + hashlib.sha256(payload.encode()).hexdigest()[:16]
+        self.payload_keys.pop(short, None)
+        self.payload_keys[short] = payload
+        while len(self.payload_keys) > RECENT_PAYLOAD_KEYS:
+            self.payload_keys.pop(next(iter(self.payload_keys)))
+        return short
+
+
+def wake_event_id(due_at: float) -> str:
+    return f"{WAKE_EVENT}{int(due_at)}"
+
+
+def is_current_wake(conv: Conversation, event_id: str) -> bool:
+    """Whether ``event_id`` is still the conversation's wake (not moved, done or turned off meanwhile)."""
+    return bool(conv.wake.get("at")) and wake_event_id(conv.wake["at"]) == event_id
+
+
+def read(key: str, doc: dict | None) -> tuple[Conversation, DeliveryRecord]:
+    if doc is None:
+        return Conversation(key=key), DeliveryRecord()
+    record = DeliveryRecord.from_doc(doc)
+    record.forgotten_at = float(doc.get(FORGOTTEN) or 0)
+    return Conversation.from_dict({**doc, "key": key}), record
+
+
+def document(conv: Conversation, record: DeliveryRecord) -> dict:
+    """The stored document; a tombstone stays one (when its replies are settled, say) until the
+    person writes again and a new conversation begins."""
+    if record.forgotten_at and not conv.created_at:
+        return {FORGOTTEN: record.forgotten_at, "delivery": record.to_dict()}
+    return conv.to_dict() | {"delivery": record.to_dict()}
+
+
+def tombstone(record: DeliveryRecord, now: float) -> dict:
+    """What is kept of a forgotten person: the event ids (so a redelivery is not applied again) and
+    the replies still to send (the confirmation), and the flood buckets (forgetting is no way around
+    the limit). Nothing they said, nothing about them."""
+    kept = DeliveryRecord(events=record.events, outbox=record.outbox, next_seq=record.next_seq, flood=record.flood)
+    kept.transcript = [entry for entry in record.transcript if entry["from"] == "bot"][-2:]
+    return {FORGOTTEN: now, "delivery": kept.to_dict()}
