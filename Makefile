@@ -3,56 +3,77 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8080
+PIP_VERSION := 26.3
+UV_VERSION := 0.13.9
+SAY := @printf '\033[1m==> %s\033[0m\n'
 
-.PHONY: install run run-firestore test lint format bench loadtest system-deps lock deploy clean
+.PHONY: help install run run-firestore test lint format bench loadtest system-deps lock deploy clean
+.DEFAULT_GOAL := help
+
+help:  ## this list
+	@echo "make run    the bot on http://127.0.0.1:$(PORT) (SQLite, web chat)   make test   every test"
+	@echo
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 install: $(VENV)/.installed  ## virtualenv with runtime and test dependencies
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(SAY) "creating the virtualenv in $(VENV) ($$($(PYTHON) --version))"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --upgrade pip==$(PIP_VERSION)
+	$(SAY) "installing the service's pinned, hashed requirements (about a minute the first time)"
 	$(BIN)/pip install --quiet --require-hashes -r requirements.txt
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(SAY) "installing the test and lint tools (hashed too)"
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $@
 
 run: install  ## the bot on http://127.0.0.1:8080 with SQLite and the web chat page
+	$(SAY) "starting the bot: open http://127.0.0.1:$(PORT) (Ctrl-C stops it)"
 	HOST=127.0.0.1 PORT=$(PORT) WEB_CONCURRENCY=$${WEB_CONCURRENCY:-2} $(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
 
 run-firestore: install  ## the same, with state in the Firestore emulator
 	scripts/run-firestore.sh
 
 test: install system-deps  ## every test; fails if none ran
+	$(SAY) "checking skills.json"
 	$(BIN)/flask --app app skills check
+	$(SAY) "running every test (the Firestore emulator starts once; about 10 minutes on 2 cores)"
 	$(BIN)/python -m pytest
 
 bench: install  ## cold start, throughput, memory, Firestore operations and cost (bench/results.md)
+	$(SAY) "benchmarks against the baselines, on the Firestore emulator (a few minutes)"
 	$(BIN)/python bench/run.py
+	$(SAY) "written: bench/results.md"
 
 loadtest: install  ## 100 users per channel for 60 s, redeliveries, failing sends; a flooder; 10,000 hostile bodies (loopback)
+	$(SAY) "1/3 load: 100 users per channel for 60 s with redeliveries and failing sends"
 	$(BIN)/python tests/loadtest.py --users 100 --seconds 60
+	$(SAY) "2/3 flood: one person sends 1,000 messages in a minute while 50 chat (three 60 s phases)"
 	$(BIN)/python tests/floodtest.py --flood 1000 --seconds 60 --users 50
+	$(SAY) "3/3 10,000 hostile bodies per webhook"
 	$(BIN)/python tests/malformed.py --bodies 10000
 
-lint: install system-deps  ## ruff, the skills file, and shell scripts
+lint: install system-deps  ## ruff, mypy over the service modules, the skills file, and shell scripts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/flask --app app skills check
-	@if command -v shellcheck >/dev/null; then shellcheck scripts/*.sh .ci/run; else echo "shellcheck not installed: shell scripts not checked"; fi
+	@if command -v shellcheck >/dev/null; then shellcheck scripts/*.sh deploy/*.sh .ci/run; else echo "shellcheck not installed: shell scripts not checked"; fi
 
-format: install
+format: install  ## ruff format and the fixes ruff can make
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 system-deps:  ## headless Chromium for the browser tests
 	@scripts/system-deps.sh
 
-lock:  ## recompile the pinned requirements
-	$(BIN)/pip install --quiet uv
+lock:  ## recompile the pinned, hashed requirements (runtime and dev)
+	$(BIN)/pip install --quiet uv==$(UV_VERSION)
 	$(BIN)/uv pip compile --quiet --python-version 3.11 --generate-hashes requirements.in -o requirements.txt
-	$(BIN)/uv pip compile --quiet --python-version 3.11 requirements-dev.in -o requirements-dev.txt
+	$(BIN)/uv pip compile --quiet --python-version 3.11 --generate-hashes requirements-dev.in -o requirements-dev.txt
 
 deploy:  ## run the Cloud Build trigger on main now (a git push does the same)
 	gcloud builds triggers run $${SERVICE:-mentor-bot}-deploy --branch=main --region=$${REGION:-us-central1}
 
-clean:
+clean:  ## remove the virtualenv, caches and the local database
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis test-artifacts chatbot.db chatbot.db-* .firestore-emulator.log

@@ -143,9 +143,10 @@ def save_suggestion(ctx: Context) -> str | None:
     if len(text) < 2:
         return "suggest"
     known = ctx.skills.entities["skill"].get(trim(text))
-    if known:
+    found = ctx.skills.skill(known) if known else None
+    if known and found:
         ctx.args["skill"] = known  # already in the catalog: straight to it
-        ctx.say(Reply(text=ctx.t("already_have", skill_title=skill_title(ctx, ctx.skills.skill(known)))))
+        ctx.say(Reply(text=ctx.t("already_have", skill_title=skill_title(ctx, found))))
         return "pick_skill"
     ctx.conversation.slots["suggestion"] = text
     # Filed in the suggestions queue, written with this step.

@@ -11,11 +11,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import cast
 
 import click
 from flask import Flask, Response, jsonify, request, send_from_directory
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 import cli
@@ -56,8 +58,9 @@ def create_app(
     log = logs.setup(settings.log_level, secrets=settings.known_secret_values)
     app = Flask(__name__, static_folder="static")
     app.config.update(MAX_CONTENT_LENGTH=MAX_BODY_BYTES, DEBUG=False, TESTING=False)
-    app.json.ensure_ascii = False
-    app.json.sort_keys = False
+    if isinstance(app.json, DefaultJSONProvider):
+        app.json.ensure_ascii = False
+        app.json.sort_keys = False
     in_cli = click.get_current_context(silent=True) is not None
     skills, store = parts.load(app, settings, store, log, in_cli)
     sleep = sleep or time.sleep
@@ -162,7 +165,7 @@ def receive(services: Services, name: str, prepare: Callable[[list], list] | Non
     if channel is None:
         return answer(name, 404, f"{name} is off\n")
     raw = request.get_data(cache=True)
-    if not channel.verify(raw, request.headers):
+    if not channel.verify(raw, cast(Mapping[str, str], request.headers)):  # werkzeug's case-insensitive headers
         logs.get().warning("request not verified", extra={"channel": name, "bytes": len(raw)})
         return answer(name, 401, "a bearer token is required") if name == "web" else answer(name, 403, "forbidden\n")
     try:
@@ -181,6 +184,8 @@ def receive(services: Services, name: str, prepare: Callable[[list], list] | Non
     except Exception as error:  # the web's signing key lives in the store, which may be down
         logs.get().warning("could not prepare the request", extra={"channel": name, "error": type(error).__name__})
         return answer(name, 503, "busy, try again in a moment")
+    if services.skills is None:  # only the CLI starts without skills; a server refuses to
+        return answer(name, 503, "skills file not loaded\n")
     outcome = relay.deliver_all(
         updates, channel, services.store, services.skills, clock=services.clock, guard=services.guard
     )
@@ -210,7 +215,7 @@ def web_refused(services: Services) -> Response | None:
     """Off (404); or, without WEB_CHAT_TOKEN, asked from anywhere but this machine (403)."""
     if services.channels.get("web") is None:
         return answer("web", 404, "web chat is off")
-    if not services.settings.secret("web_chat_token") and not web.open_locally(request.remote_addr, request.host):
+    if not services.settings.secret("web_chat_token") and not web.open_locally(request.remote_addr or "", request.host):
         return answer("web", 403, "without WEB_CHAT_TOKEN the web chat answers only this machine (localhost)")
     return None
 

@@ -242,8 +242,8 @@ def mermaid(loaded: skills_module.Skills) -> str:
     """Intents (rounded), states (boxes); arrows for gotos, button payloads and free text."""
     lines = ["flowchart LR"]
     node = lambda name: re.sub(r"\W", "_", name)  # noqa: E731
-    for state in loaded.states:
-        lines.append(f"    state_{node(state)}[[{state}]]")
+    for named in loaded.states:
+        lines.append(f"    state_{node(named)}[[{named}]]")
     menus = loaded.data.get("menus", {})
     for name, intent in loaded.intents.items():
         label = name + (f"<br/>action: {intent['action']}" if "action" in intent else "")
@@ -254,7 +254,8 @@ def mermaid(loaded: skills_module.Skills) -> str:
         for reply in intent.get("say", []):
             for key in ("quick_replies", "buttons"):
                 spec = reply.get(key, [])
-                for button in menus.get(spec, []) if isinstance(spec, str) else spec:
+                listed: list[dict] = menus.get(spec, []) if isinstance(spec, str) else spec
+                for button in listed:
                     found = loaded.match_payload(re.sub(r"\{[a-z_]+\}", "x", button.get("payload", "")))
                     if found:
                         targets.add(found[0])
@@ -264,7 +265,8 @@ def mermaid(loaded: skills_module.Skills) -> str:
         if state.get("on_text"):
             lines.append(f"    state_{node(state_name)} -- text --> {node(state['on_text'])}")
         for table in state.get("aliases", {}).values():
-            for target in sorted({loaded.match_payload(re.sub(r"\{[a-z_]+\}", "1", t))[0] for t in table.values()}):
+            matched = [loaded.match_payload(re.sub(r"\{[a-z_]+\}", "1", t)) for t in table.values()]
+            for target in sorted({found[0] for found in matched if found}):
                 lines.append(f"    state_{node(state_name)} -- words --> {node(target)}")
             break
     return "\n".join(dict.fromkeys(lines))

@@ -163,7 +163,7 @@ def graph_get(page: fb.Messenger, path: str, fields: str = "") -> dict:
     params = {"access_token": page.token} | ({"fields": fields} if fields else {})
     status, body = outbound.request(page.session, "GET", f"{page.graph}/{path}", params=params)
     if status != 200:
-        error = body.get("error") if isinstance(body.get("error"), dict) else {}
+        error = fb.as_object(body.get("error"))
         raise SendFailed(f"graph {status} code={error.get('code')}: {error.get('message', '')}", False, status=status)
     return body
 

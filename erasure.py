@@ -24,6 +24,7 @@ import re
 import secrets
 import time
 
+import fb
 import logs
 import outbound
 import relay
@@ -137,12 +138,13 @@ def page_scoped_ids(page, app_id: str, app_scoped_id: str) -> tuple[list[str], s
     if status >= 500 or status == 429:
         raise SendFailed(f"ids_for_pages: HTTP {status}", transient=True, status=status)
     if status != 200:
-        error = body.get("error") if isinstance(body.get("error"), dict) else {}
+        error = fb.as_object(body.get("error"))
         code = error.get("code", status)
         reason = f"Meta did not match the id (code {code}): the app and the page must belong to one business"
         logs.get().warning("id matching refused", extra={"status": status, "code": error.get("code")})
         return [], reason
-    data = body.get("data") if isinstance(body.get("data"), list) else []
+    listed = body.get("data")
+    data = listed if isinstance(listed, list) else []
     found = [
         str(item["id"]) for item in data if isinstance(item, dict) and re.fullmatch(r"\d{1,32}", str(item.get("id")))
     ]

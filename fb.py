@@ -70,14 +70,19 @@ def _text(value) -> str:
     return value if isinstance(value, str) else ""
 
 
+def as_object(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def parse_event(event: dict) -> Update | None:
-    sender = event.get("sender") if isinstance(event.get("sender"), dict) else {}
+    sender = as_object(event.get("sender"))
     user_id = _text(sender.get("id")) or (str(sender.get("id")) if isinstance(sender.get("id"), int) else "")
-    timestamp = event.get("timestamp") if isinstance(event.get("timestamp"), (int, float)) else 0
+    stamp = event.get("timestamp")
+    timestamp = stamp if isinstance(stamp, int | float) else 0
     if not user_id:
         return None
     message, postback = event.get("message"), event.get("postback")
-    base = {"channel": CHANNEL, "user_id": user_id, "timestamp": timestamp / 1000}
+    base: dict[str, Any] = {"channel": CHANNEL, "user_id": user_id, "timestamp": timestamp / 1000}
     if isinstance(message, dict):
         if message.get("is_echo"):
             return None
@@ -144,7 +149,7 @@ def button_template(text: str, buttons: list[Button]) -> dict:
 
 
 def render_element(card: Card, public_url: str) -> dict:
-    element = {"title": shorten(card.title, LIMITS["fb_element_title"])}
+    element: dict[str, Any] = {"title": shorten(card.title, LIMITS["fb_element_title"])}
     if card.subtitle:
         element["subtitle"] = shorten(card.subtitle, LIMITS["fb_element_subtitle"])
     image = absolute_url(card.image_url, public_url)
@@ -176,7 +181,7 @@ def render_reply(reply: Reply, public_url: str = "") -> list[dict]:
     else:
         messages += [{"text": t} for t in texts]
     for group in chunks(reply.cards, LIMITS["fb_elements"]):
-        payload = {"template_type": "generic", "image_aspect_ratio": "horizontal"}
+        payload: dict[str, Any] = {"template_type": "generic", "image_aspect_ratio": "horizontal"}
         payload["elements"] = [render_element(card, public_url) for card in group]
         messages.append({"attachment": {"type": "template", "payload": payload}})
     quick = reply.quick_replies
@@ -197,7 +202,7 @@ class Messenger:
 
     name = CHANNEL
     ack = "EVENT_RECEIVED\n"
-    unprompted_window = WINDOW_SECONDS
+    unprompted_window: float | None = WINDOW_SECONDS
     keeps_transcript = False  # Messenger keeps the history itself
 
     def __init__(self, settings, session=None):
@@ -239,7 +244,7 @@ class Messenger:
                 logs.get().warning("profile lookup failed", extra={"error": str(error)})
                 return {}
             if status == 200:
-                profile = {"first_name": _text(data.get("first_name"))[:64]}
+                profile: dict[str, Any] = {"first_name": _text(data.get("first_name"))[:64]}
                 if _text(data.get("locale")):
                     profile["locale"] = data["locale"]
                 if isinstance(data.get("timezone"), int | float) and -12 <= data["timezone"] <= 14:
@@ -265,7 +270,7 @@ class Messenger:
         )
         if status == 200:
             return
-        error = body.get("error") if isinstance(body.get("error"), dict) else {}
+        error = as_object(body.get("error"))
         code = error.get("code")
         reason = (
             f"graph {status} code={code} subcode={error.get('error_subcode')}: {str(error.get('message', ''))[:200]}"
@@ -347,9 +352,9 @@ def graph_call(page: Messenger, method: str, url: str, params: dict, body: dict 
         else:
             if status == 200:
                 return data
-            error = data.get("error", {}) if isinstance(data.get("error"), dict) else {}
-            reason = f"graph {status} code={error.get('code')}: {error.get('message', '')}"
-            transient = status >= 500 or status == 429 or error.get("code") in TRANSIENT_CODES
+            refusal = as_object(data.get("error"))
+            reason = f"graph {status} code={refusal.get('code')}: {refusal.get('message', '')}"
+            transient = status >= 500 or status == 429 or refusal.get("code") in TRANSIENT_CODES
             failure = SendFailed(reason, transient=transient, status=status)
             if not transient:
                 raise failure

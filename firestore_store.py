@@ -7,6 +7,7 @@ created on first use, so start-up and /health never pay for them.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import functools
 import random
@@ -100,7 +101,7 @@ class FirestoreStore:
         self._lock = threading.Lock()
         self._written: dict[str, object] = {}  # token -> update time of the write made under it
         self._key_locks: dict[str, list] = {}  # key -> [lock, holders and waiters]
-        self._pool = None
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
 
     def client(self):
         if self._client is None:
@@ -121,13 +122,12 @@ class FirestoreStore:
         """Run a store call, waiting at most STORE_DEADLINE. A call given up on is told so and
         rolls back instead of writing; one whose commit was already on its way may still land,
         which is safe because what it claims carries a lease (see relay.DeliveryRecord.claim)."""
-        import concurrent.futures
-
         with self._lock:
             if self._pool is None:
                 self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="firestore")
+            pool = self._pool
         abandoned = threading.Event()
-        future = self._pool.submit(fn, *args, abandoned)
+        future = pool.submit(fn, *args, abandoned)
         try:
             return future.result(timeout=STORE_DEADLINE)
         except concurrent.futures.TimeoutError:

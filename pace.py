@@ -63,7 +63,7 @@ def hours_per_week(text: str, table: dict) -> float | None:
     if re.match(r"\s*§", after):
         value += 0.5
     elif amount.group(2) and re.match(r"\s*(15|30|45)(?!\d)", after):
-        value += int(re.match(r"\s*(\d+)", after).group(1)) / 60
+        value += int(after.strip()[:2]) / 60
     period = next((p for p in PER_PERIOD if re.search(rf"(?<=\W)(?:{w[p]})(?=\W)", said)), "")
     if amount.group(3):  # minutes: per day unless a period says otherwise
         value, period = value / 60, period or "day"
@@ -100,7 +100,7 @@ def _skill_in_question(ctx: Context) -> tuple[dict | None, dict | None]:
 
 
 def _in_progress(progress: dict | None) -> bool:
-    return bool(progress) and not progress.get("finished_at")
+    return progress is not None and bool(progress) and not progress.get("finished_at")
 
 
 def _confirm(ctx: Context, text: str, yes: Button, no: Button) -> None:
@@ -132,7 +132,7 @@ def choose_level(ctx: Context) -> str | None:
     if level not in LEVELS:
         return "level_unclear"
     asked = ctx.conversation.state == "choosing_level" and ctx.conversation.slots.get("skill") == skill["id"]
-    if not asked and _in_progress(progress):
+    if not asked and progress is not None and _in_progress(progress):
         payload = f"SETLEVEL:{skill['id']}:{level}"
         return _ask_before_changing(ctx, skill, progress, "level", level, payload, level=ctx.t(f"level_{level}"))
     ctx.conversation.slots.update(skill=skill["id"], skill_title=skill_title(ctx, skill), level=level)
@@ -150,7 +150,7 @@ def choose_hours(ctx: Context) -> str | None:
         return "hours_unclear"
     slots = ctx.conversation.slots
     asked = ctx.conversation.state == "choosing_hours" and slots.get("skill") == skill["id"]
-    if not asked and _in_progress(progress):
+    if not asked and progress is not None and _in_progress(progress):
         return _ask_before_changing(ctx, skill, progress, "hours", hours, f"PACE:{skill['id']}:{hours}", hours=hours)
     if slots.get("skill") != skill["id"] or slots.get("level") not in LEVELS:
         ctx.args["skill"] = skill["id"]

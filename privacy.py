@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import time
-from collections.abc import Mapping
+from typing import Any
 
 from settings import Settings
 from skills import Skills
@@ -23,7 +23,7 @@ STYLE = (
 ITEMS = ("conversation", "skills", "reminder", "suggestions", "reports", "transcript")
 
 
-def pick_language(skills: Skills, asked: str | None, accept: Mapping | None) -> str:
+def pick_language(skills: Skills, asked: str | None, accept: Any) -> str:
     """``?lang=`` when we speak it, else the browser's best match, else the bot's default."""
     if asked and asked.split("-")[0].lower() in skills.locales:
         return asked.split("-")[0].lower()

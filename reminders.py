@@ -233,7 +233,7 @@ def reminder_card(ctx: Context) -> Reply | None:
     skill = ctx.skills.skill(reminder.get("skill", ""))
     progress = ctx.conversation.progress.get(reminder.get("skill", ""))
     item = next_item(ctx, skill, progress) if skill and progress else None
-    if item is None:
+    if skill is None or progress is None or item is None:
         reminder["enabled"] = False  # nothing left to remind about: the plan is done or dropped
         ctx.conversation.wake_at(None)
         return None

@@ -170,7 +170,7 @@ class SQLiteStore:
         # Local and cheap: the read that ``fields`` would save costs nothing here, so run the step.
         self.transact(key, step)
 
-    def due(self, now: float, limit: int) -> list[tuple[str, float]]:
+    def due(self, now: float, limit: int) -> list[tuple[str, object]]:
         rows = self._connection().execute(
             "SELECT key, due_at FROM reminders WHERE due_at <= ? AND lease_until <= ? ORDER BY due_at LIMIT ?",
             (now, now, limit),

@@ -111,7 +111,7 @@ def parse_message(event_id: str, message: dict, username: str = "") -> Update | 
     # in a group only receives commands and replies to its own messages.
     if person is None or chat.get("type") == "channel" or sender.get("is_bot") is True:
         return None
-    base = {
+    base: dict[str, Any] = {
         "channel": CHANNEL,
         "user_id": person,
         "event_id": event_id,
@@ -121,7 +121,8 @@ def parse_message(event_id: str, message: dict, username: str = "") -> Update | 
     }
     text = _str(message.get("text"))
     if text:
-        entities = message.get("entities") if isinstance(message.get("entities"), list) else []
+        listed = message.get("entities")
+        entities = listed if isinstance(listed, list) else []
         first = _dict(entities[0]) if entities else {}
         if first.get("type") == "bot_command" and first.get("offset") == 0 and _int(first.get("length")):
             word, _, mention = text[1 : first["length"]].partition("@")
@@ -191,7 +192,7 @@ def render_reply(reply: Reply, chat_id: str, short: Callable[[str], str], public
         image = absolute_image(card.image_url, public_url)
         if image:
             params = {"chat_id": chat_id, "photo": image, "caption": card_caption(card), "parse_mode": "HTML"}
-            call = {"method": "sendPhoto", "params": params}
+            call: dict[str, Any] = {"method": "sendPhoto", "params": params}
         else:
             params = {
                 "chat_id": chat_id,
@@ -216,7 +217,7 @@ class Telegram:
 
     name = CHANNEL
     ack = "ok\n"
-    unprompted_window = None  # a bot may write to a chat any time, unless blocked
+    unprompted_window: float | None = None  # a bot may write to a chat any time, unless blocked
     keeps_transcript = False  # Telegram keeps the history itself
 
     def __init__(self, settings, session=None, sleep=time.sleep, max_inline_wait: float = MAX_INLINE_WAIT):

@@ -44,7 +44,7 @@ def bearer_ok(headers: Mapping[str, str], expected: str) -> bool:
 class WebChat:
     name = CHANNEL
     ack = ""
-    unprompted_window = None  # never writes unprompted at all (may_send_unprompted)
+    unprompted_window: float | None = None  # never writes unprompted at all (may_send_unprompted)
     keeps_transcript = True  # a reloaded page gets its conversation back (GET /api/history)
 
     def __init__(self, settings) -> None:

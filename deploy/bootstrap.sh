@@ -8,7 +8,8 @@
 # Secrets are read from the environment (FB_PAGE_ACCESS_TOKEN, FB_APP_SECRET, TELEGRAM_BOT_TOKEN,
 # WEB_CHAT_TOKEN, ...) or asked for without echo; FB_VERIFY_TOKEN, TELEGRAM_SECRET_TOKEN and
 # TASKS_TOKEN are generated if not given. A channel whose secrets you leave empty stays off.
-# OWNER_NAME, OWNER_CONTACT (shown on /privacy), RETENTION_DAYS and FB_APP_ID, when set, go to the trigger.
+# OWNER_NAME, OWNER_CONTACT (shown on /privacy), RETENTION_DAYS and FB_APP_ID, when set, go to the trigger;
+# BUDGET_USD (say 5) adds a budget that e-mails the billing admins at 50, 90 and 100 % of it.
 # The build trigger needs the GitHub repository linked to Cloud Build first (2nd gen, same region).
 set -euo pipefail
 
@@ -22,7 +23,7 @@ DRY_RUN=0
 WAIT_TRIES="${BOOTSTRAP_WAIT_TRIES:-20}"  # how long to wait for what was just created: tries ...
 WAIT_SECONDS="${BOOTSTRAP_WAIT_SECONDS:-6}"  # ... times this many seconds
 
-usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --project) PROJECT="$2"; shift 2 ;;
@@ -99,7 +100,7 @@ step() { printf '\n== %s\n' "$1"; }
 
 step "APIs"
 enabled=$(g services list --enabled --format='value(config.name)')
-for api in run cloudbuild artifactregistry firestore secretmanager cloudscheduler iam; do
+for api in run cloudbuild artifactregistry firestore secretmanager cloudscheduler iam ${BUDGET_USD:+cloudbilling billingbudgets}; do
     case " $(echo "$enabled" | tr '\n' ' ') " in
         *" ${api}.googleapis.com "*) ;;
         *) change services enable "${api}.googleapis.com" ;;
@@ -247,6 +248,19 @@ exists scheduler jobs describe "${SERVICE}-reminders" --location="$REGION" ||
     change scheduler jobs create http "${SERVICE}-reminders" --location="$REGION" --schedule='*/15 * * * *' \
         --uri="${url}/tasks/reminders" --http-method=POST --attempt-deadline=120s \
         --oidc-service-account-email="$SCHEDULER_SA" --oidc-token-audience="${url}/tasks/reminders"
+
+step "Budget alert"
+if [ -n "${BUDGET_USD:-}" ]; then
+    account=$(g billing projects describe "$PROJECT" --format='value(billingAccountName)' | sed 's|.*/||')
+    [ -n "$account" ] || { echo "  $PROJECT has no billing account: link one, then run this again" >&2; exit 1; }
+    budget=$(g billing budgets list --billing-account="$account" --filter="displayName=${SERVICE}-budget" \
+        --format='value(name)')
+    [ -n "$budget" ] || change billing budgets create --billing-account="$account" \
+        --display-name="${SERVICE}-budget" --budget-amount="${BUDGET_USD}USD" --filter-projects="projects/${PROJECT}" \
+        --threshold-rule=percent=0.5 --threshold-rule=percent=0.9 --threshold-rule=percent=1.0
+else
+    echo "  skipped: set BUDGET_USD (say 5) for an e-mail at 50, 90 and 100 % of a monthly budget"
+fi
 
 printf '\n%s\n' "$([ "$DRY_RUN" -eq 1 ] && echo "dry run: $CHANGES change(s) would be made" || echo "done: $CHANGES change(s) made")"
 echo "service URL after the first deploy: $url"

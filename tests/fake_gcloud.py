@@ -160,6 +160,17 @@ def other_command(state: dict, words: list[str], flags: dict, stdin: str) -> int
         state["resources"].append(["ttl", flags["--collection-group"]])
         save_state(state)
         return 0
+    if words[:3] == ["billing", "projects", "describe"]:
+        print("billingAccounts/0A1B2C-3D4E5F-6A7B8C")
+        return 0
+    if words[:3] == ["billing", "budgets", "list"]:
+        name = flags.get("--filter", "").removeprefix("displayName=")
+        print("\n".join(f"budgets/{n}" for g, n in state["resources"] if g == "billing budgets" and n == name))
+        return 0
+    if words[:3] == ["billing", "budgets", "create"]:
+        state["resources"].append(["billing budgets", flags["--display-name"]])
+        save_state(state)
+        return 0
     if words[:3] == ["artifacts", "repositories", "list-cleanup-policies"]:
         print(json.dumps(state.get("cleanup", [])))
         return 0

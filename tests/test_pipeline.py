@@ -275,6 +275,19 @@ def test_web_chat_token_is_created_only_when_given_and_then_passed(world):
     assert "WEB_CHAT_TOKEN" in world.live()["secrets"]
 
 
+def test_a_budget_alert_is_made_once_when_asked_for(world):
+    world.env["BUDGET_USD"] = "5"
+    first = world.bootstrap()
+    assert first.returncode == 0, first.stderr
+    made = [m for m in mutations(world.calls()) if m.startswith("billing budgets create")]
+    assert len(made) == 1 and "--budget-amount=5USD" in made[0] and "--threshold-rule=percent=0.9" in made[0]
+    assert "--filter-projects=projects/demo-proj" in made[0]
+    assert "services enable billingbudgets.googleapis.com" in "\n".join(mutations(world.calls()))
+    calls = len(world.calls())
+    assert world.bootstrap().returncode == 0
+    assert mutations(world.calls()[calls:]) == []
+
+
 def test_bootstrap_stops_on_a_refusal_instead_of_reading_it_as_missing(world):
     world.edit(lambda s: s.update(refuse="artifacts repositories describe"))
     done = world.bootstrap()
@@ -347,6 +360,7 @@ def problems_with(args: list[str], tree: dict) -> list[str]:
 
 def test_every_gcloud_call_parses_with_the_installed_sdk(world):
     tree = sdk_tree()
+    world.env["BUDGET_USD"] = "5"  # the optional budget's calls are checked too
     assert world.bootstrap().returncode == 0
     for sha in ("a" * 40, "b" * 40):
         assert world.push(sha)[0] == ""
@@ -393,3 +407,25 @@ def test_the_test_step_runs_the_images_python():
     assert test["name"].startswith(f"python:{python}-")
     assert "machineType" not in BUILD["options"]  # the default machine is the one the free minutes cover
     assert "gcr.io/${PROJECT_ID}" not in (ROOT / "cloudbuild.yaml").read_text()  # Container Registry is gone
+
+
+def test_every_secret_and_setting_the_service_reads_reaches_it_through_the_pipeline():
+    """A secret the service reads but the pipeline does not pass would be dropped by the next push
+    (`--set-secrets` and `--set-env-vars` replace the whole list): this fails first."""
+    from dataclasses import fields
+
+    from settings import SECRET_FIELDS, Settings
+
+    deploy = next(step for step in BUILD["steps"] if step.get("id") == "deploy")["args"][-1]
+    listed = re.search(r"for pair in (.*?); do", deploy, re.S).group(1)
+    passed = dict(re.findall(r"([A-Z_]+)=([a-z-]+)", listed))
+    bootstrap = (ROOT / "deploy" / "bootstrap.sh").read_text()
+    created = re.search(r'^SECRETS="([^"]+)"', bootstrap, re.M).group(1).split()
+    for name in (field.upper() for field in SECRET_FIELDS):
+        assert name in passed, f"cloudbuild.yaml does not pass the secret {name}"
+        assert passed[name] in created, f"the bootstrap does not create {passed[name]} for {name}"
+    # The owner's plain settings that only the deploy can set, each with a substitution.
+    env = re.search(r'--set-env-vars="\^\|\^([^"]+)"', deploy).group(1)
+    names = {pair.split("=", 1)[0] for pair in env.split("|")}
+    for setting in ("OWNER_NAME", "OWNER_CONTACT", "RETENTION_DAYS", "FB_APP_ID", "STORE_URL", "PUBLIC_URL"):
+        assert setting in names and setting.lower() in {f.name for f in fields(Settings)}, setting
