@@ -125,6 +125,16 @@ def test_telegram_poll_feeds_the_same_handler(cli, telegram):
     assert offsets == [0, 4]
 
 
+def test_the_readmes_five_minute_telegram_bot_needs_only_the_token(make_settings, telegram):
+    """The README's first real bot: TELEGRAM_BOT_TOKEN alone, no secret token, no public URL."""
+    application = app_module.create_app(make_settings(telegram_secret_token=None, public_url=None))
+    telegram.updates = [tg_message(6609, "/start", update_id=1)]
+    result = application.test_cli_runner().invoke(args=["telegram-poll", "--stop-when-idle"])
+    assert result.exit_code == 0, result.output
+    assert "polling Telegram" in result.output and "handled 1 update(s)" in result.output
+    assert telegram.sent("sendMessage", 6609)[0][1]["text"].startswith("Hi Ana!")
+
+
 def poll_app(make_settings, waits: list, **overrides):
     return app_module.create_app(make_settings(**overrides), sleep=waits.append)
 
