@@ -15,8 +15,8 @@ RUN pip install --require-hashes --no-deps -r requirements.txt
 RUN groupadd --system --gid 10001 app && useradd --system --uid 10001 --gid app --no-create-home app
 
 # The code stays root-owned: the service user can read it, not change it.
-COPY app.py parts.py cli.py erasure.py privacy.py delivery.py flood.py actions.py catalog.py pace.py steps.py reminders.py outreach.py relay.py fb.py tg.py web.py \
-     store.py sqlite_store.py firestore_store.py chat.py understand.py skills.py skills_check.py \
+COPY app.py parts.py cli.py erasure.py privacy.py delivery.py flood.py tally.py stats.py admin.py actions.py catalog.py pace.py steps.py reminders.py outreach.py relay.py fb.py tg.py web.py \
+     store.py sqlite_store.py firestore_store.py firestore_support.py chat.py understand.py skills.py skills_check.py \
      settings.py logs.py outbound.py texts.py doctor.py tasks_auth.py readahead.py gunicorn.conf.py ./
 COPY skills.json skills.schema.json ./
 COPY static ./static

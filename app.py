@@ -9,6 +9,7 @@ so tests hand over real ones instead of patching afterwards.
 from __future__ import annotations
 
 import dataclasses
+import hmac
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -20,6 +21,7 @@ from flask import Flask, Response, jsonify, request, send_from_directory
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
+import admin
 import cli
 import erasure
 import fb
@@ -30,6 +32,7 @@ import parts
 import privacy
 import relay
 import skills as skills_module
+import stats
 import tasks_auth
 import web
 from chat import Unreadable
@@ -82,6 +85,7 @@ def create_app(
     register_web_chat(app, services)
     register_tasks(app, services)
     register_privacy(app, services)
+    register_admin(app, services)
     cli.register(app)
     if not in_cli:  # keep `flask skills graph > flow.md` output clean
         for channel, missing in settings.half_configured().items():
@@ -300,17 +304,17 @@ def register_tasks(app: Flask, services: Services) -> None:
         budget = float(budget) if isinstance(budget, int | float) and 1 <= budget <= 600 else 50.0
         try:
             report = outreach.run_due(
-                services.store,
-                services.channels.get,
-                services.skills,
-                clock=services.clock,
-                sleep=services.sleep,
+                services.store, services.channels.get, services.skills, clock=services.clock, sleep=services.sleep,
                 budget=budget,
-            )
+            )  # fmt: skip
         except Exception as error:
             logs.get().warning("reminders: store failed", extra={"error": type(error).__name__})
             return jsonify(error="store unavailable"), 503
         logs.get().info("reminders run", extra=report.as_json())
+        try:  # the stats' daily roll-up rides on the scheduled job; a failure waits for the next run
+            stats.roll_up(services.store, services.clock())
+        except Exception as error:
+            logs.get().warning("stats roll-up failed", extra={"error": type(error).__name__})
         return jsonify(report.as_json())
 
 
@@ -359,3 +363,37 @@ def register_privacy(app: Flask, services: Services) -> None:
         lang = privacy.pick_language(services.skills, request.args.get("lang"), request.accept_languages)
         body = privacy.deletion_page(services.skills, receipt, code, services.settings.retention_days, lang)
         return Response(body, status=200 if receipt else 404, mimetype=HTML, headers={"Content-Language": lang})
+
+
+def register_admin(app: Flask, services: Services) -> None:
+    def html_page(status: int, body: str) -> Response:
+        return Response(body, status=status, headers=admin.SECURITY_HEADERS, mimetype=HTML)
+
+    def numbers() -> dict:
+        days = request.args.get("days", "30")
+        return stats.collect(services.store, int(days) if days.isdigit() else 30, services.clock())
+
+    def refused() -> tuple[int, str] | None:
+        return admin.refusal(services.settings.secret("admin_token"), cast(Mapping, request.headers), request.cookies)
+
+    @app.get("/admin")
+    def dashboard():
+        problem = refused()
+        return html_page(*problem) if problem else html_page(200, admin.dashboard(numbers()))
+
+    @app.get("/admin/stats.json")
+    def dashboard_json():
+        problem = refused()
+        return html_page(*problem) if problem else jsonify(numbers())
+
+    @app.post("/admin")
+    def sign_in():
+        token = services.settings.secret("admin_token")
+        if not token or not hmac.compare_digest(request.form.get("token", "").encode(), token.encode()):
+            logs.get().warning("dashboard sign-in refused", extra={"httpRequest": logs.request_fields(request)})
+            return html_page(*admin.refusal(token, {}, {}, wrong=bool(token)))
+        response = Response(status=303, headers={"Location": "/admin"})
+        secure = request.is_secure or request.headers.get("X-Forwarded-Proto") == "https"
+        cookie = {"max_age": admin.COOKIE_MAX_AGE, "httponly": True, "samesite": "Strict", "path": "/admin"}
+        response.set_cookie(admin.COOKIE, admin.session_value(token), secure=secure, **cookie)
+        return response

@@ -25,6 +25,7 @@ def register(app) -> None:
     register_telegram_poll(app)
     register_suggestions(app)
     register_forget(app)
+    register_stats(app)
 
 
 def register_doctor(app) -> None:
@@ -222,6 +223,39 @@ def register_forget(app) -> None:
         ]
         base = app.extensions["settings"].public_url or "http://127.0.0.1:8080"
         click.echo(f"deleted {key}: {', '.join(words)}; receipt {base}/deletion?id={receipt['id']}")
+
+
+def register_stats(app) -> None:
+    @app.cli.command("stats")
+    @click.option("--days", default=30, show_default=True, type=click.IntRange(1, 60), help="the period, up to today")
+    @click.option("--json", "as_json", is_flag=True, help="the numbers as JSON (every key is in the README)")
+    def show_stats(days: int, as_json: bool):
+        """People per channel, activity, messages, skills, reminders and what the bot did not understand."""
+        import stats
+
+        try:
+            numbers = stats.collect(loaded_store(app), days, app.extensions["chatbot"].clock())
+        except Exception as error:
+            raise click.ClickException(f"store: {type(error).__name__}: {str(error)[:300]}") from None
+        if as_json:
+            click.echo(json.dumps(numbers, indent=2, ensure_ascii=False))
+            return
+        period = numbers["period"]
+        click.echo(f"{period['from']} to {period['to']} (UTC, {period['days']} days)")
+        users = ", ".join(f"{n} on {channel}" for channel, n in numbers["users"].items())
+        click.echo(f"people: {numbers['users_total']} ({users}); new in the period: {numbers['new_users']}")
+        click.echo("active: " + ", ".join(f"{n} in {d} day(s)" for d, n in numbers["active"].items()))
+        for name in ("messages", "fallbacks", "assignments_done", "skills_started", "skills_finished"):
+            click.echo(f"{name.replace('_', ' ')}: {numbers[name]}")
+        reminders = (numbers["reminders_sent"], numbers["reminders_held"], numbers["reminders_refused"])
+        click.echo(
+            "reminders: {} sent, {} held, {} refused; announcements: {}".format(
+                *reminders, numbers["announcements_sent"]
+            )
+        )
+        click.echo("funnel: " + " > ".join(f"{k.replace('_', ' ')} {v}" for k, v in numbers["funnel"].items()))
+        for row in numbers["unmatched"]:
+            click.echo(f"  not understood ({row['people']}): {plain_text(row['text'])}")
 
 
 def schema_problems(data: dict, skills_file: str) -> list[str]:

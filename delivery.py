@@ -35,6 +35,7 @@ class DeliveryRecord:
     payload_keys: dict = field(default_factory=dict)
     transcript: list = field(default_factory=list)  # only for channels that keep one: {"from", "text" or "reply"}
     flood: dict = field(default_factory=dict)  # the person's token buckets (flood.py)
+    tally: dict = field(default_factory=dict)  # what the owner's stats count (tally.py)
     forgotten_at: float = 0.0  # read from a tombstone; not stored in the record itself
 
     @classmethod

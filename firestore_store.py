@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import functools
 import random
 import threading
 import time
@@ -17,72 +16,24 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import store
-from store import DAY, DELETE, QUEUES, RETENTION_DAYS, Step, StoreError, StoreUnavailable, Writes, plan
+from firestore_support import (
+    CREDENTIALS_HINT,
+    STORE_DEADLINE,
+    bounded,
+    classify,
+    document_id,
+    filed_document,
+    from_document,
+    pick,
+    timestamp,
+    to_document,
+)
+from store import DAY, DELETE, QUEUES, RETENTION_DAYS, Step, StoreError, StoreUnavailable, Where, Writes, plan
 
 T = TypeVar("T")
 
 MAX_ERASED_IN_BATCH = 400  # filed records deleted in the erasing write itself; Firestore's batch limit is 500
 WRITE_ATTEMPTS = 12  # concurrent messages from one user (across instances) race for one document
-STORE_DEADLINE = 8.0  # seconds a request waits for Firestore; the client's own retries run for minutes
-CREDENTIALS_HINT = (
-    "locally run `gcloud auth application-default login` (or set FIRESTORE_EMULATOR_HOST); on Cloud Run "
-    "give the runtime service account roles/datastore.user; check the project and database in STORE_URL"
-)
-
-
-def classify(error: Exception) -> Exception:
-    """Map a Google API error to StoreUnavailable (retry later) or StoreError (give up)."""
-    from google.api_core import exceptions
-
-    transient = (
-        exceptions.ServiceUnavailable,
-        exceptions.DeadlineExceeded,
-        exceptions.InternalServerError,
-        exceptions.TooManyRequests,
-        exceptions.Aborted,
-        exceptions.Unknown,
-        exceptions.RetryError,
-    )
-    message = f"firestore: {type(error).__name__}: {str(error)[:200]}"
-    if isinstance(error, exceptions.PermissionDenied | exceptions.Unauthenticated | exceptions.NotFound):
-        return StoreError(f"{message} ({CREDENTIALS_HINT})")
-    if isinstance(error, exceptions.Aborted):
-        return StoreUnavailable(message, contention=True)
-    if isinstance(error, transient):
-        return StoreUnavailable(message)
-    return StoreError(message)
-
-
-@functools.cache
-def bounded() -> dict:
-    """Retry and timeout for every call: the client's defaults retry for minutes, which would
-    keep an abandoned call (see FirestoreStore._bounded) busy long after its request ended."""
-    from google.api_core import exceptions, retry
-
-    transient = retry.if_exception_type(
-        exceptions.ServiceUnavailable,
-        exceptions.DeadlineExceeded,
-        exceptions.InternalServerError,
-        exceptions.ResourceExhausted,
-    )
-    policy = retry.Retry(predicate=transient, initial=0.1, maximum=1.0, multiplier=2.0, timeout=STORE_DEADLINE)
-    return {"retry": policy, "timeout": STORE_DEADLINE}
-
-
-def timestamp(seconds: float):
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(seconds, tz=UTC)
-
-
-def to_document(key: str, doc: dict, now: float, retention_days: float = RETENTION_DAYS) -> dict:
-    """The stored shape: the document and when Firestore's TTL policy may delete it (if ever)."""
-    expire = store.expires_at(key, doc, now, retention_days)
-    return doc if expire is None else doc | {"expire_at": timestamp(expire)}
-
-
-def from_document(data: dict | None) -> dict | None:
-    return None if data is None else {k: v for k, v in data.items() if k != "expire_at"}
 
 
 class FirestoreStore:
@@ -374,6 +325,36 @@ class FirestoreStore:
             return None
         return {k: v for k, v in snapshot.to_dict().items() if k != "expire_at"}
 
+    def _query(self, where: Where):
+        from google.cloud.firestore_v1.base_query import FieldFilter
+
+        query = self.client().collection(store.CONVERSATIONS)
+        for field, op, value in where:
+            query = query.where(filter=FieldFilter(field, "array_contains" if op == "contains" else op, value))
+        return query
+
+    def count(self, where: Where) -> int:
+        query = self._query(where)
+        return int(self._bounded(lambda abandoned: self._call(query.count().get, **bounded()))[0][0].value)
+
+    def sums(self, fields: list[str], where: Where | None = None) -> dict[str, float]:
+        """Up to five sums per aggregation query (Firestore's limit), each query one round trip."""
+        totals: dict[str, float] = {}
+        for start in range(0, len(fields), 5):
+            group = fields[start : start + 5]
+            aggregation = self._query(where or []).sum(group[0], alias="s0")
+            for n, field in enumerate(group[1:], start=1):
+                aggregation = aggregation.sum(field, alias=f"s{n}")
+            results = self._bounded(lambda abandoned, a=aggregation: self._call(a.get, **bounded()))
+            values = {result.alias: result.value for result in results[0]}
+            totals.update({field: float(values.get(f"s{n}") or 0) for n, field in enumerate(group)})
+        return totals
+
+    def scan(self, fields: list[str], where: Where) -> list[dict]:
+        query = self._query(where).select(fields)
+        snapshots = self._bounded(lambda abandoned: self._call(lambda: list(query.stream(**bounded()))))
+        return [{field: pick(snapshot.to_dict(), field) for field in fields} for snapshot in snapshots]
+
     def sweep(self, now: float) -> int:
         return 0  # the TTL policy on expire_at deletes expired documents (within about a day)
 
@@ -384,14 +365,3 @@ class FirestoreStore:
         if self._client is not None:
             self._client.close()
             self._client = None
-
-
-def document_id(key: str) -> str:
-    """A Firestore document id for a conversation key: ids may not contain "/"."""
-    return key.replace("%", "%25").replace("/", "%2F")
-
-
-def filed_document(key: str, record: dict, now: float, retention_days: float = RETENTION_DAYS) -> dict:
-    created = record.get("created_at", now)
-    expire = timestamp(created + retention_days * DAY)
-    return {**record, "conversation": key, "created_at": created, "expire_at": expire}

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import chat
 import flood
 import logs
+import tally
 from chat import Conversation, Reply, Update
 from delivery import (  # noqa: F401 - read, document and the record are used through relay too
     OUTBOX_MAX_AGE,
@@ -150,7 +151,7 @@ def deliver(
     if hold:
         result.ok = False
     elif taken:
-        result.ok = send_claimed(update.key, claim, taken, channel, store, clock, result)
+        result.ok = send_claimed(update.key, claim, taken, channel, store, clock, result, update.from_bot)
     return result
 
 
@@ -188,6 +189,7 @@ def apply(update, conv, record, channel, skills, now, result: Delivery) -> list:
         wake = conv.wake
         if not channel.may_send_unprompted(conv, now):
             conv.held, conv.wake, result.held = wake["payload"], {}, True
+            tally.add(record.tally, "h", now)
             return []
         update = replace(update, payload=wake["payload"])
     elif update.payload in record.payload_keys:
@@ -203,14 +205,22 @@ def apply(update, conv, record, channel, skills, now, result: Delivery) -> list:
         chat.take_profile(update, conv)
         turn = chat.Turn(replies=[] if update.from_bot else [chat.apology(skills, conv)], filed=[])
     result.replies, result.erased = turn.replies, turn.erase
+    if update.from_bot:
+        tally.add(record.tally, "r", now, 1 if turn.replies else 0)
+    else:
+        missed = turn.intent == skills.data["bot"]["fallback"] and bool(update.text)
+        tally.turn(record.tally, before["progress"], conv.progress, update.text if missed else None, now)
     if channel.keeps_transcript:
         record.note(update.text or update.label, turn.replies)
     record.enqueue(update.event_id, channel.render(turn.replies, conv, update, record.short_payload), now)
     return turn.filed
 
 
-def send_claimed(key: str, claim: str, taken: list, channel: Channel, store: Store, clock, result: Delivery) -> bool:
-    """Send the claimed outbox entries in order; record what is left. True if all went out."""
+def send_claimed(
+    key: str, claim: str, taken: list, channel: Channel, store: Store, clock, result: Delivery, unprompted: bool = False
+) -> bool:
+    """Send the claimed outbox entries in order; record what is left. True if all went out. ``unprompted``:
+    the bot wrote first (a reminder), so a refusal is counted as a refused reminder."""
     started = clock()
     remaining: dict[str, list] = {}
     deactivate = stopped = False
@@ -237,11 +247,13 @@ def send_claimed(key: str, claim: str, taken: list, channel: Channel, store: Sto
                 # A bug rendering or sending one message: retrying would repeat it. Dropped, logged.
                 logs.get().exception("send crashed, dropped", extra={"key": key})
         remaining[seq] = left
-    settle(store, key, claim, remaining, deactivate)
+    settle(store, key, claim, remaining, deactivate, refused=deactivate and unprompted, now=clock())
     return not stopped
 
 
-def settle(store: Store, key: str, claim: str, remaining: dict[str, list], deactivate: bool) -> None:
+def settle(
+    store: Store, key: str, claim: str, remaining: dict[str, list], deactivate: bool, refused: bool = False, now=0.0
+) -> None:
     """After sending: drop the entries this claim finished, keep what is left unsent (released)."""
 
     def step(doc: dict | None):
@@ -258,6 +270,8 @@ def settle(store: Store, key: str, claim: str, remaining: dict[str, list], deact
                 del record.outbox[seq]
         if deactivate and conv.active:
             conv.active, changed = False, True
+            if refused:
+                tally.add(record.tally, "x", now)
         return (Change(document(conv, record)) if changed else None), None
 
     if deactivate:

@@ -21,6 +21,7 @@ SECRET_FIELDS = (
     "telegram_secret_token",
     "tasks_token",
     "web_chat_token",
+    "admin_token",
 )
 
 
@@ -147,6 +148,7 @@ class Settings:
     tasks_certs_url: str = "https://www.googleapis.com/oauth2/v1/certs"
     tasks_token: str = ""
     web_chat_token: str = ""
+    admin_token: str = ""  # the owner's dashboard (/admin) is off without it
     fb_app_id: str = ""  # only for matching a data deletion request's app-scoped id to the page's ids
     owner_name: str = ""  # who runs the bot, on the privacy page
     owner_contact: str = ""  # how to reach them (an e-mail address or a URL), on the privacy page

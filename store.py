@@ -73,6 +73,8 @@ class Writes:
 
 
 Step = Callable[[dict | None], "tuple[Change | None, Any]"]
+Where = list[tuple[str, str, Any]]  # (dotted field path, "==" ">=" ">" "<" or "contains", value), all of them true
+WHERE_OPS = ("==", ">=", ">", "<", "contains")
 
 
 def wake_due(doc: dict | None) -> float | None:
@@ -122,6 +124,15 @@ class Store(Protocol):
 
     def find(self, queue: str, record_id: str) -> dict | None:
         """The record filed with this ``id`` field (a receipt, say), or None."""
+
+    def count(self, where: Where) -> int:
+        """How many conversation documents match (one aggregation query on Firestore)."""
+
+    def sums(self, fields: list[str], where: Where | None = None) -> dict[str, float]:
+        """The sum of each numeric field over the matching conversation documents (missing counts 0)."""
+
+    def scan(self, fields: list[str], where: Where) -> list[dict]:
+        """The given fields (dotted paths, keys of the result) of every matching conversation document."""
 
     def sweep(self, now: float) -> int:
         """Delete what expired (past ``expire_at`` or the retention period); how many records went.
