@@ -45,12 +45,14 @@ bench: install  ## cold start, throughput, memory, Firestore operations and cost
 	$(BIN)/python bench/run.py
 	$(SAY) "written: bench/results.md"
 
-loadtest: install  ## 100 users per channel for 60 s, redeliveries, failing sends; a flooder; 10,000 hostile bodies (loopback)
-	$(SAY) "1/3 load: 100 users per channel for 60 s with redeliveries and failing sends"
+loadtest: install  ## 100 users per channel for 60 s; a flooder; a 10,000-person broadcast; 10,000 hostile bodies (loopback)
+	$(SAY) "1/4 load: 100 users per channel for 60 s with redeliveries and failing sends"
 	$(BIN)/python tests/loadtest.py --users 100 --seconds 60
-	$(SAY) "2/3 flood: one person sends 1,000 messages in a minute while 50 chat (three 60 s phases)"
+	$(SAY) "2/4 flood: one person sends 1,000 messages in a minute while 50 chat (three 60 s phases)"
 	$(BIN)/python tests/floodtest.py --flood 1000 --seconds 60 --users 50
-	$(SAY) "3/3 10,000 hostile bodies per webhook"
+	$(SAY) "3/4 a broadcast to 10,000 people by two runs at once (about 7 minutes at 25 a second)"
+	$(BIN)/python tests/broadcasttest.py --people 10000
+	$(SAY) "4/4 10,000 hostile bodies per webhook"
 	$(BIN)/python tests/malformed.py --bodies 10000
 
 lint: install system-deps  ## ruff, mypy over the service modules, the skills file, and shell scripts

@@ -8,6 +8,7 @@ replies, or the name of another intent to run instead.
 from __future__ import annotations
 
 import math
+import re
 
 import catalog
 import pace
@@ -17,7 +18,7 @@ from catalog import current_skill, resource, skill_title
 from chat import Button, Card, Context, Reply
 from steps import say_next
 from texts import plain_text, shorten
-from understand import trim
+from understand import fold, trim
 
 PAGE_SIZE_DEFAULT = 4
 MAX_SUGGESTION = 200
@@ -202,6 +203,42 @@ def welcome(ctx: Context) -> str | None:
     return "welcome_back"
 
 
+def news_off(ctx: Context) -> str | None:
+    ctx.conversation.news["off"] = True
+    return None
+
+
+def news_on(ctx: Context) -> str | None:
+    ctx.conversation.news.pop("off", None)
+    return None
+
+
+def notify_when_added(ctx: Context) -> str | None:
+    """Yes to "shall I tell you when it is added?": the suggestion's words are kept, for the audience
+    `flask broadcast --to suggested:WORD` chooses from."""
+    suggestion = ctx.conversation.slots.get("suggestion", "")
+    words = [w for w in re.findall(r"[a-z0-9+#]+", fold(suggestion)) if len(w) > 1][:8]
+    if not words:
+        return "notify_no"
+    ctx.conversation.news["suggested"] = list(dict.fromkeys([*ctx.conversation.news.get("suggested", []), *words]))[
+        -20:
+    ]
+    return None
+
+
+def announce_skill(ctx: Context) -> str | None:
+    """ANNOUNCE_ADDED:{skill}: a skill someone asked for is in the catalog; say which, offer to start it."""
+    skill = ctx.skills.skill(str(ctx.args.get("skill", "")))
+    if skill is None:
+        return None
+    title = skill_title(ctx, skill)
+    start = Button(ctx.t("btn_learn"), payload=f"PICK:{skill['id']}", means=("yes",))
+    ctx.say(
+        Reply(text=ctx.t("announce_skill_added", skill_title=title), quick_replies=[start, *ctx.menu("browse_only")])
+    )
+    return None
+
+
 def forget_me(ctx: Context) -> str | None:
     """FORGET_YES: the confirmation is said, and the relay keeps nothing of this person after it."""
     ctx.erase = True
@@ -235,6 +272,10 @@ def fallback(ctx: Context) -> str | None:
 
 ACTIONS = {
     "forget_me": forget_me,
+    "news_off": news_off,
+    "news_on": news_on,
+    "notify_when_added": notify_when_added,
+    "announce_skill": announce_skill,
     "show_catalog": show_catalog,
     "choose_skill": choose_skill,
     "next_assignment": next_assignment,

@@ -1,8 +1,6 @@
-"""The neutral conversation: types shared by every channel, and the engine.
-
-``handle(update, conversation, skills, now)`` is pure: no network, no Flask,
-no clock of its own. It reads skills.json (through ``Skills``), runs the
-matching intent and returns the replies, changing the conversation in place.
+"""The neutral conversation: types shared by every channel, and the engine. ``handle(update,
+conversation, skills, now)`` is pure: no network, no Flask, no clock of its own. It reads skills.json
+(through ``Skills``), runs the matching intent and returns the replies, changing the conversation in place.
 """
 
 from __future__ import annotations
@@ -108,6 +106,9 @@ class Conversation:
     choices: list = field(default_factory=list)
     dropped: dict = field(default_factory=dict)  # the progress of skills dropped lately, for "undo"
     reminder: dict = field(default_factory=dict)  # the mentor's reminder settings
+    news: dict = field(
+        default_factory=dict
+    )  # announcements: {"off": True} after "stop announcements"; "suggested" words
     wake: dict = field(default_factory=dict)  # {"at": time, "payload": ...}: when the bot speaks next, unprompted
     held: str = ""  # a wake's payload the channel did not allow; said when the person writes again
     active: bool = True  # False once the platform says the person is gone (blocked the bot)
@@ -355,9 +356,8 @@ def handle(
         if "after_message" in skills.data["bot"]:  # the bot's own bookkeeping after every message
             run_intent(skills.data["bot"]["after_message"], replace(ctx, goto_set=True, replies=[]))
         conv.choices = choices_on_screen(ctx.replies)
-    if ctx.erase:
-        return Turn(replies=ctx.replies, filed=[], intent=intent, args=understood, answered=answered, erase=True)
-    return Turn(replies=ctx.replies, filed=ctx.filed, intent=intent, args=understood, answered=answered)
+    filed = [] if ctx.erase else ctx.filed  # a person forgotten files nothing
+    return Turn(ctx.replies, filed, intent=intent, args=understood, answered=answered, erase=ctx.erase)
 
 
 def count_misses(conv: Conversation, missed: bool) -> None:

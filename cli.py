@@ -14,6 +14,7 @@ import doctor
 import relay
 import skills as skills_module
 import skills_check
+from chat import Update
 from outbound import SendFailed
 from texts import plain_text
 
@@ -26,6 +27,7 @@ def register(app) -> None:
     register_suggestions(app)
     register_forget(app)
     register_stats(app)
+    register_broadcast(app)
 
 
 def register_doctor(app) -> None:
@@ -187,6 +189,19 @@ def register_suggestions(app) -> None:
             who, text = plain_text(str(item["conversation"])), plain_text(str(item["text"]))
             click.echo(f"{stamp}  {plain_text(str(item.get('locale') or '--'))}  {who}  {text}")
 
+    @app.cli.command("reports")
+    @click.option("--limit", default=50, show_default=True)
+    def list_reports(limit: int):
+        """Show the links people reported as broken, newest first: fix them in skills.json."""
+        try:
+            items = loaded_store(app).filed("reports", limit)
+        except Exception as error:
+            raise click.ClickException(f"store: {type(error).__name__}: {str(error)[:300]}") from None
+        for item in items:
+            stamp = time.strftime("%Y-%m-%d %H:%M", time.gmtime(item["created_at"]))
+            where = f"{plain_text(str(item.get('skill')))}/{plain_text(str(item.get('item')))}"
+            click.echo(f"{stamp}  {where}  {plain_text(str(item.get('url')))}")
+
 
 DELETED_WORDS = {
     "conversation": ("the conversation", "the conversation"),
@@ -256,6 +271,64 @@ def register_stats(app) -> None:
         click.echo("funnel: " + " > ".join(f"{k.replace('_', ' ')} {v}" for k, v in numbers["funnel"].items()))
         for row in numbers["unmatched"]:
             click.echo(f"  not understood ({row['people']}): {plain_text(row['text'])}")
+
+
+def register_broadcast(app) -> None:
+    import outreach
+
+    @app.cli.command("broadcast")
+    @click.argument("name")
+    @click.option("--to", default="everyone", show_default=True, help=outreach.AUDIENCES)
+    @click.option("--skill", default="", help="the catalog skill the announcement names, for {skill} in its payload")
+    @click.option(
+        "--dry-run", is_flag=True, help="count who would get it per channel, and who not and why; send nothing"
+    )
+    def send_broadcast(name: str, to: str, skill: str, dry_run: bool):
+        """Send the announcement NAME (an intent of skills.json, like announce_new_skills) to an audience,
+        once per person: a second run, or one after an interruption, sends only what is missing."""
+        skills, store, services = loaded_skills(app), loaded_store(app), app.extensions["chatbot"]
+        payload, event_id = announcement(skills, name, skill)
+        try:
+            outreach.audience(to)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--to") from None
+        made: dict = {}
+
+        def channel(which: str):
+            if which == "telegram" and services.settings.telegram_enabled:  # a command may wait out a long 429
+                import tg
+
+                return made.setdefault(which, tg.Telegram(services.settings, sleep=services.sleep, max_inline_wait=60))
+            return services.channels.get(which)
+
+        def update_for(channel_name: str, user_id: str) -> Update:
+            return Update(channel=channel_name, user_id=user_id, event_id=event_id, from_bot=True, payload=payload)
+
+        click.echo(f"{name} to {to}{' (dry run: nothing is sent)' if dry_run else ''}")
+        report = outreach.broadcast(
+            store, channel, skills, update_for, to, dry_run=dry_run, clock=services.clock, sleep=services.sleep
+        )
+        sent = ", ".join(f"{n} on {c}" for c, n in sorted(report.sent.items())) or "nobody"
+        click.echo(f"{'would get it' if dry_run else 'sent'}: {sum(report.sent.values())} ({sent})")
+        for channel_name, reasons in sorted(report.skipped.items()):
+            click.echo(f"skipped on {channel_name}: " + ", ".join(f"{n} {why}" for why, n in sorted(reasons.items())))
+        if report.failed:
+            click.echo(f"failed for now: {report.failed} (run the same command again: it sends only what is missing)")
+
+
+def announcement(skills: skills_module.Skills, name: str, skill: str) -> tuple[str, str]:
+    """The payload and event id of the announcement NAME, or a usage error naming the fix."""
+    intent = skills.intents.get(name) or {}
+    payloads = intent.get("triggers", {}).get("payloads", [])
+    if not payloads:
+        choices = ", ".join(n for n, i in skills.intents.items() if n.startswith("announce"))
+        raise click.BadParameter(f"{name!r} is not an announcement of skills.json (try {choices})", param_hint="NAME")
+    payload = payloads[0]
+    if "{skill}" in payload:
+        if not skills.skill(skill):
+            raise click.BadParameter(f"{name} names a skill: give --skill with a catalog id", param_hint="--skill")
+        payload = payload.replace("{skill}", skill)
+    return payload, f"announce:{name}" + (f":{skill}" if "{skill}" in payloads[0] else "")
 
 
 def schema_problems(data: dict, skills_file: str) -> list[str]:

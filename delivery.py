@@ -22,7 +22,9 @@ RECENT_EVENTS = 100  # event ids kept for deduplication; platforms redeliver wit
 RECENT_PAYLOAD_KEYS = 200  # short callback keys kept for Telegram (64-byte callback_data)
 TRANSCRIPT_LENGTH = 50  # what a channel that shows history (the web page, after a reload) gets back
 OUTBOX_MAX_AGE = 24 * 3600  # a reply still unsent after a day is stale; Messenger's window is closed too
-WAKE_EVENT = "wake:"  # event ids of what the bot says unprompted: wake:<due time>
+WAKE_EVENT = "wake:"
+ANNOUNCE_EVENT = "announce:"  # event ids of broadcasts: announce:<name>, kept in ``announced`` for good
+KEEP_ANNOUNCED = 50  # event ids of what the bot says unprompted: wake:<due time>
 
 
 @dataclass
@@ -36,6 +38,7 @@ class DeliveryRecord:
     transcript: list = field(default_factory=list)  # only for channels that keep one: {"from", "text" or "reply"}
     flood: dict = field(default_factory=dict)  # the person's token buckets (flood.py)
     tally: dict = field(default_factory=dict)  # what the owner's stats count (tally.py)
+    announced: list = field(default_factory=list)  # broadcasts this person got, so a rerun never repeats one
     forgotten_at: float = 0.0  # read from a tombstone; not stored in the record itself
 
     @classmethod

@@ -1,4 +1,5 @@
-"""Messages the bot starts: claim what is due, deliver it once, honour each channel's rule.
+"""Messages the bot starts: reminders (claim what is due, deliver it once, honour each channel's
+rule) and broadcasts (an announcement to an audience, once per person).
 
 The engine asks to speak unprompted by setting a conversation's wake (a time
 and a payload); the store mirrors it into an index queried by time. A run
@@ -15,13 +16,14 @@ import random
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import logs
 import relay
-from chat import Update
+from chat import Conversation, Update
 from skills import Skills
 from store import Store
+from understand import fold
 
 LEASE_SECONDS = 120.0  # a claimed wake is this run's; if the run dies, the next one retries after it
 SEND_RATE = 20.0  # messages per second for one run (Telegram allows about 30 per second per bot)
@@ -138,3 +140,115 @@ def deliver_one(run: Run, key: str, due_at: float, token: str) -> None:
         run.report.skipped += 1  # held for later, nothing left to say, or the person is gone
     if not delivery.held and not delivery.stale:
         relay.advance(run.store, key, due_at)
+
+
+# ---------------------------------------------------------------- broadcasts
+
+ANNOUNCE_RATE = 25.0  # messages a second for a broadcast run: Telegram allows about 30 a second per bot
+AUDIENCES = "everyone, messenger, telegram, web, skill:ID (learning it) or suggested:WORD (asked to be told)"
+SCANNED = ["key", "created_at", "active", "last_message_at", "news", "delivery.announced", "delivery.outbox"]
+
+
+@dataclass
+class BroadcastReport:
+    """Per channel: sent (or would be, in a dry run), and how many were skipped for each reason."""
+
+    sent: dict = field(default_factory=dict)
+    skipped: dict = field(default_factory=dict)
+    failed: int = 0  # a send failed for now: running the broadcast again sends what is missing
+
+    def count(self, channel: str, reason: str = "") -> None:
+        if reason:
+            per_reason = self.skipped.setdefault(channel, {})
+            per_reason[reason] = per_reason.get(reason, 0) + 1
+        else:
+            self.sent[channel] = self.sent.get(channel, 0) + 1
+
+    def as_json(self) -> dict:
+        return {"sent": self.sent, "skipped": self.skipped, "failed": self.failed}
+
+
+def audience(to: str) -> list[tuple[str, str, object]]:
+    """Which conversations an audience names (a query on the store), or ValueError saying what it takes."""
+    kind, _, value = to.partition(":")
+    if to == "everyone":
+        return [("created_at", ">", 0)]
+    if to in ("messenger", "telegram", "web"):
+        return [("key", ">=", f"{to}:"), ("key", "<", f"{to};")]
+    if kind == "skill" and value.replace("-", "").replace("_", "").isalnum():
+        return [(f"progress.{value}.started_at", ">", 0)]
+    if kind == "suggested" and value:
+        return [("news.suggested", "contains", fold(value).strip())]
+    raise ValueError(f"unknown audience {to!r}: use {AUDIENCES}")
+
+
+def screen(channel: relay.Channel) -> Callable[[Conversation, float], str]:
+    """Why an announcement may not go to a person of ``channel`` now ("" when it may): each channel's rule."""
+
+    def why_not(conv: Conversation, now: float) -> str:
+        if not conv.created_at:
+            return "no conversation"
+        if not conv.active:
+            return "blocked the bot"
+        if conv.news.get("off"):
+            return "said stop announcements"
+        if not channel.may_send_unprompted(conv, now):
+            names = {"messenger": "outside Messenger's 24-hour window", "web": "the web chat only answers"}
+            return names.get(channel.name, "the channel does not allow it now")
+        return ""
+
+    return why_not
+
+
+def broadcast(
+    store: Store,
+    channels: Callable[[str], relay.Channel | None],
+    skills: Skills,
+    update_for: Callable[[str, str], Update],
+    to: str,
+    *,
+    dry_run: bool = False,
+    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
+    rate: float = ANNOUNCE_RATE,
+) -> BroadcastReport:
+    """Send one announcement to an audience, once per person: the event id is kept in each person's
+    record with the state it caused, so an overlapping or repeated run skips who got it already and
+    sends only what a failed run left unsent. ``update_for(channel, user_id)`` makes the update."""
+    report, pacer = BroadcastReport(), Pacer(rate, clock, sleep)
+    for row in store.scan(SCANNED, audience(to)):
+        key = str(row.get("key") or "")
+        channel_name, _, user_id = key.partition(":")
+        channel = channels(channel_name)
+        if channel is None:
+            report.count(channel_name or "unknown", "channel off here")
+            continue
+        update, rule = update_for(channel_name, user_id), screen(channel)
+        fields = {k: row[k] for k in ("created_at", "active", "last_message_at", "news") if row.get(k) is not None}
+        reason = rule(Conversation.from_dict({"key": key, **fields}), clock())
+        if not reason and update.event_id in (row.get("delivery.announced") or []):
+            unsent = any(e.get("event") == update.event_id for e in (row.get("delivery.outbox") or {}).values())
+            reason = "" if unsent and not dry_run else "got it already"  # a cut-short run left it unsent: resend
+        if reason or dry_run:
+            report.count(channel_name, reason)
+            continue
+        pacer.wait()
+        announce_one(store, channel, skills, update, rule, clock, report)
+    return report
+
+
+def announce_one(store, channel, skills, update: Update, rule, clock, report: BroadcastReport) -> None:
+    try:
+        delivery = relay.deliver(update, channel, store, skills, clock=clock, screen=rule)
+    except Exception as error:  # the store failed for this one: a rerun picks it up
+        report.failed += 1
+        logs.get().warning("announcement not delivered", extra={"key": update.key, "error": type(error).__name__})
+        return
+    if delivery.skipped or (delivery.duplicate and not delivery.sent):
+        report.count(update.channel, delivery.skipped or "got it already")
+    elif not delivery.ok:
+        report.failed += 1
+    elif not delivery.sent:
+        report.count(update.channel, "refused by the platform (blocked the bot)")
+    else:
+        report.count(update.channel)

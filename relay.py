@@ -27,6 +27,8 @@ import logs
 import tally
 from chat import Conversation, Reply, Update
 from delivery import (  # noqa: F401 - read, document and the record are used through relay too
+    ANNOUNCE_EVENT,
+    KEEP_ANNOUNCED,
     OUTBOX_MAX_AGE,
     RECENT_EVENTS,
     TRANSCRIPT_LENGTH,
@@ -88,6 +90,7 @@ class Delivery:
     held: bool = False  # an unprompted message the channel did not allow now; kept for later
     stale: bool = False  # a wake that is no longer the conversation's (changed or done meanwhile)
     flooded: str = ""  # over the flood limit: "warn" (told to slow down) or "drop" (not handled)
+    skipped: str = ""  # an announcement not sent, and why
     counted: int = 0  # messages dropped earlier whose count this write carries
     erased: bool = False  # the person asked to be forgotten, and is
     replies: list[Reply] = field(default_factory=list)
@@ -104,9 +107,11 @@ def deliver(
     clock: Callable[[], float] = time.time,
     hold: bool = False,
     guard: flood.Guard | None = None,
+    screen: Callable[[Conversation, float], str] | None = None,
 ) -> Delivery:
     """Apply ``update`` and send what is owed to this person. ``hold`` queues without sending
-    (a message earlier in this request to the same person could not be sent)."""
+    (a message earlier in this request to the same person could not be sent). ``screen`` says why an
+    announcement may not go to this person now ("" when it may), read in the same transaction."""
     claim = uuid.uuid4().hex
     profile: dict = {}
     result = Delivery()
@@ -115,12 +120,11 @@ def deliver(
     def step(doc: dict | None):
         now = clock()
         conv, record = read(update.key, doc)
-        if record.seen(update.event_id):
-            result.duplicate = True
+        if record.seen(update.event_id) or update.from_bot and update.event_id in record.announced:
+            result.duplicate = True  # a redelivery, or an announcement a rerun or another run already made
             taken = [] if hold else record.claim(claim, now, LEASE_SECONDS)
             return (Change(document(conv, record)) if taken else None), taken
-        if update.from_bot and not is_current_wake(conv, update.event_id):
-            result.stale = True  # moved, done, turned off or forgotten meanwhile: nothing to say or write
+        if update.from_bot and not may_go(update, conv, screen, now, result):
             return None, []
         verdict = flood.OK if update.from_bot else over_limit(update, record, guard, now, result)
         if verdict == flood.DROP:
@@ -155,6 +159,16 @@ def deliver(
     return result
 
 
+def may_go(update: Update, conv: Conversation, screen, now: float, result: Delivery) -> bool:
+    """Whether the bot may speak first now: an announcement the screen lets through, or the current wake
+    (not moved, done, turned off or forgotten meanwhile). Otherwise nothing is said or written."""
+    if update.event_id.startswith(ANNOUNCE_EVENT):
+        result.skipped = screen(conv, now) if screen else ""
+        return not result.skipped
+    result.stale = not is_current_wake(conv, update.event_id)
+    return not result.stale
+
+
 def over_limit(update: Update, record: DeliveryRecord, guard: flood.Guard, now: float, result: Delivery) -> str:
     """Spend the person's flood tokens: OK to handle the message, WARN to ask them to slow down, DROP
     to not handle it (counted in memory; the count is written with their next accepted message)."""
@@ -185,7 +199,8 @@ def slow_down(update: Update, conv, record: DeliveryRecord, channel, skills: Ski
 
 def apply(update, conv, record, channel, skills, now, result: Delivery) -> list:
     """Run the engine on a new event and queue what it says; returns the records it filed."""
-    if update.from_bot:
+    announcing = update.event_id.startswith(ANNOUNCE_EVENT)
+    if update.from_bot and not announcing:
         wake = conv.wake
         if not channel.may_send_unprompted(conv, now):
             conv.held, conv.wake, result.held = wake["payload"], {}, True
@@ -205,7 +220,10 @@ def apply(update, conv, record, channel, skills, now, result: Delivery) -> list:
         chat.take_profile(update, conv)
         turn = chat.Turn(replies=[] if update.from_bot else [chat.apology(skills, conv)], filed=[])
     result.replies, result.erased = turn.replies, turn.erase
-    if update.from_bot:
+    if announcing:
+        record.announced = [*record.announced, update.event_id][-KEEP_ANNOUNCED:]
+        tally.add(record.tally, "n", now, 1 if turn.replies else 0)
+    elif update.from_bot:
         tally.add(record.tally, "r", now, 1 if turn.replies else 0)
     else:
         missed = turn.intent == skills.data["bot"]["fallback"] and bool(update.text)

@@ -572,7 +572,7 @@ def render(out: dict) -> str:
         f"${p['run_per_million_requests']}/million requests (free: {p['run_free_vcpu_seconds']:,} vCPU-s, {p['run_free_gib_seconds']:,} GiB-s, "
         f"{p['run_free_requests']:,} requests a month); Firestore ${p['firestore_per_100k_reads']}/100k reads, "
         f"${p['firestore_per_100k_writes']}/100k writes (free: {p['firestore_free_reads_per_day']:,} reads, {p['firestore_free_writes_per_day']:,} writes a day); "
-        "Secret Manager is left out: six versions and 10,000 accesses are free, and a seventh optional secret adds $0.06 a month (see Cost). "
+        "Secret Manager is left out: six versions and 10,000 accesses are free, and each optional secret past six adds $0.06 a month (see Cost). "
         f"Model: 1 vCPU, 512 MiB; each message keeps an instance busy {out['busy_seconds_per_message'] * 1000:.0f} ms "
         f"(its measured service time plus {PLATFORM_CALL_SECONDS * 1000:.0f} ms per platform call, at least 100 ms at low volume); "
         "Firestore operations as measured in section 4.",

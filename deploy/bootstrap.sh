@@ -6,7 +6,7 @@
 #                       [--connection my-github --repository mentor-bot]
 #
 # Secrets are read from the environment (FB_PAGE_ACCESS_TOKEN, FB_APP_SECRET, TELEGRAM_BOT_TOKEN,
-# WEB_CHAT_TOKEN, ...) or asked for without echo; FB_VERIFY_TOKEN, TELEGRAM_SECRET_TOKEN and
+# WEB_CHAT_TOKEN, ADMIN_TOKEN, ...) or asked for without echo; FB_VERIFY_TOKEN, TELEGRAM_SECRET_TOKEN and
 # TASKS_TOKEN are generated if not given. A channel whose secrets you leave empty stays off.
 # OWNER_NAME, OWNER_CONTACT (shown on /privacy), RETENTION_DAYS and FB_APP_ID, when set, go to the trigger;
 # BUDGET_USD (say 5) adds a budget that e-mails the billing admins at 50, 90 and 100 % of it.
@@ -41,7 +41,7 @@ done
 RUNTIME_SA="${SERVICE}-runtime@${PROJECT}.iam.gserviceaccount.com"
 BUILD_SA="${SERVICE}-deployer@${PROJECT}.iam.gserviceaccount.com"
 SCHEDULER_SA="${SERVICE}-scheduler@${PROJECT}.iam.gserviceaccount.com"
-SECRETS="fb-page-access-token fb-app-secret fb-verify-token telegram-bot-token telegram-secret-token tasks-token web-chat-token"
+SECRETS="fb-page-access-token fb-app-secret fb-verify-token telegram-bot-token telegram-secret-token tasks-token web-chat-token admin-token"
 DEPLOYER_READS="fb-page-access-token telegram-bot-token telegram-secret-token"  # what set-webhooks uses
 CHANGES=0
 
@@ -158,7 +158,7 @@ secret_value() {  # $1: secret name -> value from the environment, generated, or
     if [ -z "$value" ]; then
         case "$1" in
             fb-verify-token|telegram-secret-token|tasks-token) value=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n') ;;
-            web-chat-token) ;;  # optional: the web chat stays off on Cloud Run without it
+            web-chat-token|admin-token) ;;  # optional: the web chat and the dashboard stay off without them
             *) if [ -t 0 ] && [ "$DRY_RUN" -eq 0 ]; then read -rsp "  $var (empty to leave this channel off): " value; echo; fi ;;
         esac
     fi

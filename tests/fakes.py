@@ -312,6 +312,7 @@ class FakeTelegram(FakeServer):
     def reset(self) -> None:
         super().reset()
         self.last_error = {}
+        self.blocked = set()
 
     def recipient(self, call: Call) -> str | None:
         chat_id = (call.body or {}).get("chat_id")

@@ -42,3 +42,13 @@ def test_short_flood_costs_a_few_dozen_writes_and_others_lose_nothing():
     assert report["flooder_writes"] <= 2 * (60 + 5) + 2, report
     for phase in report["others"].values():
         assert phase["journeys"] >= 4 and phase["doubled_replies"] == phase["lost_replies"] == 0, phase
+
+
+def test_short_broadcast_by_two_runs_at_once_reaches_everyone_once(firestore_emulator):
+    import broadcasttest
+
+    firestore_emulator.clear()
+    report = broadcasttest.run(300, rate=200, project=firestore_emulator.url().removeprefix("firestore://"))
+    assert report["people_who_got_it"] == 300 and report["people_who_got_it_twice"] == 0, report
+    assert sum(sum(r["sent"].values()) for r in report["sent_by_the_two_runs"]) == 300
+    assert all(r["failed"] == 0 for r in report["sent_by_the_two_runs"])

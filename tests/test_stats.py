@@ -119,3 +119,11 @@ def test_stats_in_words_and_a_bad_period(bot, graph, telegram):
     assert result.exit_code == 0 and "people: 1 (0 on messenger, 0 on telegram, 1 on web)" in result.output
     assert "not understood (1): call me at # #, purple elephants" in result.output
     assert bot.test_cli_runner().invoke(args=["stats", "--days", "0"]).exit_code == 2
+
+
+def test_the_owner_sees_the_reported_links(bot, graph, telegram):
+    person = people(bot, graph, telegram)["telegram"][0]
+    journey(person)
+    person.press("x", "callback", "BROKEN:git:git-2")
+    result = bot.test_cli_runner().invoke(args=["reports"])
+    assert result.exit_code == 0 and "git/git-2  https://" in result.output, result.output
