@@ -199,7 +199,7 @@ def slow_down(update: Update, conv, record: DeliveryRecord, channel, skills: Ski
 
 def apply(update, conv, record, channel, skills, now, result: Delivery) -> list:
     """Run the engine on a new event and queue what it says; returns the records it filed."""
-    announcing = update.event_id.startswith(ANNOUNCE_EVENT)
+    announcing = update.from_bot and update.event_id.startswith(ANNOUNCE_EVENT)  # a person cannot name one
     if update.from_bot and not announcing:
         wake = conv.wake
         if not channel.may_send_unprompted(conv, now):

@@ -158,3 +158,15 @@ def test_bad_names_and_audiences_get_one_line(bot):
     assert wrong.exit_code == 2 and "not an announcement" in wrong.output and "announce_new_skills" in wrong.output
     assert runner.invoke(args=["broadcast", "announce_new_skills", "--to", "martians"]).exit_code == 2
     assert "--skill" in runner.invoke(args=["broadcast", "announce_skill_added"]).output
+
+
+def test_a_web_message_id_cannot_pose_as_an_announcement(bot):
+    client = bot.test_client()
+    reply = client.post(
+        "/api/chat", json={"user_id": "poser", "text": "hi", "message_id": "announce:announce_new_skills"}
+    )
+    assert reply.status_code == 200 and reply.get_json()["replies"], "answered as the person's own message"
+    doc = bot.extensions["store"].load("web:poser")
+    assert doc["delivery"]["announced"] == [] and not any(
+        day.get("n") for k, day in doc["delivery"]["tally"].items() if k.startswith("d")
+    )
