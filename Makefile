@@ -1,5 +1,6 @@
 # The project's commands. `make run` and `make test` are all a newcomer needs.
-PYTHON ?= python3
+# The service image's Python (3.11) when this machine has it, so local runs match Cloud Run.
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || echo python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8080
@@ -7,7 +8,7 @@ PIP_VERSION := 26.3
 UV_VERSION := 0.13.9
 SAY := @printf '\033[1m==> %s\033[0m\n'
 
-.PHONY: help install run run-firestore test lint format bench loadtest system-deps lock deploy clean
+.PHONY: help install run run-firestore test lint format bench bench-python loadtest system-deps lock deploy clean
 .DEFAULT_GOAL := help
 
 help:  ## this list
@@ -40,10 +41,14 @@ test: install system-deps  ## every test; fails if none ran
 	$(SAY) "running every test (the Firestore emulator starts once; about 10 minutes on 2 cores)"
 	$(BIN)/python -m pytest
 
-bench: install  ## cold start, throughput, memory, Firestore operations and cost (bench/results.md)
-	$(SAY) "benchmarks against the baselines, on the Firestore emulator (a few minutes)"
+bench: install  ## cold start, time to reply, throughput, CPU, memory, Firestore operations, cost (bench/results.md)
+	$(SAY) "benchmarks against the baselines, on the Firestore emulator (about 5 minutes, 5 steps)"
 	$(BIN)/python bench/run.py
-	$(SAY) "written: bench/results.md"
+	$(SAY) "written: bench/results.md, bench/history.json and the chart bench/history.svg"
+
+bench-python: install  ## our cold start and CPU on Python 3.11, 3.12 and 3.13 where installed (bench/python.md)
+	$(SAY) "one virtualenv per Python under .bench-venvs (installed once), then 5 rounds of measurements"
+	$(BIN)/python bench/pythons.py
 
 loadtest: install  ## 100 users per channel for 60 s; a flooder; a 10,000-person broadcast; 10,000 hostile bodies (loopback)
 	$(SAY) "1/4 load: 100 users per channel for 60 s with redeliveries and failing sends"
@@ -78,4 +83,4 @@ deploy:  ## run the Cloud Build trigger on main now (a git push does the same)
 	gcloud builds triggers run $${SERVICE:-mentor-bot}-deploy --branch=main --region=$${REGION:-us-central1}
 
 clean:  ## remove the virtualenv, caches and the local database
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis test-artifacts chatbot.db chatbot.db-* .firestore-emulator.log
+	rm -rf $(VENV) .bench-venvs .pytest_cache .ruff_cache .hypothesis test-artifacts chatbot.db chatbot.db-* .firestore-emulator.log skills.json.checked

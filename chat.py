@@ -5,12 +5,12 @@ conversation, skills, now)`` is pure: no network, no Flask, no clock of its own.
 
 from __future__ import annotations
 
-import copy
 import re
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from plain import clone, fields_of
 from skills import Skills
 from understand import ORDINALS, typed_command
 
@@ -126,11 +126,11 @@ class Conversation:
         return self.key.split(":", 1)[1]
 
     def to_dict(self) -> dict:
-        return copy.deepcopy(asdict(self))
+        return fields_of(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> Conversation:
-        data = upgrade(copy.deepcopy(data))
+        data = upgrade(clone(data))
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
@@ -283,20 +283,17 @@ def choose_intent(update: Update, conv: Conversation, skills: Skills, locale: st
     text = normalize(update.text)
     command = update.command or typed_command(text, skills.command_intents)
     if command:
-        intent = skills.command_intents.get(command)
-        return (intent, {}) if intent else (bot["fallback"], {})
+        return skills.command_intents.get(command) or bot["fallback"], {}
     payload = update.payload
     if not payload and text:
-        # A typed button title, or a short answer to the question on screen ("sure", "the second
-        # one"), counts as pressing it; then the state's own words.
+        # A typed button title or a short answer ("sure", "the second one") presses it; then the state's words.
         payload = skills.pick_choice(conv.choices, locale, text) or skills.match_alias(conv.state, locale, text) or ""
     if payload:
         found = skills.match_payload(payload)
         return found if found else (bot["fallback"], {})
     if text:
         state = skills.states.get(conv.state or "", {})
-        # A state that asks for free text (a suggestion) takes it before any global pattern: only
-        # its own patterns (help, cancel) are looked for.
+        # A state asking for free text (a suggestion) takes it before any global pattern but its own.
         found = skills.match_text(conv.state, locale, text, scoped_only=bool(state.get("capture_text")))
         if found:
             return found
@@ -335,7 +332,7 @@ def handle(
     long after the person's last message their channel lets the bot write unprompted (None: any time)."""
     now = time.time() if now is None else now
     take_profile(update, conv)
-    locale = skills.pick_locale(conv.profile.get("language") or conv.profile.get("locale"))
+    locale = locale_of(conv, skills, update)
     intent, args = choose_intent(update, conv, skills, locale)
     understood = dict(args)
     ctx = Context(update=update, conversation=conv, skills=skills, locale=locale, args=args, now=now, window=window)
@@ -385,16 +382,19 @@ def choices_on_screen(replies: list[Reply]) -> list[dict]:
 
 
 def take_profile(update: Update, conv: Conversation) -> None:
-    """What the platform says of the person with each message: their name and language."""
-    if update.first_name and not update.from_bot:
-        conv.profile["first_name"] = update.first_name[:64]
-    if update.locale and not update.from_bot:
-        conv.profile["locale"] = update.locale
-    if update.utc_offset is not None and not update.from_bot:
-        conv.profile["timezone"] = update.utc_offset
+    """What the platform says of the person with each message: their name, language and time zone."""
+    if not update.from_bot:
+        said = {"first_name": update.first_name[:64], "locale": update.locale, "timezone": update.utc_offset}
+        conv.profile.update({k: v for k, v in said.items() if v is not None and v != ""})
 
 
-def apology(skills: Skills, conv: Conversation) -> Reply:
+def apology(skills: Skills, conv: Conversation, update: Update) -> Reply:
     """What a person reads when the bot itself failed on their message."""
-    locale = skills.pick_locale(conv.profile.get("language") or conv.profile.get("locale"))
-    return Reply(text=skills.text("sorry_error", locale))
+    return Reply(text=skills.text("sorry_error", locale_of(conv, skills, update)))
+
+
+def locale_of(conv: Conversation, skills: Skills, update: Update) -> str:
+    """The language chosen, else the platform's; until either is known (Messenger's first message is
+    answered before the profile lookup), the language of the message itself."""
+    known = conv.profile.get("language") or conv.profile.get("locale")
+    return skills.pick_locale(known) if known or not update.text else skills.guess_locale(update.text)

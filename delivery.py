@@ -10,13 +10,13 @@ forgotten.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from dataclasses import dataclass, field
 
 from chat import Conversation, Reply
-from store import FORGOTTEN
+from plain import clone, fields_of
+from store import FORGOTTEN, Change, Store
 
 RECENT_EVENTS = 100  # event ids kept for deduplication; platforms redeliver within minutes
 RECENT_PAYLOAD_KEYS = 200  # short callback keys kept for Telegram (64-byte callback_data)
@@ -45,14 +45,14 @@ class DeliveryRecord:
     def from_doc(cls, doc: dict) -> DeliveryRecord:
         # Documents from before the record had its own field keep these at the top level.
         data = doc.get("delivery") or {k: doc[k] for k in ("events", "outbox", "next_seq", "payload_keys") if k in doc}
-        record = cls(**{k: copy.deepcopy(v) for k, v in data.items() if k in cls.__dataclass_fields__})
+        record = cls(**{k: clone(v) for k, v in data.items() if k in cls.__dataclass_fields__})
         for entry in record.outbox.values():
             if isinstance(entry.get("items"), list):  # older documents kept items as lists
                 entry["items"] = json.dumps(entry["items"], ensure_ascii=False)
         return record
 
     def to_dict(self) -> dict:
-        return copy.deepcopy({k: v for k, v in self.__dict__.items() if k != "forgotten_at"})
+        return fields_of(self, skip="forgotten_at")
 
     def seen(self, event_id: str) -> bool:
         return event_id in self.events
@@ -126,7 +126,13 @@ def document(conv: Conversation, record: DeliveryRecord) -> dict:
     person writes again and a new conversation begins."""
     if record.forgotten_at and not conv.created_at:
         return {FORGOTTEN: record.forgotten_at, "delivery": record.to_dict()}
-    return conv.to_dict() | {"delivery": record.to_dict()}
+    return conv.to_dict() | {"delivery": record.to_dict(), "learning": learning(conv)}
+
+
+def learning(conv: Conversation) -> list[str]:
+    """The skills the person has started, as a field a query can test with "contains" (the
+    announcements' skill:ID audience) without looking into the progress itself."""
+    return sorted(skill for skill, entry in conv.progress.items() if (entry or {}).get("started_at", 0) > 0)
 
 
 def tombstone(record: DeliveryRecord, now: float) -> dict:
@@ -136,3 +142,30 @@ def tombstone(record: DeliveryRecord, now: float) -> dict:
     kept = DeliveryRecord(events=record.events, outbox=record.outbox, next_seq=record.next_seq, flood=record.flood)
     kept.transcript = [entry for entry in record.transcript if entry["from"] == "bot"][-2:]
     return {FORGOTTEN: now, "delivery": kept.to_dict()}
+
+
+def hold(store: Store, key: str, due_at: float) -> bool:
+    """Keep a due wake for when the person next writes (its channel is off here). True if held."""
+
+    def step(doc: dict | None):
+        conv, record = read(key, doc)
+        if doc is None or not is_current_wake(conv, wake_event_id(due_at)):
+            return None, False
+        conv.held, conv.wake = conv.wake["payload"], {}
+        return Change(document(conv, record)), True
+
+    return store.transact(key, step)
+
+
+def advance(store: Store, key: str, due_at: float) -> None:
+    """After a wake was delivered: the next one the engine asked for, if the wake is still that one."""
+
+    def step(doc: dict | None):
+        conv, record = read(key, doc)
+        if doc is None or not is_current_wake(conv, wake_event_id(due_at)):
+            return None, None
+        after, want = conv.wake.get("next"), conv.wake.get("next_want")
+        conv.wake = {"at": after, "payload": conv.wake["payload"], **({"want": want} if want else {})} if after else {}
+        return Change(document(conv, record)), None
+
+    store.transact(key, step)

@@ -36,6 +36,24 @@ MAX_ERASED_IN_BATCH = 400  # filed records deleted in the erasing write itself; 
 WRITE_ATTEMPTS = 12  # concurrent messages from one user (across instances) race for one document
 
 
+class Deadline:
+    """When a store call's caller stops waiting: each call gets the time left, and a write is not
+    started after it (nothing is written that the caller would not know of)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+
+    def is_set(self) -> bool:
+        return time.monotonic() >= self.at
+
+    def limits(self) -> dict:
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise StoreUnavailable(f"firestore: no answer within {STORE_DEADLINE:.0f} s")
+        policy = bounded()
+        return {"retry": policy["retry"].with_timeout(left), "timeout": min(left, policy["timeout"])}
+
+
 class FirestoreStore:
     """Production state: one document per conversation, one conditional write per message.
 
@@ -86,13 +104,14 @@ class FirestoreStore:
             raise StoreUnavailable(f"firestore: no answer within {STORE_DEADLINE:.0f} s") from None
 
     def transact(self, key: str, step: Step, *, token: str = "") -> Any:
-        return self._bounded(self._transact_retrying, key, step, token)
+        # In the caller's thread (a message's path, which waits anyway): a deadline bounds every
+        # call instead of a hand-over to the pool, which cost each message two thread switches.
+        return self._transact_retrying(key, step, token, Deadline(STORE_DEADLINE))
 
-    def _transact_retrying(self, key: str, step: Step, token: str = "", abandoned=None) -> Any:
+    def _transact_retrying(self, key: str, step: Step, token: str, abandoned: Deadline) -> Any:
         # Threads of one process take turns per conversation; processes race with conditional
         # writes, and the loser reads again after a short jittered pause.
-        abandoned = abandoned or threading.Event()
-        with self._turn(key):
+        with self._turn(key, abandoned):
             for attempt in range(WRITE_ATTEMPTS):
                 try:
                     return self._transact_once(key, step, token, abandoned)
@@ -103,21 +122,25 @@ class FirestoreStore:
         raise AssertionError("unreachable")
 
     @contextlib.contextmanager
-    def _turn(self, key: str):
+    def _turn(self, key: str, deadline: Deadline):
         """One lock per conversation key, kept only while someone holds or waits for it."""
         with self._lock:
             entry = self._key_locks.setdefault(key, [threading.Lock(), 0])
             entry[1] += 1
         try:
-            with entry[0]:
+            if not entry[0].acquire(timeout=max(0.0, deadline.at - time.monotonic())):
+                raise StoreUnavailable(f"firestore: no answer within {STORE_DEADLINE:.0f} s")
+            try:
                 yield
+            finally:
+                entry[0].release()
         finally:
             with self._lock:
                 entry[1] -= 1
                 if not entry[1]:
                     del self._key_locks[key]
 
-    def _transact_once(self, key: str, step: Step, token: str, abandoned) -> Any:
+    def _transact_once(self, key: str, step: Step, token: str, abandoned: Deadline) -> Any:
         """Read, apply ``step``, and write only if the document is still as read.
 
         Optimistic rather than a Firestore transaction: a transaction's read takes a lock, and two
@@ -127,8 +150,9 @@ class FirestoreStore:
         from google.api_core import exceptions
 
         ref = self._ref(key)
-        snapshot = self._call(ref.get, **bounded())
-        before = from_document(snapshot.to_dict()) if snapshot.exists else None
+        snapshot = self._call(ref.get, **abandoned.limits())
+        stored = snapshot.to_dict() if snapshot.exists else None  # a deep copy: taken once
+        before = from_document(stored)
         change, result = step(before)
         if change is None:
             return result
@@ -136,9 +160,9 @@ class FirestoreStore:
             raise StoreUnavailable("firestore: abandoned after the deadline")  # nothing written
         writes = plan(key, before, change)
         erased = self._filed_refs(key) if writes.erase else []
-        batch = self._batch(writes, snapshot if snapshot.exists else None, erased)
+        batch = self._batch(writes, snapshot if stored is not None else None, erased, set(stored or ()))
         try:
-            results = self._call(batch.commit, **bounded())
+            results = self._call(batch.commit, **abandoned.limits())
         except StoreUnavailable as error:
             if isinstance(error.__cause__, exceptions.FailedPrecondition | exceptions.Conflict | exceptions.NotFound):
                 raise StoreUnavailable("firestore: the conversation changed meanwhile", contention=True) from error
@@ -162,7 +186,7 @@ class FirestoreStore:
             self._call(batch.commit, **bounded())
         return refs[:MAX_ERASED_IN_BATCH]
 
-    def _batch(self, writes: Writes, snapshot, erased: list):
+    def _batch(self, writes: Writes, snapshot, erased: list, stored_fields: set[str]):
         """One atomic batch: the conversation (conditional on what was read), its wake index entry, filed
         records, and on an erase the person's filed records."""
         from google.cloud import firestore
@@ -179,7 +203,7 @@ class FirestoreStore:
         else:
             data = to_document(writes.key, writes.doc, now, self.retention_days)
             # Every top-level field replaced, so this is a full overwrite, made conditional.
-            gone = {name: firestore.DELETE_FIELD for name in snapshot.to_dict().keys() - data.keys()}
+            gone = {name: firestore.DELETE_FIELD for name in stored_fields - data.keys()}
             batch.update(ref, data | gone, option=client.write_option(last_update_time=snapshot.update_time))
         if writes.wake_changed:
             wake_ref = client.collection(store.WAKES).document(document_id(writes.key))
@@ -213,9 +237,9 @@ class FirestoreStore:
                 self._written.pop(next(iter(self._written)))
 
     def patch(self, key: str, token: str, fields: dict[tuple[str, ...], Any], step: Step) -> None:
-        self._bounded(self._patch, key, token, fields, step)
+        self._patch(key, token, fields, step, Deadline(STORE_DEADLINE))
 
-    def _patch(self, key: str, token: str, fields: dict[tuple[str, ...], Any], step: Step, abandoned) -> None:
+    def _patch(self, key: str, token: str, fields: dict[tuple[str, ...], Any], step: Step, abandoned: Deadline) -> None:
         from google.api_core import exceptions
         from google.cloud import firestore
         from google.cloud.firestore_v1.field_path import FieldPath
@@ -230,7 +254,7 @@ class FirestoreStore:
             try:
                 # One write, no read: valid only if nobody wrote the document since our own write.
                 option = self.client().write_option(last_update_time=update_time)
-                self._call(self._ref(key).update, paths, option=option, **bounded())
+                self._call(self._ref(key).update, paths, option=option, **abandoned.limits())
                 return
             except StoreUnavailable as error:
                 if not isinstance(error.__cause__, exceptions.FailedPrecondition):

@@ -4,6 +4,7 @@ every call, and the stored shapes of documents (``expire_at`` for the TTL policy
 from __future__ import annotations
 
 import functools
+import json
 
 import store
 from store import DAY, RETENTION_DAYS, StoreError, StoreUnavailable
@@ -60,14 +61,45 @@ def timestamp(seconds: float):
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
+# The conversation's parts that no query looks into travel as one JSON string, "packed". The client
+# library turns every nested field into a protobuf message of its own, in Python, on each write and
+# read: a conversation of a few hundred small fields cost more CPU than all the rest of a message
+# (bench/cpu_profile.py). What queries and aggregations read stays a field: key, dates, active,
+# news, learning, the profile (patched after a lookup), and under delivery the tally, the
+# announcements and the outbox (patched in place).
+PACKED = "packed"
+PACKED_TOP = frozenset({"state", "slots", "progress", "choices", "dropped", "reminder", "wake", "held", "updated_at"})
+PACKED_DELIVERY = frozenset({"events", "next_seq", "payload_keys", "transcript", "flood"})
+
+
 def to_document(key: str, doc: dict, now: float, retention_days: float = RETENTION_DAYS) -> dict:
-    """The stored shape: the document and when Firestore's TTL policy may delete it (if ever)."""
+    """The stored shape: the queried fields, the rest packed, and when the TTL policy may delete it."""
+    packed = {k: doc[k] for k in PACKED_TOP if k in doc}
+    data = {k: v for k, v in doc.items() if k not in PACKED_TOP}
+    delivery = doc.get("delivery")
+    if isinstance(delivery, dict):
+        inner = {k: delivery[k] for k in PACKED_DELIVERY if k in delivery}
+        if inner:
+            packed["delivery"] = inner
+        data["delivery"] = {k: v for k, v in delivery.items() if k not in PACKED_DELIVERY}
+    if packed:
+        data[PACKED] = json.dumps(packed, ensure_ascii=False, separators=(",", ":"))
     expire = store.expires_at(key, doc, now, retention_days)
-    return doc if expire is None else doc | {"expire_at": timestamp(expire)}
+    return data if expire is None else data | {"expire_at": timestamp(expire)}
 
 
 def from_document(data: dict | None) -> dict | None:
-    return None if data is None else {k: v for k, v in data.items() if k != "expire_at"}
+    """The document as the store hands it out; one written before packing reads as it was."""
+    if data is None:
+        return None
+    doc = {k: v for k, v in data.items() if k not in ("expire_at", PACKED)}
+    if PACKED in data:
+        packed = json.loads(data[PACKED])
+        inner = packed.pop("delivery", None)
+        doc.update(packed)
+        if inner:
+            doc["delivery"] = {**(doc.get("delivery") or {}), **inner}
+    return doc
 
 
 def pick(data: dict, field: str):

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import delivery
 import logs
 import relay
 from chat import Conversation, Update
@@ -118,28 +119,28 @@ def deliver_one(run: Run, key: str, due_at: float, token: str) -> None:
     channel = run.channels(channel_name)
     if channel is None:
         # The channel is off here: keep it for when the person next writes.
-        relay.hold(run.store, key, due_at)
+        delivery.hold(run.store, key, due_at)
         run.report.skipped += 1
         return
     update = Update(channel=channel_name, user_id=user_id, event_id=relay.wake_event_id(due_at), from_bot=True)
     run.pacer.wait()
     try:
-        delivery = relay.deliver(update, channel, run.store, run.skills, clock=run.clock)
+        result = relay.deliver(update, channel, run.store, run.skills, clock=run.clock)
     except Exception as error:  # the store failed: this wake waits for the next run
         run.report.failed += 1
         logs.get().warning("wake not delivered", extra={"key": key, "error": f"{type(error).__name__}"})
         run.store.release_due(key, token)
         return
-    if not delivery.ok:
+    if not result.ok:
         run.report.failed += 1  # a send failed for now; the next run resends what is unsent
         run.store.release_due(key, token)
         return
-    if delivery.sent:
+    if result.sent:
         run.report.sent += 1
     else:
         run.report.skipped += 1  # held for later, nothing left to say, or the person is gone
-    if not delivery.held and not delivery.stale:
-        relay.advance(run.store, key, due_at)
+    if not result.held and not result.stale:
+        delivery.advance(run.store, key, due_at)
 
 
 # ---------------------------------------------------------------- broadcasts
@@ -176,7 +177,7 @@ def audience(to: str) -> list[tuple[str, str, object]]:
     if to in ("messenger", "telegram", "web"):
         return [("key", ">=", f"{to}:"), ("key", "<", f"{to};")]
     if kind == "skill" and value.replace("-", "").replace("_", "").isalnum():
-        return [(f"progress.{value}.started_at", ">", 0)]
+        return [("learning", "contains", value)]
     if kind == "suggested" and value:
         return [("news.suggested", "contains", fold(value).strip())]
     raise ValueError(f"unknown audience {to!r}: use {AUDIENCES}")

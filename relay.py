@@ -15,6 +15,7 @@ into one ``Outcome``, which the app turns into the HTTP answer.
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -79,8 +80,25 @@ def load_conversation(store: Store, key: str) -> Conversation | None:
     return read(key, doc)[0] if doc is not None and not doc.get(FORGOTTEN) else None
 
 
-class NeedProfile(Exception):
-    """Raised inside a step to leave the document untouched while the profile is fetched."""
+class Lookup:
+    """The person's profile, asked of the platform in a thread of its own while their replies go
+    out: a first message is answered without waiting for it (the greeting says "there" instead of a
+    name), and what it finds is stored with the write that follows the sends."""
+
+    def __init__(self, channel: Channel, user_id: str) -> None:
+        self.profile: dict = {"looked_up": True}  # a lookup that fails is not repeated on every message
+        self.thread = threading.Thread(target=self._run, args=(channel, user_id), name="profile", daemon=True)
+        self.thread.start()
+
+    def _run(self, channel: Channel, user_id: str) -> None:
+        try:
+            self.profile = {**channel.fetch_profile(user_id), "looked_up": True}
+        except Exception:
+            logs.get().exception("profile lookup crashed")
+
+    def result(self) -> dict:
+        self.thread.join()  # fetch_profile bounds each of its calls
+        return self.profile
 
 
 @dataclass
@@ -93,6 +111,7 @@ class Delivery:
     skipped: str = ""  # an announcement not sent, and why
     counted: int = 0  # messages dropped earlier whose count this write carries
     erased: bool = False  # the person asked to be forgotten, and is
+    lookup: bool = False  # the channel has a profile to ask for (a new person on Messenger)
     replies: list[Reply] = field(default_factory=list)
     sent: int = 0
     items: list[dict] = field(default_factory=list)  # what went out in this call, in order
@@ -113,7 +132,6 @@ def deliver(
     (a message earlier in this request to the same person could not be sent). ``screen`` says why an
     announcement may not go to this person now ("" when it may), read in the same transaction."""
     claim = uuid.uuid4().hex
-    profile: dict = {}
     result = Delivery()
     guard = guard or flood.Guard()
 
@@ -133,9 +151,7 @@ def deliver(
             slow_down(update, conv, record, channel, skills, now, result)
             taken = [] if hold else record.claim(claim, now, LEASE_SECONDS)
             return Change(document(conv, record)), taken
-        if not profile and not update.first_name and not update.from_bot and channel.needs_profile(conv):
-            raise NeedProfile()
-        conv.profile.update(profile)
+        result.lookup = not update.first_name and not update.from_bot and channel.needs_profile(conv)
         record.remember(update.event_id)
         filed = apply(update, conv, record, channel, skills, now, result)
         taken = [] if hold else record.claim(claim, now, LEASE_SECONDS)
@@ -143,11 +159,8 @@ def deliver(
             return Change(tombstone(record, now), erase=True), taken
         return Change(document(conv, record), filed), taken
 
-    try:
-        taken = store.transact(update.key, step, token=claim)
-    except NeedProfile:
-        profile.update(channel.fetch_profile(update.user_id), looked_up=True)
-        taken = store.transact(update.key, step, token=claim)
+    taken = store.transact(update.key, step, token=claim)
+    lookup = Lookup(channel, update.user_id) if result.lookup and not result.erased else None
     if result.counted:
         guard.written(update.key, result.counted)
     if result.duplicate:
@@ -155,7 +168,9 @@ def deliver(
     if hold:
         result.ok = False
     elif taken:
-        result.ok = send_claimed(update.key, claim, taken, channel, store, clock, result, update.from_bot)
+        result.ok = send_claimed(update.key, claim, taken, channel, store, clock, result, update.from_bot, lookup)
+    if lookup is not None and (hold or not taken):
+        settle(store, update.key, claim, {}, False, now=clock(), profile=lookup.result())
     return result
 
 
@@ -218,7 +233,7 @@ def apply(update, conv, record, channel, skills, now, result: Delivery) -> list:
         logs.get().exception("engine failed", extra={"event_id": update.event_id, "intent": intent})
         conv.__dict__.update(Conversation.from_dict(before).__dict__)
         chat.take_profile(update, conv)
-        turn = chat.Turn(replies=[] if update.from_bot else [chat.apology(skills, conv)], filed=[])
+        turn = chat.Turn(replies=[] if update.from_bot else [chat.apology(skills, conv, update)], filed=[])
     result.replies, result.erased = turn.replies, turn.erase
     if announcing:
         record.announced = [*record.announced, update.event_id][-KEEP_ANNOUNCED:]
@@ -235,10 +250,19 @@ def apply(update, conv, record, channel, skills, now, result: Delivery) -> list:
 
 
 def send_claimed(
-    key: str, claim: str, taken: list, channel: Channel, store: Store, clock, result: Delivery, unprompted: bool = False
+    key: str,
+    claim: str,
+    taken: list,
+    channel: Channel,
+    store: Store,
+    clock,
+    result: Delivery,
+    unprompted: bool = False,
+    lookup: Lookup | None = None,
 ) -> bool:
     """Send the claimed outbox entries in order; record what is left. True if all went out. ``unprompted``:
-    the bot wrote first (a reminder), so a refusal is counted as a refused reminder."""
+    the bot wrote first (a reminder), so a refusal is counted as a refused reminder. ``lookup``: a
+    profile on its way, stored with what is left."""
     started = clock()
     remaining: dict[str, list] = {}
     deactivate = stopped = False
@@ -265,18 +289,30 @@ def send_claimed(
                 # A bug rendering or sending one message: retrying would repeat it. Dropped, logged.
                 logs.get().exception("send crashed, dropped", extra={"key": key})
         remaining[seq] = left
-    settle(store, key, claim, remaining, deactivate, refused=deactivate and unprompted, now=clock())
+    profile = lookup.result() if lookup else None
+    settle(store, key, claim, remaining, deactivate, refused=deactivate and unprompted, now=clock(), profile=profile)
     return not stopped
 
 
 def settle(
-    store: Store, key: str, claim: str, remaining: dict[str, list], deactivate: bool, refused: bool = False, now=0.0
+    store: Store,
+    key: str,
+    claim: str,
+    remaining: dict[str, list],
+    deactivate: bool,
+    refused: bool = False,
+    now=0.0,
+    profile: dict | None = None,
 ) -> None:
-    """After sending: drop the entries this claim finished, keep what is left unsent (released)."""
+    """After sending: drop the entries this claim finished, keep what is left unsent (released),
+    and keep the profile looked up meanwhile."""
 
     def step(doc: dict | None):
         conv, record = read(key, doc)
         changed = False
+        if profile and doc is not None and not doc.get(FORGOTTEN) and not conv.profile.get("looked_up"):
+            conv.profile.update(profile)
+            changed = True
         for seq, items in remaining.items():
             entry = record.outbox.get(seq)
             if entry is None or entry.get("claim") != claim:
@@ -296,7 +332,7 @@ def settle(
         # The person is gone: the wake index must drop them too, which a full step keeps in line.
         store.transact(key, step)
         return
-    fields: dict[tuple[str, ...], Any] = {}
+    fields: dict[tuple[str, ...], Any] = {("profile", name): value for name, value in (profile or {}).items()}
     for seq, items in remaining.items():
         path = ("delivery", "outbox", seq)
         if items:
@@ -306,33 +342,6 @@ def settle(
             fields[path] = DELETE
     if fields:
         store.patch(key, claim, fields, step)
-
-
-def hold(store: Store, key: str, due_at: float) -> bool:
-    """Keep a due wake for when the person next writes (its channel is off here). True if held."""
-
-    def step(doc: dict | None):
-        conv, record = read(key, doc)
-        if doc is None or not is_current_wake(conv, wake_event_id(due_at)):
-            return None, False
-        conv.held, conv.wake = conv.wake["payload"], {}
-        return Change(document(conv, record)), True
-
-    return store.transact(key, step)
-
-
-def advance(store: Store, key: str, due_at: float) -> None:
-    """After a wake was delivered: the next one the engine asked for, if the wake is still that one."""
-
-    def step(doc: dict | None):
-        conv, record = read(key, doc)
-        if doc is None or not is_current_wake(conv, wake_event_id(due_at)):
-            return None, None
-        after, want = conv.wake.get("next"), conv.wake.get("next_want")
-        conv.wake = {"at": after, "payload": conv.wake["payload"], **({"want": want} if want else {})} if after else {}
-        return Change(document(conv, record)), None
-
-    store.transact(key, step)
 
 
 @dataclass

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import understand
@@ -20,8 +24,8 @@ class Skills:
     actions: dict[str, Callable] = field(default_factory=dict)
     payload_intents: list[tuple[re.Pattern, str]] = field(default_factory=list)
     command_intents: dict[str, str] = field(default_factory=dict)
-    text_intents: dict[str, list[tuple[re.Pattern, str, tuple]]] = field(default_factory=dict)
-    aliases: dict[tuple[str, str], list[tuple[re.Pattern, str]]] = field(default_factory=dict)
+    text_intents: dict[str, list[tuple[Pattern, str, tuple]]] = field(default_factory=dict)
+    aliases: dict[tuple[str, str], list[tuple[Pattern, str]]] = field(default_factory=dict)
     entities: dict[str, dict[str, str]] = field(default_factory=dict)  # {"skill": {folded name: id}}
     names: list[str] = field(default_factory=list)  # one-word names, for correcting near misses
     merged: dict[tuple[str, str], dict] = field(default_factory=dict)  # words(), once per locale and part
@@ -103,6 +107,15 @@ class Skills:
         # People mix languages: the user's patterns first, then the default's, then the rest.
         return list(dict.fromkeys([locale, self.default_locale, *self.data["strings"]]))
 
+    def guess_locale(self, text: str) -> str:
+        """The language a message is written in, for someone whose language is not known yet: the
+        first locale (the default first) whose own patterns match it; the default when none does."""
+        folded = understand.fold(text).lstrip(understand.OPENERS)
+        for loc in self._with_fallback(self.default_locale):
+            if any(pattern.search(folded) for pattern, _, _ in self.text_intents.get(loc, [])):
+                return loc
+        return self.default_locale
+
     def match_alias(self, state: str | None, locale: str, text: str) -> str | None:
         folded = understand.fold(text)
         lead = len(folded) - len(folded.lstrip(understand.OPENERS))
@@ -154,20 +167,67 @@ class Skills:
 
 
 def load(path: str, actions: dict[str, Callable] | None = None, checks: tuple = ()) -> Skills:
-    with open(path, encoding="utf-8") as handle:
-        try:
-            data = json.load(handle)
-        except json.JSONDecodeError as error:
-            raise SkillsError([f"{path}: not valid JSON: {error}"]) from error
-    return build(data, actions or {}, checks)
+    """The skills of ``path``, checked. A file checked before by the same rules (its stamp, written
+    beside it when the image is built or the first time it loads here, matches) is not checked
+    again: the check compiles every pattern, which is most of a cold start's own work."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise SkillsError([f"{path}: not valid JSON: {error}"]) from error
+    actions = actions or {}
+    digest = stamp_of(raw, actions, checks)
+    stamp = Path(path + ".checked")
+    checked = stamp.is_file() and stamp.read_text(encoding="ascii", errors="replace").strip() == digest
+    skills = build(data, actions, checks, checked=checked)
+    if not checked:
+        with contextlib.suppress(OSError):  # a read-only image without a stamp checks at every start
+            stamp.write_text(digest + "\n", encoding="ascii")
+    return skills
 
 
-def build(data: dict, actions: dict[str, Callable], checks: tuple = ()) -> Skills:
-    errors = validate(data, actions, checks)
+def stamp_of(raw: bytes, actions: dict[str, Callable], checks: tuple) -> str:
+    """What a check depends on: the file, the checking code, the action names and the bot's own rules."""
+    digest = hashlib.sha256(raw)
+    for name in sorted({__name__, validate.__module__, *(check.__module__ for check in checks)}):
+        digest.update(Path(sys.modules[name].__file__ or "").read_bytes())
+    digest.update("\n".join(sorted(actions)).encode())
+    return digest.hexdigest()
+
+
+class Pattern:
+    """A skills.json pattern, compiled the first time it is used: a cold start's first message
+    needs a handful of the hundreds there are (the {skill} ones are long alternations)."""
+
+    __slots__ = ("source", "_compiled")
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self._compiled: re.Pattern | None = None
+
+    def search(self, text: str) -> re.Match | None:
+        if self._compiled is None:
+            self._compiled = re.compile(self.source, re.IGNORECASE)
+        return self._compiled.search(text)
+
+
+def build(data: dict, actions: dict[str, Callable], checks: tuple = (), checked: bool = False) -> Skills:
+    errors = [] if checked else validate(data, actions, checks)
     if errors:
         raise SkillsError(errors)
     skills = Skills(data=data, actions=actions, entities={"skill": skill_names(data)})
     skills.names = [name for table in skills.entities.values() for name in table if " " not in name]
+    groups = {  # each entity's alternation, built once for every pattern that names it
+        "{" + entity + "}": f"(?P<{entity}>{understand.alternation(list(table))})"
+        for entity, table in skills.entities.items()
+    }
+
+    def expand(pattern: str) -> Pattern:
+        for placeholder, group in groups.items():
+            pattern = pattern.replace(placeholder, group)
+        return Pattern(pattern)
+
     for name, intent in data["intents"].items():
         triggers = intent.get("triggers", {})
         for template in triggers.get("payloads", []):
@@ -177,14 +237,10 @@ def build(data: dict, actions: dict[str, Callable], checks: tuple = ()) -> Skill
         in_states = tuple(triggers.get("in_states", ()))
         for locale, patterns in triggers.get("patterns", {}).items():
             for pattern in patterns:
-                compiled = re.compile(understand.expand(pattern, skills.entities), re.IGNORECASE)
-                skills.text_intents.setdefault(locale, []).append((compiled, name, in_states))
+                skills.text_intents.setdefault(locale, []).append((expand(pattern), name, in_states))
     for state_name, state in data.get("states", {}).items():
         for locale, table in state.get("aliases", {}).items():
-            skills.aliases[(state_name, locale)] = [
-                (re.compile(understand.expand(pattern, skills.entities), re.IGNORECASE), target)
-                for pattern, target in table.items()
-            ]
+            skills.aliases[(state_name, locale)] = [(expand(pattern), target) for pattern, target in table.items()]
     return skills
 
 

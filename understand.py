@@ -80,13 +80,6 @@ def alternation(phrases: list[str]) -> str:
     return "|".join(re.escape(p) for p in unique)
 
 
-def expand(pattern: str, entities: dict[str, dict[str, str]]) -> str:
-    """``{skill}`` in a pattern becomes a named group of every phrase that names a skill."""
-    for name, table in entities.items():
-        pattern = pattern.replace("{" + name + "}", f"(?P<{name}>{alternation(list(table))})")
-    return pattern
-
-
 def correct(text: str, words: list[str]) -> str:
     """``text`` (folded) with each longer word that is a near miss of a known name replaced by it:
     "pyhton" -> "python". Same text when nothing is close; never touches short words."""

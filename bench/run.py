@@ -21,13 +21,28 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
+import history as bench_history  # noqa: E402
+import latency  # noqa: E402
 from emulator import Emulator  # noqa: E402
 from fakes import FakeGraph, FakeSecretManager, FakeTelegram  # noqa: E402
-from payloads import FB_SECRET, FB_TOKEN, TG_SECRET, TG_TOKEN, fb_body, fb_text, platform_env, sign, tg_message  # noqa: E402
+from payloads import (  # noqa: E402
+    FB_SECRET,
+    FB_TOKEN,
+    TG_SECRET,
+    TG_TOKEN,
+    fb_body,
+    fb_postback,
+    fb_text,
+    platform_env,
+    sign,
+    tg_message,
+)
 
 RUNS = int(os.environ.get("BENCH_RUNS", "10"))
+WAIT_COLD_RUNS = int(os.environ.get("BENCH_WAIT_COLD_RUNS", "5"))
+WAIT_WARM_RUNS = int(os.environ.get("BENCH_WAIT_WARM_RUNS", "15"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "6"))
 SENDERS = int(os.environ.get("BENCH_SENDERS", "64"))
 HISTORY = tuple(int(n) for n in os.environ.get("BENCH_HISTORY", "1,100,10000").split(","))
@@ -131,9 +146,16 @@ _counter = iter(range(10**9))
 RETURNING_USER = "psid-bench-returning"  # a cold start is usually woken by someone who wrote before
 
 
-def signed_message(base: str) -> bool:
+def signed_message(base: str, new: bool = False) -> bool:
+    """A returning person's "help", or (``new``) a Get Started tap from someone never seen."""
     n = next(_counter)
-    raw = json.dumps(fb_body(fb_text(RETURNING_USER, "help", mid=f"m_bench_{time.time_ns()}_{n}"))).encode()
+    mid = f"m_bench_{time.time_ns()}_{n}"
+    event = (
+        fb_postback(f"psid-bench-new-{mid}", "Get Started", "GET_STARTED", mid)
+        if new
+        else fb_text(RETURNING_USER, "help", mid)
+    )
+    raw = json.dumps(fb_body(event)).encode()
     headers = {"X-Hub-Signature-256": sign(raw), "Content-Type": "application/json"}
     return requests.post(base + "/webhook/messenger", data=raw, headers=headers, timeout=30).status_code == 200
 
@@ -151,8 +173,8 @@ def cold_start(world: World) -> dict:
             wait_for(lambda b=base: signed_message(b))
         finally:
             stop(process)
-    cases = [("ours", "health"), ("ours", "message"), ("baseline", "health"), ("baseline", "message"),
-             ("bare flask", "health")]  # fmt: skip
+    cases = [("ours", "health"), ("ours", "message"), ("ours", "new"), ("baseline", "health"),
+             ("baseline", "message"), ("baseline", "new"), ("bare flask", "health")]  # fmt: skip
     samples: dict[tuple[str, str], list[float]] = {case: [] for case in cases}
     # Round-robin, so that a slow spell of the machine falls on every target alike and not on one of them.
     for _ in range(RUNS):
@@ -165,7 +187,7 @@ def cold_start(world: World) -> dict:
             probe = (
                 (lambda b=base: requests.get(b + "/health", timeout=30).status_code == 200)
                 if probe_name == "health"
-                else (lambda b=base: signed_message(b))
+                else (lambda b=base, new=probe_name == "new": signed_message(b, new))
             )
             started = time.perf_counter()
             process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -193,6 +215,27 @@ def import_profile() -> list[tuple[str, float]]:
             if parts[1].isdigit() and parts[2].count(" ") == 0:  # top-level imports only
                 rows.append((parts[2], int(parts[1]) / 1e6))
     return sorted(rows, key=lambda r: -r[1])[:8]
+
+
+# ---------------------------------------------------------------- what a person waits for (bench/latency.py)
+
+
+def waiting(world: World) -> dict:
+    proxy = latency.with_latency(world)
+
+    def start_server(name: str):
+        target, config, cwd = TARGETS[name]
+        port = free_port()
+        env = world.env() | {"PORT": str(port), "WEB_CONCURRENCY": "1", "FIRESTORE_EMULATOR_HOST": proxy.host}
+        command = gunicorn(target, port, 1, 8 if name == "ours" else 1, config)
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return process, f"http://127.0.0.1:{port}"
+
+    message = latency.messenger_message(sign, fb_body, fb_postback, fb_text)
+    try:
+        return latency.measure(world, start_server, stop, message, WAIT_COLD_RUNS, WAIT_WARM_RUNS)
+    finally:
+        latency.without_latency(world, proxy)
 
 
 # ---------------------------------------------------------------- 2. throughput and CPU
@@ -461,15 +504,26 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}×" if b else "n/a"
 
 
+STEPS = 5
+
+
+def step(n: int, text: str) -> None:
+    print(f"[{n}/{STEPS}] {text}", flush=True)
+
+
 def main() -> None:
     started = time.perf_counter()
     world = World()
     out: dict = {"machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]}, "prices": PRICES}
     try:
-        print("cold start…", flush=True)
+        step(1, f"cold start: {RUNS} rounds of 7 server starts (about {RUNS * 10} s)")
         out["cold_start_s"] = cold_start(world)
         out["import_profile_s"] = import_profile()
-        print("throughput…", flush=True)
+        step(
+            2, f"what a person waits for, with real platform latency ({WAIT_COLD_RUNS} cold and {WAIT_WARM_RUNS} warm)"
+        )
+        out["waiting_s"] = waiting(world)
+        step(3, f"throughput, CPU and memory: 8 runs of {SECONDS:.0f} s")
         # The emulator is a JVM: its first seconds under load run slower (measured: the same run gained 50 %
         # when repeated). Without this, whichever Firestore run came first would pay for the warm-up.
         for name in ("ours", "baseline"):
@@ -483,7 +537,7 @@ def main() -> None:
             "bare flask /health": measured_run(world, "bare flask", health_request, 1, senders=8),
         }
         out["throughput"] = runs
-        print("operations and growth…", flush=True)
+        step(4, "Firestore operations per message and growth of one conversation")
         out.update(operations_and_growth(world))
     finally:
         world.close()
@@ -494,11 +548,37 @@ def main() -> None:
     busy = out["growth"][1]["ms"] / 1000 + out["platform_calls_per_message"] * PLATFORM_CALL_SECONDS
     out["busy_seconds_per_message"] = busy
     out["cost"] = cost_model(busy, 0.5, ops["reads"], ops["writes"])
+    out["targets"] = targets(out)
     out["seconds"] = time.perf_counter() - started
+    step(5, "report, history and chart")
     (OUT / "results.json").write_text(json.dumps(out, indent=2, default=str) + "\n")
+    bench_history.record(OUT / "history.json", out)
+    bench_history.chart(OUT / "history.json", OUT / "history.svg")
     report = render(out)
     (OUT / "results.md").write_text(report)
     print(report)
+
+
+def targets(out: dict) -> list[dict]:
+    """Each target as measured in this run: its ratio, the bound, and whether it holds."""
+    cold, runs, wait = out["cold_start_s"], out["throughput"], out["waiting_s"]
+    ours_m, base_m = runs["ours messenger, firestore"], runs["baseline messenger, firestore"]
+    ours_h, bare_h = runs["ours /health"], runs["bare flask /health"]
+    rows = [
+        ("cold start to the first 200, new person (× baseline)", cold["ours new"] / cold["baseline new"], "≤", 0.85),
+        ("cold start to the first 200, returning person (× baseline)", cold["ours message"] / cold["baseline message"], "≤", 0.85),
+        ("server CPU per Messenger message (× baseline)", ours_m["cpu_ms_per_request"] / base_m["cpu_ms_per_request"], "≤", 1.3),
+        ("Messenger messages per second (× baseline)", ours_m["per_second"] / base_m["per_second"], "≥", 1.1),
+        ("/health CPU per request (× bare Flask)", ours_h["cpu_ms_per_request"] / bare_h["cpu_ms_per_request"], "≤", 1.25),
+    ]  # fmt: skip
+    for kind in ("new", "returning"):
+        for temperature in ("cold", "warm"):
+            ours, base = wait["ours"][kind][temperature]["first"], wait["baseline"][kind][temperature]["first"]
+            rows.append((f"time to the first reply, {kind} person, {temperature} (× baseline)", ours / base, "≤", 1.0))
+    return [
+        {"name": name, "ratio": value, "bound": f"{op} {bound}", "met": value <= bound if op == "≤" else value >= bound}
+        for name, value, op, bound in rows
+    ]
 
 
 def render(out: dict) -> str:
@@ -510,18 +590,31 @@ def render(out: dict) -> str:
         f"loopback only (fake Graph and Telegram servers, Firestore emulator), in {out['seconds']:.0f} s. "
         "Absolute numbers depend on the machine; the ratios compare with references measured in the same run.",
         "",
+        "## Targets (ratios measured in this run)",
+        "",
+        "| measure | ratio | target | |",
+        "|---|---|---|---|",
+        *(
+            f"| {t['name']} | {t['ratio']:.2f}× | {t['bound']}× | {'met' if t['met'] else '**not met**'} |"
+            for t in out["targets"]
+        ),
+        "",
+        "The chart of these ratios across runs is bench/history.svg (kept in bench/history.json).",
+        "",
         f"## 1. Cold start (median of {RUNS} runs, process start to first 200)",
         "",
-        "| target | /health | signed Messenger message from a returning user (reads and writes state) |",
-        "|---|---|---|",
+        "| target | /health | signed Messenger message from a returning user (reads and writes state) | Get Started from a new person |",
+        "|---|---|---|---|",
         f"| ours (gunicorn.conf.py, 1 worker, secrets from the environment) | {cold['ours health']:.2f} s ({ratio(cold['ours health'], cold['bare flask health'])} bare Flask) "
-        f"| {cold['ours message']:.2f} s ({ratio(cold['ours message'], cold['baseline message'])} baseline) |",
-        f"| baseline bot | {cold['baseline health']:.2f} s | {cold['baseline message']:.2f} s |",
-        f"| bare Flask | {cold['bare flask health']:.2f} s | |",
+        f"| {cold['ours message']:.2f} s ({ratio(cold['ours message'], cold['baseline message'])} baseline) "
+        f"| {cold['ours new']:.2f} s ({ratio(cold['ours new'], cold['baseline new'])} baseline) |",
+        f"| baseline bot | {cold['baseline health']:.2f} s | {cold['baseline message']:.2f} s | {cold['baseline new']:.2f} s |",
+        f"| bare Flask | {cold['bare flask health']:.2f} s | | |",
         "",
         "Slowest imports before our first answer: "
         + ", ".join(f"{name} {secs * 1000:.0f} ms" for name, secs in out["import_profile_s"]),
         "",
+        *waiting_section(out["waiting_s"]),
         f"## 2–3. Throughput, CPU and memory ({SENDERS} concurrent senders, {SECONDS:.0f} s each)",
         "",
         "| run | messages/s | p50 | p99 | errors | server CPU per request | PSS per worker |",
@@ -588,6 +681,29 @@ def render(out: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def waiting_section(wait: dict) -> list[str]:
+    lat = latency.LATENCY
+    lines = [
+        "## What a person waits for: message to reply at the platform",
+        "",
+        f"Every Graph API call takes {lat['graph'] * 1000:.0f} ms, every Telegram call {lat['telegram'] * 1000:.0f} ms and every "
+        f"Firestore call {lat['firestore'] * 1000:.0f} ms more (bench/latency.py). Medians of {WAIT_COLD_RUNS} cold runs "
+        f"(from the server's start, which the message causes) and {WAIT_WARM_RUNS} warm ones. A new person taps Get Started; "
+        'a returning one writes "help". Our welcome is two messages (the greeting, then the choices), the baseline\'s one.',
+        "",
+        "| person | | ours: first reply | baseline: first reply | ratio | ours: last reply | baseline: last reply |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for kind in ("new", "returning"):
+        for temperature in ("cold", "warm"):
+            ours, base = wait["ours"][kind][temperature], wait["baseline"][kind][temperature]
+            lines.append(
+                f"| {kind} | {temperature} | {ours['first'] * 1000:.0f} ms | {base['first'] * 1000:.0f} ms "
+                f"| {ratio(ours['first'], base['first'])} | {ours['last'] * 1000:.0f} ms | {base['last'] * 1000:.0f} ms |"
+            )
+    return [*lines, ""]
 
 
 if __name__ == "__main__":

@@ -140,6 +140,14 @@ for group in conversations reminders suggestions reports deletions; do
         *) change firestore fields ttls update expire_at --collection-group="$group" --enable-ttl --async ;;
     esac
 done
+# A conversation's packed state is one long string that no query reads: no single-field indexes for it
+# (every indexed value is stored again and written on every message).
+inherits=$(g firestore indexes fields describe packed --collection-group=conversations \
+    --format='value(indexConfig.usesAncestorConfig)' 2>/dev/null || true)
+case "$inherits" in
+    False|false) ;;
+    *) change firestore indexes fields update packed --collection-group=conversations --disable-indexes --async ;;
+esac
 
 step "Service accounts"
 for sa in "$RUNTIME_SA:runs the bot" "$BUILD_SA:builds and deploys the bot" "$SCHEDULER_SA:calls the reminders task"; do

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What the pipeline's test step needs on python:3.11-slim-bookworm (the service image's Python):
+# What the pipeline's test step needs on python:3.11-slim-trixie (the service image's Python):
 # make, Java and the gcloud SDK's Firestore emulator, Chromium and its driver, shellcheck.
 # Cloud Build reaches the internet, so the SDK comes from Google's own Debian repository.
 set -euo pipefail

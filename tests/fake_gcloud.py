@@ -160,6 +160,14 @@ def other_command(state: dict, words: list[str], flags: dict, stdin: str) -> int
         state["resources"].append(["ttl", flags["--collection-group"]])
         save_state(state)
         return 0
+    if words[:4] == ["firestore", "indexes", "fields", "describe"]:
+        exempt = ["index exemption", f"{flags['--collection-group']}.{words[4]}"] in state["resources"]
+        print("False" if exempt else "True")  # usesAncestorConfig: False once the field has its own
+        return 0
+    if words[:4] == ["firestore", "indexes", "fields", "update"] and "--disable-indexes" in flags:
+        state["resources"].append(["index exemption", f"{flags['--collection-group']}.{words[4]}"])
+        save_state(state)
+        return 0
     if words[:3] == ["billing", "projects", "describe"]:
         print("billingAccounts/0A1B2C-3D4E5F-6A7B8C")
         return 0

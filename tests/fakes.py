@@ -59,6 +59,8 @@ class FakeServer:
             def _handle(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
+                if fake.latency:
+                    time.sleep(fake.latency)  # the way to the platform and back (bench/latency.py)
                 parsed = urlparse(self.path)
                 try:
                     body = json.loads(raw) if raw else None
@@ -94,6 +96,7 @@ class FakeServer:
             do_GET = do_POST = _handle
 
         self.fail_rate = 0.0  # share of POSTs answered 500 at random (load tests)
+        self.latency = 0.0  # seconds every call takes before it arrives (bench: a real platform's round trip)
         self.random = __import__("random").Random(7)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

@@ -35,7 +35,7 @@ from emulator import Emulator  # noqa: E402
 from fakes import FakeGraph, FakeTelegram  # noqa: E402
 from payloads import FB_TOKEN, TG_SECRET, TG_TOKEN, fb_body, platform_env, sign  # noqa: E402
 from servers import free_port, start_gunicorn, stop  # noqa: E402
-from transcript import MessengerUser, TelegramUser, mentor_journey  # noqa: E402
+from transcript import MessengerUser, TelegramUser, as_golden, mentor_journey  # noqa: E402
 
 WORKERS, THREADS = 2, 8  # gunicorn as deployed on a 2-vCPU instance
 GOLDEN = [
@@ -157,19 +157,15 @@ def cold_burst(base: str, graph: FakeGraph, telegram: FakeTelegram, count: int) 
     return {"requests": len(latencies), "max_ms": round(latencies[-1] * 1000, 1)}
 
 
-WINDOW_LINE = "text: One thing about Messenger"  # said once to Messenger users only (see test_transcripts)
-
-
 def compare(lines: list[str], channel: str) -> tuple[int, int]:
     """(doubled, lost) lines against the golden transcript."""
     import difflib
 
     doubled = lost = 0
     lines = "\n".join(lines).splitlines()  # a reply of several lines counts line by line, as in the file
-    window = [line for line in lines if line.startswith(WINDOW_LINE)]
+    lines, window = as_golden(lines, channel)
     expected = 1 if channel == "messenger" else 0
     doubled, lost = max(0, len(window) - expected), max(0, expected - len(window))
-    lines = [line for line in lines if not line.startswith(WINDOW_LINE)]
     for op, a1, a2, b1, b2 in difflib.SequenceMatcher(a=GOLDEN, b=lines, autojunk=False).get_opcodes():
         if op in ("delete", "replace"):
             lost += a2 - a1

@@ -26,6 +26,8 @@ def test_the_bench_runs_end_to_end_and_reports_every_section(tmp_path):
         "BENCH_SECONDS": "0.3",
         "BENCH_SENDERS": "4",
         "BENCH_HISTORY": "1,3",
+        "BENCH_WAIT_COLD_RUNS": "1",
+        "BENCH_WAIT_WARM_RUNS": "1",
         "BENCH_OUT": str(tmp_path),
     }
     run = subprocess.run(
@@ -33,14 +35,27 @@ def test_the_bench_runs_end_to_end_and_reports_every_section(tmp_path):
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     report = (tmp_path / "results.md").read_text()
-    for heading in ("## 1. Cold start", "## 2–3. Throughput", "## 4. Firestore operations", "## 5. Growth",
-                    "## 6. Monthly cost"):  # fmt: skip
+    for heading in ("## Targets", "## 1. Cold start", "## What a person waits for", "## 2–3. Throughput",
+                    "## 4. Firestore operations", "## 5. Growth", "## 6. Monthly cost"):  # fmt: skip
         assert heading in report
     assert "nan" not in report.lower()
     results = json.loads((tmp_path / "results.json").read_text())
     assert set(results["cold_start_s"]) == {
-        "ours health", "ours message", "baseline health", "baseline message", "bare flask health"
+        "ours health", "ours message", "ours new", "baseline health", "baseline message", "baseline new",
+        "bare flask health",
     }  # fmt: skip
+    # Every reply the waiting section timed reached the fake platform, first no later than last.
+    for target in ("ours", "baseline"):
+        for kind in ("new", "returning"):
+            for temperature in ("cold", "warm"):
+                timed = results["waiting_s"][target][kind][temperature]
+                assert 0 < timed["first"] <= timed["last"], (target, kind, temperature, timed)
+    assert len(results["targets"]) == 9 and all(isinstance(t["met"], bool) for t in results["targets"])
+    # The run joined the history and the chart drew it.
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert len(history) == 1 and set(history[0]["targets"]) == {t["name"].split(" (")[0] for t in results["targets"]}
+    chart = (tmp_path / "history.svg").read_text()
+    assert chart.startswith("<svg") and "<circle" in chart
     assert all(run["errors"] == 0 and run["ok"] > 0 for run in results["throughput"].values()), results["throughput"]
     assert results["operations"] == {"happy path": {"reads": 1, "writes": 2}, "redelivery": {"reads": 1, "writes": 0}}
     assert [g["reads"] for g in results["growth"].values()] == [1, 1]

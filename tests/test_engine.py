@@ -194,5 +194,14 @@ def test_any_sequence_gets_an_answer_with_a_way_forward(sequence):
 
 
 def test_words_in_another_language_we_speak_are_understood():
-    assert "page 1 of 3" in texts(send(Conversation(key="web:u"), text="catálogo"))
-    assert "Hi " in texts(send(Conversation(key="web:u"), text="hola"))
+    english = {"locale": "en_US"}
+    assert "page 1 of 3" in texts(send(Conversation(key="web:u", profile=dict(english)), text="catálogo"))
+    assert "Hi " in texts(send(Conversation(key="web:u", profile=dict(english)), text="hola"))
+
+
+def test_someone_whose_language_is_not_known_yet_is_answered_in_the_language_they_wrote():
+    assert "página 1 de 3" in texts(send(Conversation(key="messenger:u"), text="catálogo"))
+    assert "¡Hola, amigo!" in texts(send(Conversation(key="messenger:u"), text="¡hola!"))
+    assert "page 1 of 3" in texts(send(Conversation(key="messenger:u"), text="browse"))
+    # English, the default language, wins whenever it matches too.
+    assert "Hi there!" in texts(send(Conversation(key="messenger:u"), text="hi"))

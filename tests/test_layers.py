@@ -15,6 +15,7 @@ LAYERS = {
     "outbound": 0,
     "readahead": 0,
     "texts": 0,
+    "plain": 0,
     "skills_check": 1,
     "skills": 1,
     "understand": 1,

@@ -64,12 +64,20 @@ def test_signature_covers_the_raw_bytes(client, graph):
     assert post_fb(client, raw, signature=signature).status_code == 200
 
 
-def test_text_message_gets_replies_with_name_from_profile(client, graph):
-    graph.profiles["psid-1"] = {"first_name": "Ana", "locale": "en_US"}
+def test_first_reply_does_not_wait_for_the_profile_and_the_next_uses_it(client, graph):
+    # The Graph API takes a whole second to answer the profile lookup.
+    graph.queue(200, {"first_name": "Ana", "locale": "en_US"}, match="/psid-1", delay=1.0)
     response = post_fb(client, fb_body(fb_postback("psid-1", "Get Started", "GET_STARTED")))
     assert response.status_code == 200
     sent = graph.messages("psid-1")
-    assert sent[0]["message"]["text"].startswith("Hi Ana!")
+    # Every reply went out while the lookup was still waiting for its answer; none said a name yet.
+    assert sent[0]["message"]["text"].startswith("Hi there!")
+    lookup = next(c for c in graph.calls if c.method == "GET")
+    sends = [c for c in graph.calls if c.method == "POST"]
+    assert sends and all(c.at < lookup.at + 0.9 for c in sends)
+    post_fb(client, fb_body(fb_postback("psid-1", "Get Started", "GET_STARTED")))
+    assert graph.messages("psid-1")[len(sent)]["message"]["text"].startswith("Hi Ana!")
+    sent = graph.messages("psid-1")
     assert all(body["messaging_type"] == "RESPONSE" for body in sent)  # answers; a reminder is an UPDATE
     posts = [c for c in graph.calls if c.method == "POST"]
     assert all(c.path == "/v25.0/me/messages" and c.query["access_token"] == FB_TOKEN for c in posts)
@@ -80,9 +88,23 @@ def test_profile_is_looked_up_once_and_cached(client, graph):
     graph.profiles["psid-2"] = {"first_name": "Bea", "locale": "es_ES"}
     post_fb(client, fb_body(fb_text("psid-2", "hola")))
     post_fb(client, fb_body(fb_text("psid-2", "hola")))
+    post_fb(client, fb_body(fb_text("psid-2", "hola")))
     lookups = [c for c in graph.calls if c.method == "GET"]
     assert len(lookups) == 1
     assert graph.messages("psid-2")[-2]["message"]["text"].startswith("¡Hola, Bea!")  # locale es_ES from the profile
+
+
+def test_a_first_message_in_spanish_is_answered_in_spanish_before_the_profile_is_known(client, graph):
+    graph.queue(200, {"first_name": "Bea", "locale": "en_US"}, match="/psid-es", delay=0.5)
+    post_fb(client, fb_body(fb_text("psid-es", "¡hola!")))
+    assert graph.messages("psid-es")[0]["message"]["text"].startswith("¡Hola, amigo!")
+    # An English greeting from someone not known yet reads in English; the default language wins a tie.
+    graph.profiles["psid-en"] = {"first_name": "Cy"}
+    post_fb(client, fb_body(fb_text("psid-en", "hello")))
+    assert graph.messages("psid-en")[0]["message"]["text"].startswith("Hi there!")
+    # Once the profile is in, its locale counts: "hola" from an en_US profile is answered in English.
+    post_fb(client, fb_body(fb_text("psid-es", "hola")))
+    assert graph.messages("psid-es")[-2]["message"]["text"].startswith("Hi Bea!")
 
 
 def test_profile_denied_is_tolerated(client, graph):
@@ -221,7 +243,7 @@ def test_failed_send_is_503_and_redelivery_sends_only_the_rest(client, graph, fa
     assert post_fb(client, body).status_code == 200
     texts = [m["message"].get("text") for m in graph.messages("psid-f")]
     # welcome, welcome_menu(failed), welcome_menu(resent): each reply delivered exactly once.
-    assert texts[0].startswith("Hi Ana!")
+    assert texts[0].startswith("Hi there!")
     assert texts[1:] == ["Where would you like to start?", "Where would you like to start?"]
     assert post_fb(client, body).status_code == 200
     assert len(graph.messages("psid-f")) == 3
@@ -348,4 +370,5 @@ def test_a_page_refused_the_time_zone_still_gets_the_language(client, graph):
     graph.queue(400, {"error": {"message": "(#100) Tried accessing nonexisting field (timezone)", "code": 100}},
                 match="/psid-notz")  # fmt: skip
     post_fb(client, fb_body(fb_text("psid-notz", "hola")))
-    assert graph.messages("psid-notz")[0]["message"]["text"].startswith("¡Hola, Bea!")
+    post_fb(client, fb_body(fb_text("psid-notz", "hola")))
+    assert graph.messages("psid-notz")[-2]["message"]["text"].startswith("¡Hola, Bea!")

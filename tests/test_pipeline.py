@@ -237,6 +237,7 @@ def test_bootstrap_creates_everything_then_nothing(world):
         "firestore databases create", "--type=firestore-native",
         "ttls update expire_at --collection-group=conversations",
         "ttls update expire_at --collection-group=suggestions",
+        "firestore indexes fields update packed --collection-group=conversations --disable-indexes",
         "iam service-accounts create mentor-bot-runtime", "iam service-accounts create mentor-bot-deployer",
         "iam service-accounts create mentor-bot-scheduler", "builds triggers create github --name=mentor-bot-deploy",
         f"--repository=projects/{PROJECT}/locations/us-central1/connections/github/repositories/bot",

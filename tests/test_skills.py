@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 
 import pytest
 from conftest import ROOT
@@ -260,3 +261,32 @@ def test_spanish_speakers_get_the_spanish_edition():
     card = next(c for r in replies for c in r.cards)
     assert card.title == "El tutorial de Python" and card.url == "https://docs.python.org/es/3/tutorial/"
     assert "en inglés" not in card.subtitle
+
+
+def test_a_checked_file_is_not_checked_again_and_a_changed_one_always_is(tmp_path):
+    path = tmp_path / "skills.json"
+    path.write_text(json.dumps(DATA), encoding="utf-8")
+    skills.load(str(path), ACTIONS, CHECKS)
+    stamp = tmp_path / "skills.json.checked"
+    assert len(stamp.read_text().strip()) == 64  # the first load checked it and stamped it
+    loaded = skills.load(str(path), ACTIONS, CHECKS)  # the stamp matches: loaded without the check
+    assert loaded.match_text(None, "en", "help") is not None  # patterns compile on first use
+    broken = copy.deepcopy(DATA)
+    broken["intents"]["help"]["triggers"]["patterns"]["en"].append("(unclosed")
+    path.write_text(json.dumps(broken), encoding="utf-8")  # the old stamp stays beside a changed file
+    with pytest.raises(skills.SkillsError, match="unclosed|missing"):
+        skills.load(str(path), ACTIONS, CHECKS)
+    stamp.write_text(skills.stamp_of(path.read_bytes(), ACTIONS, ()) + "\n")  # a stamp made under other rules
+    with pytest.raises(skills.SkillsError):
+        skills.load(str(path), ACTIONS, CHECKS)
+
+
+def test_a_read_only_place_still_loads_and_checks_every_time(tmp_path):
+    path = tmp_path / "skills.json"
+    path.write_text(json.dumps(DATA), encoding="utf-8")
+    tmp_path.chmod(0o555)
+    try:
+        assert skills.load(str(path), ACTIONS, CHECKS).intents
+        assert not (tmp_path / "skills.json.checked").exists() or os.geteuid() == 0
+    finally:
+        tmp_path.chmod(0o755)
