@@ -160,7 +160,7 @@ class FirestoreStore:
             raise StoreUnavailable("firestore: abandoned after the deadline")  # nothing written
         writes = plan(key, before, change)
         erased = self._filed_refs(key) if writes.erase else []
-        batch = self._batch(writes, snapshot if stored is not None else None, erased, set(stored or ()))
+        batch = self._batch(writes, snapshot if stored is not None else None, erased, stored or {})
         try:
             results = self._call(batch.commit, **abandoned.limits())
         except StoreUnavailable as error:
@@ -186,7 +186,7 @@ class FirestoreStore:
             self._call(batch.commit, **bounded())
         return refs[:MAX_ERASED_IN_BATCH]
 
-    def _batch(self, writes: Writes, snapshot, erased: list, stored_fields: set[str]):
+    def _batch(self, writes: Writes, snapshot, erased: list, stored: dict):
         """One atomic batch: the conversation (conditional on what was read), its wake index entry, filed
         records, and on an erase the person's filed records."""
         from google.cloud import firestore
@@ -202,9 +202,11 @@ class FirestoreStore:
             batch.create(ref, to_document(writes.key, writes.doc, now, self.retention_days))
         else:
             data = to_document(writes.key, writes.doc, now, self.retention_days)
-            # Every top-level field replaced, so this is a full overwrite, made conditional.
-            gone = {name: firestore.DELETE_FIELD for name in stored_fields - data.keys()}
-            batch.update(ref, data | gone, option=client.write_option(last_update_time=snapshot.update_time))
+            # A full overwrite, made conditional: the fields that changed are sent, the ones that went
+            # away deleted; an unchanged field is left as it is (the client encodes each value it sends).
+            changed = {name: value for name, value in data.items() if name not in stored or stored[name] != value}
+            gone = {name: firestore.DELETE_FIELD for name in stored.keys() - data.keys()}
+            batch.update(ref, changed | gone, option=client.write_option(last_update_time=snapshot.update_time))
         if writes.wake_changed:
             wake_ref = client.collection(store.WAKES).document(document_id(writes.key))
             if writes.wake_due is None:

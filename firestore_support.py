@@ -7,6 +7,7 @@ import functools
 import json
 
 import store
+from plain import clone
 from store import DAY, RETENTION_DAYS, StoreError, StoreUnavailable
 
 STORE_DEADLINE = 8.0  # seconds a request waits for Firestore; the client's own retries run for minutes
@@ -92,7 +93,8 @@ def from_document(data: dict | None) -> dict | None:
     """The document as the store hands it out; one written before packing reads as it was."""
     if data is None:
         return None
-    doc = {k: v for k, v in data.items() if k not in ("expire_at", PACKED)}
+    # A copy: the store compares what a step returns with what it read, field by field.
+    doc = clone({k: v for k, v in data.items() if k not in ("expire_at", PACKED)})
     if PACKED in data:
         packed = json.loads(data[PACKED])
         inner = packed.pop("delivery", None)

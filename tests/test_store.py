@@ -42,6 +42,24 @@ def test_create_and_load_round_trip(store):
     assert store.load("messenger:1") == doc
 
 
+def test_a_step_that_changes_what_it_read_in_place_is_written_whole(store):
+    # Firestore sends only the fields that changed: a change made inside a nested field of the very
+    # document the step was handed must still count, and a field the step removed must go.
+    doc = {"profile": {"first_name": "Ana"}, "news": True, "active": True, "delivery": {"tally": {"d": 1}}}
+    store.transact("telegram:inplace", lambda _: (Change(doc), None))
+
+    def edit(before):
+        before["profile"]["first_name"] = "Bea"
+        before["delivery"]["tally"]["d"] += 1
+        del before["news"]
+        return Change(before), None
+
+    store.transact("telegram:inplace", edit)
+    assert store.load("telegram:inplace") == {
+        "profile": {"first_name": "Bea"}, "active": True, "delivery": {"tally": {"d": 2}}
+    }  # fmt: skip
+
+
 def test_a_failing_step_writes_nothing(store):
     store.transact("web:atomic", bump)
 
