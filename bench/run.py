@@ -429,6 +429,7 @@ def operations_and_growth(world: World) -> dict:
     sqlite_path.unlink(missing_ok=True)
     scratch = SQLiteStore(str(sqlite_path))
     quiet = web.WebChat(application.extensions["settings"])  # builds the same history without sending 10,000 messages
+    quiet.keeps_transcript = False  # as for the Telegram conversation it stands in for: no transcript kept
     skills = application.extensions["skills"]
     unlimited = flood.Guard(flood.Limit(per_minute=10**9, per_day=10**9))  # 10,000 messages in seconds, on purpose
     done = 0
