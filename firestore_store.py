@@ -206,7 +206,8 @@ class FirestoreStore:
             # away deleted; an unchanged field is left as it is (the client encodes each value it sends).
             changed = {name: value for name, value in data.items() if name not in stored or stored[name] != value}
             gone = {name: firestore.DELETE_FIELD for name in stored.keys() - data.keys()}
-            batch.update(ref, changed | gone, option=client.write_option(last_update_time=snapshot.update_time))
+            fields = (changed | gone) or data  # nothing changed: still one conditional write, as asked
+            batch.update(ref, fields, option=client.write_option(last_update_time=snapshot.update_time))
         if writes.wake_changed:
             wake_ref = client.collection(store.WAKES).document(document_id(writes.key))
             if writes.wake_due is None:

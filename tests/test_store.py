@@ -60,6 +60,13 @@ def test_a_step_that_changes_what_it_read_in_place_is_written_whole(store):
     }  # fmt: skip
 
 
+def test_a_change_that_changes_nothing_is_still_written(store):
+    doc = {"state": "idle", "n": 1}
+    store.transact("settings:same", lambda _: (Change(doc), None))  # a service document: no expiry field either
+    assert store.transact("settings:same", lambda before: (Change(dict(before)), "written")) == "written"
+    assert store.load("settings:same") == doc
+
+
 def test_a_failing_step_writes_nothing(store):
     store.transact("web:atomic", bump)
 
