@@ -372,3 +372,45 @@ def test_a_page_refused_the_time_zone_still_gets_the_language(client, graph):
     post_fb(client, fb_body(fb_text("psid-notz", "hola")))
     post_fb(client, fb_body(fb_text("psid-notz", "hola")))
     assert graph.messages("psid-notz")[-2]["message"]["text"].startswith("¡Hola, Bea!")
+
+
+PROXY_VARIABLES = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
+
+
+def test_sends_go_through_a_proxy_the_environment_names_and_straight_out_without_one(monkeypatch, graph):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    import outbound
+
+    relayed = []
+
+    class Proxy(BaseHTTPRequestHandler):
+        def do_POST(self):  # a forward proxy receives the whole URL
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            relayed.append(self.path)
+            body = b'{"message_id": "m_via_proxy"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    url = graph.url + "/v25.0/me/messages"
+    try:
+        for name in (*PROXY_VARIABLES, "NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_port}")
+        assert outbound.post_json(outbound.new_session(), url, {"hello": 1}) == (200, {"message_id": "m_via_proxy"})
+        assert relayed == [url] and not graph.calls
+        monkeypatch.delenv("HTTP_PROXY")
+        outbound.post_json(outbound.new_session(), url, {"hello": 2}, params={"access_token": FB_TOKEN})
+        assert relayed == [url] and len(graph.calls) == 1  # straight to the Graph API
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
