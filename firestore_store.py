@@ -19,7 +19,9 @@ import store
 from firestore_support import (
     CREDENTIALS_HINT,
     STORE_DEADLINE,
+    api_paths,
     bounded,
+    changes,
     classify,
     document_id,
     filed_document,
@@ -28,7 +30,7 @@ from firestore_support import (
     timestamp,
     to_document,
 )
-from store import DAY, DELETE, QUEUES, RETENTION_DAYS, Step, StoreError, StoreUnavailable, Where, Writes, plan
+from store import DAY, QUEUES, RETENTION_DAYS, Step, StoreError, StoreUnavailable, Where, Writes, plan
 
 T = TypeVar("T")
 
@@ -189,8 +191,6 @@ class FirestoreStore:
     def _batch(self, writes: Writes, snapshot, erased: list, stored: dict):
         """One atomic batch: the conversation (conditional on what was read), its wake index entry, filed
         records, and on an erase the person's filed records."""
-        from google.cloud import firestore
-
         client, ref, now = self.client(), self._ref(writes.key), time.time()
         batch = client.batch()
         for filed_ref in erased:
@@ -202,11 +202,9 @@ class FirestoreStore:
             batch.create(ref, to_document(writes.key, writes.doc, now, self.retention_days))
         else:
             data = to_document(writes.key, writes.doc, now, self.retention_days)
-            # A full overwrite, made conditional: the fields that changed are sent, the ones that went
-            # away deleted; an unchanged field is left as it is (the client encodes each value it sends).
-            changed = {name: value for name, value in data.items() if name not in stored or stored[name] != value}
-            gone = {name: firestore.DELETE_FIELD for name in stored.keys() - data.keys()}
-            fields = (changed | gone) or data  # nothing changed: still one conditional write, as asked
+            # A full overwrite in effect, made conditional, sending only what changed; when nothing
+            # did, still one conditional write, as asked.
+            fields = api_paths(changes(stored, data) or {(name,): value for name, value in data.items()})
             batch.update(ref, fields, option=client.write_option(last_update_time=snapshot.update_time))
         if writes.wake_changed:
             wake_ref = client.collection(store.WAKES).document(document_id(writes.key))
@@ -244,16 +242,11 @@ class FirestoreStore:
 
     def _patch(self, key: str, token: str, fields: dict[tuple[str, ...], Any], step: Step, abandoned: Deadline) -> None:
         from google.api_core import exceptions
-        from google.cloud import firestore
-        from google.cloud.firestore_v1.field_path import FieldPath
 
         with self._lock:
             update_time = self._written.pop(token, None)
         if update_time is not None and fields:
-            paths = {
-                FieldPath(*path).to_api_repr(): firestore.DELETE_FIELD if value is DELETE else value
-                for path, value in fields.items()
-            }
+            paths = api_paths(fields)
             try:
                 # One write, no read: valid only if nobody wrote the document since our own write.
                 option = self.client().write_option(last_update_time=update_time)

@@ -104,6 +104,36 @@ def from_document(data: dict | None) -> dict | None:
     return doc
 
 
+def changes(stored: dict, data: dict, depth: int = 2, at: tuple[str, ...] = ()) -> dict[tuple[str, ...], object]:
+    """What turns ``stored`` into ``data``, as field paths: a map found in both is compared key by
+    key, ``depth`` levels down (today's counters change, earlier days' do not); a value that changed
+    is sent whole; a key that went away is deleted (``store.DELETE``). The client encodes each value
+    it sends, in Python, so a message's write sends only what changed."""
+    out: dict[tuple[str, ...], object] = {}
+    for name, value in data.items():
+        old = stored.get(name, store.DELETE)
+        if old == value:
+            continue
+        if depth and value and isinstance(value, dict) and isinstance(old, dict):
+            out.update(changes(old, value, depth - 1, (*at, name)))
+        else:
+            out[(*at, name)] = value
+    for name in stored.keys() - data.keys():
+        out[(*at, name)] = store.DELETE
+    return out
+
+
+def api_paths(fields: dict[tuple[str, ...], object]) -> dict[str, object]:
+    """Field paths and values as the client's ``update`` takes them (names quoted where needed)."""
+    from google.cloud import firestore
+    from google.cloud.firestore_v1.field_path import FieldPath
+
+    return {
+        FieldPath(*path).to_api_repr(): firestore.DELETE_FIELD if value is store.DELETE else value
+        for path, value in fields.items()
+    }
+
+
 def pick(data: dict, field: str):
     """The value at a dotted field path of a document, or None."""
     value: object = data

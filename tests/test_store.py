@@ -43,21 +43,35 @@ def test_create_and_load_round_trip(store):
 
 
 def test_a_step_that_changes_what_it_read_in_place_is_written_whole(store):
-    # Firestore sends only the fields that changed: a change made inside a nested field of the very
-    # document the step was handed must still count, and a field the step removed must go.
-    doc = {"profile": {"first_name": "Ana"}, "news": True, "active": True, "delivery": {"tally": {"d": 1}}}
+    # Firestore sends only what changed, map by map: a change made inside a nested field of the very
+    # document the step was handed must still count, keys that went away must go at every level,
+    # and names that are not plain identifiers ("3", "a.b", "`") must reach the right field.
+    doc = {
+        "profile": {"first_name": "Ana", "a.b": 1},
+        "news": True,
+        "active": True,
+        "delivery": {"tally": {"d1": {"m": 1}, "d2": {"m": 0, "f": 0}}, "outbox": {"3": {"items": "[]"}}},
+    }
     store.transact("telegram:inplace", lambda _: (Change(doc), None))
 
     def edit(before):
         before["profile"]["first_name"] = "Bea"
-        before["delivery"]["tally"]["d"] += 1
+        before["profile"]["a.b"] += 1
+        before["profile"]["`"] = "tick"
+        tally = before["delivery"]["tally"]
+        del tally["d1"]
+        tally["d2"]["m"] += 1
+        tally["d3"] = {"m": 1}
+        before["delivery"]["outbox"] = {"4": {"items": "[1]"}}
         del before["news"]
         return Change(before), None
 
     store.transact("telegram:inplace", edit)
     assert store.load("telegram:inplace") == {
-        "profile": {"first_name": "Bea"}, "active": True, "delivery": {"tally": {"d": 2}}
-    }  # fmt: skip
+        "profile": {"first_name": "Bea", "a.b": 2, "`": "tick"},
+        "active": True,
+        "delivery": {"tally": {"d2": {"m": 1, "f": 0}, "d3": {"m": 1}}, "outbox": {"4": {"items": "[1]"}}},
+    }
 
 
 def test_a_change_that_changes_nothing_is_still_written(store):
