@@ -8,7 +8,7 @@ PIP_VERSION := 26.3
 UV_VERSION := 0.13.9
 SAY := @printf '\033[1m==> %s\033[0m\n'
 
-.PHONY: help install run run-firestore test lint format bench bench-python loadtest system-deps lock deploy clean
+.PHONY: help install run run-firestore test lint format bench profile bench-python loadtest system-deps lock deploy clean
 .DEFAULT_GOAL := help
 
 help:  ## this list
@@ -45,6 +45,10 @@ bench: install  ## cold start, time to reply, throughput, CPU, memory, Firestore
 	$(SAY) "benchmarks against the baselines, on the Firestore emulator (about 5 minutes, 5 steps)"
 	$(BIN)/python bench/run.py
 	$(SAY) "written: bench/results.md, bench/history.json and the chart bench/history.svg"
+
+profile: install  ## where a Messenger message's CPU goes, ours and the baseline's (bench/cpu_profile.py)
+	$(SAY) "profiling 300 messages each, every thread (about a minute)"
+	$(BIN)/python bench/cpu_profile.py
 
 bench-python: install  ## our cold start and CPU on Python 3.11, 3.12 and 3.13 where installed (bench/python.md)
 	$(SAY) "one virtualenv per Python under .bench-venvs (installed once), then 5 rounds of measurements"

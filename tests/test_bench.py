@@ -60,3 +60,18 @@ def test_the_bench_runs_end_to_end_and_reports_every_section(tmp_path):
     assert all(run["errors"] == 0 and run["ok"] > 0 for run in results["throughput"].values()), results["throughput"]
     assert results["operations"] == {"happy path": {"reads": 1, "writes": 2}, "redelivery": {"reads": 1, "writes": 0}}
     assert [g["reads"] for g in results["growth"].values()] == [1, 1]
+
+
+@pytest.mark.timeout(180)
+def test_the_cpu_profile_names_where_a_message_goes():
+    require(Emulator.available(), "needs the Firestore emulator")
+    done = subprocess.run(
+        [sys.executable, "bench/cpu_profile.py", "--messages", "5", "--top", "5", "--callers", "clone"],
+        cwd=ROOT, capture_output=True, text=True, timeout=170,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    for target in ("ours", "baseline"):
+        assert f"=== {target}: top 5 by own time" in done.stdout
+        assert f"=== {target}: top 5 by cumulative" in done.stdout
+        assert f"{target}: " in done.stdout and "ms of CPU per message" in done.stdout
+    assert "--- ours: callers of clone" in done.stdout
