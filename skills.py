@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import understand
-from skills_check import LIMITS, SkillsError, fill, payload_pattern, utf16_len, validate
+from skills_check import LIMITS, SkillsError, fill, payload_regex, utf16_len, validate
 
 __all__ = ["LIMITS", "Skills", "SkillsError", "build", "load", "utf16_len"]
 
@@ -22,11 +22,12 @@ __all__ = ["LIMITS", "Skills", "SkillsError", "build", "load", "utf16_len"]
 class Skills:
     data: dict
     actions: dict[str, Callable] = field(default_factory=dict)
-    payload_intents: list[tuple[re.Pattern, str]] = field(default_factory=list)
+    payload_intents: list[tuple[Pattern, str]] = field(default_factory=list)
     command_intents: dict[str, str] = field(default_factory=dict)
     text_intents: dict[str, list[tuple[Pattern, str, tuple]]] = field(default_factory=dict)
     aliases: dict[tuple[str, str], list[tuple[Pattern, str]]] = field(default_factory=dict)
     entities: dict[str, dict[str, str]] = field(default_factory=dict)  # {"skill": {folded name: id}}
+    finders: dict[str, Pattern] = field(default_factory=dict)  # each entity's names alone: is one in the text?
     names: list[str] = field(default_factory=list)  # one-word names, for correcting near misses
     merged: dict[tuple[str, str], dict] = field(default_factory=dict)  # words(), once per locale and part
 
@@ -111,8 +112,10 @@ class Skills:
         """The language a message is written in, for someone whose language is not known yet: the
         first locale (the default first) whose own patterns match it; the default when none does."""
         folded = understand.fold(text).lstrip(understand.OPENERS)
+        named = self.named_in(folded)
         for loc in self._with_fallback(self.default_locale):
-            if any(pattern.search(folded) for pattern, _, _ in self.text_intents.get(loc, [])):
+            candidates = self.text_intents.get(loc, [])
+            if any(pattern.needs <= named and pattern.search(folded) for pattern, _, _ in candidates):
                 return loc
         return self.default_locale
 
@@ -143,11 +146,17 @@ class Skills:
                 found = self._search(state, locale, fixed, fixed, scoped_only)
         return found
 
+    def named_in(self, folded: str) -> frozenset[str]:
+        """The entities (skill) some name of which the text holds: a pattern that needs one can only
+        match then, so the others are not even compiled (a cold start's first message) nor run."""
+        return frozenset(entity for entity, finder in self.finders.items() if finder.search(folded))
+
     def _search(self, state, locale, folded: str, original: str, scoped_only: bool) -> tuple[str, dict] | None:
         candidates = [c for loc in self._with_fallback(locale) for c in self.text_intents.get(loc, [])]
+        named = self.named_in(folded)
         for scoped in (True, False) if not scoped_only else (True,):
             for pattern, intent, in_states in candidates:
-                if bool(in_states) != scoped or (scoped and state not in in_states):
+                if bool(in_states) != scoped or (scoped and state not in in_states) or not pattern.needs <= named:
                     continue
                 found = pattern.search(folded)
                 if found:
@@ -198,18 +207,25 @@ def stamp_of(raw: bytes, actions: dict[str, Callable], checks: tuple) -> str:
 
 class Pattern:
     """A skills.json pattern, compiled the first time it is used: a cold start's first message
-    needs a handful of the hundreds there are (the {skill} ones are long alternations)."""
+    needs a handful of the hundreds there are (the {skill} ones are long alternations). ``needs``:
+    the entities it names, one of whose names a text must hold for it to match."""
 
-    __slots__ = ("source", "_compiled")
+    __slots__ = ("source", "flags", "needs", "_compiled")
 
-    def __init__(self, source: str) -> None:
-        self.source = source
+    def __init__(self, source: str, flags: int = re.IGNORECASE, needs: frozenset[str] = frozenset()) -> None:
+        self.source, self.flags, self.needs = source, flags, needs
         self._compiled: re.Pattern | None = None
 
-    def search(self, text: str) -> re.Match | None:
+    def compiled(self) -> re.Pattern:
         if self._compiled is None:
-            self._compiled = re.compile(self.source, re.IGNORECASE)
-        return self._compiled.search(text)
+            self._compiled = re.compile(self.source, self.flags)
+        return self._compiled
+
+    def search(self, text: str) -> re.Match | None:
+        return self.compiled().search(text)
+
+    def match(self, text: str) -> re.Match | None:
+        return self.compiled().match(text)
 
 
 def build(data: dict, actions: dict[str, Callable], checks: tuple = (), checked: bool = False) -> Skills:
@@ -218,20 +234,19 @@ def build(data: dict, actions: dict[str, Callable], checks: tuple = (), checked:
         raise SkillsError(errors)
     skills = Skills(data=data, actions=actions, entities={"skill": skill_names(data)})
     skills.names = [name for table in skills.entities.values() for name in table if " " not in name]
-    groups = {  # each entity's alternation, built once for every pattern that names it
-        "{" + entity + "}": f"(?P<{entity}>{understand.alternation(list(table))})"
-        for entity, table in skills.entities.items()
-    }
+    names = {entity: understand.alternation(list(table)) for entity, table in skills.entities.items()}
+    skills.finders = {entity: Pattern(alternation) for entity, alternation in names.items()}
 
     def expand(pattern: str) -> Pattern:
-        for placeholder, group in groups.items():
-            pattern = pattern.replace(placeholder, group)
-        return Pattern(pattern)
+        needs = frozenset(entity for entity in names if "{" + entity + "}" in pattern)
+        for entity in needs:  # each entity's alternation, built once for every pattern that names it
+            pattern = pattern.replace("{" + entity + "}", f"(?P<{entity}>{names[entity]})")
+        return Pattern(pattern, needs=needs)
 
     for name, intent in data["intents"].items():
         triggers = intent.get("triggers", {})
         for template in triggers.get("payloads", []):
-            skills.payload_intents.append((payload_pattern(template), name))
+            skills.payload_intents.append((Pattern(payload_regex(template), re.ASCII), name))
         for command in triggers.get("commands", []):
             skills.command_intents[command] = name
         in_states = tuple(triggers.get("in_states", ()))

@@ -83,14 +83,18 @@ ARGUMENT_SHAPES = {
 ANY_ARGUMENT = r"[A-Za-z0-9_.-]{1,64}"
 
 
-def payload_pattern(template: str) -> re.Pattern:
-    """``DONE:{skill}:{item}`` -> a regex with named groups, each of its argument's shape."""
+def payload_regex(template: str) -> str:
+    """``DONE:{skill}:{item}`` -> a whole-payload regex with named groups, each of its argument's shape."""
     parts = re.split(r"(\{[a-z_]+\})", template)
     regex = "".join(
         f"(?P<{p[1:-1]}>{ARGUMENT_SHAPES.get(p[1:-1], ANY_ARGUMENT)})" if p.startswith("{") else re.escape(p)
         for p in parts
     )
-    return re.compile(f"^{regex}$", re.ASCII)
+    return f"^{regex}$"
+
+
+def payload_pattern(template: str) -> re.Pattern:
+    return re.compile(payload_regex(template), re.ASCII)
 
 
 def schema(path: str | None = None) -> dict:

@@ -290,3 +290,14 @@ def test_a_read_only_place_still_loads_and_checks_every_time(tmp_path):
         assert not (tmp_path / "skills.json.checked").exists() or os.geteuid() == 0
     finally:
         tmp_path.chmod(0o755)
+
+
+def test_patterns_that_name_a_skill_are_left_alone_until_a_message_names_one():
+    loaded = skills.build(copy.deepcopy(DATA), ACTIONS, CHECKS)
+    naming = [p for patterns in loaded.text_intents.values() for p, _, _ in patterns if p.needs == {"skill"}]
+    assert naming
+    assert loaded.match_text(None, "en", "help") == ("help", {})
+    assert all(p._compiled is None for p in naming)  # neither compiled nor run for "help"
+    assert loaded.match_text(None, "en", "learn sql") == ("pick_skill", {"skill": "sql"})
+    assert loaded.match_text(None, "en", "pyhton") == ("pick_skill", {"skill": "python"})  # the typo, corrected
+    assert loaded.match_payload("PICK:python") == ("pick_skill", {"skill": "python"})
