@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 
 import pytest
 from conftest import ROOT
@@ -281,15 +280,16 @@ def test_a_checked_file_is_not_checked_again_and_a_changed_one_always_is(tmp_pat
         skills.load(str(path), ACTIONS, CHECKS)
 
 
-def test_a_read_only_place_still_loads_and_checks_every_time(tmp_path):
+def test_where_no_stamp_can_be_written_the_file_still_loads_and_is_checked_every_time(tmp_path):
     path = tmp_path / "skills.json"
     path.write_text(json.dumps(DATA), encoding="utf-8")
-    tmp_path.chmod(0o555)
-    try:
-        assert skills.load(str(path), ACTIONS, CHECKS).intents
-        assert not (tmp_path / "skills.json.checked").exists() or os.geteuid() == 0
-    finally:
-        tmp_path.chmod(0o755)
+    (tmp_path / "skills.json.checked").mkdir()  # no file can be written there, not even by root
+    assert skills.load(str(path), ACTIONS, CHECKS).intents
+    broken = copy.deepcopy(DATA)
+    broken["intents"]["help"]["triggers"]["patterns"]["en"].append("(unclosed")
+    path.write_text(json.dumps(broken), encoding="utf-8")
+    with pytest.raises(skills.SkillsError, match="unclosed|missing"):
+        skills.load(str(path), ACTIONS, CHECKS)
 
 
 def test_patterns_that_name_a_skill_are_left_alone_until_a_message_names_one():
