@@ -38,6 +38,56 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+# ---------------------------------------------------------------- nothing leaves the machine
+
+OFF_MACHINE: list[str] = []  # where something in this process tried to go
+
+
+def on_this_machine(host: object) -> bool:
+    name = str(host).lower().strip("[]")
+    # As a destination, 0.0.0.0 and :: mean this machine.
+    return name in ("localhost", "::1", "0.0.0.0", "::", "") or name.startswith("127.")  # noqa: S104
+
+
+def _guarded(original):
+    def call(host, *args, **kwargs):
+        if not on_this_machine(host):
+            OFF_MACHINE.append(str(host))
+            raise socket.gaierror(socket.EAI_NONAME, f"tests reach loopback only, not {host}")
+        return original(host, *args, **kwargs)
+
+    return call
+
+
+def _guarded_connect(original):
+    def connect(self, address, *args):
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not on_this_machine(address[0]):
+            OFF_MACHINE.append(str(address[0]))
+            raise ConnectionRefusedError(f"tests reach loopback only, not {address[0]}")
+        return original(self, address, *args)
+
+    return connect
+
+
+@pytest.fixture(scope="session", autouse=True)
+def only_loopback():
+    """Every platform a test talks to is a fake on loopback: a name or address anywhere else (the
+    live Graph or Bot API, a default URL left in place) is refused before any packet leaves."""
+    saved = socket.getaddrinfo, socket.socket.connect, socket.socket.connect_ex
+    socket.getaddrinfo = _guarded(saved[0])
+    socket.socket.connect, socket.socket.connect_ex = _guarded_connect(saved[1]), _guarded_connect(saved[2])
+    yield
+    socket.getaddrinfo, socket.socket.connect, socket.socket.connect_ex = saved
+
+
+@pytest.fixture(autouse=True)
+def stays_on_this_machine(only_loopback):
+    """A test that tried to reach another host fails, even when the code under test swallowed the error."""
+    OFF_MACHINE.clear()
+    yield
+    assert not OFF_MACHINE, f"this test tried to leave the machine: {sorted(set(OFF_MACHINE))}"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
