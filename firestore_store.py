@@ -7,7 +7,6 @@ created on first use, so start-up and /health never pay for them.
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import random
 import threading
@@ -72,7 +71,6 @@ class FirestoreStore:
         self._lock = threading.Lock()
         self._written: dict[str, object] = {}  # token -> update time of the write made under it
         self._key_locks: dict[str, list] = {}  # key -> [lock, holders and waiters]
-        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
 
     def client(self):
         if self._client is None:
@@ -90,25 +88,13 @@ class FirestoreStore:
         return self.client().collection(store.CONVERSATIONS).document(document_id(key))
 
     def _bounded(self, fn: Callable[..., T], *args) -> T:
-        """Run a store call, waiting at most STORE_DEADLINE. A call given up on is told so and
-        rolls back instead of writing; one whose commit was already on its way may still land,
-        which is safe because what it claims carries a lease (see relay.DeliveryRecord.claim)."""
-        with self._lock:
-            if self._pool is None:
-                self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=32, thread_name_prefix="firestore")
-            pool = self._pool
-        abandoned = threading.Event()
-        future = pool.submit(fn, *args, abandoned)
-        try:
-            return future.result(timeout=STORE_DEADLINE)
-        except concurrent.futures.TimeoutError:
-            abandoned.set()
-            raise StoreUnavailable(f"firestore: no answer within {STORE_DEADLINE:.0f} s") from None
+        """Run a store call in the caller's thread, within STORE_DEADLINE: each client call gets the
+        time left (``Deadline.limits``) and a write is not started once it has passed, so nothing
+        lingers after the caller stopped waiting and nothing is handed to another thread."""
+        return fn(*args, Deadline(STORE_DEADLINE))
 
     def transact(self, key: str, step: Step, *, token: str = "") -> Any:
-        # In the caller's thread (a message's path, which waits anyway): a deadline bounds every
-        # call instead of a hand-over to the pool, which cost each message two thread switches.
-        return self._transact_retrying(key, step, token, Deadline(STORE_DEADLINE))
+        return self._bounded(self._transact_retrying, key, step, token)
 
     def _transact_retrying(self, key: str, step: Step, token: str, abandoned: Deadline) -> Any:
         # Threads of one process take turns per conversation; processes race with conditional
@@ -161,7 +147,7 @@ class FirestoreStore:
         if abandoned.is_set():
             raise StoreUnavailable("firestore: abandoned after the deadline")  # nothing written
         writes = plan(key, before, change)
-        erased = self._filed_refs(key) if writes.erase else []
+        erased = self._filed_refs(key, abandoned) if writes.erase else []
         batch = self._batch(writes, snapshot if stored is not None else None, erased, stored or {})
         try:
             results = self._call(batch.commit, **abandoned.limits())
@@ -173,19 +159,19 @@ class FirestoreStore:
             self._remember(token, results[0].update_time)
         return result
 
-    def _filed_refs(self, key: str) -> list:
+    def _filed_refs(self, key: str, abandoned: Deadline) -> list:
         """Every record this conversation filed in QUEUES (read before an erasing write)."""
         from google.cloud.firestore_v1.base_query import FieldFilter
 
         refs = []
         for queue in QUEUES:
             query = self.client().collection(queue).where(filter=FieldFilter("conversation", "==", key))
-            refs += self._call(lambda q=query: [doc.reference for doc in q.select([]).stream(**bounded())])
+            refs += self._call(lambda q=query: [doc.reference for doc in q.select([]).stream(**abandoned.limits())])
         for start in range(MAX_ERASED_IN_BATCH, len(refs), 400):  # a batch holds 500 writes: the surplus goes first
             batch = self.client().batch()
             for ref in refs[start : start + 400]:
                 batch.delete(ref)
-            self._call(batch.commit, **bounded())
+            self._call(batch.commit, **abandoned.limits())
         return refs[:MAX_ERASED_IN_BATCH]
 
     def _batch(self, writes: Writes, snapshot, erased: list, stored: dict):
@@ -238,7 +224,7 @@ class FirestoreStore:
                 self._written.pop(next(iter(self._written)))
 
     def patch(self, key: str, token: str, fields: dict[tuple[str, ...], Any], step: Step) -> None:
-        self._patch(key, token, fields, step, Deadline(STORE_DEADLINE))
+        self._bounded(self._patch, key, token, fields, step)
 
     def _patch(self, key: str, token: str, fields: dict[tuple[str, ...], Any], step: Step, abandoned: Deadline) -> None:
         from google.api_core import exceptions
@@ -261,11 +247,11 @@ class FirestoreStore:
     def due(self, now: float, limit: int) -> list[tuple[str, object]]:
         return self._bounded(self._due, now, limit)
 
-    def _due(self, now: float, limit: int, abandoned=None) -> list[tuple[str, object]]:
+    def _due(self, now: float, limit: int, abandoned: Deadline) -> list[tuple[str, object]]:
         from google.cloud.firestore_v1.base_query import FieldFilter
 
         query = self.client().collection(store.WAKES).where(filter=FieldFilter("due_at", "<=", now))
-        snapshots = self._call(lambda: list(query.order_by("due_at").limit(limit).stream(**bounded())))
+        snapshots = self._call(lambda: list(query.order_by("due_at").limit(limit).stream(**abandoned.limits())))
         # The lease is checked here rather than in the query: two range filters would need a composite index.
         return [
             (s.get("key"), (s.update_time, s.get("due_at"))) for s in snapshots if (s.get("lease_until") or 0) <= now
@@ -274,7 +260,7 @@ class FirestoreStore:
     def claim_due(self, key: str, now: float, lease: float, claim: str, version=None) -> float | None:
         return self._bounded(self._claim_due, key, now, lease, claim, version)
 
-    def _claim_due(self, key, now, lease, claim, version, abandoned=None) -> float | None:
+    def _claim_due(self, key, now, lease, claim, version, abandoned: Deadline) -> float | None:
         """One conditional write, no lock: it succeeds only if the entry is exactly as the query
         saw it, so of several runs that saw it, one wins."""
         from google.api_core import exceptions
@@ -282,7 +268,7 @@ class FirestoreStore:
         ref = self.client().collection(store.WAKES).document(document_id(key))
         try:
             if version is None:
-                snapshot = self._call(ref.get, **bounded())
+                snapshot = self._call(ref.get, **abandoned.limits())
                 if not snapshot.exists:
                     return None
                 version = (snapshot.update_time, snapshot.get("due_at"))
@@ -290,7 +276,7 @@ class FirestoreStore:
             if due_at is None or due_at > now:
                 return None
             option = self.client().write_option(last_update_time=update_time)
-            self._call(ref.update, {"lease_until": now + lease, "claim": claim}, option=option, **bounded())
+            self._call(ref.update, {"lease_until": now + lease, "claim": claim}, option=option, **abandoned.limits())
         except StoreUnavailable as error:
             if isinstance(error.__cause__, exceptions.FailedPrecondition | exceptions.NotFound):
                 return None  # someone else claimed or changed it first
@@ -300,21 +286,21 @@ class FirestoreStore:
     def release_due(self, key: str, claim: str) -> None:
         self._bounded(self._release_due, key, claim)
 
-    def _release_due(self, key: str, claim: str, abandoned=None) -> None:
+    def _release_due(self, key: str, claim: str, abandoned: Deadline) -> None:
         from google.api_core import exceptions
 
         ref = self.client().collection(store.WAKES).document(document_id(key))
         try:
-            snapshot = self._call(ref.get, **bounded())
+            snapshot = self._call(ref.get, **abandoned.limits())
             if snapshot.exists and snapshot.get("claim") == claim:
                 option = self.client().write_option(last_update_time=snapshot.update_time)
-                self._call(ref.update, {"lease_until": 0.0, "claim": None}, option=option, **bounded())
+                self._call(ref.update, {"lease_until": 0.0, "claim": None}, option=option, **abandoned.limits())
         except StoreUnavailable as error:
             if not isinstance(error.__cause__, exceptions.FailedPrecondition | exceptions.NotFound):
                 raise  # otherwise it moved on already
 
     def load(self, key: str) -> dict | None:
-        snapshot = self._bounded(lambda abandoned: self._call(self._ref(key).get, **bounded()))
+        snapshot = self._bounded(lambda abandoned: self._call(self._ref(key).get, **abandoned.limits()))
         return from_document(snapshot.to_dict()) if snapshot.exists else None
 
     def filed(self, queue: str, limit: int = 100) -> list[dict]:
@@ -327,20 +313,20 @@ class FirestoreStore:
     def filed_by(self, key: str) -> dict[str, int]:
         return self._bounded(self._filed_by, key)
 
-    def _filed_by(self, key: str, abandoned=None) -> dict[str, int]:
+    def _filed_by(self, key: str, abandoned: Deadline) -> dict[str, int]:
         from google.cloud.firestore_v1.base_query import FieldFilter
 
         counts = {}
         for queue in QUEUES:
             query = self.client().collection(queue).where(filter=FieldFilter("conversation", "==", key))
-            result = self._call(lambda q=query: q.count().get(**bounded()))
+            result = self._call(lambda q=query: q.count().get(**abandoned.limits()))
             if int(result[0][0].value):
                 counts[queue] = int(result[0][0].value)
         return counts
 
     def find(self, queue: str, record_id: str) -> dict | None:
         ref = self.client().collection(queue).document(document_id(record_id))
-        snapshot = self._bounded(lambda abandoned: self._call(ref.get, **bounded()))
+        snapshot = self._bounded(lambda abandoned: self._call(ref.get, **abandoned.limits()))
         if not snapshot.exists:
             return None
         return {k: v for k, v in snapshot.to_dict().items() if k != "expire_at"}
@@ -355,7 +341,7 @@ class FirestoreStore:
 
     def count(self, where: Where) -> int:
         query = self._query(where)
-        return int(self._bounded(lambda abandoned: self._call(query.count().get, **bounded()))[0][0].value)
+        return int(self._bounded(lambda abandoned: self._call(query.count().get, **abandoned.limits()))[0][0].value)
 
     def sums(self, fields: list[str], where: Where | None = None) -> dict[str, float]:
         """Up to five sums per aggregation query (Firestore's limit), each query one round trip."""
@@ -365,23 +351,20 @@ class FirestoreStore:
             aggregation = self._query(where or []).sum(group[0], alias="s0")
             for n, field in enumerate(group[1:], start=1):
                 aggregation = aggregation.sum(field, alias=f"s{n}")
-            results = self._bounded(lambda abandoned, a=aggregation: self._call(a.get, **bounded()))
+            results = self._bounded(lambda abandoned, a=aggregation: self._call(a.get, **abandoned.limits()))
             values = {result.alias: result.value for result in results[0]}
             totals.update({field: float(values.get(f"s{n}") or 0) for n, field in enumerate(group)})
         return totals
 
     def scan(self, fields: list[str], where: Where) -> list[dict]:
         query = self._query(where).select(fields)
-        snapshots = self._bounded(lambda abandoned: self._call(lambda: list(query.stream(**bounded()))))
+        snapshots = self._bounded(lambda abandoned: self._call(lambda: list(query.stream(**abandoned.limits()))))
         return [{field: pick(snapshot.to_dict(), field) for field in fields} for snapshot in snapshots]
 
     def sweep(self, now: float) -> int:
         return 0  # the TTL policy on expire_at deletes expired documents (within about a day)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
         if self._client is not None:
             self._client.close()
             self._client = None

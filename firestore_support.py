@@ -42,8 +42,8 @@ def classify(error: Exception) -> Exception:
 
 @functools.cache
 def bounded() -> dict:
-    """Retry and timeout for every call: the client's defaults retry for minutes, which would
-    keep an abandoned call (see FirestoreStore._bounded) busy long after its request ended."""
+    """Retry and timeout for every call: the client's defaults retry for minutes, far past what any
+    caller waits; ``Deadline.limits`` narrows them further to the time a call has left."""
     from google.api_core import exceptions, retry
 
     transient = retry.if_exception_type(

@@ -106,11 +106,14 @@ def test_a_call_given_up_on_does_not_linger(monkeypatch):
 
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{free_port()}")  # nobody listens
     store = FirestoreStore(project="demo-nobody")
-    # The message's own thread gives up at the deadline (each call gets the time left), and so does a patch.
+    # The caller's own thread gives up at the deadline (each call gets the time left): a message's
+    # write, a patch, and a plain read alike.
     with pytest.raises(StoreUnavailable):
         store.transact("web:linger", lambda doc: (Change({}), None))
     with pytest.raises(StoreUnavailable):
         store.patch("web:linger", "no-such-token", {("a",): 1}, lambda doc: (Change({}), None))
+    with pytest.raises(StoreUnavailable):
+        store.load("web:linger")
     store.close()
 
 
