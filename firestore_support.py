@@ -10,6 +10,7 @@ import store
 from plain import clone
 from store import DAY, RETENTION_DAYS, StoreError, StoreUnavailable
 
+EXPIRY_STEP = 3600.0  # the TTL field moves an hour at a time: a conversation's writes within one leave it out
 STORE_DEADLINE = 8.0  # seconds a request waits for Firestore; the client's own retries run for minutes
 CREDENTIALS_HINT = (
     "locally run `gcloud auth application-default login` (or set FIRESTORE_EMULATOR_HOST); on Cloud Run "
@@ -74,7 +75,8 @@ PACKED_DELIVERY = frozenset({"events", "next_seq", "payload_keys", "transcript",
 
 
 def to_document(key: str, doc: dict, now: float, retention_days: float = RETENTION_DAYS) -> dict:
-    """The stored shape: the queried fields, the rest packed, and when the TTL policy may delete it."""
+    """The stored shape: the queried fields, the rest packed, and when the TTL policy may delete it,
+    rounded down to the hour (never later than promised; the policy itself acts within about a day)."""
     packed = {k: doc[k] for k in PACKED_TOP if k in doc}
     data = {k: v for k, v in doc.items() if k not in PACKED_TOP}
     delivery = doc.get("delivery")
@@ -86,7 +88,7 @@ def to_document(key: str, doc: dict, now: float, retention_days: float = RETENTI
     if packed:
         data[PACKED] = json.dumps(packed, ensure_ascii=False, separators=(",", ":"))
     expire = store.expires_at(key, doc, now, retention_days)
-    return data if expire is None else data | {"expire_at": timestamp(expire)}
+    return data if expire is None else data | {"expire_at": timestamp(expire // EXPIRY_STEP * EXPIRY_STEP)}
 
 
 def from_document(data: dict | None) -> dict | None:

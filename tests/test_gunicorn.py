@@ -95,3 +95,28 @@ def test_concurrent_users_and_redeliveries_on_several_workers(server, graph, tel
         # "help" is one message: each event answered exactly once despite the duplicate delivery.
         assert len(graph.messages(f"psid-load-{u}")) == messages
         assert len(telegram.sent("sendMessage", 90000 + u)) == messages
+
+
+def test_a_worker_loads_without_the_cycle_collector_and_turns_it_on_after_its_first_answer():
+    # In a fresh interpreter: the hooks change the process's collector, not this test run's.
+    code = """
+import gc, runpy, threading
+conf = runpy.run_path("gunicorn.conf.py")
+assert gc.isenabled()
+conf["post_fork"](None, None)
+assert not gc.isenabled(), "collector on while the worker loads"
+timers = [t for t in threading.enumerate() if isinstance(t, threading.Timer)]
+assert len(timers) == 1 and timers[0].daemon, timers
+import flask  # what a worker loads meanwhile is kept, and set aside by the first answer
+conf["post_request"](None, None, {}, None)
+assert gc.isenabled(), "collector still off after the first answer"
+assert gc.get_freeze_count() > 10_000, gc.get_freeze_count()
+conf["post_request"](None, None, {}, None)  # later answers change nothing
+assert gc.isenabled()
+gc.disable()
+timers[0].function()  # a first request that runs long: the timer turns it on
+assert gc.isenabled()
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip() == "ok", done.stderr
