@@ -18,6 +18,8 @@ import store
 from firestore_support import (
     CREDENTIALS_HINT,
     STORE_DEADLINE,
+    Recent,
+    Stale,
     api_paths,
     bounded,
     changes,
@@ -71,6 +73,7 @@ class FirestoreStore:
         self._lock = threading.Lock()
         self._written: dict[str, object] = {}  # token -> update time of the write made under it
         self._key_locks: dict[str, list] = {}  # key -> [lock, holders and waiters]
+        self._recent = Recent()  # what this process wrote last to each conversation
 
     def client(self):
         if self._client is None:
@@ -134,12 +137,21 @@ class FirestoreStore:
         Optimistic rather than a Firestore transaction: a transaction's read takes a lock, and two
         instances holding read locks on one document wait on each other until one is aborted (about
         2 s on the emulator). A conditional write never waits: of two racers one wins at once, and
-        the other reads again. It also saves the BeginTransaction round trip."""
+        the other reads again. It also saves the BeginTransaction round trip. A conversation this
+        process wrote last starts from what it wrote, without a read (``Recent``)."""
+        cached = self._recent.get(key)
+        if cached is not None:
+            try:
+                return self._apply(key, step, token, abandoned, *cached, cached=True)
+            except Stale:
+                self._recent.outcome(False)  # someone wrote since: read, at once
+        snapshot = self._call(self._ref(key).get, **abandoned.limits())
+        stored = snapshot.to_dict() if snapshot.exists else None  # a deep copy: taken once
+        return self._apply(key, step, token, abandoned, snapshot.update_time if stored is not None else None, stored)
+
+    def _apply(self, key, step: Step, token, abandoned: Deadline, update_time, stored, cached=False) -> Any:
         from google.api_core import exceptions
 
-        ref = self._ref(key)
-        snapshot = self._call(ref.get, **abandoned.limits())
-        stored = snapshot.to_dict() if snapshot.exists else None  # a deep copy: taken once
         before = from_document(stored)
         change, result = step(before)
         if change is None:
@@ -148,15 +160,25 @@ class FirestoreStore:
             raise StoreUnavailable("firestore: abandoned after the deadline")  # nothing written
         writes = plan(key, before, change)
         erased = self._filed_refs(key, abandoned) if writes.erase else []
-        batch = self._batch(writes, snapshot if stored is not None else None, erased, stored or {})
+        batch, data = self._batch(writes, update_time, erased, stored or {})
         try:
             results = self._call(batch.commit, **abandoned.limits())
         except StoreUnavailable as error:
+            self._recent.forget(key)
             if isinstance(error.__cause__, exceptions.FailedPrecondition | exceptions.Conflict | exceptions.NotFound):
+                if cached:
+                    raise Stale from error
                 raise StoreUnavailable("firestore: the conversation changed meanwhile", contention=True) from error
             raise
-        if token and writes.doc is not None:
-            self._remember(token, results[0].update_time)
+        if cached:
+            self._recent.outcome(True)
+        if data is None:
+            self._recent.forget(key)
+        else:
+            written = results[len(erased)].update_time  # the conversation's own write, after the erased records
+            self._recent.keep(key, written, data)
+            if token:
+                self._remember(token, written)
         return result
 
     def _filed_refs(self, key: str, abandoned: Deadline) -> list:
@@ -174,24 +196,25 @@ class FirestoreStore:
             self._call(batch.commit, **abandoned.limits())
         return refs[:MAX_ERASED_IN_BATCH]
 
-    def _batch(self, writes: Writes, snapshot, erased: list, stored: dict):
-        """One atomic batch: the conversation (conditional on what was read), its wake index entry, filed
-        records, and on an erase the person's filed records."""
+    def _batch(self, writes: Writes, update_time, erased: list, stored: dict):
+        """One atomic batch: the conversation (conditional on the version read, ``update_time``), its wake
+        index entry, filed records, and on an erase the person's filed records. With it, the
+        conversation as stored after the batch (None once deleted)."""
         client, ref, now = self.client(), self._ref(writes.key), time.time()
         batch = client.batch()
         for filed_ref in erased:
             batch.delete(filed_ref)
-        if writes.doc is None:
-            if snapshot is not None:
-                batch.delete(ref, option=client.write_option(last_update_time=snapshot.update_time))
-        elif snapshot is None:
-            batch.create(ref, to_document(writes.key, writes.doc, now, self.retention_days))
+        data = None if writes.doc is None else to_document(writes.key, writes.doc, now, self.retention_days)
+        if data is None:
+            if update_time is not None:
+                batch.delete(ref, option=client.write_option(last_update_time=update_time))
+        elif update_time is None:
+            batch.create(ref, data)
         else:
-            data = to_document(writes.key, writes.doc, now, self.retention_days)
             # A full overwrite in effect, made conditional, sending only what changed; when nothing
             # did, still one conditional write, as asked.
             fields = api_paths(changes(stored, data) or {(name,): value for name, value in data.items()})
-            batch.update(ref, fields, option=client.write_option(last_update_time=snapshot.update_time))
+            batch.update(ref, fields, option=client.write_option(last_update_time=update_time))
         if writes.wake_changed:
             wake_ref = client.collection(store.WAKES).document(document_id(writes.key))
             if writes.wake_due is None:
@@ -203,7 +226,7 @@ class FirestoreStore:
             named = document_id(record["id"]) if record.get("id") else None  # a receipt is found by its code
             document = client.collection(queue).document(named)
             batch.create(document, filed_document(writes.filed_as, record, now, self.retention_days))
-        return batch
+        return batch, data
 
     def _call(self, fn: Callable[..., T], *args, **kwargs) -> T:
         """One client call; whatever it raises becomes StoreUnavailable or StoreError, with the cause kept."""
@@ -236,9 +259,11 @@ class FirestoreStore:
             try:
                 # One write, no read: valid only if nobody wrote the document since our own write.
                 option = self.client().write_option(last_update_time=update_time)
-                self._call(self._ref(key).update, paths, option=option, **abandoned.limits())
+                result = self._call(self._ref(key).update, paths, option=option, **abandoned.limits())
+                self._recent.patched(key, update_time, result.update_time, fields)
                 return
             except StoreUnavailable as error:
+                self._recent.forget(key)
                 if not isinstance(error.__cause__, exceptions.FailedPrecondition):
                     raise
                 # another message for this user came in meanwhile: read, apply, write

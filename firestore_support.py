@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import functools
 import json
+import random
+import threading
+from collections import OrderedDict
 
 import store
 from plain import clone
 from store import DAY, RETENTION_DAYS, StoreError, StoreUnavailable
 
 EXPIRY_STEP = 3600.0  # the TTL field moves an hour at a time: a conversation's writes within one leave it out
+RECENT = 2_000  # conversations whose last write this process made, kept to skip the next message's read
+RECENT_MAX_CHARS = 32_768  # a conversation's packed state is 1-3 KiB; a larger one is read each time
 STORE_DEADLINE = 8.0  # seconds a request waits for Firestore; the client's own retries run for minutes
 CREDENTIALS_HINT = (
     "locally run `gcloud auth application-default login` (or set FIRESTORE_EMULATOR_HOST); on Cloud Run "
@@ -153,3 +158,82 @@ def filed_document(key: str, record: dict, now: float, retention_days: float = R
     created = record.get("created_at", now)
     expire = timestamp(created + retention_days * DAY)
     return {**record, "conversation": key, "created_at": created, "expire_at": expire}
+
+
+def set_path(doc: dict, path: tuple[str, ...], value: object) -> None:
+    """Set the field at ``path`` (or delete it: ``store.DELETE``) as a Firestore update does: a set
+    makes the maps on its way, a delete does not. Each map on the way is copied first, so that other
+    versions sharing it are left as they were."""
+    parent = doc
+    for name in path[:-1]:
+        child = parent.get(name)
+        if not isinstance(child, dict):
+            if value is store.DELETE:
+                return
+            child = {}
+        parent[name] = child = dict(child)
+        parent = child
+    if value is store.DELETE:
+        parent.pop(path[-1], None)
+    else:
+        parent[path[-1]] = clone(value)
+
+
+class Stale(Exception):
+    """A write made from what this process wrote last was refused: someone wrote since."""
+
+
+class Recent:
+    """What this process last wrote to each conversation it served lately, with that write's update
+    time. The next message for one of them starts from it instead of a read; its write is
+    conditional on that update time, so if anyone wrote since (another instance, an owner's command)
+    Firestore refuses it and the message reads and tries again at once. At a hobby bot's volume one
+    instance serves everyone and the read before each reply goes away. With many instances most
+    would miss, each costing a refused write: after a run of misses the read comes first again,
+    and one message in ten still tries, to notice when one instance is back to serving alone."""
+
+    def __init__(self, size: int = RECENT) -> None:
+        self.size = size
+        self.hit_rate = 1.0  # of the writes tried from memory lately
+        self._docs: OrderedDict[str, tuple[object, dict]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> tuple[object, dict] | None:
+        """(update time, stored document) of this process's last write to ``key``, worth trying."""
+        if self.hit_rate < 0.5 and random.random() >= 0.1:  # noqa: S311 - sampling, not crypto
+            return None
+        with self._lock:
+            return self._docs.get(key)
+
+    def outcome(self, hit: bool) -> None:
+        self.hit_rate = 0.9 * self.hit_rate + 0.1 * hit
+
+    def keep(self, key: str, update_time, stored: dict) -> None:
+        """After our own write: ``stored`` is copied, since callers go on changing what they wrote.
+        An unusually large conversation is not kept: memory stays about RECENT times a few KiB."""
+        if len(stored.get(PACKED) or "") > RECENT_MAX_CHARS:
+            self.forget(key)
+            return
+        self._put(key, update_time, clone(stored))
+
+    def patched(self, key: str, before, after, fields: dict[tuple[str, ...], object]) -> None:
+        """After a patch made on top of the write at ``before``: the same fields set or deleted here."""
+        with self._lock:
+            entry = self._docs.pop(key, None)
+        if entry is None or entry[0] != before:
+            return
+        doc = dict(entry[1])  # a new version: another thread may be reading the kept one
+        for path, value in fields.items():
+            set_path(doc, path, value)
+        self._put(key, after, doc)
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._docs.pop(key, None)
+
+    def _put(self, key: str, update_time, doc: dict) -> None:
+        with self._lock:
+            self._docs[key] = (update_time, doc)
+            self._docs.move_to_end(key)
+            while len(self._docs) > self.size:
+                self._docs.popitem(last=False)

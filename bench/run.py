@@ -410,14 +410,29 @@ def operations_and_growth(world: World) -> dict:
         )
         return time.perf_counter() - started, counts["reads"], counts["writes"]
 
+    import firestore_store
+
     send(990001, 1)
     _, reads, writes = send(990001, 2)
     _, re_reads, re_writes = send(990001, 2)  # redelivery
-    ops = {"happy path": {"reads": reads, "writes": writes}, "redelivery": {"reads": re_reads, "writes": re_writes}}
+    # Another instance writes the conversation meanwhile: this one's write from memory is refused.
+    from store import Change
+
+    other = firestore_store.FirestoreStore(PROJECT)
+    other.transact("telegram:990001", lambda doc: (Change({**doc, "created_at": doc["created_at"] - 1}), None))
+    other.close()
+    _, other_reads, other_writes = send(990001, 4)
+    ops = {
+        "happy path: this instance wrote the conversation last": {"reads": reads, "writes": writes},
+        "another instance wrote it last (one write refused, nothing applied)": {
+            "reads": other_reads,
+            "writes": other_writes,
+        },
+        "redelivery": {"reads": re_reads, "writes": re_writes},
+    }
 
     # Growth: a conversation with 1, 100 and 10,000 earlier messages. The history is built on SQLite
     # (fast), then the document is copied into Firestore and measured there.
-    import firestore_store
     import flood
     import relay
     import tg
@@ -562,7 +577,11 @@ def main() -> None:
     finally:
         world.close()
         (OUT / ".bench.db").unlink(missing_ok=True)
-    ops = out["operations"]["happy path"]
+    # Billed as if every message read first (as when many instances share the traffic): an upper bound.
+    ops = {
+        "reads": max(o["reads"] for o in out["operations"].values()),
+        "writes": next(iter(out["operations"].values()))["writes"],
+    }
     # Service time of one message: measured alone (no queueing), plus the platform round trips that
     # loopback hides. Under load the p50 above is mostly waiting in line, which is not billed per message.
     busy = out["growth"][1]["ms"] / 1000 + out["platform_calls_per_message"] * PLATFORM_CALL_SECONDS
@@ -665,6 +684,8 @@ def render(out: dict) -> str:
         lines.append(f"| {case} | {o['reads']} | {o['writes']} |")
     lines += [
         "",
+        "A message starts from what this process wrote last, if it did, and reads only when someone else wrote since "
+        "(its write, conditional on the version it remembers, is refused: nothing applied). "
         "The baseline bot does 1 read + 1 write but records neither the event (a redelivery replies twice) nor what was sent.",
         "",
         "## 5. Growth: the same user after many messages",
@@ -689,7 +710,7 @@ def render(out: dict) -> str:
         "Secret Manager is left out: six versions and 10,000 accesses are free, and each optional secret past six adds $0.06 a month (see Cost). "
         f"Model: 1 vCPU, 512 MiB; each message keeps an instance busy {out['busy_seconds_per_message'] * 1000:.0f} ms "
         f"(its measured service time plus {PLATFORM_CALL_SECONDS * 1000:.0f} ms per platform call, at least 100 ms at low volume); "
-        "Firestore operations as measured in section 4.",
+        "Firestore operations as in section 4, with a read for every message (as when many instances share the traffic).",
         "",
         "| messages a day | Cloud Run | Firestore | total a month |",
         "|---|---|---|---|",

@@ -11,7 +11,7 @@ import pytest
 
 import relay
 from chat import CONVERSATION_VERSION, Conversation
-from firestore_support import EXPIRY_STEP, changes, to_document
+from firestore_support import EXPIRY_STEP, PACKED, RECENT_MAX_CHARS, Recent, changes, to_document
 from parts import open_store
 from relay import DeliveryRecord
 from sqlite_store import SQLiteStore
@@ -416,6 +416,29 @@ def test_a_conversations_ttl_moves_an_hour_at_a_time_so_most_writes_leave_it_out
     assert changes(first, next_hour).keys() == {("n",), ("expire_at",)}
     for now, stored in ((hour + 10, first), (hour + 3700, next_hour)):
         assert now + 30 * DAY - EXPIRY_STEP < stored["expire_at"].timestamp() <= now + 30 * DAY
+
+
+def test_what_a_process_remembers_follows_its_patches_as_firestore_applies_them():
+    recent = Recent(size=2)
+    recent.keep("a", 1, {"delivery": {"outbox": {"6": {"items": "[]"}}, "tally": {"d1": {"m": 1}}}, "n": 0})
+    kept_before = recent.get("a")[1]
+    fields = {("delivery", "outbox", "6"): DELETE, ("profile", "first_name"): "Noor", ("gone", "x"): DELETE}
+    recent.patched("a", 1, 2, fields)
+    assert recent.get("a") == (2, {"delivery": {"outbox": {}, "tally": {"d1": {"m": 1}}}, "n": 0,
+                                   "profile": {"first_name": "Noor"}})  # fmt: skip
+    assert kept_before["delivery"]["outbox"] == {"6": {"items": "[]"}}  # a reader of the old version is undisturbed
+    recent.patched("a", 1, 3, {("n",): 5})  # made on top of a version it does not hold: dropped
+    assert recent.get("a") is None
+    recent.keep("a", 1, {"n": 1})
+    recent.keep("b", 1, {"n": 1})
+    recent.keep("c", 1, {"n": 1})
+    assert recent.get("a") is None and recent.get("c") == (1, {"n": 1})  # the oldest goes
+    recent.keep("c", 2, {PACKED: "x" * (RECENT_MAX_CHARS + 1)})
+    assert recent.get("c") is None  # too large to keep
+    for _ in range(10):
+        recent.outcome(False)
+    tried = sum(recent.get("b") is not None for _ in range(2000))
+    assert 100 < tried < 350  # mostly refused lately: one message in ten still tries
 
 
 def test_everything_expires_after_the_retention_period(store_url):
