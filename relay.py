@@ -3,13 +3,11 @@
     one write: seen? -> claim what is unsent | new -> engine -> queue -> claim
     send the claimed messages in order -> settle (drop what went out, keep the rest)
 
-The conversation's document holds the engine's state and, under ``delivery``,
-this module's record (delivery.py): the event ids already applied, the outbox
-of rendered messages not yet sent, the person's flood buckets. A failed send
-(5xx, timeout, long rate limit) leaves the rest in the outbox and asks the
-platform to retry; the redelivered event is already seen, so only what was not
-sent goes out. ``deliver_all`` turns a batch of updates
-into one ``Outcome``, which the app turns into the HTTP answer.
+The conversation's document holds the engine's state and, under ``delivery``, this module's record
+(delivery.py): the event ids already applied, the outbox of rendered messages not yet sent, the
+person's flood buckets. A failed send (5xx, timeout, long rate limit) leaves the rest in the outbox
+and asks the platform to retry; the redelivered event is already seen, so only what was not sent
+goes out. ``deliver_all`` turns a batch of updates into one ``Outcome``.
 """
 
 from __future__ import annotations
@@ -81,14 +79,16 @@ def load_conversation(store: Store, key: str) -> Conversation | None:
 
 
 class Lookup:
-    """The person's profile, asked of the platform in a thread of its own while their replies go
-    out: a first message is answered without waiting for it (the greeting says "there" instead of a
-    name), and what it finds is stored with the write that follows the sends."""
+    """The person's profile, asked in a thread of its own once the first reply is out (not to compete with
+    it): the greeting says "there" instead of a name; what it finds is stored with the write after the sends."""
 
     def __init__(self, channel: Channel, user_id: str) -> None:
         self.profile: dict = {"looked_up": True}  # a lookup that fails is not repeated on every message
         self.thread = threading.Thread(target=self._run, args=(channel, user_id), name="profile", daemon=True)
-        self.thread.start()
+
+    def start(self) -> None:
+        if self.thread.ident is None:
+            self.thread.start()
 
     def _run(self, channel: Channel, user_id: str) -> None:
         try:
@@ -97,6 +97,7 @@ class Lookup:
             logs.get().exception("profile lookup crashed")
 
     def result(self) -> dict:
+        self.start()
         self.thread.join()  # fetch_profile bounds each of its calls
         return self.profile
 
@@ -288,6 +289,8 @@ def send_claimed(
             except Exception:
                 # A bug rendering or sending one message: retrying would repeat it. Dropped, logged.
                 logs.get().exception("send crashed, dropped", extra={"key": key})
+            if lookup is not None:
+                lookup.start()  # the first reply is out
         remaining[seq] = left
     profile = lookup.result() if lookup else None
     settle(store, key, claim, remaining, deactivate, refused=deactivate and unprompted, now=clock(), profile=profile)

@@ -75,6 +75,7 @@ def test_first_reply_does_not_wait_for_the_profile_and_the_next_uses_it(client, 
     lookup = next(c for c in graph.calls if c.method == "GET")
     sends = [c for c in graph.calls if c.method == "POST"]
     assert sends and all(c.at < lookup.at + 0.9 for c in sends)
+    assert len(sends) >= 2 and sends[0].at < lookup.at  # asked once the first reply is out, not competing with it
     post_fb(client, fb_body(fb_postback("psid-1", "Get Started", "GET_STARTED")))
     assert graph.messages("psid-1")[len(sent)]["message"]["text"].startswith("Hi Ana!")
     sent = graph.messages("psid-1")
