@@ -219,9 +219,9 @@ class Recent:
     def patched(self, key: str, before, after, fields: dict[tuple[str, ...], object]) -> None:
         """After a patch made on top of the write at ``before``: the same fields set or deleted here."""
         with self._lock:
-            entry = self._docs.pop(key, None)
+            entry = self._docs.get(key)
         if entry is None or entry[0] != before:
-            return
+            return  # a later write of ours is kept already, or none: the next message reads
         doc = dict(entry[1])  # a new version: another thread may be reading the kept one
         for path, value in fields.items():
             set_path(doc, path, value)
