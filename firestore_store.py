@@ -96,16 +96,16 @@ class FirestoreStore:
         lingers after the caller stopped waiting and nothing is handed to another thread."""
         return fn(*args, Deadline(STORE_DEADLINE))
 
-    def transact(self, key: str, step: Step, *, token: str = "") -> Any:
-        return self._bounded(self._transact_retrying, key, step, token)
+    def transact(self, key: str, step: Step, *, token: str = "", fresh: bool = False) -> Any:
+        return self._bounded(self._transact_retrying, key, step, token, fresh)
 
-    def _transact_retrying(self, key: str, step: Step, token: str, abandoned: Deadline) -> Any:
+    def _transact_retrying(self, key: str, step: Step, token: str, fresh: bool, abandoned: Deadline) -> Any:
         # Threads of one process take turns per conversation; processes race with conditional
         # writes, and the loser reads again after a short jittered pause.
         with self._turn(key, abandoned):
             for attempt in range(WRITE_ATTEMPTS):
                 try:
-                    return self._transact_once(key, step, token, abandoned)
+                    return self._transact_once(key, step, token, abandoned, fresh and not attempt)
                 except StoreUnavailable as error:
                     if not error.contention or attempt == WRITE_ATTEMPTS - 1:
                         raise
@@ -131,25 +131,32 @@ class FirestoreStore:
                 if not entry[1]:
                     del self._key_locks[key]
 
-    def _transact_once(self, key: str, step: Step, token: str, abandoned: Deadline) -> Any:
+    def _transact_once(self, key: str, step: Step, token: str, abandoned: Deadline, fresh: bool = False) -> Any:
         """Read, apply ``step``, and write only if the document is still as read.
 
         Optimistic rather than a Firestore transaction: a transaction's read takes a lock, and two
         instances holding read locks on one document wait on each other until one is aborted (about
         2 s on the emulator). A conditional write never waits: of two racers one wins at once, and
         the other reads again. It also saves the BeginTransaction round trip. A conversation this
-        process wrote last starts from what it wrote, without a read (``Recent``)."""
+        process wrote last starts from what it wrote, without a read (``Recent``); a ``fresh`` one
+        from nothing, created only if it does not exist yet."""
         cached = self._recent.get(key)
-        if cached is not None:
+        if cached is not None or fresh:
+            update_time, stored = cached or (None, None)
             try:
-                return self._apply(key, step, token, abandoned, *cached, cached=True)
-            except Stale:
-                self._recent.outcome(False)  # someone wrote since: read, at once
+                result = self._apply(key, step, token, abandoned, update_time, stored, speculative=True)
+            except Stale:  # someone wrote since (or the fresh one exists): read, at once
+                if cached is not None:
+                    self._recent.outcome(False)
+            else:
+                if cached is not None:
+                    self._recent.outcome(True)
+                return result
         snapshot = self._call(self._ref(key).get, **abandoned.limits())
         stored = snapshot.to_dict() if snapshot.exists else None  # a deep copy: taken once
         return self._apply(key, step, token, abandoned, snapshot.update_time if stored is not None else None, stored)
 
-    def _apply(self, key, step: Step, token, abandoned: Deadline, update_time, stored, cached=False) -> Any:
+    def _apply(self, key, step: Step, token, abandoned: Deadline, update_time, stored, speculative=False) -> Any:
         from google.api_core import exceptions
 
         before = from_document(stored)
@@ -166,12 +173,10 @@ class FirestoreStore:
         except StoreUnavailable as error:
             self._recent.forget(key)
             if isinstance(error.__cause__, exceptions.FailedPrecondition | exceptions.Conflict | exceptions.NotFound):
-                if cached:
+                if speculative:
                     raise Stale from error
                 raise StoreUnavailable("firestore: the conversation changed meanwhile", contention=True) from error
             raise
-        if cached:
-            self._recent.outcome(True)
         if data is None:
             self._recent.forget(key)
         else:
@@ -267,7 +272,7 @@ class FirestoreStore:
                 if not isinstance(error.__cause__, exceptions.FailedPrecondition):
                     raise
                 # another message for this user came in meanwhile: read, apply, write
-        self._transact_retrying(key, step, "", abandoned)
+        self._transact_retrying(key, step, "", False, abandoned)
 
     def due(self, now: float, limit: int) -> list[tuple[str, object]]:
         return self._bounded(self._due, now, limit)

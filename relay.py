@@ -3,11 +3,10 @@
     one write: seen? -> claim what is unsent | new -> engine -> queue -> claim
     send the claimed messages in order -> settle (drop what went out, keep the rest)
 
-The conversation's document holds the engine's state and, under ``delivery``, this module's record
-(delivery.py): the event ids already applied, the outbox of rendered messages not yet sent, the
-person's flood buckets. A failed send (5xx, timeout, long rate limit) leaves the rest in the outbox
-and asks the platform to retry; the redelivered event is already seen, so only what was not sent
-goes out. ``deliver_all`` turns a batch of updates into one ``Outcome``.
+The conversation's document holds the engine's state and, under ``delivery``, this module's record (delivery.py):
+the event ids already applied, the outbox of rendered messages not yet sent, the person's flood buckets. A failed
+send (5xx, timeout, long rate limit) leaves the rest in the outbox and asks the platform to retry; the redelivered
+event is already seen, so only what was not sent goes out. ``deliver_all`` turns updates into one ``Outcome``.
 """
 
 from __future__ import annotations
@@ -160,7 +159,8 @@ def deliver(
             return Change(tombstone(record, now), erase=True), taken
         return Change(document(conv, record), filed), taken
 
-    taken = store.transact(update.key, step, token=claim)
+    first = update.payload == "GET_STARTED" or update.command == "start"  # usually from someone never seen
+    taken = store.transact(update.key, step, token=claim, fresh=first)
     lookup = Lookup(channel, update.user_id) if result.lookup and not result.erased else None
     if result.counted:
         guard.written(update.key, result.counted)

@@ -137,7 +137,7 @@ class SQLiteStore:
             conn.execute("ROLLBACK")
             raise
 
-    def transact(self, key: str, step: Step, *, token: str = "") -> Any:
+    def transact(self, key: str, step: Step, *, token: str = "", fresh: bool = False) -> Any:
         with self._immediate() as conn:
             row = conn.execute("SELECT doc FROM conversations WHERE key = ?", (key,)).fetchone()
             before = json.loads(row[0]) if row else None

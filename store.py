@@ -103,11 +103,13 @@ def expires_at(key: str, doc: dict, now: float, retention_days: float) -> float 
 
 
 class Store(Protocol):
-    def transact(self, key: str, step: Step, *, token: str = "") -> Any:
+    def transact(self, key: str, step: Step, *, token: str = "", fresh: bool = False) -> Any:
         """Read the document (None if missing), run ``step`` and, if it returns a change,
         write it and its ``plan`` atomically. ``step`` may run more than once on contention,
         so it must not act outside its return value. With ``token``, the store remembers
-        which version it wrote, for a later ``patch`` under the same token."""
+        which version it wrote, for a later ``patch`` under the same token. ``fresh``: the
+        event usually comes from someone never seen (a Get Started tap, a /start), so a store
+        may try creating the document before reading it."""
 
     def patch(self, key: str, token: str, fields: dict[tuple[str, ...], Any], step: Step) -> None:
         """Set (or ``DELETE``) fields of a document this store wrote under ``token``, without

@@ -79,6 +79,22 @@ def test_operations_per_message(fs_app, telegram, monkeypatch):
     assert counter.take() == (0, 2)  # and from then on it is this process's write again
 
 
+def test_a_get_started_from_someone_new_creates_the_conversation_without_a_read(fs_app, make_settings, monkeypatch):
+    first = fb_body(fb_postback("psid-fresh", "Get Started", "GET_STARTED", mid="m_fresh_1"))
+    counter = OperationCounter(fs_app.extensions["store"], monkeypatch)
+    assert post_fb(fs_app.test_client(), first).status_code == 200
+    assert counter.take() == (0, 2)  # created, then what was sent (and the profile) recorded
+    # An instance that never wrote for them gets a second tap: its create is refused, it reads and writes.
+    other = app_module.create_app(make_settings(store_url=f"firestore://{fs_app.extensions['store'].project}"))
+    counter = OperationCounter(other.extensions["store"], monkeypatch)
+    again = fb_body(fb_postback("psid-fresh", "Get Started", "GET_STARTED", mid="m_fresh_2"))
+    assert post_fb(other.test_client(), again).status_code == 200
+    assert counter.take() == (1, 3)
+    record = relay.read("messenger:psid-fresh", other.extensions["store"].load("messenger:psid-fresh"))[1]
+    assert record.seen("m_fresh_1") and record.seen("m_fresh_2") and record.outbox == {}
+    other.extensions["store"].close()
+
+
 def test_what_a_process_remembers_of_its_writes_is_what_firestore_holds(fs_app, graph):
     client, store = fs_app.test_client(), fs_app.extensions["store"]
     graph.profiles["psid-mem"] = {"first_name": "Noor", "locale": "es_ES"}
