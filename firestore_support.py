@@ -214,26 +214,25 @@ class Recent:
         if len(stored.get(PACKED) or "") > RECENT_MAX_CHARS:
             self.forget(key)
             return
-        self._put(key, update_time, clone(stored))
-
-    def patched(self, key: str, before, after, fields: dict[tuple[str, ...], object]) -> None:
-        """After a patch made on top of the write at ``before``: the same fields set or deleted here."""
-        with self._lock:
-            entry = self._docs.get(key)
-        if entry is None or entry[0] != before:
-            return  # a later write of ours is kept already, or none: the next message reads
-        doc = dict(entry[1])  # a new version: another thread may be reading the kept one
-        for path, value in fields.items():
-            set_path(doc, path, value)
-        self._put(key, after, doc)
-
-    def forget(self, key: str) -> None:
-        with self._lock:
-            self._docs.pop(key, None)
-
-    def _put(self, key: str, update_time, doc: dict) -> None:
+        doc = clone(stored)
         with self._lock:
             self._docs[key] = (update_time, doc)
             self._docs.move_to_end(key)
             while len(self._docs) > self.size:
                 self._docs.popitem(last=False)
+
+    def patched(self, key: str, before, after, fields: dict[tuple[str, ...], object]) -> None:
+        """After a patch made on top of the write at ``before``: the same fields set or deleted here."""
+        with self._lock:  # one critical section: a write of ours kept meanwhile is never replaced by this
+            entry = self._docs.get(key)
+            if entry is None or entry[0] != before:
+                return  # a later write of ours is kept already, or none: the next message reads
+            doc = dict(entry[1])  # a new version: another thread may be reading the kept one
+            for path, value in fields.items():
+                set_path(doc, path, value)
+            self._docs[key] = (after, doc)
+            self._docs.move_to_end(key)
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._docs.pop(key, None)
