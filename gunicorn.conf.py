@@ -17,6 +17,9 @@ timeout = 0
 # Cloud Run sends SIGTERM and waits 10 s before SIGKILL: finish in-flight requests within that.
 graceful_timeout = 8
 keepalive = 5
+# gunicorn's control socket (for its `gunicornc` tool) is of no use on Cloud Run, where nobody can reach
+# the socket, and the image's user has no home to put it in: left on, it logs an error at every start.
+control_socket_disable = True
 accesslog = None  # Cloud Run writes its own request log
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()

@@ -28,6 +28,8 @@ def server(tmp_path, graph, telegram, store_url):
         "GUNICORN_THREADS": "4",
         "STORE_URL": store_url,
         "LOG_LEVEL": "WARNING",
+        # As in the image: the service's user has no home directory (nothing may need one).
+        "HOME": str(tmp_path / "no-such-home"),
         **platform_env(graph.url, telegram.url),
     }
     log = open(tmp_path / "gunicorn.log", "w")  # noqa: SIM115 - held open for the server's lifetime
@@ -53,9 +55,10 @@ def server(tmp_path, graph, telegram, store_url):
     errors = [
         line
         for line in (tmp_path / "gunicorn.log").read_text().splitlines()
-        if '"ERROR"' in line or "Traceback" in line
+        if '"ERROR"' in line or "[ERROR]" in line or "Traceback" in line  # ours (JSON) or gunicorn's own
     ]
     assert errors == []
+    assert not (tmp_path / "no-such-home").exists()
 
 
 def test_concurrent_users_and_redeliveries_on_several_workers(server, graph, telegram):
