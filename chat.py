@@ -1,7 +1,6 @@
 """The neutral conversation: types shared by every channel, and the engine. ``handle(update,
 conversation, skills, now)`` is pure: no network, no Flask, no clock of its own. It reads skills.json
-(through ``Skills``), runs the matching intent and returns the replies, changing the conversation in place.
-"""
+(through ``Skills``), runs the matching intent and returns the replies, changing the conversation in place."""
 
 from __future__ import annotations
 
@@ -36,6 +35,7 @@ class Update:
     callback_id: str = ""
     timestamp: float = 0.0
     from_bot: bool = False  # the bot speaking first (a reminder), not the user: no activity, no profile
+    opens: bool = False  # what usually comes first from someone never seen (Get Started, /start)
 
     @property
     def key(self) -> str:

@@ -28,6 +28,7 @@ PROFILE_TIMEOUT = (2.0, 3.0)  # the name is a nicety; never let it eat the windo
 TRANSIENT_CODES = {1, 2, 4, 17, 32, 613, 80006}  # unknown/service/rate-limit errors worth a retry
 USER_GONE_CODES = {551}  # "This person isn't available right now"
 MORE = "…"
+GET_STARTED = "GET_STARTED"  # the payload of the Get Started button (page_profile below sets it)
 
 
 def verify_signature(raw: bytes, header: str | None, app_secret: str) -> bool:
@@ -103,9 +104,8 @@ def parse_event(event: dict) -> Update | None:
         payload = _text(postback.get("payload"))
         # Older postbacks carry no mid: sender, time and payload identify a redelivery.
         event_id = _text(postback.get("mid")) or f"postback:{user_id}:{timestamp}:{payload[:100]}"
-        return Update(
-            event_id=event_id, payload=payload, text=_text(postback.get("title")) if not payload else "", **base
-        )
+        title = _text(postback.get("title")) if not payload else ""
+        return Update(event_id=event_id, payload=payload, text=title, opens=payload == GET_STARTED, **base)
     return None  # read, delivery, reaction, optin, referral...
 
 
@@ -299,7 +299,7 @@ def wanted_profile(skills) -> dict:
     for locale in skills.locales:
         if locale != skills.default_locale:
             locales += [(name, locale) for name in MESSENGER_LOCALES.get(locale, [])]
-    profile: dict = {"get_started": {"payload": "GET_STARTED"}}
+    profile: dict = {"get_started": {"payload": GET_STARTED}}
     if "greeting" in spec:
         profile["greeting"] = [{"locale": name, "text": skills.text(spec["greeting"], loc)} for name, loc in locales]
     if "persistent_menu" in spec:

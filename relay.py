@@ -159,8 +159,7 @@ def deliver(
             return Change(tombstone(record, now), erase=True), taken
         return Change(document(conv, record), filed), taken
 
-    first = update.payload == "GET_STARTED" or update.command == "start"  # usually from someone never seen
-    taken = store.transact(update.key, step, token=claim, fresh=first)
+    taken = store.transact(update.key, step, token=claim, fresh=update.opens)
     lookup = Lookup(channel, update.user_id) if result.lookup and not result.erased else None
     if result.counted:
         guard.written(update.key, result.counted)

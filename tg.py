@@ -128,7 +128,8 @@ def parse_message(event_id: str, message: dict, username: str = "") -> Update | 
             word, _, mention = text[1 : first["length"]].partition("@")
             if mention and mention.lower() != username.lower():
                 return None  # another bot's command, in a group we share
-            return Update(command=word.lower(), text=text[first["length"] :].strip(), **base)
+            command, rest = word.lower(), text[first["length"] :].strip()
+            return Update(command=command, text=rest, opens=command == "start", **base)
         return Update(text=text, **base)
     kind = next((k for k in ATTACHMENT_KINDS if k in message), "")
     return Update(attachment=kind, **base) if kind else None

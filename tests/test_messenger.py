@@ -415,3 +415,13 @@ def test_sends_go_through_a_proxy_the_environment_names_and_straight_out_without
     finally:
         proxy.shutdown()
         proxy.server_close()
+
+
+def test_only_the_get_started_tap_is_marked_as_opening_a_conversation():
+    events = [
+        fb_postback("psid-o", "Get Started", "GET_STARTED", mid="m_o1"),
+        fb_postback("psid-o", "Browse", "BROWSE", mid="m_o2"),
+        fb_text("psid-o", "GET_STARTED", mid="m_o3"),
+        fb_quick_reply("psid-o", "Start", "GET_STARTED", mid="m_o4"),
+    ]
+    assert [update.opens for update in fb.parse(fb_body(*events))] == [True, False, False, False]

@@ -319,3 +319,15 @@ def test_json_bodies_have_no_extra_fields():
     ]
     assert set(call["params"]) <= {"chat_id", "text", "parse_mode", "reply_markup", "link_preview_options"}
     json.dumps(call)
+
+
+@pytest.mark.parametrize(
+    ("text", "opens"),
+    [("/start", True), ("/START", True), ("/start@chatbot_test_bot", True), ("/start ml", True),
+     ("/help", False), ("start", False), ("hi /start", False)],
+)  # fmt: skip
+def test_only_a_start_command_is_marked_as_opening_a_conversation(text, opens):
+    # An opening event is written without a read first (the person is usually new): a wrong mark costs a
+    # refused write and a read, never a lost event (tests/test_firestore.py), but should stay rare.
+    update = tg.parse(tg_message(7100, text), username="chatbot_test_bot")
+    assert update is not None and update.opens is opens
