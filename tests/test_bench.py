@@ -29,6 +29,7 @@ def test_the_bench_runs_end_to_end_and_reports_every_section(tmp_path):
         "BENCH_WAIT_COLD_RUNS": "1",
         "BENCH_WAIT_WARM_RUNS": "1",
         "BENCH_PAIR_ROUNDS": "1",
+        "BENCH_WARMUP_SECONDS": "0.3",
         "BENCH_OUT": str(tmp_path),
     }
     run = subprocess.run(
