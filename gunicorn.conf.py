@@ -1,12 +1,50 @@
 """gunicorn settings for Cloud Run (and `make run`): `gunicorn -c gunicorn.conf.py 'app:create_app()'`."""
 
 import gc
+import math
 import os
 import threading
+from pathlib import Path
+
+
+def cpu_quota(root: str = "/sys/fs/cgroup", own: str = "/proc/self/cgroup") -> float | None:
+    """How many CPUs' worth of time this process's cgroup allows (v2 ``cpu.max``, or v1's quota over
+    its period); None when unlimited or not to be read. The cgroup is found in ``own`` (in a container
+    with its own cgroup namespace that is the root)."""
+    try:
+        lines = Path(own).read_text().splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        if line.count(":") < 2:
+            continue
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":  # v2: one hierarchy
+            limits = [Path(root, path.lstrip("/"), "cpu.max")]
+        elif "cpu" in controllers.split(","):  # v1: the cpu controller's hierarchy
+            limits = [Path(root, "cpu", path.lstrip("/"), name) for name in ("cpu.cfs_quota_us", "cpu.cfs_period_us")]
+        else:
+            continue
+        try:
+            quota, period = " ".join(limit.read_text() for limit in limits).split()
+            return int(quota) / int(period) if quota not in ("max", "-1") else None
+        except (OSError, ValueError, ZeroDivisionError):
+            continue
+    return None
+
+
+def usable_cpus(root: str = "/sys/fs/cgroup", own: str = "/proc/self/cgroup") -> int:
+    """The cores this process may run on, capped by the container's CPU quota: in a container the
+    affinity lists the host's cores (`docker run --cpus=1` on an 8-core host shows 8), and a worker
+    per core would then load the app eight times over on one CPU's time before the first answer."""
+    cores = len(os.sched_getaffinity(0))
+    quota = cpu_quota(root, own)
+    return cores if quota is None else max(1, min(cores, math.ceil(quota)))
+
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8080')}"  # noqa: S104 - a container listens on all interfaces
-# One worker per vCPU the container may use; threads overlap the waits on Graph, Telegram and Firestore.
-workers = int(os.environ.get("WEB_CONCURRENCY", len(os.sched_getaffinity(0))))
+# One worker per CPU the container may use; threads overlap the waits on Graph, Telegram and Firestore.
+workers = int(os.environ.get("WEB_CONCURRENCY") or usable_cpus())
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 # Threads, but a request is read whole by the event loop before a thread takes it (readahead.py):
 # a slow client costs a connection, not a thread.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import runpy
 import signal
 import subprocess
 import sys
@@ -123,3 +124,40 @@ print("ok")
 """
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "ok", done.stderr
+
+
+@pytest.mark.parametrize(
+    ("own", "files", "expected"),
+    [
+        ("0::/\n", {"cpu.max": "100000 100000\n"}, 1),  # cgroup v2 in a container: Cloud Run --cpu=1, docker --cpus=1
+        ("0::/\n", {"cpu.max": "50000 100000\n"}, 1),  # half a CPU: still one worker
+        ("0::/\n", {"cpu.max": "150000 100000\n"}, 2),
+        ("0::/\n", {"cpu.max": "max 100000\n"}, None),  # no quota: every core the process may run on
+        ("0::/system.slice/bot.service\n", {"system.slice/bot.service/cpu.max": "100000 100000\n"}, 1),
+        ("4:memory:/\n3:cpu,cpuacct:/bot\n",  # cgroup v1, the process in a group of its own
+         {"cpu/bot/cpu.cfs_quota_us": "200000\n", "cpu/bot/cpu.cfs_period_us": "100000\n"}, 2),
+        ("3:cpu,cpuacct:/\n", {"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
+        ("0::/\n", {"cpu.max": "garbage\n"}, None),
+        ("0::/\n", {}, None),  # nothing to read: the cores
+        ("", {}, None),
+    ],
+)  # fmt: skip
+def test_one_worker_per_cpu_the_container_may_use_not_per_host_core(tmp_path, own, files, expected):
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    (tmp_path / "cgroup").write_text(own)
+    for name, text in files.items():
+        (tmp_path / "fs" / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "fs" / name).write_text(text)
+    cores = len(os.sched_getaffinity(0))
+    assert conf["usable_cpus"](str(tmp_path / "fs"), str(tmp_path / "cgroup")) == min(cores, expected or cores)
+
+
+def test_the_server_starts_one_worker_per_usable_cpu_unless_told(monkeypatch):
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert conf["workers"] == conf["usable_cpus"]()
+    told = subprocess.run(
+        [sys.executable, "-c", "import runpy; print(runpy.run_path('gunicorn.conf.py')['workers'])"],
+        cwd=ROOT, env=os.environ | {"WEB_CONCURRENCY": "3"}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert told.stdout.strip() == "3", told.stderr
