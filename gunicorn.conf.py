@@ -37,7 +37,8 @@ def usable_cpus(root: str = "/sys/fs/cgroup", own: str = "/proc/self/cgroup") ->
     """The cores this process may run on, capped by the container's CPU quota: in a container the
     affinity lists the host's cores (`docker run --cpus=1` on an 8-core host shows 8), and a worker
     per core would then load the app eight times over on one CPU's time before the first answer."""
-    cores = len(os.sched_getaffinity(0))
+    affinity = getattr(os, "sched_getaffinity", None)  # not on macOS
+    cores = len(affinity(0)) if affinity else os.cpu_count() or 1
     quota = cpu_quota(root, own)
     return cores if quota is None else max(1, min(cores, math.ceil(quota)))
 

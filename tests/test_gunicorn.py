@@ -161,3 +161,10 @@ def test_the_server_starts_one_worker_per_usable_cpu_unless_told(monkeypatch):
         cwd=ROOT, env=os.environ | {"WEB_CONCURRENCY": "3"}, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert told.stdout.strip() == "3", told.stderr
+
+
+def test_the_worker_count_needs_no_affinity_call_where_there_is_none(monkeypatch, tmp_path):
+    conf = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    monkeypatch.delattr(os, "sched_getaffinity")  # as on macOS, where `make run` also runs this file
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    assert conf["usable_cpus"](str(tmp_path), str(tmp_path / "none")) == 4
