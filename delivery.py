@@ -87,6 +87,17 @@ class DeliveryRecord:
             taken.append((seq, json.loads(entry["items"])))
         return taken
 
+    def sending_elsewhere(self, event_id: str, token: str, now: float) -> bool:
+        """Whether another delivery holds replies of ``event_id`` under a live lease: a twin sending them
+        now, or one that gave up waiting for its write, which landed after all. Either way, a 200 now
+        would vouch for replies nobody may be sending; the platform's retry finds them sent or free."""
+        return any(
+            entry.get("event") == event_id
+            and entry.get("claim") not in (None, token)
+            and entry.get("lease_until", 0) > now
+            for entry in self.outbox.values()
+        )
+
     def note(self, said_by_person: str, replies: list[Reply]) -> None:
         """Add one exchange to the transcript, keeping the last TRANSCRIPT_LENGTH entries."""
         if said_by_person:

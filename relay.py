@@ -27,10 +27,7 @@ from chat import Conversation, Reply, Update
 from delivery import (  # noqa: F401 - read, document and the record are used through relay too
     ANNOUNCE_EVENT,
     KEEP_ANNOUNCED,
-    OUTBOX_MAX_AGE,
-    RECENT_EVENTS,
     TRANSCRIPT_LENGTH,
-    WAKE_EVENT,
     DeliveryRecord,
     document,
     is_current_wake,
@@ -112,6 +109,7 @@ class Delivery:
     counted: int = 0  # messages dropped earlier whose count this write carries
     erased: bool = False  # the person asked to be forgotten, and is
     lookup: bool = False  # the channel has a profile to ask for (a new person on Messenger)
+    pending: bool = False  # a redelivery whose replies another delivery holds (sending, or gave up unknowing)
     replies: list[Reply] = field(default_factory=list)
     sent: int = 0
     items: list[dict] = field(default_factory=list)  # what went out in this call, in order
@@ -141,6 +139,7 @@ def deliver(
         if record.seen(update.event_id) or update.from_bot and update.event_id in record.announced:
             result.duplicate = True  # a redelivery, or an announcement a rerun or another run already made
             taken = [] if hold else record.claim(claim, now, LEASE_SECONDS)
+            result.pending = not update.from_bot and record.sending_elsewhere(update.event_id, claim, now)
             return (Change(document(conv, record)) if taken else None), taken
         if update.from_bot and not may_go(update, conv, screen, now, result):
             return None, []
@@ -165,10 +164,12 @@ def deliver(
         guard.written(update.key, result.counted)
     if result.duplicate:
         logs.get().info("redelivered event", extra={"event_id": update.event_id, "resending": len(taken)})
-    if hold:
+    if hold or result.pending:  # a 503: the platform delivers it again, and the replies go out once
         result.ok = False
-    elif taken:
-        result.ok = send_claimed(update.key, claim, taken, channel, store, clock, result, update.from_bot, lookup)
+    if taken:
+        result.ok = (
+            send_claimed(update.key, claim, taken, channel, store, clock, result, update.from_bot, lookup) and result.ok
+        )
     if lookup is not None and (hold or not taken):
         settle(store, update.key, claim, {}, False, now=clock(), profile=lookup.result())
     return result
@@ -395,5 +396,5 @@ def deliver_all(
         outcome.items += result.items
         if not result.ok:
             failed_users.add(update.key)
-            outcome.sent_all, outcome.reason = False, "send failed"
+            outcome.sent_all, outcome.reason = False, "replies pending" if result.pending else "send failed"
     return outcome

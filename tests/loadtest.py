@@ -49,12 +49,15 @@ class Stats:
         self.latencies: list[float] = []
         self.twin_latencies: list[float] = []  # deliveries made twice at once, contending for one document
         self.statuses: dict[int, int] = {}
+        self.retry_reasons: dict[str, int] = {}  # what each 503 said: "send failed", "replies pending", ...
         self.redelivered = 0
 
-    def add(self, status: int, seconds: float, twin: bool = False) -> None:
+    def add(self, status: int, seconds: float, twin: bool = False, reason: str = "") -> None:
         with self.lock:
             (self.twin_latencies if twin else self.latencies).append(seconds)
             self.statuses[status] = self.statuses.get(status, 0) + 1
+            if status == 503:
+                self.retry_reasons[reason] = self.retry_reasons.get(reason, 0) + 1
 
 
 def deliver(url: str, raw: bytes, headers: dict, rng: random.Random, stats: Stats) -> None:
@@ -64,10 +67,11 @@ def deliver(url: str, raw: bytes, headers: dict, rng: random.Random, stats: Stat
         for attempt in range(30):
             started = time.perf_counter()
             try:
-                status = requests.post(url, data=raw, headers=headers, timeout=30).status_code
+                response = requests.post(url, data=raw, headers=headers, timeout=30)
+                status, reason = response.status_code, response.text.split(",")[0]
             except requests.RequestException:
-                status = 0
-            stats.add(status, time.perf_counter() - started, twin)
+                status, reason = 0, ""
+            stats.add(status, time.perf_counter() - started, twin, reason)
             if status == 200:
                 return
             time.sleep(min(2.0, 0.05 * 2**attempt))
@@ -254,6 +258,7 @@ def run(users: int, seconds: float, store_url: str | None = None, think: tuple[f
         "p99_ms_single_deliveries": round(latencies[int(0.99 * (len(latencies) - 1))] * 1000, 1),
         "p99_ms_concurrent_twins": round(twins[int(0.99 * (len(twins) - 1))] * 1000, 1),
         "statuses": stats.statuses,
+        "retry_reasons": stats.retry_reasons,
         "redelivered_events": stats.redelivered,
         "platform_calls_failed": sum(1 for c in graph.calls + telegram.calls if c.status == 500),
         "unexpected_statuses": unexpected,

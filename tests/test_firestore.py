@@ -225,9 +225,20 @@ def test_store_lost_mid_conversation(own_emulator, make_settings, graph, log_rec
     if after != before:
         # Nothing half written: a write already on its way when the store froze (a message starts from
         # what this process wrote last, without a read) lands whole once it thaws, the event taken and
-        # its replies queued; the redelivery below then sends them, once.
+        # its replies queued under the claim of the delivery that gave up. A redelivery meanwhile is
+        # answered 503 (nobody is sending them); once the claim runs out, the next one sends them, once.
         record = relay.read("messenger:psid-down", after)[1]
         assert record.seen("m_while_down") and len(record.outbox) == 1
+        assert post_fb(client, body).status_code == 503
+        assert len(graph.messages("psid-down")) == sent_before
+
+        def a_minute_on(doc):
+            conv, record = relay.read("messenger:psid-down", doc)
+            for entry in record.outbox.values():
+                entry["lease_until"] = time.time() - 1
+            return Change(relay.document(conv, record)), None
+
+        store.transact("messenger:psid-down", a_minute_on)
     assert post_fb(client, body).status_code == 200
     assert post_fb(client, body).status_code == 200
     catalog = [m for m in graph.messages("psid-down")[sent_before:] if "page 1 of 3" in m["message"].get("text", "")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from payloads import FB_TOKEN, FB_VERIFY, fb_body, fb_postback, fb_quick_reply, fb_text, post_fb, sign
@@ -11,6 +12,7 @@ import fb
 import relay
 from chat import Button, Card, Reply
 from skills import LIMITS
+from store import Change
 from texts import utf16_len
 
 
@@ -425,3 +427,34 @@ def test_only_the_get_started_tap_is_marked_as_opening_a_conversation():
         fb_quick_reply("psid-o", "Start", "GET_STARTED", mid="m_o4"),
     ]
     assert [update.opens for update in fb.parse(fb_body(*events))] == [True, False, False, False]
+
+
+def test_replies_held_by_a_delivery_that_gave_up_go_out_on_a_later_redelivery_once(client, app, graph):
+    # A delivery whose write landed after it stopped waiting (the store stalled, it answered 503) leaves
+    # its replies under its claim. The platform's redelivery must not answer 200 for replies nobody is
+    # sending: it answers 503 until the claim runs out, then sends them, once.
+    store, key = app.extensions["store"], "messenger:psid-gone"
+    body = fb_body(fb_text("psid-gone", "browse", mid="m_gone"))
+    graph.queue(500, {"error": {"message": "oops", "code": 1}}, match="/me/messages")
+    assert post_fb(client, body).status_code == 503  # recorded, the reply queued, nothing sent
+
+    def hold(lease_until: float):
+        def step(doc):
+            conv, record = relay.read(key, doc)
+            for entry in record.outbox.values():
+                entry["claim"], entry["lease_until"] = "a-delivery-that-gave-up", lease_until
+            return Change(relay.document(conv, record)), None
+
+        store.transact(key, step)
+
+    sent = len(graph.messages("psid-gone"))
+    hold(time.time() + relay.LEASE_SECONDS)
+    assert post_fb(client, body).status_code == 503
+    assert len(graph.messages("psid-gone")) == sent
+    hold(time.time() - 1)  # a minute on: the claim has run out
+    assert post_fb(client, body).status_code == 200
+    out = graph.messages("psid-gone")[sent:]
+    assert post_fb(client, body).status_code == 200
+    assert graph.messages("psid-gone")[sent:] == out  # nothing more
+    assert len([m for m in out if "page 1 of 3" in m["message"].get("text", "")]) == 1
+    assert len({json.dumps(m, sort_keys=True) for m in out}) == len(out)  # each reply once
