@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass, field
 
 from chat import Conversation, Reply
@@ -25,6 +26,7 @@ OUTBOX_MAX_AGE = 24 * 3600  # a reply still unsent after a day is stale; Messeng
 WAKE_EVENT = "wake:"
 ANNOUNCE_EVENT = "announce:"  # event ids of broadcasts: announce:<name>, kept in ``announced`` for good
 KEEP_ANNOUNCED = 50  # event ids of what the bot says unprompted: wake:<due time>
+PENDING_PATIENCE = 2.0  # seconds a redelivery waits for a twin to finish sending before answering 503
 
 
 @dataclass
@@ -122,6 +124,18 @@ def wake_event_id(due_at: float) -> str:
 def is_current_wake(conv: Conversation, event_id: str) -> bool:
     """Whether ``event_id`` is still the conversation's wake (not moved, done or turned off meanwhile)."""
     return bool(conv.wake.get("at")) and wake_event_id(conv.wake["at"]) == event_id
+
+
+def let_go_within(store: Store, key: str, event_id: str, token: str, clock, patience: float = PENDING_PATIENCE) -> bool:
+    """Whether the delivery holding ``event_id``'s replies lets go of them within ``patience`` seconds:
+    sends them, or hands them back after a failed send (its own 503 brings the platform back). A twin
+    sending them right now mostly finishes in well under a second; one that gave up never does."""
+    give_up = time.monotonic() + patience
+    while time.monotonic() < give_up:
+        time.sleep(0.2)
+        if not read(key, store.load(key))[1].sending_elsewhere(event_id, token, clock()):
+            return True
+    return False
 
 
 def read(key: str, doc: dict | None) -> tuple[Conversation, DeliveryRecord]:

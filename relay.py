@@ -27,10 +27,10 @@ from chat import Conversation, Reply, Update
 from delivery import (  # noqa: F401 - read, document and the record are used through relay too
     ANNOUNCE_EVENT,
     KEEP_ANNOUNCED,
-    TRANSCRIPT_LENGTH,
     DeliveryRecord,
     document,
     is_current_wake,
+    let_go_within,
     read,
     tombstone,
     wake_event_id,
@@ -164,8 +164,8 @@ def deliver(
         guard.written(update.key, result.counted)
     if result.duplicate:
         logs.get().info("redelivered event", extra={"event_id": update.event_id, "resending": len(taken)})
-    if hold or result.pending:  # a 503: the platform delivers it again, and the replies go out once
-        result.ok = False
+    result.pending = result.pending and not let_go_within(store, update.key, update.event_id, claim, clock)
+    result.ok = result.ok and not (hold or result.pending)  # else a 503: delivered again, the replies sent once
     if taken:
         result.ok = (
             send_claimed(update.key, claim, taken, channel, store, clock, result, update.from_bot, lookup) and result.ok

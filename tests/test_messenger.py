@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
 from payloads import FB_TOKEN, FB_VERIFY, fb_body, fb_postback, fb_quick_reply, fb_text, post_fb, sign
 
+import delivery
 import fb
 import relay
 from chat import Button, Card, Reply
@@ -458,3 +460,33 @@ def test_replies_held_by_a_delivery_that_gave_up_go_out_on_a_later_redelivery_on
     assert graph.messages("psid-gone")[sent:] == out  # nothing more
     assert len([m for m in out if "page 1 of 3" in m["message"].get("text", "")]) == 1
     assert len({json.dumps(m, sort_keys=True) for m in out}) == len(out)  # each reply once
+
+
+def test_a_twin_that_finishes_sending_meanwhile_lets_the_redelivery_answer_200(client, app, graph):
+    # The same event delivered twice at once: one delivery holds the replies and sends them; the other
+    # waits a moment for it to finish rather than send the platform back for nothing.
+    store, key = app.extensions["store"], "messenger:psid-twin"
+    body = fb_body(fb_text("psid-twin", "browse", mid="m_twin"))
+    graph.queue(500, {"error": {"message": "oops", "code": 1}}, match="/me/messages")
+    assert post_fb(client, body).status_code == 503
+
+    def held_by_the_twin(doc):
+        conv, record = relay.read(key, doc)
+        for entry in record.outbox.values():
+            entry["claim"], entry["lease_until"] = "the-twin", time.time() + relay.LEASE_SECONDS
+        return Change(relay.document(conv, record)), None
+
+    def the_twin_sent_them(doc):
+        conv, record = relay.read(key, doc)
+        record.outbox.clear()
+        return Change(relay.document(conv, record)), None
+
+    store.transact(key, held_by_the_twin)
+    sent = len(graph.messages("psid-twin"))
+    twin = threading.Timer(0.5, lambda: store.transact(key, the_twin_sent_them))
+    twin.start()
+    started = time.monotonic()
+    assert post_fb(client, body).status_code == 200
+    twin.join()
+    assert 0.5 <= time.monotonic() - started < delivery.PENDING_PATIENCE + 1
+    assert len(graph.messages("psid-twin")) == sent  # sent by the twin, not again
