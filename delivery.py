@@ -83,7 +83,7 @@ class DeliveryRecord:
             if now - entry.get("created_at", now) > OUTBOX_MAX_AGE:
                 del self.outbox[seq]
                 continue
-            if entry.get("claim") not in (None, token) and entry.get("lease_until", 0) > now:
+            if held_elsewhere(entry, token, now):
                 continue
             entry["claim"], entry["lease_until"] = token, now + lease
             taken.append((seq, json.loads(entry["items"])))
@@ -94,10 +94,7 @@ class DeliveryRecord:
         now, or one that gave up waiting for its write, which landed after all. Either way, a 200 now
         would vouch for replies nobody may be sending; the platform's retry finds them sent or free."""
         return any(
-            entry.get("event") == event_id
-            and entry.get("claim") not in (None, token)
-            and entry.get("lease_until", 0) > now
-            for entry in self.outbox.values()
+            entry.get("event") == event_id and held_elsewhere(entry, token, now) for entry in self.outbox.values()
         )
 
     def note(self, said_by_person: str, replies: list[Reply]) -> None:
@@ -124,6 +121,11 @@ def wake_event_id(due_at: float) -> str:
 def is_current_wake(conv: Conversation, event_id: str) -> bool:
     """Whether ``event_id`` is still the conversation's wake (not moved, done or turned off meanwhile)."""
     return bool(conv.wake.get("at")) and wake_event_id(conv.wake["at"]) == event_id
+
+
+def held_elsewhere(entry: dict, token: str, now: float) -> bool:
+    """An outbox entry another delivery claimed and whose lease has not run out."""
+    return entry.get("claim") not in (None, token) and entry.get("lease_until", 0) > now
 
 
 def let_go_within(store: Store, key: str, event_id: str, token: str, clock, patience: float = PENDING_PATIENCE) -> bool:
