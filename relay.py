@@ -383,8 +383,7 @@ def deliver_all(
             outcome.recorded, outcome.reason = False, "time budget"
             break
         try:
-            held = update.key in failed_users
-            result = deliver(update, channel, store, skills, hold=held, clock=clock, guard=guard)
+            result = deliver(update, channel, store, skills, hold=update.key in failed_users, clock=clock, guard=guard)
         except Exception as error:
             # Unreached, unauthenticated, refused or broken: whatever the class, nothing was recorded.
             logs.get().error(
@@ -396,5 +395,6 @@ def deliver_all(
         outcome.items += result.items
         if not result.ok:
             failed_users.add(update.key)
-            outcome.sent_all, outcome.reason = False, "replies pending" if result.pending else "send failed"
+            waiting = result.pending and outcome.reason != "send failed"  # a failed send outranks a wait
+            outcome.sent_all, outcome.reason = False, "replies pending" if waiting else "send failed"
     return outcome

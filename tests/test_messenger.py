@@ -490,3 +490,26 @@ def test_a_twin_that_finishes_sending_meanwhile_lets_the_redelivery_answer_200(c
     twin.join()
     assert 0.5 <= time.monotonic() - started < delivery.PENDING_PATIENCE + 1
     assert len(graph.messages("psid-twin")) == sent  # sent by the twin, not again
+
+
+@pytest.mark.parametrize("failed_first", [True, False])
+def test_a_batch_with_a_failed_send_and_replies_held_elsewhere_says_send_failed(client, app, graph, failed_first):
+    # The 503's text is what an owner reads in the platform's delivery log: a send that failed outranks
+    # a wait on another delivery, whichever event of the batch came last.
+    store, key = app.extensions["store"], "messenger:psid-held"
+    graph.queue(500, {"error": {"message": "oops", "code": 1}}, match="/me/messages")
+    held = fb_text("psid-held", "browse", mid="m_held")
+    assert post_fb(client, fb_body(held)).status_code == 503
+
+    def claimed_elsewhere(doc):
+        conv, record = relay.read(key, doc)
+        for entry in record.outbox.values():
+            entry["claim"], entry["lease_until"] = "another-delivery", time.time() + relay.LEASE_SECONDS
+        return Change(relay.document(conv, record)), None
+
+    store.transact(key, claimed_elsewhere)
+    graph.queue(500, {"error": {"message": "oops", "code": 1}}, match="/me/messages")
+    failing = fb_text("psid-fails", "browse", mid="m_fails")
+    response = post_fb(client, fb_body(*([failing, held] if failed_first else [held, failing])))
+    assert response.status_code == 503
+    assert response.get_data(as_text=True) == "send failed, retry later\n"
