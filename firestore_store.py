@@ -334,11 +334,9 @@ class FirestoreStore:
         return from_document(snapshot.to_dict()) if snapshot.exists else None
 
     def filed(self, queue: str, limit: int = 100) -> list[dict]:
-        from google.cloud import firestore
-
-        query = self.client().collection(queue).order_by("created_at", direction=firestore.Query.DESCENDING)
-        records = self._call(lambda: [doc.to_dict() for doc in query.limit(limit).stream(**bounded())])
-        return [{k: v for k, v in record.items() if k != "expire_at"} for record in records]
+        query = self.client().collection(queue).order_by("created_at", direction="DESCENDING").limit(limit)
+        snapshots = self._bounded(lambda abandoned: self._call(lambda: list(query.stream(**abandoned.limits()))))
+        return [{k: v for k, v in snap.to_dict().items() if k != "expire_at"} for snap in snapshots]  # newest first
 
     def filed_by(self, key: str) -> dict[str, int]:
         return self._bounded(self._filed_by, key)
