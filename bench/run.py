@@ -41,7 +41,7 @@ from payloads import (  # noqa: E402
 )
 
 RUNS = int(os.environ.get("BENCH_RUNS", "10"))
-WAIT_COLD_RUNS = int(os.environ.get("BENCH_WAIT_COLD_RUNS", "5"))
+WAIT_COLD_RUNS = int(os.environ.get("BENCH_WAIT_COLD_RUNS", "9"))
 WAIT_WARM_RUNS = int(os.environ.get("BENCH_WAIT_WARM_RUNS", "15"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "6"))
 WARMUP_SECONDS = float(os.environ.get("BENCH_WARMUP_SECONDS", "20"))  # per bot, before the Firestore runs
