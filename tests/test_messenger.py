@@ -431,6 +431,18 @@ def test_only_the_get_started_tap_is_marked_as_opening_a_conversation():
     assert [update.opens for update in fb.parse(fb_body(*events))] == [True, False, False, False]
 
 
+def claim_outbox(store, key: str, claim: str, lease_until: float) -> None:
+    """Put every queued reply of ``key`` under another delivery's claim, as that delivery would."""
+
+    def step(doc):
+        conv, record = relay.read(key, doc)
+        for entry in record.outbox.values():
+            entry["claim"], entry["lease_until"] = claim, lease_until
+        return Change(relay.document(conv, record)), None
+
+    store.transact(key, step)
+
+
 def test_replies_held_by_a_delivery_that_gave_up_go_out_on_a_later_redelivery_once(client, app, graph):
     # A delivery whose write landed after it stopped waiting (the store stalled, it answered 503) leaves
     # its replies under its claim. The platform's redelivery must not answer 200 for replies nobody is
@@ -440,20 +452,11 @@ def test_replies_held_by_a_delivery_that_gave_up_go_out_on_a_later_redelivery_on
     graph.queue(500, {"error": {"message": "oops", "code": 1}}, match="/me/messages")
     assert post_fb(client, body).status_code == 503  # recorded, the reply queued, nothing sent
 
-    def hold(lease_until: float):
-        def step(doc):
-            conv, record = relay.read(key, doc)
-            for entry in record.outbox.values():
-                entry["claim"], entry["lease_until"] = "a-delivery-that-gave-up", lease_until
-            return Change(relay.document(conv, record)), None
-
-        store.transact(key, step)
-
     sent = len(graph.messages("psid-gone"))
-    hold(time.time() + relay.LEASE_SECONDS)
+    claim_outbox(store, key, "a-delivery-that-gave-up", time.time() + relay.LEASE_SECONDS)
     assert post_fb(client, body).status_code == 503
     assert len(graph.messages("psid-gone")) == sent
-    hold(time.time() - 1)  # a minute on: the claim has run out
+    claim_outbox(store, key, "a-delivery-that-gave-up", time.time() - 1)  # a minute on: the claim has run out
     assert post_fb(client, body).status_code == 200
     out = graph.messages("psid-gone")[sent:]
     assert post_fb(client, body).status_code == 200
@@ -470,18 +473,12 @@ def test_a_twin_that_finishes_sending_meanwhile_lets_the_redelivery_answer_200(c
     graph.queue(500, {"error": {"message": "oops", "code": 1}}, match="/me/messages")
     assert post_fb(client, body).status_code == 503
 
-    def held_by_the_twin(doc):
-        conv, record = relay.read(key, doc)
-        for entry in record.outbox.values():
-            entry["claim"], entry["lease_until"] = "the-twin", time.time() + relay.LEASE_SECONDS
-        return Change(relay.document(conv, record)), None
-
     def the_twin_sent_them(doc):
         conv, record = relay.read(key, doc)
         record.outbox.clear()
         return Change(relay.document(conv, record)), None
 
-    store.transact(key, held_by_the_twin)
+    claim_outbox(store, key, "the-twin", time.time() + relay.LEASE_SECONDS)
     sent = len(graph.messages("psid-twin"))
     twin = threading.Timer(0.5, lambda: store.transact(key, the_twin_sent_them))
     twin.start()
@@ -501,13 +498,7 @@ def test_a_batch_with_a_failed_send_and_replies_held_elsewhere_says_send_failed(
     held = fb_text("psid-held", "browse", mid="m_held")
     assert post_fb(client, fb_body(held)).status_code == 503
 
-    def claimed_elsewhere(doc):
-        conv, record = relay.read(key, doc)
-        for entry in record.outbox.values():
-            entry["claim"], entry["lease_until"] = "another-delivery", time.time() + relay.LEASE_SECONDS
-        return Change(relay.document(conv, record)), None
-
-    store.transact(key, claimed_elsewhere)
+    claim_outbox(store, key, "another-delivery", time.time() + relay.LEASE_SECONDS)
     graph.queue(500, {"error": {"message": "oops", "code": 1}}, match="/me/messages")
     failing = fb_text("psid-fails", "browse", mid="m_fails")
     response = post_fb(client, fb_body(*([failing, held] if failed_first else [held, failing])))
