@@ -15,15 +15,15 @@ RUN pip install --require-hashes --no-deps -r requirements.txt
 RUN groupadd --system --gid 10001 app && useradd --system --uid 10001 --gid app --no-create-home app
 
 # The code stays root-owned: the service user can read it, not change it.
-COPY app.py plain.py parts.py cli.py erasure.py privacy.py delivery.py flood.py tally.py stats.py admin.py actions.py catalog.py pace.py steps.py reminders.py outreach.py relay.py fb.py tg.py web.py \
-     store.py sqlite_store.py firestore_store.py firestore_support.py chat.py understand.py skills.py skills_check.py \
-     settings.py logs.py outbound.py texts.py doctor.py tasks_auth.py readahead.py gunicorn.conf.py ./
+COPY app.py fb.py tg.py web.py gunicorn.conf.py ./
+COPY chatbot ./chatbot
+COPY mentor ./mentor
 COPY skills.json skills.schema.json ./
 COPY static ./static
 # Bytecode is compiled here, once: otherwise every new instance compiles our modules during its cold start.
 # skills.json is checked here too, and the check's stamp (skills.json.checked) spares each start the check.
 RUN python -m compileall -q /app
-RUN python -c "import actions, skills; skills.load('skills.json', actions.ACTIONS, actions.CHECKS)"
+RUN python -c "import mentor; from chatbot.engine import skills; skills.load('skills.json', mentor.ACTIONS, mentor.CHECKS)"
 
 USER app
 ENV PORT=8080

@@ -8,20 +8,31 @@ boundaries, too many buttons or cards become several messages.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
+import json
+import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import logs
-import outbound
-from chat import Button, Card, Conversation, Reply, Update
-from outbound import SendFailed
-from skills import LIMITS
-from texts import shorten, split_text
+from flask import Blueprint, Response, jsonify, request
+
+from chatbot.core import channels, logs, outbound
+from chatbot.core.health import Check
+from chatbot.core.outbound import SendFailed
+from chatbot.core.settings import SecretError
+from chatbot.core.text import shorten, split_text
+from chatbot.engine.conversation import Conversation
+from chatbot.engine.types import Button, Card, Reply, Update
+from chatbot.owner import erasure
+from chatbot.owner.erasure import Refused
+from chatbot.store.base import Backend
 
 CHANNEL = "messenger"
+LIMIT = channels.MESSENGER.limits  # the Send API's
 TIMEOUT = outbound.DEFAULT_TIMEOUT
 WINDOW_SECONDS = 24 * 3600  # standard messaging: a page may write within 24 h of the person's last message
 PROFILE_TIMEOUT = (2.0, 3.0)  # the name is a nicety; never let it eat the window
@@ -121,18 +132,18 @@ def absolute_url(url: str, public_url: str) -> str:
 
 
 def render_button(button: Button) -> dict:
-    title = shorten(button.title, LIMITS["fb_button_title"])
+    title = shorten(button.title, LIMIT["button_title"])
     if button.url:
         return {"type": "web_url", "url": button.url, "title": title}
-    return {"type": "postback", "title": title, "payload": button.payload[: LIMITS["fb_payload"]]}
+    return {"type": "postback", "title": title, "payload": button.payload[: LIMIT["payload"]]}
 
 
 def render_quick_replies(buttons: list[Button]) -> list[dict]:
     return [
         {
             "content_type": "text",
-            "title": shorten(b.title, LIMITS["fb_quick_reply_title"]),
-            "payload": b.payload[: LIMITS["fb_payload"]],
+            "title": shorten(b.title, LIMIT["quick_reply_title"]),
+            "payload": b.payload[: LIMIT["payload"]],
         }
         for b in buttons
         if b.payload
@@ -149,16 +160,16 @@ def button_template(text: str, buttons: list[Button]) -> dict:
 
 
 def render_element(card: Card, public_url: str) -> dict:
-    element: dict[str, Any] = {"title": shorten(card.title, LIMITS["fb_element_title"])}
+    element: dict[str, Any] = {"title": shorten(card.title, LIMIT["card_title"])}
     if card.subtitle:
-        element["subtitle"] = shorten(card.subtitle, LIMITS["fb_element_subtitle"])
+        element["subtitle"] = shorten(card.subtitle, LIMIT["card_subtitle"])
     image = absolute_url(card.image_url, public_url)
     if image:
         element["image_url"] = image
     if card.url:
         element["default_action"] = {"type": "web_url", "url": card.url}
     if card.buttons:
-        element["buttons"] = [render_button(b) for b in card.buttons[: LIMITS["fb_buttons"]]]
+        element["buttons"] = [render_button(b) for b in card.buttons[: LIMIT["buttons"]]]
     return element
 
 
@@ -169,26 +180,26 @@ def chunks(items: list, size: int) -> list[list]:
 def render_reply(reply: Reply, public_url: str = "") -> list[dict]:
     """One neutral reply as Send API ``message`` objects, each within Messenger's limits."""
     messages: list[dict] = []
-    texts = split_text(reply.text, LIMITS["fb_text"])
+    texts = split_text(reply.text, LIMIT["text"])
     if reply.buttons:
         # The text that carries buttons is a button template: at most 640 characters.
-        last = split_text(texts.pop(), LIMITS["fb_button_template_text"]) if texts else [MORE]
+        last = split_text(texts.pop(), LIMIT["button_text"]) if texts else [MORE]
         texts += last[:-1]
         messages += [{"text": t} for t in texts]
-        groups = chunks(reply.buttons, LIMITS["fb_buttons"])
+        groups = chunks(reply.buttons, LIMIT["buttons"])
         messages.append(button_template(last[-1], groups[0]))
         messages += [button_template(MORE, group) for group in groups[1:]]
     else:
         messages += [{"text": t} for t in texts]
-    for group in chunks(reply.cards, LIMITS["fb_elements"]):
+    for group in chunks(reply.cards, LIMIT["cards"]):
         payload: dict[str, Any] = {"template_type": "generic", "image_aspect_ratio": "horizontal"}
         payload["elements"] = [render_element(card, public_url) for card in group]
         messages.append({"attachment": {"type": "template", "payload": payload}})
     quick = reply.quick_replies
-    if len(quick) > LIMITS["fb_quick_replies"]:
+    if len(quick) > LIMIT["quick_replies"]:
         # More choices than quick replies allow: the rest become buttons rather than vanish.
-        keep = LIMITS["fb_quick_replies"]
-        messages += [button_template(MORE, group) for group in chunks(quick[keep:], LIMITS["fb_buttons"])]
+        keep = LIMIT["quick_replies"]
+        messages += [button_template(MORE, group) for group in chunks(quick[keep:], LIMIT["buttons"])]
         quick = quick[:keep]
     if quick:
         if not messages:
@@ -278,6 +289,65 @@ class Messenger:
         transient = status >= 500 or status == 429 or bool(error.get("is_transient")) or code in TRANSIENT_CODES
         raise SendFailed(reason, transient=transient, user_gone=code in USER_GONE_CODES, status=status)
 
+    def setup(self, skills) -> list[str]:
+        """The page's Get Started button, greeting, menu and ice breakers, where they differ."""
+        return setup(self, skills)
+
+    def patient(self) -> Messenger:
+        return self  # Graph calls of the owner's commands wait out rate limits themselves (graph_call)
+
+    def diagnose(self) -> list[Check]:
+        """The page token, and whether the app receives the page's messages and postbacks."""
+        try:
+            me = graph_get(self, "me", "id,name")
+        except (SendFailed, SecretError) as error:
+            fix = "generate a page access token for the page (Meta dashboard → Messenger → Access tokens)"
+            return [Check(False, "messenger page token", f"{error} — fix: {fix}")]
+        checks = [Check(True, "messenger page token", f"the page is {me.get('name', me.get('id', '?'))}")]
+        wanted = {"messages", "messaging_postbacks"}
+        try:
+            apps = graph_get(self, "me/subscribed_apps").get("data") or []
+        except SendFailed as error:
+            detail = f"could not read the page's subscribed apps: {error}"
+            return [*checks, Check(False, "messenger subscription", detail)]
+        fields = {field for app in apps for field in app.get("subscribed_fields", [])}
+        if wanted <= fields:
+            checks.append(Check(True, "messenger subscription", "the app receives messages and messaging_postbacks"))
+        else:
+            missing = ", ".join(sorted(wanted - fields))
+            fix = "subscribe the app to the page (Meta dashboard → Messenger → Webhooks, or POST /me/subscribed_apps)"
+            checks.append(Check(False, "messenger subscription", f"not subscribed to {missing}: {fix}"))
+        return checks + [privacy_check(self.settings)]
+
+
+def make(settings, *, session=None, sleep=None) -> Messenger:
+    return Messenger(settings, session)
+
+
+def graph_get(page: Messenger, path: str, fields: str = "") -> dict:
+    params = {"access_token": page.token} | ({"fields": fields} if fields else {})
+    status, body = outbound.request(page.session, "GET", f"{page.graph}/{path}", params=params)
+    if status != 200:
+        error = as_object(body.get("error"))
+        raise SendFailed(f"graph {status} code={error.get('code')}: {error.get('message', '')}", False, status=status)
+    return body
+
+
+def privacy_check(settings) -> Check:
+    """What Meta's App Review reads: the privacy page's contact, and whether deletion requests can be matched."""
+    missing = [
+        f"{name} ({why})"
+        for name, why in (
+            ("OWNER_CONTACT", "/privacy says how to reach you"),
+            ("OWNER_NAME", "/privacy says who runs the bot"),
+            ("FB_APP_ID", "Meta's data deletion requests name people by app-scoped id; it matches them"),
+        )
+        if not getattr(settings, name.lower())
+    ]
+    base = settings.public_url or "PUBLIC_URL"
+    detail = f"{base}/privacy and {base}/webhook/messenger/data-deletion are ready for App Review"
+    return Check(True, "privacy", detail + (f"; before going live set {'; '.join(missing)}" if missing else ""))
+
 
 # ---------------------------------------------------------------- page setup (CLI)
 
@@ -360,3 +430,123 @@ def graph_call(page: Messenger, method: str, url: str, params: dict, body: dict 
                 raise failure
         sleep(min(60, 2**attempt))
     raise failure
+
+
+# ---------------------------------------------------------------- Meta's data deletion callback
+
+MAX_SIGNED_REQUEST = 4096  # Meta's are a few hundred bytes
+MAX_DELETION_BYTES = 8 * 1024  # a data deletion request is one signed_request of a few hundred bytes
+GRAPH_TIMEOUT = (3.05, 8.0)
+
+
+def _b64(part: str) -> bytes:
+    return base64.b64decode(part + "=" * (-len(part) % 4), altchars=b"-_", validate=True)
+
+
+def parse_signed_request(value: str, app_secret: str) -> dict:
+    """Meta's ``signed_request``: base64url(signature) "." base64url(JSON payload), the signature
+    an HMAC-SHA256 of the payload part with the app secret. Malformed: 400; forged: 403."""
+    if not value or len(value) > MAX_SIGNED_REQUEST or value.count(".") != 1:
+        raise Refused(400, "signed_request must be <signature>.<payload>")
+    signature_part, payload_part = value.split(".")
+    try:
+        signature = _b64(signature_part)
+        payload_bytes = _b64(payload_part)
+    except (binascii.Error, ValueError):
+        raise Refused(400, "signed_request is not base64url") from None
+    expected = hmac.new(app_secret.encode(), payload_part.encode(), hashlib.sha256).digest()
+    if not app_secret or not hmac.compare_digest(expected, signature):
+        raise Refused(403, "signature does not match")
+    try:
+        payload = json.loads(payload_bytes)
+    except (ValueError, UnicodeDecodeError):
+        raise Refused(400, "payload is not JSON") from None
+    if not isinstance(payload, dict):
+        raise Refused(400, "payload is not an object")
+    if str(payload.get("algorithm", "")).upper() != "HMAC-SHA256":
+        raise Refused(400, "algorithm must be HMAC-SHA256")
+    user_id = payload.get("user_id")
+    if not isinstance(user_id, str | int) or not re.fullmatch(r"\d{1,32}", str(user_id)):
+        raise Refused(400, "user_id is missing")
+    return payload | {"user_id": str(user_id)}
+
+
+def page_scoped_ids(page, app_id: str, app_scoped_id: str) -> tuple[list[str], str]:
+    """The page-scoped ids Meta links to an app-scoped id, and why none when it cannot say.
+    A transient failure raises SendFailed (the callback answers 503 and Meta asks again)."""
+    if not app_id:
+        return [], "FB_APP_ID is not set, so the app-scoped id could not be matched to this page"
+    secret = page.settings.secret("fb_app_secret")
+    token = f"{app_id}|{secret}"
+    proof = hmac.new(secret.encode(), token.encode(), hashlib.sha256).hexdigest()
+    status, body = outbound.request(
+        page.session,
+        "GET",
+        f"{page.graph}/{app_scoped_id}/ids_for_pages",
+        params={"access_token": token, "appsecret_proof": proof, "limit": 100},
+        timeout=GRAPH_TIMEOUT,
+    )
+    if status >= 500 or status == 429:
+        raise SendFailed(f"ids_for_pages: HTTP {status}", transient=True, status=status)
+    if status != 200:
+        error = as_object(body.get("error"))
+        code = error.get("code", status)
+        reason = f"Meta did not match the id (code {code}): the app and the page must belong to one business"
+        logs.get().warning("id matching refused", extra={"status": status, "code": error.get("code")})
+        return [], reason
+    listed = body.get("data")
+    data = listed if isinstance(listed, list) else []
+    found = [
+        str(item["id"]) for item in data if isinstance(item, dict) and re.fullmatch(r"\d{1,32}", str(item.get("id")))
+    ]
+    return found, "" if found else "Meta knows no page-scoped id for this person"
+
+
+def meta_deletion(store: Backend, page, app_id: str, app_scoped_id: str, now: float | None = None) -> dict:
+    """Forget every Messenger conversation of the person Meta names; one receipt for all of them."""
+    psids, reason = page_scoped_ids(page, app_id, app_scoped_id)
+    # The id Meta sends is tried as it is too: a bot whose owner tests the callback with a
+    # page-scoped id is served, and an app-scoped id never names another person's conversation.
+    keys = [f"messenger:{user_id}" for user_id in dict.fromkeys([*psids, app_scoped_id])]
+    return erasure.forget(store, keys, "meta", now=now, matched=len(psids), note="" if psids else reason)
+
+
+def routes(services) -> Blueprint:
+    """The subscription handshake (``GET /webhook/messenger``) and Meta's data deletion callback."""
+    bp = Blueprint("messenger", __name__)
+
+    @bp.get("/webhook/messenger")
+    def messenger_handshake():
+        if services.channels.get(CHANNEL) is None:
+            return Response("messenger is off\n", status=404, mimetype="text/plain")
+        challenge = handshake(request.args, services.settings.secret("fb_verify_token"))
+        if challenge is None:
+            return Response("forbidden\n", status=403, mimetype="text/plain")
+        return Response(challenge, status=200, mimetype="text/plain")
+
+    @bp.post("/webhook/messenger/data-deletion")
+    def data_deletion():
+        """Meta's data deletion request callback: verify, forget, answer the status URL and code."""
+        page = services.channels.get(CHANNEL)
+        if page is None or services.store is None:
+            return Response("messenger is off\n", status=404, mimetype="text/plain")
+        if (request.content_length or 0) > MAX_DELETION_BYTES:
+            return Response("a data deletion request is a few hundred bytes\n", status=413, mimetype="text/plain")
+        try:
+            payload = parse_signed_request(
+                request.form.get("signed_request", ""), services.settings.secret("fb_app_secret")
+            )
+            receipt = meta_deletion(
+                services.store, page, services.settings.fb_app_id, payload["user_id"], now=services.clock()
+            )
+        except Refused as refused:
+            logs.get().warning("data deletion request refused", extra={"reason": str(refused)})
+            return Response(f"{refused}\n", status=refused.status, mimetype="text/plain")
+        except Exception as error:  # Meta or the store unreachable: nothing recorded, Meta may ask again
+            logs.get().warning("data deletion failed", extra={"error": f"{type(error).__name__}: {str(error)[:200]}"})
+            return Response("retry later\n", status=503, mimetype="text/plain")
+        base = services.settings.public_url or request.host_url.rstrip("/")
+        logs.get().info("data deletion done", extra={"code": receipt["id"], "deleted": receipt["deleted"]})
+        return jsonify(url=f"{base}/deletion?id={receipt['id']}", confirmation_code=receipt["id"])
+
+    return bp

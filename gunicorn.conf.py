@@ -47,9 +47,9 @@ bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8080')}"  
 # One worker per CPU the container may use; threads overlap the waits on Graph, Telegram and Firestore.
 workers = int(os.environ.get("WEB_CONCURRENCY") or usable_cpus())
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
-# Threads, but a request is read whole by the event loop before a thread takes it (readahead.py):
+# Threads, but a request is read whole by the event loop before a thread takes it (chatbot/service/readahead.py):
 # a slow client costs a connection, not a thread.
-worker_class = "readahead.ReadAheadWorker"
+worker_class = "chatbot.service.readahead.ReadAheadWorker"
 worker_connections = 200  # connections one worker holds at once, each with at most one request buffered
 # Cloud Run enforces the request timeout itself; gunicorn must not kill slow sends half way.
 timeout = 0

@@ -15,21 +15,36 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import logs
-import outbound
-from chat import Button, Card, Conversation, Reply, Update
-from outbound import SendFailed
-from skills import LIMITS
-from texts import shorten, split_text
+from chatbot.core import channels, logs, outbound
+from chatbot.core.health import Check
+from chatbot.core.outbound import SendFailed
+from chatbot.core.settings import SecretError
+from chatbot.core.text import shorten, split_text
+from chatbot.engine.conversation import Conversation
+from chatbot.engine.types import Button, Card, Reply, Update
 
 CHANNEL = "telegram"
+LIMIT = channels.TELEGRAM.limits  # the Bot API's
 TIMEOUT = outbound.DEFAULT_TIMEOUT
 MAX_INLINE_WAIT = 5.0  # a 429 asking for a longer wait is answered 503 so Telegram redelivers later
 MAX_INLINE_RETRIES = 2
+RECENT_ERROR_SECONDS = 24 * 3600  # a delivery error Telegram reports is news for a day
 ATTACHMENT_KINDS = (
-    "photo", "sticker", "voice", "video", "video_note", "audio", "document",
-    "animation", "location", "venue", "contact", "poll", "dice", "story",
-)  # fmt: skip
+    "photo",
+    "sticker",
+    "voice",
+    "video",
+    "video_note",
+    "audio",
+    "document",
+    "animation",
+    "location",
+    "venue",
+    "contact",
+    "poll",
+    "dice",
+    "story",
+)
 
 
 def verify_secret(header: str | None, secret: str) -> bool:
@@ -143,7 +158,7 @@ def escape(text: str) -> str:
 
 
 def callback_data(payload: str, short: Callable[[str], str]) -> str:
-    if len(payload.encode()) <= LIMITS["tg_callback_data"] and not payload.startswith("~"):
+    if len(payload.encode()) <= LIMIT["callback_data"] and not payload.startswith("~"):
         return payload
     return short(payload)
 
@@ -176,7 +191,7 @@ def absolute_image(url: str, public_url: str) -> str:
 def render_reply(reply: Reply, chat_id: str, short: Callable[[str], str], public_url: str = "") -> list[dict]:
     """One neutral reply as Bot API calls: text chunks, cards, quick replies on the last one."""
     calls: list[dict] = []
-    for chunk in split_text(reply.text, LIMITS["tg_text"]):
+    for chunk in split_text(reply.text, LIMIT["text"]):
         params = {
             "chat_id": chat_id,
             "text": escape(chunk),
@@ -297,6 +312,74 @@ class Telegram:
     def send(self, item: dict) -> None:
         self.call(item["method"], item["params"])
 
+    def setup(self, skills) -> list[str]:
+        """The webhook (with the secret token) and the command list per language, where they differ."""
+        if not self.settings.public_url.startswith("https://"):
+            raise SendFailed("needs an https PUBLIC_URL for the webhook", transient=False)
+        return setup(self.patient(), skills, self.settings.public_url)
+
+    def patient(self) -> Telegram:
+        """For the owner's commands: a 429 asking for up to a minute is waited out, not handed back."""
+        return Telegram(self.settings, self.session, sleep=self.sleep, max_inline_wait=60)
+
+    def diagnose(self) -> list[Check]:
+        """The token (getMe) and the webhook as Telegram reports it (getWebhookInfo)."""
+        try:
+            me = self.call("getMe", {}).get("result") or {}
+        except (SendFailed, SecretError) as error:
+            fix = "copy the token again from @BotFather into TELEGRAM_BOT_TOKEN"
+            if getattr(error, "status", 0) not in (401, 404):
+                fix = "Telegram did not answer: check the network, then run this again"
+            return [Check(False, "telegram token", f"{error} — fix: {fix}")]
+        return [Check(True, "telegram token", f"the bot is @{me.get('username', '?')}"), self.webhook_check()]
+
+    def webhook_check(self) -> Check:
+        info = self.call("getWebhookInfo", {}).get("result") or {}
+        url, pending = info.get("url", ""), info.get("pending_update_count", 0)
+        public_url = self.settings.public_url
+        how = "run `flask --app app setup telegram`"
+        if not public_url.startswith("https://"):
+            if url:
+                return Check(False, "telegram webhook", f"set to {url} but PUBLIC_URL is not an https URL: set it")
+            return Check(True, "telegram webhook", "none set (fine for `flask --app app telegram-poll`)")
+        wanted = webhook_url(public_url, self.settings.secret("telegram_secret_token"))
+        if not url:
+            return Check(False, "telegram webhook", f"not set: {how}")
+        if url != wanted:
+            return Check(False, "telegram webhook", f"points at {url}, not {wanted}: {how}")
+        last_error = info.get("last_error_date") or 0
+        if last_error and time.time() - last_error < RECENT_ERROR_SECONDS:
+            when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(last_error))
+            detail = (
+                f"Telegram's last delivery failed at {when}: {info.get('last_error_message', '')}; {pending} pending"
+            )
+            return Check(False, "telegram webhook", detail)
+        return Check(True, "telegram webhook", f"{url}, {pending} update(s) pending")
+
+    def poll(self, handle: Callable[[dict], bool], stop_when_idle: bool = False, force: bool = False, say=print) -> int:
+        """Long polling instead of the webhook (see ``poll``), for a laptop with no public URL."""
+        return poll(self, handle, stop_when_idle=stop_when_idle, force=force, say=say)
+
+    def explain(self, error: SendFailed) -> str:
+        """One line for the owner on why polling stopped."""
+        if isinstance(error, WebhookSet):
+            return str(error)
+        if error.status in (401, 404):
+            fix = "copy it again from @BotFather into TELEGRAM_BOT_TOKEN"
+            return f"Telegram refused the bot token ({error.status}): {fix}"
+        if error.status == 409:
+            return (
+                "Telegram says something else takes this bot's updates (409): a webhook set meanwhile, or another "
+                "telegram-poll running. Stop the other one and run this again"
+            )
+        if error.transient:
+            return f"Telegram is not reachable ({error}): check the network and TELEGRAM_API_URL, then run this again"
+        return f"Telegram refused: {error}"
+
+
+def make(settings, *, session=None, sleep=time.sleep) -> Telegram:
+    return Telegram(settings, session, sleep=sleep)
+
 
 # ---------------------------------------------------------------- setup and polling (CLI)
 
@@ -342,12 +425,57 @@ def setup(bot: Telegram, skills, public_url: str, max_connections: int = 40) -> 
     return done
 
 
-def poll(bot: Telegram, handle, stop_when_idle: bool = False, timeout: int = 25) -> int:
+class WebhookSet(SendFailed):
+    """Polling would take the updates of a bot whose webhook is set (a deployed bot, most likely)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason, transient=False)
+
+
+def poll(bot: Telegram, handle, stop_when_idle: bool = False, timeout: int = 25, force: bool = False, say=print) -> int:
     """Long polling for a laptop with no public URL: the same handler as the webhook.
     An update is only acknowledged (offset moved past it) once it was handled. Network trouble
     and Telegram's 5xx are waited out with backoff; a refused token (401) or another consumer
-    of the updates (409) raises ``SendFailed`` for the caller to explain."""
+    of the updates (409) raises ``SendFailed`` for the caller to explain.
+
+    Telegram delivers a bot's updates either to its webhook or to getUpdates, never both. While a
+    webhook is set (the deployed bot), polling would silence it: refused unless ``force``, and
+    then the webhook is put back when polling stops, when this machine knows its secret token
+    (the URL's fingerprint matches TELEGRAM_SECRET_TOKEN); otherwise it says how to put it back."""
+    info = bot.call("getWebhookInfo", {})["result"]
+    webhook = info.get("url", "")
+    restore: dict | None = None
+    if webhook:
+        if not force:
+            raise WebhookSet(
+                f"this bot has a webhook ({webhook}): Telegram sends its updates there, and polling here would "
+                "take them from that service. Use a bot of your own for trying things (@BotFather), or run "
+                "again with --force to take its updates while this runs"
+            )
+        secret = bot.settings.secret("telegram_secret_token")
+        if secret and webhook.endswith(webhook_url("", secret)):
+            restore = {"url": webhook, "secret_token": secret, "allowed_updates": ALLOWED_UPDATES}
+            restore["max_connections"] = info.get("max_connections", 40)
+            say(f"the webhook {webhook} is removed while this runs, and put back when it stops")
+        else:
+            say(
+                f"the webhook {webhook} is removed while this runs and cannot be put back from here (its secret "
+                "token is not this machine's): afterwards run `flask --app app setup telegram` with the deployed "
+                "settings, or push again"
+            )
     bot.call("deleteWebhook", {"drop_pending_updates": False})
+    try:
+        return _poll_updates(bot, handle, stop_when_idle, timeout)
+    finally:
+        if restore is not None:
+            try:
+                bot.call("setWebhook", restore | {"drop_pending_updates": False})
+                say(f"the webhook {webhook} is back")
+            except SendFailed as error:
+                say(f"could not put the webhook back ({error}): run `flask --app app setup telegram`")
+
+
+def _poll_updates(bot: Telegram, handle, stop_when_idle: bool, timeout: int) -> int:
     offset, handled, failures = 0, 0, 0
     while True:
         params = {"offset": offset, "timeout": 0 if stop_when_idle else timeout, "allowed_updates": ALLOWED_UPDATES}

@@ -16,11 +16,22 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
-from chat import Conversation, Reply, Unreadable, Update
-from store import Change, Store
-from texts import plain_text
+from flask import Blueprint, Response, current_app, jsonify, request, send_from_directory
+
+from chatbot.core import logs
+from chatbot.core.bearer import bearer_ok
+from chatbot.core.health import Check
+from chatbot.core.text import plain_text
+from chatbot.delivery.record import DeliveryRecord
+from chatbot.engine.conversation import Conversation
+from chatbot.engine.types import Reply, Unreadable, Update
+from chatbot.service.answers import answer
+from chatbot.service.parts import Services
+from chatbot.service.webhooks import Refused, receive
+from chatbot.store.base import Change, Store
 
 CHANNEL = "web"
 COOKIE = "mentor_id"
@@ -34,14 +45,9 @@ TEXT_MAX = 4000
 PAYLOAD_MAX = 1000
 
 
-def bearer_ok(headers: Mapping[str, str], expected: str) -> bool:
-    header = headers.get("Authorization", "")
-    if not expected or not header.startswith("Bearer "):
-        return False
-    return hmac.compare_digest(header[len("Bearer ") :].strip().encode(), expected.encode())
-
-
 class WebChat:
+    """The web chat as a channel: the replies go back in the HTTP response."""
+
     name = CHANNEL
     ack = ""
     unprompted_window: float | None = None  # never writes unprompted at all (may_send_unprompted)
@@ -71,6 +77,19 @@ class WebChat:
 
     def may_send_unprompted(self, conv: Conversation, now: float) -> bool:
         return False
+
+    def setup(self, skills) -> list[str]:
+        return []  # nothing to set: the page is served by this service
+
+    def diagnose(self) -> list[Check]:
+        return []
+
+    def patient(self) -> WebChat:
+        return self
+
+
+def make(settings, *, session=None, sleep=None) -> WebChat:
+    return WebChat(settings)
 
 
 def _check(ok: bool, reason: str) -> None:
@@ -176,8 +195,9 @@ class Identities:
         return identity, f"{identity}.{self._sign(identity)}"
 
 
-def identity_key(store: Store) -> Callable[[], bytes]:
-    """The key that signs web identities: made once, kept in the store, shared by every instance."""
+def identity_key(store: Callable[[], Store]) -> Callable[[], bytes]:
+    """The key that signs web identities: made once, kept in the store, shared by every instance.
+    ``store`` gives the store when the key is first needed."""
     cached: list[bytes] = []
 
     def step(doc: dict | None):
@@ -188,7 +208,96 @@ def identity_key(store: Store) -> Callable[[], bytes]:
 
     def key() -> bytes:
         if not cached:
-            cached.append(bytes.fromhex(store.transact(IDENTITY_KEY_DOCUMENT, step)))
+            cached.append(bytes.fromhex(store().transact(IDENTITY_KEY_DOCUMENT, step)))
         return cached[0]
 
     return key
+
+
+# ---------------------------------------------------------------- the page and its JSON API
+
+
+def routes(services: Services) -> Blueprint:
+    """``GET /`` (the page), ``GET /api/history`` (what a reloaded page shows), ``POST /api/chat``."""
+    bp = Blueprint("web", __name__, static_folder=None)
+    identities = Identities(identity_key(services.backend))
+
+    def refused() -> Response | None:
+        """Off (404); or, without WEB_CHAT_TOKEN, asked from anywhere but this machine (403)."""
+        if services.channels.get(CHANNEL) is None or services.store is None:
+            return answer(CHANNEL, 404, "web chat is off")
+        if not services.settings.secret("web_chat_token") and not open_locally(request.remote_addr or "", request.host):
+            return answer(CHANNEL, 403, "without WEB_CHAT_TOKEN the web chat answers only this machine (localhost)")
+        return None
+
+    @bp.get("/")
+    def web_page():
+        problem = refused()
+        if problem:
+            return Response(problem.get_json()["error"] + "\n", status=problem.status_code, mimetype="text/plain")
+        page = send_from_directory(current_app.static_folder or "static", "index.html", max_age=0)
+        token = services.settings.secret("web_chat_token")
+        if token and not bearer_ok(request.headers, token):
+            # The page itself holds nothing secret: it is served with 401 and asks for the token.
+            page.status_code = 401
+            page.headers["WWW-Authenticate"] = 'Bearer realm="web chat"'
+        return page
+
+    @bp.get("/api/history")
+    def web_history():
+        """What a reloaded page shows: this browser's last messages, and the languages it can pick."""
+        problem = refused()
+        if problem:
+            return problem
+        token = services.settings.secret("web_chat_token")
+        if token and not bearer_ok(request.headers, token):
+            return answer(CHANNEL, 401, "a bearer token is required")
+        identity = identities.read(request.cookies.get(COOKIE))
+        try:
+            doc = services.store.load(f"{CHANNEL}:{identity}") if identity else None
+        except Exception as error:
+            logs.get().warning("history unavailable", extra={"error": type(error).__name__})
+            doc = None  # the page starts afresh rather than not at all
+        skills = services.skills
+        strings = skills.data["strings"]
+        languages = [{"code": code, "name": strings[code].get(f"lang_{code}", code)} for code in skills.locales]
+        transcript = DeliveryRecord.from_doc(doc).transcript if doc else []
+        return jsonify(transcript=transcript, languages=languages)
+
+    @bp.post("/api/chat")
+    def web_chat():
+        problem = refused()
+        if problem:
+            return problem
+        if request.mimetype != "application/json":
+            # A cross-site form can post text/plain without asking; application/json it cannot.
+            return answer(CHANNEL, 415, "send the body as application/json")
+        local = not services.settings.secret("web_chat_token")
+        identity = {"id": identities.read(request.cookies.get(COOKIE)), "cookie": ""}
+
+        def scoped(update: Update) -> Update:
+            if local and update.user_id != "-":
+                return update  # a script on this machine naming its own conversations
+            if identity["id"] is None:
+                try:
+                    identity["id"], identity["cookie"] = identities.issue(logs.client_address(request))
+                except RateLimited:
+                    raise Refused(429, "too many new conversations from here: try again in a minute") from None
+            user = identity["id"] if update.user_id == "-" else f"{identity['id']}/{update.user_id}"
+            return replace(update, user_id=user)
+
+        response = receive(services, CHANNEL, lambda updates: [scoped(update) for update in updates])
+        if identity["cookie"]:
+            secure = request.is_secure or request.headers.get("X-Forwarded-Proto") == "https"
+            response.set_cookie(
+                COOKIE,
+                identity["cookie"],
+                max_age=COOKIE_MAX_AGE,
+                httponly=True,
+                samesite="Strict",
+                secure=secure,
+                path="/",
+            )
+        return response
+
+    return bp

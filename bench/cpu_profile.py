@@ -41,7 +41,7 @@ def client_for(target: str, env: dict):
     os.environ.update(env)
     if target == "ours":
         import app as app_module
-        from settings import Settings
+        from chatbot.core.settings import Settings
 
         return app_module.create_app(Settings.from_env(os.environ)).test_client()
     import baseline_bot

@@ -395,11 +395,14 @@ HAPPY_PATH = "happy path: this instance wrote the conversation last"
 
 def operations_and_growth(world: World) -> dict:
     import app as app_module
-    from settings import Settings
+    from chatbot.core.settings import Settings
+    from chatbot.store.firestore import FirestoreStore
+    from chatbot.store.firestore_shapes import to_document
 
     env = world.env() | {"STORE_URL": f"firestore://{PROJECT}"}
-    application = app_module.create_app(Settings.from_env(env))
-    store = application.extensions["store"]
+    store = FirestoreStore(PROJECT)
+    settings = Settings.from_env(env)
+    application = app_module.create_app(settings, store=store)
     counts = {"reads": 0, "writes": 0}
     api = store.client()._firestore_api
     original_get, original_commit = api.batch_get_documents, api.commit
@@ -427,15 +430,13 @@ def operations_and_growth(world: World) -> dict:
         )
         return time.perf_counter() - started, counts["reads"], counts["writes"]
 
-    import firestore_store
-
     send(990001, 1)
     _, reads, writes = send(990001, 2)
     _, re_reads, re_writes = send(990001, 2)  # redelivery
     # Another instance writes the conversation meanwhile: this one's write from memory is refused.
-    from store import Change
+    from chatbot.store.base import Change
 
-    other = firestore_store.FirestoreStore(PROJECT)
+    other = FirestoreStore(PROJECT)
     other.transact("telegram:990001", lambda doc: (Change({**doc, "created_at": doc["created_at"] - 1}), None))
     other.close()
     _, other_reads, other_writes = send(990001, 4)
@@ -450,19 +451,21 @@ def operations_and_growth(world: World) -> dict:
 
     # Growth: a conversation with 1, 100 and 10,000 earlier messages. The history is built on SQLite
     # (fast), then the document is copied into Firestore and measured there.
-    import flood
-    import relay
     import tg
     import web
-    from sqlite_store import SQLiteStore
+    from chatbot.delivery import flood, relay
+    from chatbot.store.sqlite import SQLiteStore
 
     growth = {}
     sqlite_path = OUT / ".growth.db"
     sqlite_path.unlink(missing_ok=True)
     scratch = SQLiteStore(str(sqlite_path))
-    quiet = web.WebChat(application.extensions["settings"])  # builds the same history without sending 10,000 messages
+    quiet = web.WebChat(settings)  # builds the same history without sending 10,000 messages
     quiet.keeps_transcript = False  # as for the Telegram conversation it stands in for: no transcript kept
-    skills = application.extensions["skills"]
+    import mentor
+    from chatbot.engine import skills as skills_module
+
+    skills = skills_module.load(settings.skills_file, mentor.ACTIONS, mentor.CHECKS)
     unlimited = flood.Guard(flood.Limit(per_minute=10**9, per_day=10**9))  # 10,000 messages in seconds, on purpose
     done = 0
     calls_before = len(world.telegram.calls)
@@ -475,7 +478,7 @@ def operations_and_growth(world: World) -> dict:
             done += 1
         doc = scratch.load("telegram:990002")
         store.client().collection("conversations").document("telegram:990002").set(
-            firestore_store.to_document("telegram:990002", doc, time.time())
+            to_document("telegram:990002", doc, time.time())
         )
         samples = [send(990002, 20_000_000 + history * 10 + i) for i in range(5)]
         growth[history] = {

@@ -13,13 +13,17 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.append(str(ROOT / "bench"))  # the load tests' scripts, run here in a short form
 
 from emulator import Emulator  # noqa: E402
 from fakes import FakeGraph, FakeTelegram  # noqa: E402
 from payloads import FB_SECRET, FB_TOKEN, TG_TOKEN, platform_env  # noqa: E402
 
 import app as app_module  # noqa: E402
-from settings import Settings  # noqa: E402
+import mentor  # noqa: E402
+from chatbot.core.settings import Settings  # noqa: E402
+from chatbot.engine import skills as skills_module  # noqa: E402
+from chatbot.store.url import open_store  # noqa: E402
 
 
 def pytest_collection_modifyitems(config, items):
@@ -165,11 +169,23 @@ def make_settings(tmp_path, graph, telegram):
     return build
 
 
+@pytest.fixture(scope="session")
+def skills():
+    """The bot in the box's skills.json, loaded and checked as the service loads it."""
+    return skills_module.load(str(ROOT / "skills.json"), mentor.ACTIONS, mentor.CHECKS)
+
+
 @pytest.fixture
-def app(make_settings):
-    application = app_module.create_app(make_settings())
-    yield application
-    application.extensions["store"].close()
+def store(tmp_path):
+    """The SQLite store the ``app`` fixture runs on, for a test to look into."""
+    opened = open_store(f"sqlite:///{tmp_path}/chatbot.db")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def app(make_settings, store):
+    return app_module.create_app(make_settings(), store=store)
 
 
 @pytest.fixture
@@ -178,11 +194,17 @@ def client(app):
 
 
 @pytest.fixture
-def store_app(make_settings, store_url):
+def each_store(store_url):
+    """Each store in turn (SQLite, the Firestore emulator)."""
+    opened = open_store(store_url)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def store_app(make_settings, store_url, each_store):
     """The app on each store in turn (SQLite, the Firestore emulator)."""
-    application = app_module.create_app(make_settings(store_url=store_url))
-    yield application
-    application.extensions["store"].close()
+    return app_module.create_app(make_settings(store_url=store_url), store=each_store)
 
 
 class _Collect(logging.Handler):

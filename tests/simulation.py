@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from payloads import fb_body, fb_postback, fb_quick_reply, fb_text, post_fb, post_tg, tg_callback, tg_message
 
-import relay
+from chatbot.delivery import relay
 
 DAY, QUARTER = 86400.0, 900.0
 START = datetime.datetime(2026, 12, 7, 6, 0, tzinfo=datetime.UTC).timestamp()
@@ -57,8 +57,9 @@ class Person:
 
 
 class World:
-    def __init__(self, client, graph, telegram, clock: Clock, people_per_behaviour: int, seed: int = 7):
+    def __init__(self, client, graph, telegram, clock: Clock, people_per_behaviour: int, seed: int = 7, store=None):
         self.client, self.graph, self.telegram, self.clock = client, graph, telegram, clock
+        self.store = store
         self.rng = random.Random(seed)
         groups = [
             (c, b, n) for c in ("messenger", "telegram", "web") for b in BEHAVIOURS for n in range(people_per_behaviour)
@@ -221,7 +222,7 @@ class World:
                 self.send(person, payload=next(b["payload"] for b in card["cards"][0]["buttons"] if b.get("payload")))
 
     def conversation(self, person: Person):
-        return relay.load_conversation(self.client.application.extensions["store"], person.key)
+        return relay.load_conversation(self.store, person.key)
 
 
 def simulate(world: World, run_task, days: int = 14, once_started=None) -> None:

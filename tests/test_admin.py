@@ -16,15 +16,14 @@ TOKEN = "admin-token-for-tests-123"
 
 
 @pytest.fixture
-def owner_app(make_settings, store_url, telegram):
-    application = app_module.create_app(make_settings(store_url=store_url, admin_token=TOKEN))
+def owner_app(make_settings, store_url, each_store, telegram):
+    application = app_module.create_app(make_settings(store_url=store_url, admin_token=TOKEN), store=each_store)
     for n in range(3):
         person = TelegramUser(application.test_client(), telegram, 880400 + n, first_name="Ana", language_code="en")
         person.start()
         person.say("banana bread recipe")
         person.press("x", "callback", "PICK:sql")
-    yield application
-    application.extensions["store"].close()
+    return application
 
 
 def test_off_without_admin_token(app):
@@ -65,11 +64,11 @@ def test_sign_in_sets_a_cookie_that_is_not_the_token(owner_app):
 
 
 @pytest.mark.browser
-def test_the_dashboard_in_a_browser(make_settings, telegram, browser):  # noqa: F811
+def test_the_dashboard_in_a_browser(make_settings, store, telegram, browser):  # noqa: F811
     from selenium.webdriver.common.by import By
     from werkzeug.serving import make_server
 
-    application = app_module.create_app(make_settings(admin_token=TOKEN))
+    application = app_module.create_app(make_settings(admin_token=TOKEN), store=store)
     for n in range(4):
         person = TelegramUser(application.test_client(), telegram, 880500 + n, first_name="Ana", language_code="en")
         person.start()
@@ -96,8 +95,8 @@ def test_the_dashboard_in_a_browser(make_settings, telegram, browser):  # noqa: 
         assert funnel == {"people": "4", "started_a_skill": "2", "did_an_assignment": "2", "finished_a_skill": "0"}
         assert "purple monkey dishwasher" in browser.find_element(By.CSS_SELECTOR, "#unmatched").text
         browser.set_window_size(1100, 1400)
-        (ROOT / "docs").mkdir(exist_ok=True)
-        browser.save_screenshot(str(ROOT / "docs" / "admin.png"))
+        # What the page looked like, for a person to look at: test output stays in the ignored folder.
+        (ROOT / "test-artifacts").mkdir(exist_ok=True)
+        browser.save_screenshot(str(ROOT / "test-artifacts" / "admin.png"))
     finally:
         server.shutdown()
-        application.extensions["store"].close()

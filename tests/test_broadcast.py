@@ -9,15 +9,15 @@ import pytest
 from transcript import MessengerUser, TelegramUser, WebUser
 
 import app as app_module
-import outreach
-import relay
-from chat import Update
+from chatbot.delivery import relay
+from chatbot.engine.types import Update
+from chatbot.outreach import wakes
 
 HOUR = 3600.0
 
 
 @pytest.fixture
-def bot(make_settings, store_url, graph, telegram):
+def bot(make_settings, store_url, each_store, graph, telegram):
     now = [1_900_000_000.0]
     waits: list[float] = []
 
@@ -25,10 +25,11 @@ def bot(make_settings, store_url, graph, telegram):
         waits.append(seconds)
         now[0] += seconds
 
-    application = app_module.create_app(make_settings(store_url=store_url), clock=lambda: now[0], sleep=sleep)
+    application = app_module.create_app(
+        make_settings(store_url=store_url), store=each_store, clock=lambda: now[0], sleep=sleep
+    )
     application.now, application.waits = now, waits
-    yield application
-    application.extensions["store"].close()
+    return application
 
 
 def telegram_people(bot, telegram, count: int, first: int = 770100) -> list[TelegramUser]:
@@ -76,11 +77,11 @@ def test_dry_run_counts_per_channel_and_says_why_not(bot, graph, telegram):
     assert bot.test_cli_runner().invoke(args=["stats", "--json"]).output.count('"announcements_sent": 4') == 1
 
 
-def test_two_overlapping_runs_and_a_rerun_send_once_per_person(bot, telegram):
+def test_two_overlapping_runs_and_a_rerun_send_once_per_person(bot, telegram, each_store):
     people = 12
     telegram_people(bot, telegram, people)
     services = bot.extensions["chatbot"]
-    skills, store = bot.extensions["skills"], bot.extensions["store"]
+    skills, store = services.skills, each_store
 
     def update_for(channel: str, user_id: str) -> Update:
         return Update(channel=channel, user_id=user_id, event_id="announce:announce_new_skills", from_bot=True,
@@ -89,7 +90,7 @@ def test_two_overlapping_runs_and_a_rerun_send_once_per_person(bot, telegram):
     reports = []
 
     def one_run():
-        reports.append(outreach.broadcast(store, services.channels.get, skills, update_for, "telegram", rate=0))
+        reports.append(wakes.broadcast(store, services.channels.get, skills, update_for, "telegram", rate=0))
 
     runs = [threading.Thread(target=one_run) for _ in range(2)]
     for thread in runs:
@@ -98,7 +99,7 @@ def test_two_overlapping_runs_and_a_rerun_send_once_per_person(bot, telegram):
         thread.join()
     assert sum(r.sent.get("telegram", 0) for r in reports) == people
     assert [len(announcements(telegram, 770100 + n)) for n in range(people)] == [1] * people
-    again = outreach.broadcast(store, services.channels.get, skills, update_for, "telegram", rate=0)
+    again = wakes.broadcast(store, services.channels.get, skills, update_for, "telegram", rate=0)
     assert again.sent == {} and again.skipped == {"telegram": {"got it already": people}}
 
 
@@ -112,7 +113,7 @@ def test_an_interrupted_run_is_finished_by_the_next_one(bot, telegram):
     assert [len(announcements(telegram, 770100 + n)) for n in range(4)] == [1, 1, 1, 1]
 
 
-def test_telegram_429_is_waited_out_and_403_marks_the_person_gone(bot, telegram):
+def test_telegram_429_is_waited_out_and_403_marks_the_person_gone(bot, telegram, each_store):
     telegram_people(bot, telegram, 3)
     telegram.queue(429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 7",
                          "parameters": {"retry_after": 7}}, match="sendMessage", times=1)  # fmt: skip
@@ -120,7 +121,7 @@ def test_telegram_429_is_waited_out_and_403_marks_the_person_gone(bot, telegram)
     output = run(bot)
     assert 7 in bot.waits, "retry_after honoured"
     assert [len(announcements(telegram, 770100 + n)) for n in range(2)] == [1, 1]
-    assert relay.load_conversation(bot.extensions["store"], "telegram:770102").active is False
+    assert relay.load_conversation(each_store, "telegram:770102").active is False
     assert "sent: 2 (2 on telegram)" in output and "1 refused by the platform (blocked the bot)" in output
     assert "skipped on telegram: 1 blocked the bot, 2 got it already" in run(bot, "--dry-run")
 
@@ -131,7 +132,7 @@ def test_the_pace_stays_under_telegrams_limit(bot, telegram):
     started = bot.now[0]
     output = run(bot)
     assert "sent: 30" in output
-    assert bot.now[0] - started >= 29 / outreach.ANNOUNCE_RATE - 1e-3, "at most 25 a second"
+    assert bot.now[0] - started >= 29 / wakes.ANNOUNCE_RATE - 1e-3, "at most 25 a second"
 
 
 def test_people_who_asked_for_a_skill_are_told_when_it_is_added(bot, telegram):
@@ -160,13 +161,13 @@ def test_bad_names_and_audiences_get_one_line(bot):
     assert "--skill" in runner.invoke(args=["broadcast", "announce_skill_added"]).output
 
 
-def test_a_web_message_id_cannot_pose_as_an_announcement(bot):
+def test_a_web_message_id_cannot_pose_as_an_announcement(bot, each_store):
     client = bot.test_client()
     reply = client.post(
         "/api/chat", json={"user_id": "poser", "text": "hi", "message_id": "announce:announce_new_skills"}
     )
     assert reply.status_code == 200 and reply.get_json()["replies"], "answered as the person's own message"
-    doc = bot.extensions["store"].load("web:poser")
+    doc = each_store.load("web:poser")
     assert doc["delivery"]["announced"] == [] and not any(
         day.get("n") for k, day in doc["delivery"]["tally"].items() if k.startswith("d")
     )

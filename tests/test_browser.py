@@ -17,16 +17,15 @@ CHROMEDRIVER = shutil.which("chromedriver")
 
 
 @pytest.fixture
-def live_url(make_settings):
+def live_url(make_settings, store):
     from werkzeug.serving import make_server
 
-    application = app_module.create_app(make_settings())
+    application = app_module.create_app(make_settings(), store=store)
     server = make_server("127.0.0.1", 0, application, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
-    application.extensions["store"].close()
 
 
 @pytest.fixture

@@ -14,10 +14,11 @@ from pathlib import Path
 
 from conftest import ROOT
 
-import chat
-import skills as skills_module
-from actions import ACTIONS, CHECKS
-from chat import Conversation, Update
+from chatbot.engine import chat
+from chatbot.engine import skills as skills_module
+from chatbot.engine.conversation import Conversation
+from chatbot.engine.types import Update
+from mentor.actions import ACTIONS, CHECKS
 
 SKILLS = skills_module.load(str(ROOT / "skills.json"), ACTIONS, CHECKS)
 CORPUS = Path(__file__).with_name("corpus") / "typed.txt"

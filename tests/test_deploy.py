@@ -66,10 +66,10 @@ def test_dockerfile_runs_as_a_user_with_hashed_dependencies():
 
 
 def test_image_has_every_module_the_app_imports():
-    copied = " ".join(instructions("COPY"))
+    copied = " ".join(instructions("COPY")).split()
     for module in ROOT.glob("*.py"):
         assert module.name in copied, f"{module.name} is not copied into the image"
-    for data in ("skills.json", "skills.schema.json", "static"):
+    for data in ("chatbot", "mentor", "skills.json", "skills.schema.json", "static"):
         assert data in copied
 
 
@@ -99,8 +99,9 @@ def assemble_app_dir(target: Path) -> None:
 def test_the_image_loads_every_module_from_bytecode_compiled_at_build(tmp_path):
     app_dir = tmp_path / "app"
     assemble_app_dir(app_dir)
-    modules = sorted(p.stem for p in app_dir.glob("*.py") if p.name != "gunicorn.conf.py")
-    assert {"app", "fb", "tg", "store", "firestore_store"} <= set(modules)
+    sources = [p for p in app_dir.rglob("*.py") if p.name != "gunicorn.conf.py"]
+    modules = sorted(".".join(p.relative_to(app_dir).with_suffix("").parts).removesuffix(".__init__") for p in sources)
+    assert {"app", "fb", "tg", "chatbot.store.base", "chatbot.store.firestore", "mentor.actions"} <= set(modules)
     code = f"import {', '.join(modules)}; app.create_app()"
     env = os.environ | {"PYTHONDONTWRITEBYTECODE": "1", "STORE_URL": f"sqlite:///{tmp_path}/image.db"}
     run = subprocess.run([sys.executable, "-v", "-c", code], cwd=app_dir, env=env, capture_output=True, text=True)
@@ -108,7 +109,13 @@ def test_the_image_loads_every_module_from_bytecode_compiled_at_build(tmp_path):
     # python -v names where each module's code came from: "# code object from '<pyc>'" or "# code object from <py>"
     lines = run.stderr.splitlines()
     files = [line.split(" from ", 1)[1].strip("'") for line in lines if line.startswith("# code object from ")]
-    loaded = {Path(f).name.split(".")[0]: f for f in files if Path(f).parent in (app_dir, app_dir / "__pycache__")}
+    loaded = {}
+    for file in files:
+        path = Path(file)
+        folder = path.parent.parent if path.parent.name == "__pycache__" else path.parent
+        if folder == app_dir or app_dir in folder.parents:
+            parts = [*folder.relative_to(app_dir).parts, path.name.split(".")[0]]
+            loaded[".".join(parts).removesuffix(".__init__")] = file
     assert sorted(loaded) == modules
     from_source = [file for file in loaded.values() if not file.endswith(".pyc")]
     assert from_source == [], f"compiled on every cold start: {from_source}"

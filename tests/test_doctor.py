@@ -33,7 +33,7 @@ def doctor(make_settings):
 def webhook_set(telegram):
     telegram.webhook = {}
     import tg
-    from settings import Settings
+    from chatbot.core.settings import Settings
 
     settings = Settings.from_env(
         {"TELEGRAM_BOT_TOKEN": TG_TOKEN, "TELEGRAM_SECRET_TOKEN": TG_SECRET, "TELEGRAM_API_URL": telegram.url}

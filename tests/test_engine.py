@@ -9,10 +9,11 @@ from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import chat
-import skills as skills_module
-from actions import ACTIONS, CHECKS
-from chat import Conversation, Update
+from chatbot.engine import chat
+from chatbot.engine import skills as skills_module
+from chatbot.engine.conversation import Conversation
+from chatbot.engine.types import Update
+from mentor.actions import ACTIONS, CHECKS
 
 SKILLS = skills_module.load(str(ROOT / "skills.json"), ACTIONS, CHECKS)
 _ids = itertools.count()

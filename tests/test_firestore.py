@@ -12,9 +12,10 @@ from emulator import Emulator
 from payloads import fb_body, fb_postback, fb_text, post_fb, post_tg, tg_message
 
 import app as app_module
-import relay
-from firestore_store import FirestoreStore
-from store import Change, StoreError, StoreUnavailable
+from chatbot.delivery import relay
+from chatbot.store.base import Change, StoreError, StoreUnavailable
+from chatbot.store.firestore import FirestoreStore
+from chatbot.store.url import open_store
 
 
 class OperationCounter:
@@ -47,15 +48,20 @@ class OperationCounter:
 
 
 @pytest.fixture
-def fs_app(make_settings, firestore_url):
-    application = app_module.create_app(make_settings(store_url=firestore_url))
-    yield application
-    application.extensions["store"].close()
+def fs_store(firestore_url):
+    store = open_store(firestore_url)
+    yield store
+    store.close()
 
 
-def test_operations_per_message(fs_app, telegram, monkeypatch):
+@pytest.fixture
+def fs_app(make_settings, firestore_url, fs_store):
+    return app_module.create_app(make_settings(store_url=firestore_url), store=fs_store)
+
+
+def test_operations_per_message(fs_app, telegram, monkeypatch, fs_store):
     client = fs_app.test_client()
-    store = fs_app.extensions["store"]
+    store = fs_store
     counter = OperationCounter(store, monkeypatch)
     post_tg(client, tg_message(5100, "/start"))  # first message creates the document
     counter.take()
@@ -79,24 +85,27 @@ def test_operations_per_message(fs_app, telegram, monkeypatch):
     assert counter.take() == (0, 2)  # and from then on it is this process's write again
 
 
-def test_a_get_started_from_someone_new_creates_the_conversation_without_a_read(fs_app, make_settings, monkeypatch):
+def test_a_get_started_from_someone_new_creates_the_conversation_without_a_read(
+    fs_app, make_settings, monkeypatch, fs_store
+):
     first = fb_body(fb_postback("psid-fresh", "Get Started", "GET_STARTED", mid="m_fresh_1"))
-    counter = OperationCounter(fs_app.extensions["store"], monkeypatch)
+    counter = OperationCounter(fs_store, monkeypatch)
     assert post_fb(fs_app.test_client(), first).status_code == 200
     assert counter.take() == (0, 2)  # created, then what was sent (and the profile) recorded
     # An instance that never wrote for them gets a second tap: its create is refused, it reads and writes.
-    other = app_module.create_app(make_settings(store_url=f"firestore://{fs_app.extensions['store'].project}"))
-    counter = OperationCounter(other.extensions["store"], monkeypatch)
+    other_store = open_store(f"firestore://{fs_store.project}")
+    other = app_module.create_app(make_settings(store_url=f"firestore://{fs_store.project}"), store=other_store)
+    counter = OperationCounter(other_store, monkeypatch)
     again = fb_body(fb_postback("psid-fresh", "Get Started", "GET_STARTED", mid="m_fresh_2"))
     assert post_fb(other.test_client(), again).status_code == 200
     assert counter.take() == (1, 3)
-    record = relay.read("messenger:psid-fresh", other.extensions["store"].load("messenger:psid-fresh"))[1]
+    record = relay.read("messenger:psid-fresh", other_store.load("messenger:psid-fresh"))[1]
     assert record.seen("m_fresh_1") and record.seen("m_fresh_2") and record.outbox == {}
-    other.extensions["store"].close()
+    other_store.close()
 
 
-def test_what_a_process_remembers_of_its_writes_is_what_firestore_holds(fs_app, graph):
-    client, store = fs_app.test_client(), fs_app.extensions["store"]
+def test_what_a_process_remembers_of_its_writes_is_what_firestore_holds(fs_app, graph, fs_store):
+    client, store = fs_app.test_client(), fs_store
     graph.profiles["psid-mem"] = {"first_name": "Noor", "locale": "es_ES"}
     events = [fb_postback("psid-mem", "Get Started", "GET_STARTED", mid="m_mem_0")]
     events += [fb_text("psid-mem", text, mid=f"m_mem_{n}") for n, text in enumerate(["hola", "python", "ayuda"], 1)]
@@ -107,7 +116,7 @@ def test_what_a_process_remembers_of_its_writes_is_what_firestore_holds(fs_app, 
         assert (update_time, kept) == (snapshot.update_time, snapshot.to_dict())
 
 
-def test_redelivery_and_failed_send_on_firestore(fs_app, graph):
+def test_redelivery_and_failed_send_on_firestore(fs_app, graph, fs_store):
     client = fs_app.test_client()
     graph.profiles["psid-fs"] = {"first_name": "Ana"}
     body = fb_body(fb_postback("psid-fs", "Get Started", "GET_STARTED", mid="m_fs_1"))
@@ -118,7 +127,7 @@ def test_redelivery_and_failed_send_on_firestore(fs_app, graph):
     assert post_fb(client, body).status_code == 200
     texts = [m["message"].get("text") for m in graph.messages("psid-fs")]
     assert texts[1:] == ["Where would you like to start?"] * 2 and len(texts) == 3
-    record = relay.read("messenger:psid-fs", fs_app.extensions["store"].load("messenger:psid-fs"))[1]
+    record = relay.read("messenger:psid-fs", fs_store.load("messenger:psid-fs"))[1]
     assert record.outbox == {} and record.seen("m_fs_1")
 
 
@@ -129,8 +138,8 @@ def test_document_too_large_is_a_permanent_error(firestore_url):
     store.close()
 
 
-def test_a_write_the_store_refuses_is_not_acknowledged(fs_app, graph, log_records):
-    store = fs_app.extensions["store"]
+def test_a_write_the_store_refuses_is_not_acknowledged(fs_app, graph, log_records, fs_store):
+    store = fs_store
     # A conversation at the edge of Firestore's 1 MiB document limit: the next write cannot fit.
     big = {"slots": {"blob": "y" * 1_047_500}, "profile": {"looked_up": True}}
     store.transact("messenger:psid-big", lambda doc: (Change(big), None))
@@ -142,7 +151,7 @@ def test_a_write_the_store_refuses_is_not_acknowledged(fs_app, graph, log_record
 
 @pytest.mark.timeout(60)  # the client's own default retries would go on for minutes
 def test_a_call_given_up_on_does_not_linger(monkeypatch):
-    from store import StoreUnavailable
+    from chatbot.store.base import StoreUnavailable
 
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", f"127.0.0.1:{free_port()}")  # nobody listens
     store = FirestoreStore(project="demo-nobody")
@@ -202,11 +211,11 @@ def load_once_back(store, key: str, patience: float = 60.0):
 
 @pytest.mark.parametrize("fault", [freeze, restart], ids=["frozen", "stopped-and-started"])
 def test_store_lost_mid_conversation(own_emulator, make_settings, graph, log_records, tmp_path, fault):
-    application = app_module.create_app(make_settings(store_url=own_emulator.url()))
+    store = open_store(own_emulator.url())
+    application = app_module.create_app(make_settings(store_url=own_emulator.url()), store=store)
     client = application.test_client()
     graph.profiles["psid-down"] = {"first_name": "Ana"}
     assert post_fb(client, fb_body(fb_text("psid-down", "hi"))).status_code == 200
-    store = application.extensions["store"]
     before = store.load("messenger:psid-down")
     sent_before = len(graph.messages("psid-down"))
 
@@ -244,4 +253,4 @@ def test_store_lost_mid_conversation(own_emulator, make_settings, graph, log_rec
     catalog = [m for m in graph.messages("psid-down")[sent_before:] if "page 1 of 3" in m["message"].get("text", "")]
     assert len(catalog) == 1  # the redelivered event was processed once
     assert relay.read("messenger:psid-down", store.load("messenger:psid-down"))[1].seen("m_while_down")
-    application.extensions["store"].close()
+    store.close()

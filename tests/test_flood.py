@@ -7,8 +7,8 @@ import pytest
 from transcript import MessengerUser, TelegramUser, WebUser
 
 import app as app_module
-import flood
-from settings import Settings
+from chatbot.core.settings import Settings
+from chatbot.delivery import flood
 
 SLOW_DOWN = "text: You're writing faster than I can keep up. Give me a minute, then carry on."
 
@@ -39,10 +39,12 @@ def test_the_day_bucket_says_tomorrow():
 
 
 @pytest.fixture(params=["messenger", "telegram", "web"])
-def flooder(request, make_settings, store_url, graph, telegram):
+def flooder(request, make_settings, store_url, each_store, graph, telegram):
     now = [1_800_000_000.0]
     application = app_module.create_app(
-        make_settings(store_url=store_url, flood_per_minute="5", flood_per_day="500"), clock=lambda: now[0]
+        make_settings(store_url=store_url, flood_per_minute="5", flood_per_day="500"),
+        store=each_store,
+        clock=lambda: now[0],
     )
     client = application.test_client()
     if request.param == "messenger":
@@ -52,9 +54,8 @@ def flooder(request, make_settings, store_url, graph, telegram):
         person, key = TelegramUser(client, telegram, 990011, first_name="Bo", language_code="en"), "telegram:990011"
     else:
         person, key = WebUser(client, "web-flood"), "web:web-flood"
-    person.now, person.key, person.store = now, key, application.extensions["store"]
-    yield person
-    application.extensions["store"].close()
+    person.now, person.key, person.store = now, key, each_store
+    return person
 
 
 def test_a_flood_gets_one_slow_down_and_no_writes(flooder):

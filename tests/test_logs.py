@@ -23,7 +23,7 @@ from payloads import (
 )
 
 import app as app_module
-import logs
+from chatbot.core import logs
 
 WEB_TOKEN = "web-chat-token-987654321"
 SECRETS = [FB_TOKEN, FB_SECRET, FB_VERIFY, TG_TOKEN, TG_SECRET, WEB_TOKEN]

@@ -9,13 +9,13 @@ import time
 import pytest
 from payloads import FB_TOKEN, FB_VERIFY, fb_body, fb_postback, fb_quick_reply, fb_text, post_fb, sign
 
-import delivery
 import fb
-import relay
-from chat import Button, Card, Reply
-from skills import LIMITS
-from store import Change
-from texts import utf16_len
+from chatbot.core.text import utf16_len
+from chatbot.delivery import relay
+from chatbot.delivery.record import PENDING_PATIENCE
+from chatbot.engine.skills import LIMITS
+from chatbot.engine.types import Button, Card, Reply
+from chatbot.store.base import Change
 
 
 @pytest.mark.parametrize(
@@ -46,12 +46,12 @@ def test_handshake(client, args, status):
         "md5=abc",
     ],
 )
-def test_bad_signature_is_403_and_touches_nothing(client, app, graph, signature):
+def test_bad_signature_is_403_and_touches_nothing(client, app, graph, signature, store):
     body = fb_body(fb_text("psid-sig", "hi"))
     response = post_fb(client, body, signature=signature)
     assert response.status_code == 403
     assert graph.calls == []
-    assert relay.load_conversation(app.extensions["store"], "messenger:psid-sig") is None
+    assert relay.load_conversation(store, "messenger:psid-sig") is None
 
 
 def test_signature_from_another_secret_is_refused(client, graph):
@@ -214,15 +214,15 @@ def test_unexpected_json_is_200(client, body, graph):
     assert graph.messages() == []
 
 
-def test_redelivery_changes_nothing_and_sends_nothing(client, app, graph):
+def test_redelivery_changes_nothing_and_sends_nothing(client, app, graph, store):
     body = fb_body(fb_text("psid-r", "browse", mid="m_redeliver"))
     assert post_fb(client, body).status_code == 200
     first = len(graph.messages("psid-r"))
-    before = relay.load_conversation(app.extensions["store"], "messenger:psid-r").to_dict()
+    before = relay.load_conversation(store, "messenger:psid-r").to_dict()
     for _ in range(3):
         assert post_fb(client, body).status_code == 200
     assert len(graph.messages("psid-r")) == first
-    assert relay.load_conversation(app.extensions["store"], "messenger:psid-r").to_dict() == before
+    assert relay.load_conversation(store, "messenger:psid-r").to_dict() == before
 
 
 @pytest.mark.parametrize(
@@ -295,8 +295,8 @@ def assert_within_limits(messages: list[dict]) -> None:
     for message in messages:
         assert set(message) <= {"text", "attachment", "quick_replies"}
         if "text" in message:
-            assert 0 < utf16_len(message["text"]) <= LIMITS["fb_text"]
-        assert len(message.get("quick_replies", [])) <= LIMITS["fb_quick_replies"]
+            assert 0 < utf16_len(message["text"]) <= LIMITS["text"]
+        assert len(message.get("quick_replies", [])) <= LIMITS["quick_replies"]
         for q in message.get("quick_replies", []):
             assert utf16_len(q["title"]) <= 20 and len(q["payload"]) <= 1000
         payload = message.get("attachment", {}).get("payload", {})
@@ -386,7 +386,7 @@ def test_sends_go_through_a_proxy_the_environment_names_and_straight_out_without
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    import outbound
+    from chatbot.core import outbound
 
     relayed = []
 
@@ -443,11 +443,11 @@ def claim_outbox(store, key: str, claim: str, lease_until: float) -> None:
     store.transact(key, step)
 
 
-def test_replies_held_by_a_delivery_that_gave_up_go_out_on_a_later_redelivery_once(client, app, graph):
+def test_replies_held_by_a_delivery_that_gave_up_go_out_on_a_later_redelivery_once(client, app, graph, store):
     # A delivery whose write landed after it stopped waiting (the store stalled, it answered 503) leaves
     # its replies under its claim. The platform's redelivery must not answer 200 for replies nobody is
     # sending: it answers 503 until the claim runs out, then sends them, once.
-    store, key = app.extensions["store"], "messenger:psid-gone"
+    store, key = store, "messenger:psid-gone"
     body = fb_body(fb_text("psid-gone", "browse", mid="m_gone"))
     graph.queue(500, {"error": {"message": "oops", "code": 1}}, match="/me/messages")
     assert post_fb(client, body).status_code == 503  # recorded, the reply queued, nothing sent
@@ -465,10 +465,10 @@ def test_replies_held_by_a_delivery_that_gave_up_go_out_on_a_later_redelivery_on
     assert len({json.dumps(m, sort_keys=True) for m in out}) == len(out)  # each reply once
 
 
-def test_a_twin_that_finishes_sending_meanwhile_lets_the_redelivery_answer_200(client, app, graph):
+def test_a_twin_that_finishes_sending_meanwhile_lets_the_redelivery_answer_200(client, app, graph, store):
     # The same event delivered twice at once: one delivery holds the replies and sends them; the other
     # waits a moment for it to finish rather than send the platform back for nothing.
-    store, key = app.extensions["store"], "messenger:psid-twin"
+    store, key = store, "messenger:psid-twin"
     body = fb_body(fb_text("psid-twin", "browse", mid="m_twin"))
     graph.queue(500, {"error": {"message": "oops", "code": 1}}, match="/me/messages")
     assert post_fb(client, body).status_code == 503
@@ -485,15 +485,17 @@ def test_a_twin_that_finishes_sending_meanwhile_lets_the_redelivery_answer_200(c
     started = time.monotonic()
     assert post_fb(client, body).status_code == 200
     twin.join()
-    assert 0.5 <= time.monotonic() - started < delivery.PENDING_PATIENCE + 1
+    assert 0.5 <= time.monotonic() - started < PENDING_PATIENCE + 1
     assert len(graph.messages("psid-twin")) == sent  # sent by the twin, not again
 
 
 @pytest.mark.parametrize("failed_first", [True, False])
-def test_a_batch_with_a_failed_send_and_replies_held_elsewhere_says_send_failed(client, app, graph, failed_first):
+def test_a_batch_with_a_failed_send_and_replies_held_elsewhere_says_send_failed(
+    client, app, graph, failed_first, store
+):
     # The 503's text is what an owner reads in the platform's delivery log: a send that failed outranks
     # a wait on another delivery, whichever event of the batch came last.
-    store, key = app.extensions["store"], "messenger:psid-held"
+    store, key = store, "messenger:psid-held"
     graph.queue(500, {"error": {"message": "oops", "code": 1}}, match="/me/messages")
     held = fb_text("psid-held", "browse", mid="m_held")
     assert post_fb(client, fb_body(held)).status_code == 503

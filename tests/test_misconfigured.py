@@ -12,9 +12,9 @@ import pytest
 from conftest import free_port
 from payloads import fb_body, fb_text, post_fb, post_tg, tg_message
 
-import actions
 import app as app_module
-import relay
+from chatbot.delivery import relay
+from mentor import actions
 
 
 class NeverSeenError(Exception):
@@ -94,10 +94,10 @@ def boom(ctx):
 
 @pytest.mark.parametrize("channel", ["messenger", "telegram", "web"])
 def test_an_action_that_raises_apologises_once_and_is_recorded(
-    make_settings, store_url, monkeypatch, channel, graph, telegram
+    make_settings, store_url, each_store, monkeypatch, channel, graph, telegram
 ):
     monkeypatch.setitem(actions.ACTIONS, "show_catalog", boom)
-    application = app_module.create_app(make_settings(store_url=store_url))
+    application = app_module.create_app(make_settings(store_url=store_url), store=each_store)
     client, records = application.test_client(), collect()
     if channel == "messenger":
         graph.profiles["psid-bug"] = {"first_name": "Lu", "locale": "es_ES"}
@@ -120,7 +120,7 @@ def test_an_action_that_raises_apologises_once_and_is_recorded(
     assert said == [
         "Perdona, algo falló por mi parte con ese mensaje. Inténtalo de nuevo en un momento o escribe ayuda."
     ]
-    conversation, record = relay.read(key, application.extensions["store"].load(key))
+    conversation, record = relay.read(key, each_store.load(key))
     assert record.outbox == {} and len(record.events) == 1
     failure = next(r for r in records if r.getMessage() == "engine failed")
     assert failure.levelno == logging.ERROR and failure.exc_info and failure.intent == "browse"
@@ -134,11 +134,12 @@ def test_an_action_that_raises_apologises_once_and_is_recorded(
 
 def test_a_half_configured_channel_is_named_with_its_missing_variables(make_settings):
     records = collect()
-    application = app_module.create_app(make_settings(telegram_secret_token=None, fb_verify_token=None))
+    settings = make_settings(telegram_secret_token=None, fb_verify_token=None)
+    app_module.create_app(settings)
     lines = [r.getMessage() for r in records if r.levelno == logging.WARNING]
     assert "telegram is off: half configured, set TELEGRAM_SECRET_TOKEN" in lines
     assert "messenger is off: half configured, set FB_VERIFY_TOKEN" in lines
-    report = application.extensions["settings"].channel_report()
+    report = settings.channel_report()
     assert report["telegram"] == "off (set TELEGRAM_SECRET_TOKEN)"
 
 
@@ -154,8 +155,8 @@ def test_an_unknown_store_url_stops_the_server_with_one_line(make_settings):
 def test_every_firestore_error_is_a_store_failure_and_refusals_name_the_fix(name):
     from google.api_core import exceptions
 
-    from firestore_store import classify
-    from store import StoreError, StoreUnavailable
+    from chatbot.store.base import StoreError, StoreUnavailable
+    from chatbot.store.firestore_calls import classify
 
     failure = classify(getattr(exceptions, name)("from the server"))
     assert isinstance(failure, StoreUnavailable)  # answered 503 either way: nothing was recorded

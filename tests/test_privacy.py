@@ -12,8 +12,8 @@ from payloads import fb_body, fb_text, post_fb, signed_request
 from transcript import MessengerUser, TelegramUser, WebUser, person_on
 
 import app as app_module
-import relay
-from store import FORGOTTEN, RECEIPTS
+from chatbot.delivery import relay
+from chatbot.store.base import FORGOTTEN, RECEIPTS
 
 WELCOME_NEW = "I'm Mentor. Pick a skill"
 CONFIRM = "This deletes everything I keep about you here"
@@ -21,8 +21,8 @@ DONE = "text: Done. I deleted everything I had about you. If you write again, we
 
 
 @pytest.fixture(params=["messenger", "telegram", "web"])
-def person(request, store_app, graph, telegram):
-    return person_on(request.param, store_app, graph, telegram, "psid-forget", 770011, "web-forget")
+def person(request, store_app, each_store, graph, telegram):
+    return person_on(request.param, store_app, graph, telegram, "psid-forget", 770011, "web-forget", each_store)
 
 
 def learner(person) -> None:
@@ -38,7 +38,7 @@ def learner(person) -> None:
 
 
 def stored(person) -> tuple[dict | None, dict, list]:
-    store = person.app.extensions["store"]
+    store = person.store
     due = [key for key, _ in store.due(time.time() + 400 * 86400, 1000) if key == person.key]
     return store.load(person.key), store.filed_by(person.key), due
 
@@ -57,7 +57,7 @@ def test_delete_my_data_asks_then_deletes_everything_and_starts_afresh(person):
     assert doc[FORGOTTEN] and set(doc) == {FORGOTTEN, "delivery"}, "only the tombstone is left"
     assert "profile" not in doc and not doc["delivery"]["outbox"] and filed == {} and due == []
     assert all(entry["from"] == "bot" for entry in doc["delivery"]["transcript"])
-    suggestions = person.app.extensions["store"].filed("suggestions")
+    suggestions = person.store.filed("suggestions")
     assert all(s["conversation"] != person.key for s in suggestions)
 
     # The platform delivers the "yes" again: no second confirmation, no greeting of a new conversation.
@@ -66,7 +66,7 @@ def test_delete_my_data_asks_then_deletes_everything_and_starts_afresh(person):
 
     greeted = "\n".join(person.say("hi"))
     assert WELCOME_NEW in greeted and "Good to see you" not in greeted
-    assert relay.load_conversation(person.app.extensions["store"], person.key).progress == {}
+    assert relay.load_conversation(person.store, person.key).progress == {}
 
 
 def test_keeping_the_data_changes_nothing(person):
@@ -77,7 +77,7 @@ def test_keeping_the_data_changes_nothing(person):
     assert stored(person)[0]["progress"] == before and stored(person)[1] == {"suggestions": 1, "reports": 1}
 
 
-def test_the_menu_entry_and_telegram_command_ask_too(store_app, telegram, graph):
+def test_the_menu_entry_and_telegram_command_ask_too(store_app, telegram, graph, skills):
     client = store_app.test_client()
     tg = TelegramUser(client, telegram, 770012, first_name="Ana", language_code="es")
     assert "Esto borra todo lo que guardo sobre ti" in "\n".join(tg.say("/forget"))
@@ -85,7 +85,7 @@ def test_the_menu_entry_and_telegram_command_ask_too(store_app, telegram, graph)
     help_taps = [line for line in web.press("Help", "quick", "HELP") if "Delete my data" in line]
     assert help_taps, "the help menu offers it"
     assert CONFIRM in "\n".join(web.press("Delete my data", "quick", "FORGET"))
-    assert store_app.extensions["skills"].data["bot"]["messenger_profile"]["persistent_menu"][-1]["payload"] == "FORGET"
+    assert skills.data["bot"]["messenger_profile"]["persistent_menu"][-1]["payload"] == "FORGET"
 
 
 # ---------------------------------------------------------------- the owner's command
@@ -134,7 +134,7 @@ def messenger_learner(store_app, graph, psid: str) -> MessengerUser:
     return user
 
 
-def test_meta_callback_matches_the_app_scoped_id_and_deletes(store_app, graph):
+def test_meta_callback_matches_the_app_scoped_id_and_deletes(store_app, graph, each_store):
     messenger_learner(store_app, graph, "7100001")
     graph.page_ids_of["asid-000"] = []  # unrelated, must not matter
     graph.page_ids_of["4455667788"] = ["7100001"]
@@ -147,7 +147,7 @@ def test_meta_callback_matches_the_app_scoped_id_and_deletes(store_app, graph):
     body = response.get_json()
     code = body["confirmation_code"]
     assert body["url"] == f"https://bot.example.test/deletion?id={code}"
-    store = store_app.extensions["store"]
+    store = each_store
     assert store.load("messenger:7100001") is None and store.filed_by("messenger:7100001") == {}
     receipt = store.find(RECEIPTS, code)
     assert receipt["deleted"] == {"suggestions": 1, "conversation": 1} and receipt["matched"] == 1
@@ -160,40 +160,40 @@ def test_meta_callback_matches_the_app_scoped_id_and_deletes(store_app, graph):
     assert "la conversación y sus ajustes" in spanish.get_data(as_text=True)
 
 
-def test_meta_callback_says_honestly_when_it_cannot_match(store_app, graph):
+def test_meta_callback_says_honestly_when_it_cannot_match(store_app, graph, each_store):
     messenger_learner(store_app, graph, "7100002")
     graph.page_ids_of["5566778899"] = ["7100002"]
     graph.same_business = False  # Meta links ids only for an app and a page of one business
     client = store_app.test_client()
     body = post_deletion(client, signed_request({"algorithm": "HMAC-SHA256", "user_id": "5566778899"})).get_json()
-    receipt = store_app.extensions["store"].find(RECEIPTS, body["confirmation_code"])
+    receipt = each_store.find(RECEIPTS, body["confirmation_code"])
     assert receipt["deleted"] == {} and receipt["matched"] == 0 and "no page-scoped id" in receipt["note"]
-    assert store_app.extensions["store"].load("messenger:7100002") is not None, "nobody else's data goes"
+    assert each_store.load("messenger:7100002") is not None, "nobody else's data goes"
     page = client.get(f"/deletion?id={body['confirmation_code']}").get_data(as_text=True)
     assert "could not be matched" in page and "delete my data" in page
 
 
-def test_meta_callback_without_app_id_still_answers_and_says_why(make_settings, graph):
-    application = app_module.create_app(make_settings(fb_app_id=None))
+def test_meta_callback_without_app_id_still_answers_and_says_why(make_settings, graph, store):
+    application = app_module.create_app(make_settings(fb_app_id=None), store=store)
     body = post_deletion(application.test_client(), signed_request({"algorithm": "HMAC-SHA256", "user_id": "1"}))
     assert body.status_code == 200
-    receipt = application.extensions["store"].find(RECEIPTS, body.get_json()["confirmation_code"])
+    receipt = store.find(RECEIPTS, body.get_json()["confirmation_code"])
     assert "FB_APP_ID is not set" in receipt["note"]
     assert not [c for c in graph.calls if "ids_for_pages" in c.path]
 
 
-def test_meta_callback_with_a_page_scoped_id_deletes_that_conversation(store_app, graph):
+def test_meta_callback_with_a_page_scoped_id_deletes_that_conversation(store_app, graph, each_store):
     # An owner testing the callback by hand sends the id they see in their logs.
     messenger_learner(store_app, graph, "66001")
     body = post_deletion(store_app.test_client(), signed_request({"algorithm": "HMAC-SHA256", "user_id": "66001"}))
-    assert body.status_code == 200 and store_app.extensions["store"].load("messenger:66001") is None
+    assert body.status_code == 200 and each_store.load("messenger:66001") is None
 
 
-def test_meta_unreachable_asks_meta_to_come_back(app, graph):
+def test_meta_unreachable_asks_meta_to_come_back(app, graph, store):
     graph.queue(status=500, body={"error": {"message": "An unknown error occurred", "code": 1}}, match="ids_for_pages")
     response = post_deletion(app.test_client(), signed_request({"algorithm": "HMAC-SHA256", "user_id": "1"}))
     assert response.status_code == 503
-    assert app.extensions["store"].filed(RECEIPTS) == []
+    assert store.filed(RECEIPTS) == []
 
 
 BAD_REQUESTS = [
@@ -215,15 +215,15 @@ BAD_REQUESTS = [
 
 
 @pytest.mark.parametrize("name,make,status", BAD_REQUESTS, ids=[b[0] for b in BAD_REQUESTS])
-def test_bad_deletion_requests_get_a_clear_4xx_and_change_nothing(store_app, graph, name, make, status):
+def test_bad_deletion_requests_get_a_clear_4xx_and_change_nothing(store_app, graph, name, make, status, each_store):
     messenger_learner(store_app, graph, "4455")
     graph.page_ids_of["4455"] = ["4455"]
-    before = store_app.extensions["store"].load("messenger:4455")
+    before = each_store.load("messenger:4455")
     response = post_deletion(store_app.test_client(), make())
     assert response.status_code == status, response.data
     assert response.data.strip(), "the answer says why"
-    assert store_app.extensions["store"].load("messenger:4455") == before
-    assert store_app.extensions["store"].filed(RECEIPTS) == []
+    assert each_store.load("messenger:4455") == before
+    assert each_store.filed(RECEIPTS) == []
 
 
 def test_deletion_routes_refuse_wrong_methods_and_codes(app):

@@ -7,16 +7,16 @@ from __future__ import annotations
 import pytest
 from transcript import person_on
 
-import relay
+from chatbot.delivery import relay
 
 
 @pytest.fixture(params=["messenger", "telegram", "web"])
-def person(request, store_app, graph, telegram):
-    return person_on(request.param, store_app, graph, telegram, "psid-safe", 880077, "web-safe")
+def person(request, store_app, each_store, graph, telegram):
+    return person_on(request.param, store_app, graph, telegram, "psid-safe", 880077, "web-safe", each_store)
 
 
 def progress(person) -> dict:
-    return relay.load_conversation(person.app.extensions["store"], person.key).progress
+    return relay.load_conversation(person.store, person.key).progress
 
 
 def start(person, skill: str, level: str, hours: int) -> None:

@@ -12,10 +12,10 @@ from fakes import FakeGoogleCerts
 from payloads import fb_body, fb_text, post_fb, post_tg, tg_message
 
 import app as app_module
-import outreach
-import relay
-import reminders
-from store import Change
+from chatbot.delivery import relay
+from chatbot.outreach import wakes
+from chatbot.store.base import Change
+from mentor import reminders
 
 DAY = 86400.0
 START = 1_795_000_000.0  # a fixed "now" for the injected clock
@@ -49,18 +49,12 @@ def clock():
 
 
 @pytest.fixture
-def make_app(make_settings, clock):
-    made = []
-
+def make_app(make_settings, clock, store):
     def build(**overrides):
         settings = {"tasks_token": TASKS_TOKEN} | overrides
-        application = app_module.create_app(make_settings(**settings), clock=clock, sleep=clock.sleep)
-        made.append(application)
-        return application
+        return app_module.create_app(make_settings(**settings), store=store, clock=clock, sleep=clock.sleep)
 
-    yield build
-    for application in made:
-        application.extensions["store"].close()
+    return build
 
 
 def run(client, budget: float = 600, headers: dict | None = None):
@@ -204,11 +198,11 @@ def telegram_sender(client, user_id: int):
     return send
 
 
-def test_telegram_reminder_goes_out_once_then_reschedules(make_app, clock, telegram):
+def test_telegram_reminder_goes_out_once_then_reschedules(make_app, clock, telegram, store):
     app = make_app()
     client = app.test_client()
     start_plan(telegram_sender(client, 8801))
-    conversation = relay.load_conversation(app.extensions["store"], "telegram:8801")
+    conversation = relay.load_conversation(store, "telegram:8801")
     assert conversation.reminder["enabled"] and conversation.wake["at"] > clock()
     telegram.reset()
     assert run(client).get_json()["due"] == 0  # not yet
@@ -222,17 +216,17 @@ def test_telegram_reminder_goes_out_once_then_reschedules(make_app, clock, teleg
     ]
     assert keys == ["DONE:git:git-1", "SNOOZE:1"]
     assert run(client).get_json()["due"] == 0  # rescheduled, not sent twice
-    after = relay.load_conversation(app.extensions["store"], "telegram:8801")
+    after = relay.load_conversation(store, "telegram:8801")
     assert after.wake["at"] > clock() and after.reminder["last_sent_at"] == pytest.approx(clock())
 
 
-def test_stop_in_any_language_and_slash_stop(make_app, clock, telegram):
+def test_stop_in_any_language_and_slash_stop(make_app, clock, telegram, store):
     app = make_app()
     client = app.test_client()
     send = telegram_sender(client, 8802)
     start_plan(send)
     send("/stop")
-    assert not relay.load_conversation(app.extensions["store"], "telegram:8802").reminder["enabled"]
+    assert not relay.load_conversation(store, "telegram:8802").reminder["enabled"]
     clock.advance(30 * DAY)
     assert run(client).get_json()["due"] == 0
     web = client.post("/api/chat", json={"user_id": "w1", "text": "para los recordatorios", "locale": "es"}).get_json()[
@@ -241,7 +235,7 @@ def test_stop_in_any_language_and_slash_stop(make_app, clock, telegram):
     assert web[0]["text"].startswith("Recordatorios desactivados")
 
 
-def test_blocked_user_is_marked_inactive_and_never_reminded_again(make_app, clock, telegram):
+def test_blocked_user_is_marked_inactive_and_never_reminded_again(make_app, clock, telegram, store):
     app = make_app()
     client = app.test_client()
     start_plan(telegram_sender(client, 8803))
@@ -249,12 +243,12 @@ def test_blocked_user_is_marked_inactive_and_never_reminded_again(make_app, cloc
     clock.advance(8 * DAY)
     report = run(client).get_json()
     assert report["due"] == 1 and report["sent"] == 0
-    assert relay.load_conversation(app.extensions["store"], "telegram:8803").active is False
+    assert relay.load_conversation(store, "telegram:8803").active is False
     clock.advance(30 * DAY)
     assert run(client).get_json()["due"] == 0
 
 
-def test_messenger_outside_24_hours_waits_for_the_user(make_app, clock, graph):
+def test_messenger_outside_24_hours_waits_for_the_user(make_app, clock, graph, store):
     app = make_app()
     client = app.test_client()
     graph.profiles["psid-rem"] = {"first_name": "Ana"}
@@ -269,7 +263,7 @@ def test_messenger_outside_24_hours_waits_for_the_user(make_app, clock, graph):
     report = run(client).get_json()
     assert report["due"] == 1 and report["sent"] == 0 and report["skipped"] == 1
     assert graph.messages() == []  # nothing outside the window, and no message tag
-    assert relay.load_conversation(app.extensions["store"], "messenger:psid-rem").held == "REMINDER"
+    assert relay.load_conversation(store, "messenger:psid-rem").held == "REMINDER"
     assert run(client).get_json()["due"] == 0  # it waits; no run retries it
     post_fb(client, fb_body(fb_text("psid-rem", "hi")))
     texts = [m["message"].get("text", "") for m in graph.messages("psid-rem")]
@@ -280,17 +274,17 @@ def test_messenger_outside_24_hours_waits_for_the_user(make_app, clock, graph):
         for e in m["message"].get("attachment", {}).get("payload", {}).get("elements", [])
     ]
     assert elements[-1]["title"] == "Next up: SQLBolt lessons"
-    conv = relay.load_conversation(app.extensions["store"], "messenger:psid-rem")
+    conv = relay.load_conversation(store, "messenger:psid-rem")
     assert not conv.held and conv.wake["at"] > clock()
 
 
-def test_snooze_moves_the_reminder_a_day(make_app, clock, telegram):
+def test_snooze_moves_the_reminder_a_day(make_app, clock, telegram, store):
     app = make_app()
     client = app.test_client()
     send = telegram_sender(client, 8804)
     start_plan(send)
     send("SNOOZE:1")
-    due = relay.load_conversation(app.extensions["store"], "telegram:8804").wake["at"]
+    due = relay.load_conversation(store, "telegram:8804").wake["at"]
     assert due == pytest.approx(clock() + DAY)
 
 
@@ -326,9 +320,9 @@ def seed(store, now: float, telegram_users: int, messenger_users: int) -> dict:
 
 
 @pytest.mark.slow
-def test_a_thousand_reminders_three_concurrent_runs_exactly_once(make_app, store_url, clock, telegram, graph):
+def test_a_thousand_reminders_three_concurrent_runs_exactly_once(make_app, store_url, clock, telegram, graph, store):
     app = make_app(store_url=store_url)
-    store = app.extensions["store"]
+    store = store
     groups = seed(store, clock(), telegram_users=500, messenger_users=500)
     blocked = {key.split(":")[1] for key in groups["telegram"][:20]}
     telegram.blocked.update(blocked)
@@ -377,7 +371,7 @@ def test_a_thousand_reminders_three_concurrent_runs_exactly_once(make_app, store
     assert total["due"] == 1000 + total["failed"]
     assert total["sent"] == len(groups["telegram"]) - len(blocked) + len(groups["messenger_in"])
     assert store.due(clock(), 10) == []
-    clock.advance(outreach.LEASE_SECONDS + 60)  # leases over: nothing may come back due (blocked users included)
+    clock.advance(wakes.LEASE_SECONDS + 60)  # leases over: nothing may come back due (blocked users included)
     assert store.due(clock(), 10) == []
     rate = (total["sent"] + total["skipped"]) / elapsed
     out = Path(__file__).resolve().parent.parent / "test-artifacts"
@@ -460,7 +454,7 @@ def run_for(client, clock, seconds: float, every: float = QUARTER, on_run=None) 
             on_run()
 
 
-def test_a_silent_messenger_learner_gets_one_nudge_inside_the_window(make_app, clock, graph):
+def test_a_silent_messenger_learner_gets_one_nudge_inside_the_window(make_app, clock, graph, store):
     app = make_app()
     client = app.test_client()
     ana = MessengerLearner(client, graph, clock, "psid-quiet")
@@ -470,7 +464,7 @@ def test_a_silent_messenger_learner_gets_one_nudge_inside_the_window(make_app, c
     last_message = clock()
     run_for(client, clock, 10 * DAY)  # past the next reminder's due time too (a slow pace: a week)
     assert len(ana.reminders()) == 1 and ana.refused() == []
-    conversation = relay.load_conversation(app.extensions["store"], "messenger:psid-quiet")
+    conversation = relay.load_conversation(store, "messenger:psid-quiet")
     assert conversation.held == "REMINDER"  # nothing more until they write
     # Sent inside the window, with room to spare: by an hour before it closed.
     assert last_message < conversation.reminder["last_sent_at"] <= last_message + DAY - 3600
@@ -512,7 +506,7 @@ def test_turning_reminders_on_explains_the_window_on_messenger_only(make_app, cl
     assert not any("One thing about Messenger" in p.get("text", "") for _, p in telegram.sent("sendMessage", 8810))
 
 
-def test_the_time_zone_from_a_typed_time_and_the_chosen_hour(make_app, clock, telegram):
+def test_the_time_zone_from_a_typed_time_and_the_chosen_hour(make_app, clock, telegram, store):
     from payloads import tg_message as message
 
     app = make_app()
@@ -523,10 +517,10 @@ def test_the_time_zone_from_a_typed_time_and_the_chosen_hour(make_app, clock, te
     utc = datetime.datetime.fromtimestamp(clock(), tz=datetime.UTC)
     local = utc + datetime.timedelta(hours=5, minutes=30)  # a learner in India
     assert post_tg(client, message(8811, local.strftime("%H:%M"))).status_code == 200
-    conversation = relay.load_conversation(app.extensions["store"], "telegram:8811")
+    conversation = relay.load_conversation(store, "telegram:8811")
     assert conversation.profile["timezone"] == 5.5
     telegram_sender(client, 8811)("REMIND_AT:8")
-    conversation = relay.load_conversation(app.extensions["store"], "telegram:8811")
+    conversation = relay.load_conversation(store, "telegram:8811")
     assert reminders.local_hour(conversation.wake["at"], 5.5) == 8.0
 
 
@@ -565,9 +559,9 @@ def test_parse_clock(said, clock):
 
 
 def test_a_run_paces_its_sends_under_telegrams_limit(clock):
-    pacer = outreach.Pacer(outreach.SEND_RATE, clock, clock.sleep)
+    pacer = wakes.Pacer(wakes.SEND_RATE, clock, clock.sleep)
     started = clock()
     for _ in range(101):
         pacer.wait()
     # 101 sends at most SEND_RATE a second take at least 100 intervals; Telegram allows about 30 a second.
-    assert clock() - started == pytest.approx(100 / outreach.SEND_RATE) and outreach.SEND_RATE <= 30
+    assert clock() - started == pytest.approx(100 / wakes.SEND_RATE) and wakes.SEND_RATE <= 30

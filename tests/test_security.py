@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from payloads import fb_body, fb_text, post_fb, sign
 
-import relay
+from chatbot.delivery import relay
 
 SIGNED = json.dumps(fb_body(fb_text("psid-forge", "browse", mid="m_forge"))).encode()
 SIGNATURE = sign(SIGNED)
@@ -36,16 +36,13 @@ def test_every_single_character_change_to_the_signature_is_refused(client, graph
     assert post_fb(client, SIGNED, signature=forged).status_code == 403
 
 
-def test_a_replayed_valid_body_changes_nothing(client, app, graph):
+def test_a_replayed_valid_body_changes_nothing(client, app, graph, store):
     assert post_fb(client, SIGNED).status_code == 200
-    state = relay.load_conversation(app.extensions["store"], "messenger:psid-forge").to_dict()
+    state = relay.load_conversation(store, "messenger:psid-forge").to_dict()
     sent = len(graph.messages())
     for _ in range(5):
         assert post_fb(client, SIGNED).status_code == 200
-    assert (
-        relay.load_conversation(app.extensions["store"], "messenger:psid-forge").to_dict() == state
-        and len(graph.messages()) == sent
-    )
+    assert relay.load_conversation(store, "messenger:psid-forge").to_dict() == state and len(graph.messages()) == sent
 
 
 @pytest.mark.parametrize("name", ["{__class__}", "{0.__init__}", "{first_name}", "%(secret)s", "<script>x</script>"])

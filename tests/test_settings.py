@@ -7,7 +7,7 @@ from fakes import FakeSecretManager
 from payloads import FB_SECRET, fb_body, fb_text, post_fb
 
 import app as app_module
-from settings import SecretError, SecretResolver, Settings, secret_version_name
+from chatbot.core.settings import SecretError, SecretResolver, Settings, secret_version_name
 
 PROJECT = "demo-mentor"
 
@@ -85,7 +85,7 @@ def test_secret_from_a_mounted_file(tmp_path, monkeypatch):
     path = tmp_path / "tg-secret"
     path.write_text("from-a-file\n")
     settings = Settings.from_env({"TELEGRAM_SECRET_TOKEN_FILE": str(path), "TELEGRAM_BOT_TOKEN": "1:x"})
-    assert settings.secret("telegram_secret_token") == "from-a-file" and settings.telegram_enabled
+    assert settings.secret("telegram_secret_token") == "from-a-file" and settings.enabled("telegram")
 
 
 def test_channels_report(make_settings):
@@ -98,4 +98,4 @@ def test_defaults():
     assert settings.port == 8080 and settings.store_url == "sqlite:///chatbot.db"
     assert settings.fb_graph_url == "https://graph.facebook.com/v25.0"
     assert settings.telegram_api_url == "https://api.telegram.org"
-    assert not settings.messenger_enabled and not settings.telegram_enabled and settings.web_chat_enabled
+    assert not settings.enabled("messenger") and not settings.enabled("telegram") and settings.enabled("web")

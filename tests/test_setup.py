@@ -13,7 +13,7 @@ def cli(make_settings):
     def run(*args, **overrides):
         application = app_module.create_app(make_settings(**overrides))
         result = application.test_cli_runner().invoke(args=list(args))
-        application.extensions["store"].close()
+        application.extensions["chatbot"].store.close()
         return result
 
     return run
@@ -45,7 +45,7 @@ def test_setup_telegram_sets_webhook_and_commands_once(cli, telegram):
         "forget",
     ]
     assert telegram.commands["es"][1] == {"command": "help", "description": "Cómo funciona el mentor"}
-    assert '"url": "https://bot.example.test/webhook/telegram?v=' in result.output  # getWebhookInfo is printed
+    assert "OK    telegram webhook: https://bot.example.test/webhook/telegram?v=" in result.output  # and checked
 
     telegram.reset()
     again = cli("setup", "telegram")
@@ -93,7 +93,7 @@ def test_setup_messenger_sets_the_profile_once(cli, graph):
     graph.reset()
     again = cli("setup", "messenger")
     assert "nothing, already up to date" in again.output
-    assert [c.method for c in graph.calls] == ["GET"]
+    assert [c.method for c in graph.calls if "messenger_profile" in c.path] == ["GET"]
 
 
 def test_setup_messenger_retries_rate_limits_then_gives_up_cleanly(cli, graph):
@@ -108,7 +108,7 @@ def test_setup_messenger_retries_rate_limits_then_gives_up_cleanly(cli, graph):
 
 
 def test_telegram_poll_feeds_the_same_handler(cli, telegram):
-    telegram.webhook = {"url": "https://old.example.test/webhook/telegram"}
+    telegram.webhook = {}
     telegram.updates = [
         tg_message(6601, "/start", update_id=1),
         tg_callback(6601, "BROWSE", update_id=2),
@@ -118,11 +118,41 @@ def test_telegram_poll_feeds_the_same_handler(cli, telegram):
     assert result.exit_code == 0, result.output
     assert "handled 3 update(s)" in result.output
     called = methods(telegram)
-    assert called[0] == "deleteWebhook" and telegram.webhook == {}
+    assert called[:2] == ["getWebhookInfo", "deleteWebhook"] and telegram.webhook == {}
     texts = [p["text"] for _, p in telegram.sent("sendMessage", 6601)]
     assert texts[0].startswith("Hi Ana!") and any("page 1 of 3" in t for t in texts)
     offsets = [c.body["offset"] for c in telegram.calls if c.path.endswith("/getUpdates")]
     assert offsets == [0, 4]
+
+
+def test_telegram_poll_will_not_silence_a_deployed_bot_without_being_told(cli, telegram):
+    """Telegram sends a bot's updates to its webhook or to getUpdates, never both: polling a bot
+    whose webhook is set would take its updates from the deployed service."""
+    telegram.webhook = {"url": "https://prod.example.test/webhook/telegram?v=0123456789"}
+    result = cli("telegram-poll", "--stop-when-idle")
+    assert result.exit_code == 1 and "this bot has a webhook (https://prod.example.test" in result.output
+    assert "--force" in result.output and "Traceback" not in result.output
+    assert "deleteWebhook" not in methods(telegram) and telegram.webhook["url"].startswith("https://prod.")
+
+
+def test_telegram_poll_with_force_puts_our_own_webhook_back(cli, telegram):
+    from tg import webhook_url
+
+    ours = webhook_url("https://bot.example.test", TG_SECRET)
+    telegram.webhook = {"url": ours, "max_connections": 40}
+    telegram.updates = [tg_message(6603, "/start", update_id=1)]
+    result = cli("telegram-poll", "--stop-when-idle", "--force")
+    assert result.exit_code == 0, result.output
+    assert f"the webhook {ours} is back" in result.output
+    assert telegram.webhook["url"] == ours and telegram.webhook["secret_token"] == TG_SECRET
+
+
+def test_telegram_poll_with_force_says_when_it_cannot_put_a_webhook_back(cli, telegram):
+    telegram.webhook = {"url": "https://old.example.test/webhook/telegram"}
+    result = cli("telegram-poll", "--stop-when-idle", "--force")
+    assert result.exit_code == 0, result.output
+    assert "cannot be put back from here" in result.output and "setup telegram" in result.output
+    assert telegram.webhook == {}
 
 
 def test_the_readmes_five_minute_telegram_bot_needs_only_the_token(make_settings, telegram):
@@ -154,9 +184,9 @@ def test_telegram_poll_survives_telegram_being_unreachable(make_settings):
     waits: list = []
     application = poll_app(make_settings, waits, telegram_api_url=f"http://127.0.0.1:{free_port()}")
     import tg
-    from outbound import SendFailed
+    from chatbot.core.outbound import SendFailed
 
-    bot = tg.Telegram(application.extensions["settings"], sleep=waits.append)
+    bot = tg.Telegram(application.extensions["chatbot"].settings, sleep=waits.append)
     with pytest.raises(SendFailed):  # deleteWebhook, before polling starts, says it plainly
         tg.poll(bot, lambda body: True, stop_when_idle=True)
     result = application.test_cli_runner().invoke(args=["telegram-poll", "--stop-when-idle"])

@@ -17,13 +17,12 @@ TASKS_TOKEN = "tasks-token-for-the-simulation"
 
 
 @pytest.fixture
-def world(make_settings, store_url, graph, telegram):
+def world(make_settings, store_url, each_store, graph, telegram):
     clock = Clock()
     application = app_module.create_app(
-        make_settings(store_url=store_url, tasks_token=TASKS_TOKEN), clock=clock, sleep=clock.sleep
+        make_settings(store_url=store_url, tasks_token=TASKS_TOKEN), store=each_store, clock=clock, sleep=clock.sleep
     )
-    yield World(application.test_client(), graph, telegram, clock, PER_BEHAVIOUR)
-    application.extensions["store"].close()
+    return World(application.test_client(), graph, telegram, clock, PER_BEHAVIOUR, store=each_store)
 
 
 def local_hour(at: float, channel: str) -> float:

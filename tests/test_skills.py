@@ -9,10 +9,8 @@ import pytest
 from conftest import ROOT
 
 import app as app_module
-import chat
-import skills
-import skills_check
-from actions import ACTIONS, CHECKS
+from chatbot.engine import chat, skills, skills_check
+from mentor.actions import ACTIONS, CHECKS
 
 DATA = json.loads((ROOT / "skills.json").read_text(encoding="utf-8"))
 
@@ -38,7 +36,7 @@ def test_the_schema_file_states_the_limits_of_the_one_table():
 
 
 def test_a_changed_limit_reaches_the_schema(monkeypatch):
-    monkeypatch.setitem(skills_check.LIMITS, "fb_buttons", 2)
+    monkeypatch.setitem(skills_check.LIMITS, "buttons", 2)
     cards = skills_check.schema()["$defs"]["reply"]["properties"]["cards"]
     assert cards["items"]["properties"]["buttons"]["maxItems"] == 2
 
@@ -121,7 +119,7 @@ def test_validation_finds_the_mistake(name):
 
 
 def test_longest_payload_from_ids_fits_telegram_callback_data():
-    assert len(f"DONE:{'x' * 24}:{'y' * 16}".encode()) <= skills.LIMITS["tg_callback_data"]
+    assert len(f"DONE:{'x' * 24}:{'y' * 16}".encode()) <= skills.LIMITS["callback_data"]
 
 
 def test_skills_check_command(tmp_path, make_settings):
@@ -194,13 +192,14 @@ def test_fields_are_filled_as_plain_text(value):
     assert skills_check.fill("Hi {first_name}!", {"first_name": value}) == f"Hi {value}!"
 
 
-def readme_json_blocks() -> list[str]:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+def guide_json_blocks() -> list[str]:
+    """The JSON examples of docs/skills.md (add a skill, add a reply), in order."""
+    text = (ROOT / "docs" / "skills.md").read_text(encoding="utf-8")
     return [block.split("```", 1)[0] for block in text.split("```json\n")[1:]]
 
 
-def test_readme_examples_are_valid_skills():
-    skill_block, intent_block = readme_json_blocks()
+def test_the_guides_examples_are_valid_skills():
+    skill_block, intent_block = guide_json_blocks()[-2:]
     data = copy.deepcopy(DATA)
     data["catalog"].append(json.loads(skill_block))
     name, intent = next(iter(json.loads("{" + intent_block + "}").items()))
@@ -242,7 +241,7 @@ def test_skills_check_holds_each_skill_to_what_a_learner_needs(change, problem):
 
 
 def test_a_paid_resource_and_another_language_are_said_on_the_card():
-    from catalog import assignment_subtitle
+    from mentor.catalog import assignment_subtitle
 
     paid = next(a for s in DATA["catalog"] for a in s["assignments"] if a["free"] is False)
     assert assignment_subtitle(paid, DATA["strings"]["en"], "en").endswith(" · paid")

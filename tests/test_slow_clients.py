@@ -16,7 +16,7 @@ from conftest import free_port
 from payloads import fb_body, fb_text, platform_env, sign
 from servers import start_gunicorn, stop
 
-from readahead import complete
+from chatbot.service.readahead import complete
 
 pytestmark = pytest.mark.slow
 SLOW = 64

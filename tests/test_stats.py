@@ -11,18 +11,17 @@ from payloads import fb_body, fb_text, post_fb
 from transcript import MessengerUser, TelegramUser, WebUser
 
 import app as app_module
-import stats
+from chatbot.owner import stats
 
 DAY = 86400.0
 
 
 @pytest.fixture
-def bot(make_settings, store_url, graph, telegram):
+def bot(make_settings, store_url, each_store, graph, telegram):
     now = [20_000 * DAY + 10 * 3600]  # 10:00 UTC on a fixed day
-    application = app_module.create_app(make_settings(store_url=store_url), clock=lambda: now[0])
+    application = app_module.create_app(make_settings(store_url=store_url), store=each_store, clock=lambda: now[0])
     application.now = now
-    yield application
-    application.extensions["store"].close()
+    return application
 
 
 def people(bot, graph, telegram) -> dict[str, list]:
@@ -77,13 +76,13 @@ def test_redeliveries_and_dropped_events_are_not_counted(bot, graph, telegram):
     assert stats_json(bot)["messages"] == 1
 
 
-def test_days_are_rolled_up_and_the_period_keeps_them(bot, graph, telegram):
+def test_days_are_rolled_up_and_the_period_keeps_them(bot, graph, telegram, each_store):
     person = TelegramUser(bot.test_client(), telegram, 880200, first_name="Eva", language_code="en")
     person.start()
     person.say("what is the meaning of life")
     bot.now[0] += DAY
     person.say("hello again")
-    store = bot.extensions["store"]
+    store = each_store
     assert stats.collect(store, 7, bot.now[0])["messages"] == 3
     bot.now[0] += 4 * DAY  # the conversation keeps only a few days; the roll-ups keep the rest
     later = stats.collect(store, 7, bot.now[0])

@@ -9,13 +9,14 @@ import time
 
 import pytest
 
-import relay
-from chat import CONVERSATION_VERSION, Conversation
-from firestore_support import EXPIRY_STEP, PACKED, RECENT_MAX_CHARS, Recent, changes, to_document
-from parts import open_store
-from relay import DeliveryRecord
-from sqlite_store import SQLiteStore
-from store import DAY, DELETE, FORGOTTEN, TOMBSTONE_SECONDS, Change, plan
+from chatbot.delivery import relay
+from chatbot.delivery.relay import DeliveryRecord
+from chatbot.engine.conversation import CONVERSATION_VERSION, Conversation
+from chatbot.service.parts import open_store
+from chatbot.store.base import DAY, DELETE, FORGOTTEN, TOMBSTONE_SECONDS, Change, plan
+from chatbot.store.firestore_recent import RECENT_MAX_CHARS, Recent
+from chatbot.store.firestore_shapes import EXPIRY_STEP, PACKED, changes, to_document
+from chatbot.store.sqlite import SQLiteStore
 
 
 @pytest.fixture

@@ -9,19 +9,19 @@ import re
 import pytest
 from payloads import TG_SECRET, TG_TOKEN, post_tg, tg_callback, tg_message
 
-import relay
 import tg
-from chat import Button, Card, Reply
-from relay import DeliveryRecord
-from store import Change
-from texts import utf16_len
+from chatbot.core.text import utf16_len
+from chatbot.delivery import relay
+from chatbot.delivery.relay import DeliveryRecord
+from chatbot.engine.types import Button, Card, Reply
+from chatbot.store.base import Change
 
 
 @pytest.mark.parametrize("secret", [None, "", "wrong", TG_SECRET + "x", TG_SECRET[:-1], TG_TOKEN])
-def test_wrong_or_missing_secret_is_403(client, app, telegram, secret):
+def test_wrong_or_missing_secret_is_403(client, app, telegram, secret, store):
     assert post_tg(client, tg_message(7001, "/start"), secret=secret).status_code == 403
     assert telegram.calls == []
-    assert relay.load_conversation(app.extensions["store"], "telegram:7001") is None
+    assert relay.load_conversation(store, "telegram:7001") is None
 
 
 def test_start_command_greets_by_name_with_inline_keyboard(client, telegram):
@@ -151,14 +151,14 @@ def test_body_that_is_not_json_is_400(client, telegram, raw):
     assert telegram.calls == []
 
 
-def test_redelivered_update_is_applied_once(client, app, telegram):
+def test_redelivered_update_is_applied_once(client, app, telegram, store):
     update = tg_message(7009, "/skills", update_id=777001)
     assert post_tg(client, update).status_code == 200
     count = len(telegram.calls)
-    before = relay.load_conversation(app.extensions["store"], "telegram:7009").to_dict()
+    before = relay.load_conversation(store, "telegram:7009").to_dict()
     assert post_tg(client, update).status_code == 200
     assert len(telegram.calls) == count
-    assert relay.load_conversation(app.extensions["store"], "telegram:7009").to_dict() == before
+    assert relay.load_conversation(store, "telegram:7009").to_dict() == before
 
 
 def test_short_429_is_waited_out_in_the_request(client, telegram):
@@ -199,7 +199,7 @@ def test_long_429_is_503_and_redelivery_sends_the_rest(client, telegram):
     assert len(telegram.sent("sendMessage", 7011)) == 3
 
 
-def test_blocked_by_user_is_not_retried_and_marks_inactive(client, app, telegram):
+def test_blocked_by_user_is_not_retried_and_marks_inactive(client, app, telegram, store):
     telegram.queue(
         403,
         {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"},
@@ -207,7 +207,7 @@ def test_blocked_by_user_is_not_retried_and_marks_inactive(client, app, telegram
         times=5,
     )
     assert post_tg(client, tg_message(7012, "/start")).status_code == 200
-    conv, record = relay.read("telegram:7012", app.extensions["store"].load("telegram:7012"))
+    conv, record = relay.read("telegram:7012", store.load("telegram:7012"))
     assert conv.active is False and record.outbox == {}
 
 
@@ -295,9 +295,9 @@ def test_multibyte_payload_is_measured_in_bytes():
     assert len(data.encode()) <= 64 and c.payload_keys[data] == payload
 
 
-def test_short_key_round_trip_through_the_webhook(client, app, telegram):
+def test_short_key_round_trip_through_the_webhook(client, app, telegram, store):
     post_tg(client, tg_message(7015, "/start"))
-    store = app.extensions["store"]
+    store = store
 
     # A long payload rendered for this user is remembered in their delivery record...
     def remember(doc):

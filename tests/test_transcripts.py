@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from transcript import MessengerUser, TelegramUser, WebUser, as_golden, mentor_journey
 
-import relay
+from chatbot.delivery import relay
 
 GOLDEN = Path(__file__).parent / "golden" / "mentor_journey.txt"
 
@@ -32,8 +32,7 @@ def user(request, store_app, graph, telegram):
     return WebUser(client, "web-journey", first_name="Ana")
 
 
-def test_mentor_journey_reads_the_same_on_every_channel(user, store_app):
-    app = store_app
+def test_mentor_journey_reads_the_same_on_every_channel(user, each_store):
     transcript = mentor_journey(user)
     assert set(user.statuses) == {200}
     # Messenger alone says, once, how its 24-hour window shapes reminders; the rest reads the same everywhere.
@@ -46,8 +45,8 @@ def test_mentor_journey_reads_the_same_on_every_channel(user, store_app):
     key = {MessengerUser: "messenger:psid-journey", TelegramUser: "telegram:880001", WebUser: "web:web-journey"}[
         type(user)
     ]
-    conversation, record = relay.read(key, app.extensions["store"].load(key))
+    conversation, record = relay.read(key, each_store.load(key))
     assert record.outbox == {}  # everything was delivered
     # Dropped, then brought back by Undo with what it had; "too hard" switched its step to the gentler resource.
     assert list(conversation.progress) == ["shell"] and conversation.progress["shell"]["alt"] == ["sh-3"]
-    assert app.extensions["store"].filed("suggestions")[0]["text"] == "Public speaking for engineers"
+    assert each_store.filed("suggestions")[0]["text"] == "Public speaking for engineers"

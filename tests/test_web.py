@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import app as app_module
-import relay
+from chatbot.delivery import relay
 
 
 def test_chat_api_contract(client):
@@ -26,10 +26,10 @@ def test_chat_api_contract(client):
 
 
 @pytest.mark.parametrize("user_id", ["alice@example.com", "conformance:user/1", "Zoë 🎉", 12345, "a" * 128])
-def test_any_reasonable_user_id_is_accepted(client, app, user_id):
+def test_any_reasonable_user_id_is_accepted(client, app, user_id, store):
     response = client.post("/api/chat", json={"user_id": user_id, "text": "hi"})
     assert response.status_code == 200 and response.get_json()["replies"]
-    assert relay.load_conversation(app.extensions["store"], f"web:{user_id}") is not None
+    assert relay.load_conversation(store, f"web:{user_id}") is not None
 
 
 def test_same_message_id_twice_answers_once(client, app):

@@ -240,8 +240,9 @@ def as_golden(transcript: list[str], channel: str, name: str = "Ana") -> tuple[l
     return lines, window
 
 
-def person_on(channel: str, app, graph, telegram, psid: str, telegram_id: int, web_id: str) -> User:
-    """Ana on ``channel``, talking to ``app`` through its real routes; ``key`` names her conversation."""
+def person_on(channel: str, app, graph, telegram, psid: str, telegram_id: int, web_id: str, store=None) -> User:
+    """Ana on ``channel``, talking to ``app`` through its real routes; ``key`` names her conversation
+    in ``store`` (the one the app was given)."""
     client = app.test_client()
     if channel == "messenger":
         graph.profiles[psid] = {"first_name": "Ana", "locale": "en_US"}
@@ -253,5 +254,5 @@ def person_on(channel: str, app, graph, telegram, psid: str, telegram_id: int, w
     else:
         person = WebUser(client, web_id, first_name="Ana")
         person.key = f"web:{web_id}"
-    person.app, person.channel = app, channel
+    person.app, person.channel, person.store = app, channel, store
     return person

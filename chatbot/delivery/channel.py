@@ -1,0 +1,64 @@
+"""The one shape every channel has (fb.py, tg.py, web.py at the top level implement it).
+
+The relay verifies, parses, renders and sends through it; outreach asks it whether the bot may
+write first; the owner's side asks it to set its platform up and to say whether it is healthy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from chatbot.core.health import Check
+from chatbot.core.outbound import SendFailed
+from chatbot.engine.conversation import Conversation
+from chatbot.engine.types import Reply, Update
+
+
+class Channel(Protocol):
+    name: str
+    ack: str  # the body of a 200 to this platform
+    unprompted_window: float | None  # how long after a person's last message the bot may write (None: any time)
+    keeps_transcript: bool  # the platform keeps no history for us (the web page): we keep the last messages
+
+    def verify(self, raw: bytes, headers: Mapping[str, str]) -> bool:
+        """Whether a request really comes from the platform (its signature or secret, on the raw bytes)."""
+
+    def parse(self, body: Any) -> list[Update]:
+        """Every update in a request body, in order; what the bot does not handle is left out."""
+
+    def needs_profile(self, conv: Conversation) -> bool: ...
+
+    def fetch_profile(self, user_id: str) -> dict: ...
+
+    def render(
+        self, replies: list[Reply], conv: Conversation, update: Update, short: Callable[[str], str]
+    ) -> list[dict]:
+        """The platform's messages for ``replies``, each within its limits; ``short`` gives a short key
+        for a payload too long for the platform (kept in the delivery record)."""
+
+    def send(self, item: dict) -> None:
+        """Send one rendered message; ``SendFailed`` says whether a retry can help."""
+
+    def may_send_unprompted(self, conv: Conversation, now: float) -> bool: ...
+
+    def setup(self, skills: Any) -> list[str]:
+        """Make the platform match the settings and skills.json (webhook, commands, profile); what changed."""
+
+    def diagnose(self) -> list[Check]:
+        """What the platform says of this bot now (token, webhook, subscription), for doctor and the owner."""
+
+    def patient(self) -> Channel:
+        """This channel for a command run by the owner: it may wait out a long rate limit."""
+
+
+class Polling(Channel, Protocol):
+    """A channel whose platform can also be asked for updates (Telegram's getUpdates): for a laptop
+    with no public URL (`flask --app app telegram-poll`)."""
+
+    def poll(
+        self, handle: Callable[[dict], bool], stop_when_idle: bool = False, force: bool = False, say=print
+    ) -> int: ...
+
+    def explain(self, error: SendFailed) -> str:
+        """One line for the owner on why polling stopped."""

@@ -1,0 +1,144 @@
+"""The engine: ``handle(update, conversation, skills, now)`` applies one update and says what the
+bot answers. Pure: no network, no Flask, no clock of its own. It reads skills.json (through
+``Skills``), runs the matching intent and returns the replies, changing the conversation in place."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from chatbot.engine.context import Context, IntentFailed, Turn, fill_payload, reply_from
+from chatbot.engine.conversation import Conversation
+from chatbot.engine.skills import Skills
+from chatbot.engine.types import Reply, Update
+from chatbot.engine.understand import ORDINALS, typed_command
+
+MAX_REDIRECTS = 3
+
+
+def normalize(text: str) -> str:
+    return " ".join(text.split())[:1000]
+
+
+def choose_intent(update: Update, conv: Conversation, skills: Skills, locale: str) -> tuple[str, dict]:
+    bot = skills.data["bot"]
+    if update.attachment and not update.text:
+        return bot["attachment"], {}
+    text = normalize(update.text)
+    command = update.command or typed_command(text, skills.command_intents)
+    if command:
+        return skills.command_intents.get(command) or bot["fallback"], {}
+    payload = update.payload
+    if not payload and text:
+        # A typed button title or a short answer ("sure", "the second one") presses it; then the state's words.
+        payload = skills.pick_choice(conv.choices, locale, text) or skills.match_alias(conv.state, locale, text) or ""
+    if payload:
+        found = skills.match_payload(payload)
+        return found if found else (bot["fallback"], {})
+    if text:
+        state = skills.states.get(conv.state or "", {})
+        # A state asking for free text (a suggestion) takes it before any global pattern but its own.
+        found = skills.match_text(conv.state, locale, text, scoped_only=bool(state.get("capture_text")))
+        if found:
+            return found
+        on_text = state.get("on_text")
+        if on_text:
+            return on_text, {"text": text}
+    return bot["fallback"], {}
+
+
+def run_intent(name: str, ctx: Context) -> str:
+    """Run intent ``name`` and the ones its action redirects to; the name of the one that answered."""
+    for _ in range(MAX_REDIRECTS + 1):
+        intent = ctx.skills.intents[name]
+        try:
+            for slot, value in intent.get("set", {}).items():
+                ctx.conversation.slots[slot] = fill_payload(value, ctx.fields())
+            redirect = ctx.skills.actions[intent["action"]](ctx) if "action" in intent else None
+            if not redirect:
+                for spec in intent.get("say", []):
+                    ctx.say(reply_from(spec, ctx))
+        except Exception as error:
+            raise IntentFailed(name) from error
+        if redirect:
+            name = redirect
+            continue
+        if not ctx.goto_set:
+            ctx.set_state(intent.get("goto"))
+        return name
+    raise IntentFailed(name) from RuntimeError(f"redirects more than {MAX_REDIRECTS} times")
+
+
+def handle(
+    update: Update, conv: Conversation, skills: Skills, now: float | None = None, window: float | None = None
+) -> Turn:
+    """Apply one update to the conversation and return what the bot says and files. ``window``: how
+    long after the person's last message their channel lets the bot write unprompted (None: any time)."""
+    now = time.time() if now is None else now
+    take_profile(update, conv)
+    locale = locale_of(conv, skills, update)
+    intent, args = choose_intent(update, conv, skills, locale)
+    understood = dict(args)
+    ctx = Context(update=update, conversation=conv, skills=skills, locale=locale, args=args, now=now, window=window)
+    state_before = conv.state
+    if not update.from_bot:
+        count_misses(conv, intent == skills.data["bot"]["fallback"])
+    answered = run_intent(intent, ctx)
+    conv.state = state_before if update.from_bot else ctx.goto
+    if not update.from_bot and conv.held and "on_return" in skills.data["bot"]:
+        # Something the bot could not say while the person was away (Messenger's 24-hour window).
+        held, conv.held = conv.held, ""
+        run_intent(skills.data["bot"]["on_return"], replace(ctx, goto_set=True, args={"held": held}))
+    if not conv.created_at:
+        conv.created_at = now
+    conv.updated_at = now
+    if not update.from_bot:
+        conv.last_message_at = now
+        if "after_message" in skills.data["bot"]:  # the bot's own bookkeeping after every message
+            run_intent(skills.data["bot"]["after_message"], replace(ctx, goto_set=True, replies=[]))
+        conv.choices = choices_on_screen(ctx.replies)
+    filed = [] if ctx.erase else ctx.filed  # a person forgotten files nothing
+    return Turn(ctx.replies, filed, intent=intent, args=understood, answered=answered, erase=ctx.erase)
+
+
+def count_misses(conv: Conversation, missed: bool) -> None:
+    """How many messages in a row the bot did not understand (the fallback reads it), and what was on
+    screen before this message: an intent that shows something says so again (``slots["screen"]``)."""
+    if missed:
+        conv.slots["misses"] = int(conv.slots.get("misses", 0)) + 1
+        return
+    conv.slots.pop("misses", None)
+    conv.slots.pop("screen", None)
+
+
+def choices_on_screen(replies: list[Reply]) -> list[dict]:
+    """What typing may choose next: the last quick replies (with what they mean), and the cards of
+    a list (two or more), each by its title and its place ("the second one")."""
+    last_quick = next((r.quick_replies for r in reversed(replies) if r.quick_replies), [])
+    choices = [{"title": b.title, "payload": b.payload, "means": list(b.means)} for b in last_quick if b.payload]
+    cards = next((r.cards for r in reversed(replies) if len(r.cards) >= 2), [])
+    for n, card in enumerate(cards):
+        payload = next((b.payload for b in card.buttons if b.payload), "")
+        means = [ORDINALS[n]] if n < len(ORDINALS) else []
+        if payload:
+            choices.append({"title": card.title, "payload": payload, "means": means + ["last"] * (n == len(cards) - 1)})
+    return choices
+
+
+def take_profile(update: Update, conv: Conversation) -> None:
+    """What the platform says of the person with each message: their name, language and time zone."""
+    if not update.from_bot:
+        said = {"first_name": update.first_name[:64], "locale": update.locale, "timezone": update.utc_offset}
+        conv.profile.update({k: v for k, v in said.items() if v is not None and v != ""})
+
+
+def apology(skills: Skills, conv: Conversation, update: Update) -> Reply:
+    """What a person reads when the bot itself failed on their message."""
+    return Reply(text=skills.text("sorry_error", locale_of(conv, skills, update)))
+
+
+def locale_of(conv: Conversation, skills: Skills, update: Update) -> str:
+    """The language chosen, else the platform's; until either is known (Messenger's first message is
+    answered before the profile lookup), the language of the message itself."""
+    known = conv.profile.get("language") or conv.profile.get("locale")
+    return skills.pick_locale(known) if known or not update.text else skills.guess_locale(update.text)

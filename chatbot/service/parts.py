@@ -1,0 +1,87 @@
+"""The parts ``create_app`` wires together: the skills, the store, the channels (each built on
+first use), and everything else a route or a command needs, in one ``Services``."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from chatbot.core.settings import Settings
+from chatbot.delivery import flood
+from chatbot.delivery.channel import Channel
+from chatbot.engine import skills as skills_module
+from chatbot.owner.task_auth import TaskAuth
+from chatbot.store.base import Backend
+from chatbot.store.url import open_store
+
+
+class Channels:
+    """The platform clients, built on first use: a cold /health never imports requests (~80 ms).
+    ``pollers``: channels that are not on (no webhook secret, say) but could poll their platform."""
+
+    def __init__(self, factories: Mapping[str, Callable[[], Channel]], pollers: Mapping | None = None):
+        self._factories = factories
+        self._pollers = pollers or {}
+        self._made: dict[str, Channel] = {}
+        self._lock = threading.Lock()
+
+    def polling(self, name: str) -> Channel | None:
+        """The channel for polling its platform: the one that is on, or one built for polling only."""
+        found = self.get(name)
+        if found is None and name in self._pollers:
+            found = self._pollers[name]()
+        return found
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._factories)
+
+    def get(self, name: str) -> Channel | None:
+        if name not in self._factories:
+            return None
+        if name not in self._made:
+            with self._lock:
+                if name not in self._made:
+                    self._made[name] = self._factories[name]()
+        return self._made[name]
+
+
+@dataclass
+class Services:
+    """What the routes and the commands are given: built once by ``create_app``."""
+
+    settings: Settings
+    skills: skills_module.Skills | None
+    store: Backend | None
+    channels: Channels
+    clock: Callable[[], float]
+    sleep: Callable[[float], None]
+    tasks: TaskAuth
+    guard: flood.Guard
+    # Why the skills or the store could not be loaded: the CLI starts anyway, to say so.
+    problems: dict[str, Exception] = field(default_factory=dict)
+
+    def backend(self) -> Backend:
+        """The store, for a route: a server does not start without one (only the CLI does)."""
+        if self.store is None:
+            raise RuntimeError(f"no store: {self.problems.get('store')}")
+        return self.store
+
+
+def load_skills(
+    settings: Settings, actions: dict, checks: tuple
+) -> tuple[skills_module.Skills | None, Exception | None]:
+    try:
+        return skills_module.load(settings.skills_file, actions, checks), None
+    except (OSError, skills_module.SkillsError) as error:
+        return None, error
+
+
+def load_store(settings: Settings, store: Backend | None) -> tuple[Backend | None, Exception | None]:
+    if store is not None:
+        return store, None
+    try:
+        return open_store(settings.store_url, settings.retention_days), None
+    except ValueError as error:
+        return None, error

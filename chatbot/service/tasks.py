@@ -1,0 +1,51 @@
+"""``POST /tasks/reminders``: what Cloud Scheduler runs every few minutes."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from chatbot.core import logs
+from chatbot.outreach import wakes
+from chatbot.owner import stats
+from chatbot.service.answers import TEXT
+from chatbot.service.parts import Services
+
+DEFAULT_BUDGET = 50.0  # seconds of sending per run; the job's attempt deadline is 120 s
+
+
+def budget_from(body: object) -> float:
+    budget = body.get("budget_seconds", DEFAULT_BUDGET) if isinstance(body, dict) else DEFAULT_BUDGET
+    return float(budget) if isinstance(budget, int | float) and 1 <= budget <= 600 else DEFAULT_BUDGET
+
+
+def blueprint(services: Services) -> Blueprint:
+    bp = Blueprint("tasks", __name__)
+
+    @bp.post("/tasks/reminders")
+    def reminders_task():
+        refused = services.tasks.refused(request.headers)
+        if refused:
+            return Response(refused[1] + "\n", status=refused[0], mimetype=TEXT)
+        if services.store is None or services.skills is None:
+            return jsonify(error="not configured"), 503
+        budget = budget_from(request.get_json(silent=True) or {})
+        try:
+            report = wakes.run_due(
+                services.store,
+                services.channels.get,
+                services.skills,
+                clock=services.clock,
+                sleep=services.sleep,
+                budget=budget,
+            )
+        except Exception as error:
+            logs.get().warning("reminders: store failed", extra={"error": type(error).__name__})
+            return jsonify(error="store unavailable"), 503
+        logs.get().info("reminders run", extra=report.as_json())
+        try:  # the stats' daily roll-up rides on the scheduled job; a failure waits for the next run
+            stats.roll_up(services.store, services.clock())
+        except Exception as error:
+            logs.get().warning("stats roll-up failed", extra={"error": type(error).__name__})
+        return jsonify(report.as_json())
+
+    return bp
