@@ -7,6 +7,9 @@ PORT ?= 8080
 PIP_VERSION := 26.3
 UV_VERSION := 0.13.9
 SAY := @printf '\033[1m==> %s\033[0m\n'
+# One line naming the fix, instead of gunicorn's traceback, when something already answers on the port.
+PORT_FREE = $(BIN)/python -c 'import socket, sys; sys.exit(socket.socket().connect_ex(("127.0.0.1", $(PORT))) == 0)' \
+	|| { echo "port $(PORT) is in use: stop the other server or run make $@ PORT=$$(($(PORT) + 1))"; exit 1; }
 
 .PHONY: help install run run-firestore test lint format bench profile bench-python loadtest system-deps lock deploy clean
 .DEFAULT_GOAL := help
@@ -28,14 +31,16 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $@
 
-run: install  ## the bot on http://127.0.0.1:8080 with SQLite and the web chat page
+run: install  ## the bot on http://127.0.0.1:8080 with SQLite and the web chat page (PORT=8081 for another port)
+	@$(PORT_FREE)
 	$(SAY) "starting the bot: open http://127.0.0.1:$(PORT) (Ctrl-C stops it)"
 	HOST=127.0.0.1 PORT=$(PORT) WEB_CONCURRENCY=$${WEB_CONCURRENCY:-2} $(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
 
 run-firestore: install  ## the same, with state in the Firestore emulator
+	@$(PORT_FREE)
 	scripts/run-firestore.sh
 
-test: install system-deps  ## every test; fails if none ran
+test: install system-deps  ## every test, the Firestore emulator and the browser included; fails if none ran
 	$(SAY) "checking skills.json"
 	$(BIN)/flask --app app skills check
 	$(SAY) "running every test (the Firestore emulator starts once; about 10 minutes on 2 cores)"
@@ -56,15 +61,15 @@ bench-python: install  ## our cold start and CPU on Python 3.11, 3.12 and 3.13 w
 
 loadtest: install  ## 100 users per channel for 60 s; a flooder; a 10,000-person broadcast; 10,000 hostile bodies (loopback)
 	$(SAY) "1/4 load: 100 users per channel for 60 s with redeliveries and failing sends"
-	$(BIN)/python tests/loadtest.py --users 100 --seconds 60
+	$(BIN)/python bench/loadtest.py --users 100 --seconds 60
 	$(SAY) "2/4 flood: one person sends 1,000 messages in a minute while 50 chat (three 60 s phases)"
-	$(BIN)/python tests/floodtest.py --flood 1000 --seconds 60 --users 50
+	$(BIN)/python bench/floodtest.py --flood 1000 --seconds 60 --users 50
 	$(SAY) "3/4 a broadcast to 10,000 people by two runs at once (about 7 minutes at 25 a second)"
-	$(BIN)/python tests/broadcasttest.py --people 10000
+	$(BIN)/python bench/broadcasttest.py --people 10000
 	$(SAY) "4/4 10,000 hostile bodies per webhook"
-	$(BIN)/python tests/malformed.py --bodies 10000
+	$(BIN)/python bench/malformed.py --bodies 10000
 
-lint: install system-deps  ## ruff, mypy over the service modules, the skills file, and shell scripts
+lint: install system-deps  ## ruff check and format, mypy (the doors, chatbot/, mentor/), the skills check, shellcheck
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -75,7 +80,7 @@ format: install  ## ruff format and the fixes ruff can make
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-system-deps:  ## headless Chromium for the browser tests
+system-deps:  ## headless Chromium and its driver (browser tests) and shellcheck (lint), through apt
 	@scripts/system-deps.sh
 
 lock:  ## recompile the pinned, hashed requirements (runtime and dev)
@@ -83,8 +88,11 @@ lock:  ## recompile the pinned, hashed requirements (runtime and dev)
 	$(BIN)/uv pip compile --quiet --python-version 3.11 --generate-hashes requirements.in -o requirements.txt
 	$(BIN)/uv pip compile --quiet --python-version 3.11 --generate-hashes requirements-dev.in -o requirements-dev.txt
 
-deploy:  ## run the Cloud Build trigger on main now (a git push does the same)
-	gcloud builds triggers run $${SERVICE:-mentor-bot}-deploy --branch=main --region=$${REGION:-us-central1}
+deploy:  ## run the Cloud Build trigger on main now, as a git push does (PROJECT=, else gcloud's project)
+	@project="$(PROJECT)"; [ -n "$$project" ] || project=$$(gcloud config get-value project 2>/dev/null); \
+	if [ -z "$$project" ]; then echo "no project: run make deploy PROJECT=my-project, or gcloud config set project my-project" >&2; exit 2; fi; \
+	echo "running the trigger $(or $(SERVICE),mentor-bot)-deploy on main in $$project"; \
+	gcloud builds triggers run "$(or $(SERVICE),mentor-bot)-deploy" --project="$$project" --region="$(or $(REGION),us-central1)" --branch=main
 
-clean:  ## remove the virtualenv, caches and the local database
-	rm -rf $(VENV) .bench-venvs .pytest_cache .ruff_cache .hypothesis test-artifacts chatbot.db chatbot.db-* .firestore-emulator.log skills.json.checked
+clean:  ## remove the virtualenv, caches, test output and the local database
+	rm -rf $(VENV) .bench-venvs .pytest_cache .ruff_cache .mypy_cache .hypothesis test-artifacts chatbot.db chatbot.db-* .firestore-emulator.log skills.json.checked

@@ -2,14 +2,20 @@
 # Prepare a Google Cloud project for the bot, from nothing. Safe to run again: every resource is
 # looked up first and created only if missing, so a second run changes nothing.
 #
-#   deploy/bootstrap.sh --project my-project [--region us-central1] [--dry-run]
+#   deploy/bootstrap.sh [--project my-project] [--region us-central1] [--dry-run]
 #                       [--connection my-github --repository mentor-bot]
 #
+# The project is --project, else GOOGLE_CLOUD_PROJECT, else gcloud's own (gcloud config set project).
+# --dry-run changes nothing and prints the whole plan, on a brand-new project too.
 # Secrets are read from the environment (FB_PAGE_ACCESS_TOKEN, FB_APP_SECRET, TELEGRAM_BOT_TOKEN,
 # WEB_CHAT_TOKEN, ADMIN_TOKEN, ...) or asked for without echo; FB_VERIFY_TOKEN, TELEGRAM_SECRET_TOKEN and
 # TASKS_TOKEN are generated if not given. A channel whose secrets you leave empty stays off.
-# OWNER_NAME, OWNER_CONTACT (shown on /privacy), RETENTION_DAYS and FB_APP_ID, when set, go to the trigger;
-# BUDGET_USD (say 5) adds a budget that e-mails the billing admins at 50, 90 and 100 % of it.
+# OWNER_NAME, OWNER_CONTACT (shown on /privacy), RETENTION_DAYS and FB_APP_ID, when set, go to the trigger.
+# ALERT_EMAIL gets an e-mail when an alert fires (5xx share, p99 latency, /health failing).
+# BUDGET (say 5, in the billing account's own currency) adds a monthly budget that e-mails the billing
+# admins at 50, 90 and 100 % of it.
+# PUBLIC_ACCESS (allow-unauthenticated or no-invoker-iam-check) overrides what is read from the
+# organisation's policy on who may call the service.
 # The build trigger needs the GitHub repository linked to Cloud Build first (2nd gen, same region).
 set -euo pipefail
 
@@ -23,7 +29,7 @@ DRY_RUN=0
 WAIT_TRIES="${BOOTSTRAP_WAIT_TRIES:-20}"  # how long to wait for what was just created: tries ...
 WAIT_SECONDS="${BOOTSTRAP_WAIT_SECONDS:-6}"  # ... times this many seconds
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --project) PROJECT="$2"; shift 2 ;;
@@ -36,49 +42,101 @@ while [ $# -gt 0 ]; do
         *) echo "unknown option: $1" >&2; usage 2 ;;
     esac
 done
-[ -n "$PROJECT" ] || { echo "give --project (or set GOOGLE_CLOUD_PROJECT)" >&2; exit 2; }
+[ -n "$PROJECT" ] || PROJECT=$(gcloud config get-value project 2>/dev/null || true)
+[ -n "$PROJECT" ] || { echo "no project: give --project my-project, or run gcloud config set project my-project" >&2; exit 2; }
+case "${PUBLIC_ACCESS:-}" in
+    ""|allow-unauthenticated|no-invoker-iam-check) ;;
+    *) echo "PUBLIC_ACCESS must be allow-unauthenticated or no-invoker-iam-check, not '$PUBLIC_ACCESS'" >&2; exit 2 ;;
+esac
+BUDGET="${BUDGET:-${BUDGET_USD:-}}"  # BUDGET_USD: the old name, read as an amount in the account's currency
 
 RUNTIME_SA="${SERVICE}-runtime@${PROJECT}.iam.gserviceaccount.com"
 BUILD_SA="${SERVICE}-deployer@${PROJECT}.iam.gserviceaccount.com"
 SCHEDULER_SA="${SERVICE}-scheduler@${PROJECT}.iam.gserviceaccount.com"
+TRIGGER="${SERVICE}-deploy"
 SECRETS="fb-page-access-token fb-app-secret fb-verify-token telegram-bot-token telegram-secret-token tasks-token web-chat-token admin-token"
 DEPLOYER_READS="fb-page-access-token telegram-bot-token telegram-secret-token"  # what set-webhooks uses
+APIS="run cloudbuild artifactregistry firestore secretmanager cloudscheduler iam cloudresourcemanager monitoring"
+[ -z "$BUDGET" ] || APIS="$APIS cloudbilling billingbudgets"
 CHANGES=0
+OFF_APIS=" "      # the APIs this run enables: in a dry run they stay off, and nothing behind them exists yet
+NEW_SECRETS=" "   # the secrets a dry run would create
+LEFT=""           # what is left for the owner to do, said again at the end
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/${SERVICE}-bootstrap.XXXXXX")  # policy files; a dry run keeps them to read
+ERRFILE=$(mktemp)
+if [ "$DRY_RUN" -eq 1 ]; then trap 'rm -f "$ERRFILE"' EXIT; else trap 'rm -rf "$WORK" "$ERRFILE"' EXIT; fi
 
 g() { gcloud --project="$PROJECT" --quiet "$@"; }
+step() { printf '\n== %s\n' "$1"; }
+left() { LEFT="${LEFT}  - $1"$'\n'; }
+
+# The command as a shell would need it typed: what a dry run prints can be pasted as it is.
+quoted() {
+    local arg out=""
+    for arg in "$@"; do
+        if [[ "$arg" =~ ^[A-Za-z0-9_./:=@,%+-]+$ ]]; then out="$out $arg"; else out="$out '${arg//\'/\'\\\'\'}'"; fi
+    done
+    printf '%s' "${out# }"
+}
 
 # Run a command that changes something, or only print it with --dry-run. IAM is eventually
 # consistent (a service account made a moment ago may not be bindable yet): a failed change is
 # tried again a few times before the run stops with gcloud's own words.
 change() {
     CHANGES=$((CHANGES + 1))
-    if [ "$DRY_RUN" -eq 1 ]; then echo "would run: gcloud $*"; return 0; fi
-    echo "+ gcloud $*"
+    if [ "$DRY_RUN" -eq 1 ]; then echo "would run: gcloud $(quoted "$@")"; return 0; fi
+    echo "+ gcloud $(quoted "$@")"
     local attempt err
     for attempt in 1 2 3 4 5; do
         if err=$(g "$@" 2>&1 >/dev/null); then return 0; fi
         echo "  not yet (attempt $attempt): $(echo "$err" | tail -1)" >&2
         sleep $((attempt * 2))
     done
-    echo "failed: gcloud $*" >&2
+    echo "failed: gcloud $(quoted "$@")" >&2
     echo "$err" >&2
     exit 1
 }
 
-# 0: it exists; 1: it does not. Anything else (permission denied, an API still being enabled)
-# is not "missing": wait for an API that is not ready, stop on the rest.
+is_missing() { case "$1" in *NOT_FOUND*|*"not found"*|*"does not exist"*|*"Cannot find"*) return 0 ;; *) return 1 ;; esac; }
+is_off() { case "$1" in *SERVICE_DISABLED*|*"has not been used"*|*"it is disabled"*) return 0 ;; *) return 1 ;; esac; }
+
+# 0: it exists; 1: it does not. An API that is off is "missing" in a dry run (it would be enabled
+# first) and waited for in a real run (enabling takes a moment to reach every API). Anything else
+# (permission denied, say) is not "missing": it stops the run with gcloud's words.
 exists() {
     local attempt err
     for attempt in $(seq "$WAIT_TRIES"); do
         if err=$(g "$@" 2>&1 >/dev/null); then return 0; fi
-        case "$err" in
-            *NOT_FOUND*|*"not found"*|*"does not exist"*) return 1 ;;
-            *SERVICE_DISABLED*|*"has not been used"*|*"it is disabled"*)
-                echo "  waiting for the API to be ready (attempt $attempt)" >&2; sleep "$WAIT_SECONDS" ;;
-            *) echo "could not tell whether it exists: gcloud $*" >&2; echo "$err" >&2; exit 1 ;;
-        esac
+        if is_missing "$err"; then return 1; fi
+        if is_off "$err"; then
+            [ "$DRY_RUN" -eq 0 ] || return 1
+            echo "  waiting for the API to be ready (attempt $attempt)" >&2; sleep "$WAIT_SECONDS"
+        else
+            echo "could not tell whether it exists: gcloud $(quoted "$@")" >&2; echo "$err" >&2; exit 1
+        fi
     done
-    echo "gave up waiting: gcloud $*" >&2
+    echo "gave up waiting: gcloud $(quoted "$@")" >&2
+    exit 1
+}
+
+# Read something (a list, a policy's members): printed on stdout, empty when what it reads from
+# does not exist yet, by the same rules as exists(). Call it as x=$(look ...).
+look() {
+    local attempt out
+    for attempt in $(seq "$WAIT_TRIES"); do
+        if out=$(g "$@" 2>"$ERRFILE"); then
+            [ -z "$out" ] || printf '%s\n' "$out"
+            return 0
+        fi
+        if is_missing "$(cat "$ERRFILE")"; then return 0; fi
+        if is_off "$(cat "$ERRFILE")"; then
+            [ "$DRY_RUN" -eq 0 ] || return 0
+            echo "  waiting for the API to be ready (attempt $attempt)" >&2; sleep "$WAIT_SECONDS"
+        else
+            echo "could not read: gcloud $(quoted "$@")" >&2; cat "$ERRFILE" >&2; exit 1
+        fi
+    done
+    echo "gave up waiting: gcloud $(quoted "$@")" >&2
     exit 1
 }
 
@@ -96,14 +154,27 @@ wait_for() {  # description, then the describe command
     exit 1
 }
 
-step() { printf '\n== %s\n' "$1"; }
+# The name of what a list finds, once it finds it: for what was just created and is named by the API.
+name_of() {  # description, then the list command
+    local what="$1" attempt found
+    shift
+    for attempt in $(seq "$WAIT_TRIES"); do
+        found=$(look "$@")
+        if [ -n "$found" ]; then echo "${found%%$'\n'*}"; return 0; fi
+        echo "  waiting for $what (attempt $attempt of $WAIT_TRIES)" >&2
+        sleep "$WAIT_SECONDS"
+    done
+    echo "$what is still not visible: run this script again in a few minutes (it picks up where it stopped)" >&2
+    exit 1
+}
 
 step "APIs"
-enabled=$(g services list --enabled --format='value(config.name)')
-for api in run cloudbuild artifactregistry firestore secretmanager cloudscheduler iam ${BUDGET_USD:+cloudbilling billingbudgets}; do
-    case " $(echo "$enabled" | tr '\n' ' ') " in
+enabled=$(g services list --enabled --format='value(config.name)' | tr '\n' ' ') ||
+    { echo "could not list the project's APIs (above): is $PROJECT the right project, and are you its owner?" >&2; exit 1; }
+for api in $APIS; do
+    case " $enabled " in
         *" ${api}.googleapis.com "*) ;;
-        *) change services enable "${api}.googleapis.com" ;;
+        *) change services enable "${api}.googleapis.com"; OFF_APIS="$OFF_APIS$api " ;;
     esac
 done
 
@@ -113,18 +184,17 @@ exists artifacts repositories describe "$AR_REPO" --location="$REGION" || {
         --description="Images of the ${SERVICE} chatbot"
     wait_for "the Artifact Registry repository" artifacts repositories describe "$AR_REPO" --location="$REGION"
 }
-policies=$(g artifacts repositories list-cleanup-policies "$AR_REPO" --location="$REGION" --format=json 2>/dev/null || true)
+policies=$(look artifacts repositories list-cleanup-policies "$AR_REPO" --location="$REGION" --format=json)
 case "$policies" in
     *keep-newest*) ;;
     *)
-        policy_file=$(mktemp)
-        cat >"$policy_file" <<'JSON'
+        cat >"$WORK/cleanup-policy.json" <<'JSON'
 [
   {"name": "keep-newest", "action": {"type": "Keep"}, "mostRecentVersions": {"keepCount": 10}},
   {"name": "delete-older", "action": {"type": "Delete"}, "condition": {"olderThan": "2592000s"}}
 ]
 JSON
-        change artifacts repositories set-cleanup-policies "$AR_REPO" --location="$REGION" --policy="$policy_file"
+        change artifacts repositories set-cleanup-policies "$AR_REPO" --location="$REGION" --policy="$WORK/cleanup-policy.json"
         ;;
 esac
 
@@ -134,7 +204,7 @@ exists firestore databases describe --database='(default)' || {
     wait_for "the Firestore database" firestore databases describe --database='(default)'
 }
 for group in conversations reminders suggestions reports deletions; do
-    state=$(g firestore fields ttls list --collection-group="$group" --format='value(ttlConfig.state)')
+    state=$(look firestore fields ttls list --collection-group="$group" --format='value(ttlConfig.state)')
     case "$state" in
         *ACTIVE*|*CREATING*) ;;
         *) change firestore fields ttls update expire_at --collection-group="$group" --enable-ttl --async ;;
@@ -142,8 +212,8 @@ for group in conversations reminders suggestions reports deletions; do
 done
 # A conversation's packed state is one long string that no query reads: no single-field indexes for it
 # (every indexed value is stored again and written on every message).
-inherits=$(g firestore indexes fields describe packed --collection-group=conversations \
-    --format='value(indexConfig.usesAncestorConfig)' 2>/dev/null || true)
+inherits=$(look firestore indexes fields describe packed --collection-group=conversations \
+    --format='value(indexConfig.usesAncestorConfig)')
 case "$inherits" in
     False|false) ;;
     *) change firestore indexes fields update packed --collection-group=conversations --disable-indexes --async ;;
@@ -179,6 +249,7 @@ for secret in $SECRETS; do
     CHANGES=$((CHANGES + 1))
     if [ "$DRY_RUN" -eq 1 ]; then
         echo "would run: gcloud secrets create $secret --replication-policy=automatic --data-file=-"
+        NEW_SECRETS="$NEW_SECRETS$secret "
     else
         echo "+ gcloud secrets create $secret (value from stdin, not shown)"
         printf '%s' "$value" | g secrets create "$secret" --replication-policy=automatic --data-file=- >/dev/null
@@ -188,7 +259,7 @@ done
 step "Roles (least privilege)"
 bind_project() {  # member role
     local members
-    members=$(g projects get-iam-policy "$PROJECT" --flatten='bindings[].members' \
+    members=$(look projects get-iam-policy "$PROJECT" --flatten='bindings[].members' \
         --filter="bindings.role=$2" --format='value(bindings.members)')
     echo "$members" | grep -qx "$1" || change projects add-iam-policy-binding "$PROJECT" --member="$1" --role="$2" --condition=None
 }
@@ -197,12 +268,12 @@ bind_resource() {  # "command group" name member role [extra flags...]
     local name="$2" member="$3" role="$4" members
     read -ra group <<<"$1"
     shift 4
-    members=$(g "${group[@]}" get-iam-policy "$name" "$@" --flatten='bindings[].members' \
+    members=$(look "${group[@]}" get-iam-policy "$name" "$@" --flatten='bindings[].members' \
         --filter="bindings.role=$role" --format='value(bindings.members)')
     echo "$members" | grep -qx "$member" ||
         change "${group[@]}" add-iam-policy-binding "$name" "$@" --member="$member" --role="$role"
 }
-secret_exists() { [ "$DRY_RUN" -eq 1 ] || exists secrets describe "$1"; }
+secret_exists() { [[ "$NEW_SECRETS" == *" $1 "* ]] || exists secrets describe "$1"; }
 # The bot: read and write Firestore, read its own secrets. Nothing else.
 bind_project "serviceAccount:$RUNTIME_SA" roles/datastore.user
 for secret in $SECRETS; do
@@ -222,6 +293,213 @@ for secret in $DEPLOYER_READS; do
         bind_resource secrets "$secret" "serviceAccount:$BUILD_SA" roles/secretmanager.secretAccessor
     fi
 done
+# Monitoring needs no role on any of these accounts: uptime checks and alerts run as Google's own.
+
+# Messenger and Telegram call the webhooks without a Google identity, so the service must let
+# everyone in (the webhooks check the platforms' signatures themselves). Usually that is an allUsers
+# invoker binding; an organisation that forbids allUsers (Domain Restricted Sharing) refuses it, and
+# there the service turns the invoker check off instead.
+step "Who may call the service"
+if [ -n "${PUBLIC_ACCESS:-}" ]; then
+    echo "  PUBLIC_ACCESS=$PUBLIC_ACCESS, as given"
+elif drs=$(g resource-manager org-policies describe iam.allowedPolicyMemberDomains --effective --format=json 2>"$ERRFILE"); then
+    case "$drs" in
+        *'"allowedValues"'*|*'"deniedValues"'*|*'"DENY"'*)
+            PUBLIC_ACCESS=no-invoker-iam-check
+            echo "  the organisation's policy iam.allowedPolicyMemberDomains forbids allUsers: deploys use --no-invoker-iam-check" ;;
+        *)
+            PUBLIC_ACCESS=allow-unauthenticated
+            echo "  the organisation's policy allows allUsers: deploys use --allow-unauthenticated" ;;
+    esac
+else
+    PUBLIC_ACCESS=allow-unauthenticated
+    echo "  could not read the organisation's policy ($(tail -1 "$ERRFILE")): deploys use --allow-unauthenticated;"
+    echo "  if the first deploy says the policy refuses allUsers, run this again with PUBLIC_ACCESS=no-invoker-iam-check"
+fi
+
+step "Cloud Scheduler job for reminders"
+number=$(look projects describe "$PROJECT" --format='value(projectNumber)')
+number="${number:-PROJECT_NUMBER}"
+url="https://${SERVICE}-${number}.${REGION}.run.app"
+exists scheduler jobs describe "${SERVICE}-reminders" --location="$REGION" ||
+    change scheduler jobs create http "${SERVICE}-reminders" --location="$REGION" --schedule='*/15 * * * *' \
+        --uri="${url}/tasks/reminders" --http-method=POST --attempt-deadline=120s \
+        --oidc-service-account-email="$SCHEDULER_SA" --oidc-token-audience="${url}/tasks/reminders"
+
+# Alert policies exist only on gcloud's alpha track (or the REST API). The alpha command is used on
+# purpose: the same login, project and quota as every other call here, idempotent through `list
+# --filter`, and its arguments and policy files are checked offline by the installed SDK's own parser
+# and the Monitoring API's own message types (tests/test_pipeline.py), which raw REST calls would not be.
+step "Monitoring: an uptime check on /health; alerts on the 5xx share, the p99 latency and /health"
+host="${SERVICE}-${number}.${REGION}.run.app"
+uptime_name="${SERVICE} /health"
+check=$(look monitoring uptime list-configs --filter="displayName=\"${uptime_name}\"" --format='value(name)')
+if [ -z "$check" ]; then
+    change monitoring uptime create "$uptime_name" --resource-type=uptime-url \
+        --resource-labels="host=${host},project_id=${PROJECT}" --protocol=https --path=/health \
+        --request-method=get --status-classes=2xx --period=5 --timeout=10 --regions=usa-iowa,usa-oregon,usa-virginia
+    if [ "$DRY_RUN" -eq 1 ]; then
+        check="projects/${PROJECT}/uptimeCheckConfigs/NEW"
+    else
+        check=$(name_of "the uptime check" monitoring uptime list-configs \
+            --filter="displayName=\"${uptime_name}\"" --format='value(name)')
+    fi
+fi
+sdk_root=$(gcloud info --format='value(installation.sdk_root)')
+missing=""
+for track in alpha beta; do [ -f "$sdk_root/lib/surface/$track/__init__.py" ] || missing="$missing $track"; done
+if [ -n "$missing" ]; then
+    echo "  alert policies and the e-mail channel skipped: this gcloud has no${missing} commands."
+    echo "  Install them (gcloud components install${missing}; with apt or dnf they come in the google-cloud-cli"
+    echo "  package: sudo apt-get install google-cloud-cli), then run this again."
+    left "install gcloud's${missing} commands (gcloud components install${missing}) and run this again, for the alerts"
+else
+    channel=""
+    if [ -z "${ALERT_EMAIL:-}" ]; then
+        echo "  no e-mail: set ALERT_EMAIL=you@example.com and run this again (until then, alerts show only in the console)"
+        left "ALERT_EMAIL=you@example.com deploy/bootstrap.sh ..., to get alerts by e-mail"
+    else
+        email_filter="type=\"email\" AND labels.email_address=\"${ALERT_EMAIL}\""
+        channel=$(look beta monitoring channels list --filter="$email_filter" --format='value(name)')
+        channel="${channel%%$'\n'*}"
+        if [ -z "$channel" ]; then
+            change beta monitoring channels create --display-name="${SERVICE} owner" --type=email \
+                --channel-labels="email_address=${ALERT_EMAIL}"
+            if [ "$DRY_RUN" -eq 1 ]; then
+                channel="projects/${PROJECT}/notificationChannels/NEW"
+            else
+                channel=$(name_of "the e-mail channel" beta monitoring channels list --filter="$email_filter" --format='value(name)')
+            fi
+        fi
+    fi
+    # Until the first deploy there is no /health to check: its alert is made off, and turned on by
+    # the first run of this script that finds the service.
+    serving=$(look run services list --region="$REGION" --filter="metadata.name=${SERVICE}" --format='value(metadata.name)')
+    health_on=$([ -n "$serving" ] && echo true || echo false)
+    # One policy: its display name, its file's name, and the policy itself on stdin. Made once; an
+    # existing policy is left as it is, apart from getting the e-mail channel when one is new and
+    # being turned on when it was made off.
+    alert() {
+        local name="$1" file="$WORK/$2.json" policy found
+        policy=$(cat)
+        found=$(look alpha monitoring policies list --filter="displayName=\"${name}\"" \
+            --format='value(name,enabled,notificationChannels.list())' </dev/null)
+        if [ -n "$found" ]; then
+            if [ -n "$channel" ] && [[ "$found" != *"$channel"* ]]; then
+                change alpha monitoring policies update "${found%%$'\t'*}" --add-notification-channels="$channel"
+            fi
+            if [[ "$found" == *$'\t'False* ]] && [[ "$policy" == *'"enabled": true'* ]]; then
+                change alpha monitoring policies update "${found%%$'\t'*}" --enabled
+            fi
+            return 0
+        fi
+        printf '%s\n' "$policy" >"$file"
+        if [ -n "$channel" ]; then
+            change alpha monitoring policies create --policy-from-file="$file" --notification-channels="$channel"
+        else
+            change alpha monitoring policies create --policy-from-file="$file"
+        fi
+    }
+    # Cloud Run's own metrics (run.googleapis.com/request_count and request_latencies, per revision):
+    # each condition reads a rolling 10-minute window of the whole service.
+    on_run="resource.type = \\\"cloud_run_revision\\\" AND resource.labels.service_name = \\\"${SERVICE}\\\""
+    logs="Logs: gcloud run services logs read ${SERVICE} --region=${REGION} --limit=100. Rollback: docs/deploy.md."
+    alert "${SERVICE} 5xx share" 5xx-share <<JSON
+{
+  "displayName": "${SERVICE} 5xx share",
+  "combiner": "OR",
+  "conditions": [{
+    "displayName": "5xx responses above 1 % of all requests over 10 minutes",
+    "conditionThreshold": {
+      "filter": "${on_run} AND metric.type = \"run.googleapis.com/request_count\" AND metric.labels.response_code_class = \"5xx\"",
+      "aggregations": [{"alignmentPeriod": "600s", "perSeriesAligner": "ALIGN_DELTA",
+                        "crossSeriesReducer": "REDUCE_SUM", "groupByFields": ["resource.label.service_name"]}],
+      "denominatorFilter": "${on_run} AND metric.type = \"run.googleapis.com/request_count\"",
+      "denominatorAggregations": [{"alignmentPeriod": "600s", "perSeriesAligner": "ALIGN_DELTA",
+                                   "crossSeriesReducer": "REDUCE_SUM", "groupByFields": ["resource.label.service_name"]}],
+      "comparison": "COMPARISON_GT",
+      "thresholdValue": 0.01,
+      "duration": "0s",
+      "trigger": {"count": 1}
+    }
+  }],
+  "alertStrategy": {"autoClose": "86400s"},
+  "documentation": {"mimeType": "text/markdown",
+                    "content": "More than 1 % of the requests to ${SERVICE} failed with a 5xx in the last 10 minutes. ${logs}"}
+}
+JSON
+    alert "${SERVICE} p99 latency" p99-latency <<JSON
+{
+  "displayName": "${SERVICE} p99 latency",
+  "combiner": "OR",
+  "conditions": [{
+    "displayName": "99th percentile of request latency above 800 ms over 10 minutes",
+    "conditionThreshold": {
+      "filter": "${on_run} AND metric.type = \"run.googleapis.com/request_latencies\"",
+      "aggregations": [{"alignmentPeriod": "600s", "perSeriesAligner": "ALIGN_DELTA",
+                        "crossSeriesReducer": "REDUCE_PERCENTILE_99", "groupByFields": ["resource.label.service_name"]}],
+      "comparison": "COMPARISON_GT",
+      "thresholdValue": 800,
+      "duration": "0s",
+      "trigger": {"count": 1}
+    }
+  }],
+  "alertStrategy": {"autoClose": "86400s"},
+  "documentation": {"mimeType": "text/markdown",
+                    "content": "The slowest 1 % of the requests to ${SERVICE} took more than 800 ms in the last 10 minutes (cold starts count too). ${logs}"}
+}
+JSON
+    alert "${SERVICE} /health failing" health <<JSON
+{
+  "displayName": "${SERVICE} /health failing",
+  "enabled": ${health_on},
+  "combiner": "OR",
+  "conditions": [{
+    "displayName": "the uptime check of /health failing from more than one region for 10 minutes",
+    "conditionThreshold": {
+      "filter": "resource.type = \"uptime_url\" AND metric.type = \"monitoring.googleapis.com/uptime_check/check_passed\" AND metric.labels.check_id = \"${check##*/}\"",
+      "aggregations": [{"alignmentPeriod": "1200s", "perSeriesAligner": "ALIGN_NEXT_OLDER",
+                        "crossSeriesReducer": "REDUCE_COUNT_FALSE", "groupByFields": ["resource.label.host"]}],
+      "comparison": "COMPARISON_GT",
+      "thresholdValue": 1,
+      "duration": "600s",
+      "trigger": {"count": 1}
+    }
+  }],
+  "alertStrategy": {"autoClose": "86400s"},
+  "documentation": {"mimeType": "text/markdown",
+                    "content": "https://${host}/health has failed from more than one region for 10 minutes. ${logs}"}
+}
+JSON
+    if [ "$DRY_RUN" -eq 1 ] && [[ "$check$channel" == *NEW* ]]; then
+        echo "  (NEW stands for the name of what the lines above create)"
+    fi
+    if [ "$health_on" = false ]; then
+        echo "  the /health alert is off until the service exists: run this again after the first push to turn it on"
+        left "run this again after the first push, to turn the /health alert on"
+    fi
+fi
+
+step "Budget alert"
+if [ -z "$BUDGET" ]; then
+    echo "  skipped: set BUDGET (say 5, in your billing account's currency) for an e-mail at 50, 90 and 100 % of a monthly budget"
+else
+    account=$(look billing projects describe "$PROJECT" --format='value(billingAccountName)')
+    account="${account##*/}"
+    if [ -z "$account" ] && [[ "$OFF_APIS" == *" cloudbilling "* ]] && [ "$DRY_RUN" -eq 1 ]; then
+        CHANGES=$((CHANGES + 1))
+        echo "would create the budget ${SERVICE}-budget of ${BUDGET} a month (in the billing account's currency, read once the Cloud Billing API is on)"
+    else
+        [ -n "$account" ] || { echo "  $PROJECT has no billing account: link one, then run this again" >&2; exit 1; }
+        currency=$(look billing accounts describe "$account" --format='value(currencyCode)')
+        [ -n "$currency" ] || { echo "  could not read the currency of billing account $account (you need Billing Account Viewer on it)" >&2; exit 1; }
+        budget=$(look billing budgets list --billing-account="$account" --filter="displayName=${SERVICE}-budget" \
+            --format='value(name)')
+        [ -n "$budget" ] || change billing budgets create --billing-account="$account" \
+            --display-name="${SERVICE}-budget" --budget-amount="${BUDGET}${currency}" --filter-projects="projects/${PROJECT}" \
+            --threshold-rule=percent=0.5 --threshold-rule=percent=0.9 --threshold-rule=percent=1.0
+    fi
+fi
 
 # The owner's settings the service shows on /privacy, as trigger substitutions (only those given).
 owner_settings() {
@@ -232,43 +510,39 @@ owner_settings() {
 }
 
 step "Cloud Build trigger on push to main"
-if [ -n "$CONNECTION" ] && [ -n "$REPOSITORY" ]; then
-    if ! exists builds repositories describe "$REPOSITORY" --connection="$CONNECTION" --region="$REGION"; then
-        echo "  the repository $REPOSITORY is not linked in connection $CONNECTION ($REGION): in the console," >&2
-        echo "  Cloud Build > Repositories > 2nd gen, create the connection in $REGION and link the repository," >&2
-        echo "  then run this again" >&2
-        exit 1
-    fi
-    exists builds triggers describe "${SERVICE}-deploy" --region="$REGION" ||
-        change builds triggers create github --name="${SERVICE}-deploy" --region="$REGION" \
-            --repository="projects/${PROJECT}/locations/${REGION}/connections/${CONNECTION}/repositories/${REPOSITORY}" \
-            --branch-pattern='^main$' --build-config=cloudbuild.yaml \
-            --service-account="projects/${PROJECT}/serviceAccounts/${BUILD_SA}" \
-            --substitutions="^|^_REGION=${REGION}|_SERVICE=${SERVICE}|_AR_REPO=${AR_REPO}|_RUNTIME_SA=${SERVICE}-runtime$(owner_settings)"
-else
+if [ -z "$CONNECTION" ] || [ -z "$REPOSITORY" ]; then
     echo "  skipped: link the repository to Cloud Build (2nd gen, region $REGION), then give --connection and --repository"
-fi
-
-step "Cloud Scheduler job for reminders"
-number=$(g projects describe "$PROJECT" --format='value(projectNumber)')
-url="https://${SERVICE}-${number}.${REGION}.run.app"
-exists scheduler jobs describe "${SERVICE}-reminders" --location="$REGION" ||
-    change scheduler jobs create http "${SERVICE}-reminders" --location="$REGION" --schedule='*/15 * * * *' \
-        --uri="${url}/tasks/reminders" --http-method=POST --attempt-deadline=120s \
-        --oidc-service-account-email="$SCHEDULER_SA" --oidc-token-audience="${url}/tasks/reminders"
-
-step "Budget alert"
-if [ -n "${BUDGET_USD:-}" ]; then
-    account=$(g billing projects describe "$PROJECT" --format='value(billingAccountName)' | sed 's|.*/||')
-    [ -n "$account" ] || { echo "  $PROJECT has no billing account: link one, then run this again" >&2; exit 1; }
-    budget=$(g billing budgets list --billing-account="$account" --filter="displayName=${SERVICE}-budget" \
-        --format='value(name)')
-    [ -n "$budget" ] || change billing budgets create --billing-account="$account" \
-        --display-name="${SERVICE}-budget" --budget-amount="${BUDGET_USD}USD" --filter-projects="projects/${PROJECT}" \
-        --threshold-rule=percent=0.5 --threshold-rule=percent=0.9 --threshold-rule=percent=1.0
+    left "link the repository to Cloud Build and run this again with --connection and --repository, for the trigger"
+elif exists builds triggers describe "$TRIGGER" --region="$REGION"; then
+    current=$(look builds triggers describe "$TRIGGER" --region="$REGION" --format='value(substitutions._PUBLIC_ACCESS)')
+    [ "${current:-allow-unauthenticated}" = "$PUBLIC_ACCESS" ] ||
+        change builds triggers update github "$TRIGGER" --region="$REGION" --update-substitutions="_PUBLIC_ACCESS=${PUBLIC_ACCESS}"
 else
-    echo "  skipped: set BUDGET_USD (say 5) for an e-mail at 50, 90 and 100 % of a monthly budget"
+    if ! exists builds repositories describe "$REPOSITORY" --connection="$CONNECTION" --region="$REGION"; then
+        if [ "$DRY_RUN" -eq 0 ]; then
+            echo "  the repository $REPOSITORY is not linked in connection $CONNECTION ($REGION): in the console," >&2
+            echo "  Cloud Build > Repositories > 2nd gen, create the connection in $REGION and link the repository," >&2
+            echo "  then run this again" >&2
+            exit 1
+        fi
+        case "$OFF_APIS" in
+            *" cloudbuild "*) echo "  the Cloud Build API is off, so $REPOSITORY cannot be linked yet: the trigger needs it" ;;
+            *) echo "  the repository $REPOSITORY is not linked in connection $CONNECTION ($REGION) yet: the trigger needs it" ;;
+        esac
+        left "link $REPOSITORY in Cloud Build > Repositories > 2nd gen (connection $CONNECTION, $REGION) before the real run"
+    fi
+    change builds triggers create github --name="$TRIGGER" --region="$REGION" \
+        --repository="projects/${PROJECT}/locations/${REGION}/connections/${CONNECTION}/repositories/${REPOSITORY}" \
+        --branch-pattern='^main$' --build-config=cloudbuild.yaml \
+        --service-account="projects/${PROJECT}/serviceAccounts/${BUILD_SA}" \
+        --substitutions="^|^_REGION=${REGION}|_SERVICE=${SERVICE}|_AR_REPO=${AR_REPO}|_RUNTIME_SA=${SERVICE}-runtime|_PUBLIC_ACCESS=${PUBLIC_ACCESS}$(owner_settings)"
 fi
 
-printf '\n%s\n' "$([ "$DRY_RUN" -eq 1 ] && echo "dry run: $CHANGES change(s) would be made" || echo "done: $CHANGES change(s) made")"
+if [ "$DRY_RUN" -eq 1 ]; then
+    printf '\ndry run: %s change(s) would be made\n' "$CHANGES"
+    echo "the files the changes would send are in $WORK"
+else
+    printf '\ndone: %s change(s) made\n' "$CHANGES"
+fi
+[ -z "$LEFT" ] || printf 'still to do:\n%s' "$LEFT"
 echo "service URL after the first deploy: $url"
