@@ -15,7 +15,7 @@ from typing import Any
 from chatbot.core.settings import Settings
 from chatbot.engine.skills import Skills
 
-TRANSCRIPT_LENGTH = 50  # delivery.TRANSCRIPT_LENGTH: what the web page gets back after a reload
+TRANSCRIPT_LENGTH = 50  # record.TRANSCRIPT_LENGTH: what the web page gets back after a reload
 STYLE = (
     "body{font:16px/1.5 system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem;color:#1d1d1f}"
     "h1{font-size:1.6rem}h2{font-size:1.15rem;margin-top:1.6rem}nav{margin-top:2rem;color:#555}"

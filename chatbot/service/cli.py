@@ -220,7 +220,7 @@ def register_forget(app, services: Services) -> None:
 def register_stats(app, services: Services) -> None:
     @app.cli.command("stats")
     @click.option("--days", default=30, show_default=True, type=click.IntRange(1, 60), help="the period, up to today")
-    @click.option("--json", "as_json", is_flag=True, help="the numbers as JSON (every key is in the README)")
+    @click.option("--json", "as_json", is_flag=True, help="the numbers as JSON (every key is in docs/owner.md)")
     def show_stats(days: int, as_json: bool):
         """People per channel, activity, messages, skills, reminders and what the bot did not understand."""
         from chatbot.owner import stats
