@@ -43,6 +43,7 @@ NEW_PER_MINUTE = 300  # and all addresses together, per process
 USER_ID_MAX = 128
 TEXT_MAX = 4000
 PAYLOAD_MAX = 1000
+PAGE_STRINGS = "web_page_"  # the strings of skills.json that are the page's own words
 
 
 class WebChat:
@@ -262,7 +263,16 @@ def routes(services: Services) -> Blueprint:
         strings = skills.data["strings"]
         languages = [{"code": code, "name": strings[code].get(f"lang_{code}", code)} for code in skills.locales]
         transcript = DeliveryRecord.from_doc(doc).transcript if doc else []
-        return jsonify(transcript=transcript, languages=languages)
+        # The language the conversation speaks, so the page's menu shows it (none yet: the page picks
+        # from the browser's languages), and the page's own words in each language.
+        profile = (doc or {}).get("profile") or {}
+        spoken = profile.get("language") or profile.get("locale")
+        language = skills.pick_locale(spoken) if spoken else None
+        labels = {
+            code: {key.removeprefix(PAGE_STRINGS): text for key, text in table.items() if key.startswith(PAGE_STRINGS)}
+            for code, table in strings.items()
+        }
+        return jsonify(transcript=transcript, languages=languages, language=language, labels=labels)
 
     @bp.post("/api/chat")
     def web_chat():

@@ -11,8 +11,30 @@
 
   // Who this browser is comes from the server: a signed, HttpOnly cookie the page never sees.
   let token = sessionStorage.getItem("mentor.token") || "";
-  const browserLanguage = (navigator.language || "en").slice(0, 2);
-  language.value = localStorage.getItem("mentor.locale") || (browserLanguage === "es" ? "es" : "en");
+  let labels = {};  // the page's own words, per language, from skills.json (GET /api/history)
+  const say = (key, fallback) => (labels[language.value] || {})[key] || fallback;
+
+  function showLabels() {
+    // The page speaks the conversation's language: its labels follow the menu.
+    document.documentElement.lang = language.value;
+    document.querySelectorAll("[data-label]").forEach((node) => {
+      node.textContent = say(node.dataset.label, node.textContent);
+    });
+    document.querySelectorAll("[data-label-placeholder]").forEach((node) => {
+      node.placeholder = say(node.dataset.labelPlaceholder, node.placeholder);
+    });
+  }
+
+  function pickLanguage(codes, spoken) {
+    // The conversation's own language first; then what this browser chose here before; then the
+    // browser's languages in order of preference; then the first the bot speaks.
+    const wanted = [spoken, localStorage.getItem("mentor.locale"), ...(navigator.languages || [navigator.language])];
+    for (const code of wanted) {
+      const short = (code || "").slice(0, 2).toLowerCase();
+      if (codes.includes(short)) return short;
+    }
+    return codes[0] || "en";
+  }
 
   const el = (tag, cls, text) => {
     const node = document.createElement(tag);
@@ -99,7 +121,7 @@
     const typing = document.getElementById("typing");
     if (waiting && !typing) {
       const dots = el("div", "bubble bot typing", "…");
-      dots.id = "typing"; dots.setAttribute("aria-label", "Mentor is typing");
+      dots.id = "typing"; dots.setAttribute("aria-label", say("typing", "Mentor is typing"));
       log.append(dots); scroll();
     } else if (!waiting && typing) typing.remove();
     if (!waiting) input.focus();
@@ -115,18 +137,19 @@
       response = await fetch("/api/chat", { method: "POST", headers: headers(true), body, credentials: "same-origin" });
     } catch (error) {
       busy(false);
-      log.append(el("div", "error", "Can't reach the bot. Is it running?"));
+      log.append(el("div", "error", say("unreachable", "Can't reach the bot. Is it running?")));
       return;
     }
     busy(false);
     if (response.status === 401) { needToken(Boolean(token)); return; }
     const data = await response.json().catch(() => ({}));
     if (response.status === 503) {
-      log.append(el("div", "error", "The bot is busy: try again in a moment."));
+      log.append(el("div", "error", say("busy", "The bot is busy: try again in a moment.")));
       return;
     }
     if (!response.ok) {
-      log.append(el("div", "error", data.error || "Something went wrong (" + response.status + ")."));
+      const problem = say("error", "Something went wrong ({status}).").replace("{status}", String(response.status));
+      log.append(el("div", "error", data.error || problem));
       return;
     }
     showReplies(data.replies || []);
@@ -134,17 +157,18 @@
 
   async function start() {
     // A reload brings the conversation back; a first visit starts it.
-    let history = { transcript: [], languages: [] };
+    let history = { transcript: [], languages: [], language: null, labels: {} };
     try {
       const response = await fetch("/api/history", { headers: headers(false), credentials: "same-origin" });
       if (response.status === 401) { needToken(Boolean(token)); return; }
       if (response.ok) history = await response.json();
     } catch (error) { /* the first message will say what is wrong */ }
     if (history.languages.length) {
-      const chosen = language.value;
       language.replaceChildren(...history.languages.map((l) => { const o = el("option", "", l.name); o.value = l.code; return o; }));
-      language.value = history.languages.some((l) => l.code === chosen) ? chosen : history.languages[0].code;
     }
+    labels = history.labels || {};
+    language.value = pickLanguage([...language.options].map((o) => o.value), history.language);
+    showLabels();
     if (!history.transcript.length) { send({ payload: "GET_STARTED" }); return; }
     history.transcript.forEach((entry) => {
       if (entry.from === "person") log.append(el("div", "bubble user", entry.text));
@@ -169,6 +193,7 @@
   });
   language.addEventListener("change", () => {
     localStorage.setItem("mentor.locale", language.value);
+    showLabels();
     send({ payload: "LANG:" + language.value }, language.options[language.selectedIndex].text);
   });
   start();

@@ -28,22 +28,34 @@ def live_url(make_settings, store):
     server.shutdown()
 
 
-@pytest.fixture
-def browser(tmp_path):
+def start_browser(profile, lang: str = "en-US"):
     require(bool(CHROMIUM and CHROMEDRIVER), "headless Chromium and chromedriver are needed (make system-deps)")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-        "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--window-size=900,1000", "--lang=en-US", f"--user-data-dir={tmp_path / 'profile'}",
-    ):  # fmt: skip
+    flags = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic"]
+    flags += ["--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    flags += ["--window-size=900,1000", f"--lang={lang}", f"--user-data-dir={profile}"]
+    for flag in flags:
         options.add_argument(flag)
+    options.add_experimental_option("prefs", {"intl.accept_languages": lang})  # what navigator.languages says
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.implicitly_wait(0)
+    return driver
+
+
+@pytest.fixture
+def browser(tmp_path):
+    driver = start_browser(tmp_path / "profile")
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def spanish_browser(tmp_path):
+    driver = start_browser(tmp_path / "profile-es", lang="es-ES")
     yield driver
     driver.quit()
 
@@ -121,6 +133,38 @@ def test_language_switch(browser, live_url):
     Select(browser.find_element(By.ID, "language")).select_by_value("es")
     wait_for(browser, ".bubble.bot", "te hablo en español")
     wait_for(browser, ".chips button", "Ver habilidades")
+    assert browser.find_element(By.ID, "send").text == "Enviar"  # the page's own words follow
+    assert browser.find_element(By.ID, "text").get_attribute("placeholder") == "Escribe un mensaje…"
+
+
+def test_after_a_reload_the_menu_shows_the_language_the_bot_speaks_and_switching_back_works(browser, live_url):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    browser.get(live_url + "/")
+    wait_for(browser, ".bubble.bot", "I'm Mentor")
+    Select(browser.find_element(By.ID, "language")).select_by_value("es")
+    wait_for(browser, ".bubble.bot", "te hablo en español")
+    browser.execute_script("localStorage.clear()")  # the conversation itself says which language it speaks
+    browser.refresh()
+    wait_for(browser, ".bubble.bot", "te hablo en español")
+    menu = Select(browser.find_element(By.ID, "language"))
+    assert menu.first_selected_option.text == "Español"
+    assert browser.find_element(By.ID, "send").text == "Enviar"
+    assert browser.execute_script("return document.documentElement.lang") == "es"
+    menu.select_by_value("en")  # before, the menu already said English and picking it did nothing
+    wait_for(browser, ".bubble.bot", "I'll speak English")
+    assert browser.find_element(By.ID, "send").text == "Send"
+
+
+def test_a_browser_set_to_spanish_is_greeted_in_spanish_on_its_first_visit(spanish_browser, live_url):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    spanish_browser.get(live_url + "/")
+    wait_for(spanish_browser, ".bubble.bot", "Soy Mentor")
+    assert Select(spanish_browser.find_element(By.ID, "language")).first_selected_option.text == "Español"
+    assert spanish_browser.find_element(By.ID, "text").get_attribute("placeholder") == "Escribe un mensaje…"
 
 
 def test_a_reload_brings_the_conversation_back(browser, live_url):
