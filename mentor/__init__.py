@@ -1,7 +1,8 @@
 """The bot in the box: a mentor that guides a person through learning a skill.
 
 What skills.json cannot say as data: the named actions (``ACTIONS``), the catalog's rules
-(``CHECKS``, run by ``skills check``), reminders, the learner's plan and one step of it.
+(``CHECKS``, run by ``skills check``), reminders, the learner's plan and one step of it, and
+progress kept under an older catalog brought up to this one (``upgrade``).
 ``create_app`` hands ``ACTIONS`` and ``CHECKS`` to the engine. A different bot replaces this
 package and skills.json and touches nothing else.
 

@@ -6,7 +6,10 @@ actions and reminders; ``validate`` is the catalog's part of ``skills check``.
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import re
+from urllib.parse import urlsplit
 
 from chatbot.core.text import utf16_len
 from chatbot.engine.context import Context
@@ -14,13 +17,45 @@ from chatbot.engine.skills_check import LIMITS, fill
 
 LEVELS = ("beginner", "intermediate", "advanced")
 ASSIGNMENT_TYPES = ("article", "video", "course", "book", "tutorial", "interactive")
-WHOLE_BOOK_MINUTES = 600  # ten hours: honest for any book read through
+# One step fits a reminder's cadence: a sitting or a few, never a whole book (hand out its chapters).
+MIN_MINUTES, MAX_MINUTES = 15, 240
+MIN_LEVEL_STEPS = 3  # a level's plan, from where the learner stands to its milestone
+MILESTONE_MAX = 200  # a sentence: it is quoted inside the plan's message
 
 
 def plan(skill: dict, level: str) -> list[dict]:
-    """The assignments for a level: everything at or above it, in catalog order."""
-    floor = LEVELS.index(level) if level in LEVELS else 0
-    return [a for a in skill["assignments"] if LEVELS.index(a["level"]) >= floor]
+    """The assignments of a level, in catalog order: the plan from where the learner stands to
+    that level's milestone."""
+    level = level if level in LEVELS else LEVELS[0]
+    return [a for a in skill["assignments"] if a["level"] == level]
+
+
+def milestone(ctx: Context, skill: dict, level: str) -> str:
+    """What the learner can do once the level's plan is done."""
+    return ctx.skills.localized(skill["milestones"][level], ctx.locale)
+
+
+def steps_left(skill: dict, level: str, progress: dict) -> list[dict]:
+    behind = passed(progress)
+    return [a for a in plan(skill, level) if a["id"] not in behind]
+
+
+def how_long(ctx: Context, items: list[dict], hours: int) -> str:
+    """ "about 3 weeks": the time ``items`` take at ``hours`` a week."""
+    weeks = max(1, math.floor(sum(a["minutes"] for a in items) / (max(1, hours) * 60) + 0.5))
+    return ctx.t("duration_one" if weeks == 1 else "duration_many", weeks=weeks)
+
+
+def how_many(ctx: Context, items: list[dict]) -> str:
+    """ "5 assignments", "1 assignment"."""
+    return ctx.t("assignments_one" if len(items) == 1 else "assignments_many", count=len(items))
+
+
+def level_after(skill: dict, progress: dict) -> str | None:
+    """The next level up with steps still to do, once the learner's level is done; None at the top."""
+    level = progress.get("level", LEVELS[0])
+    above = LEVELS[LEVELS.index(level) + 1 :] if level in LEVELS else LEVELS[1:]
+    return next((lv for lv in above if steps_left(skill, lv, progress)), None)
 
 
 def skill_title(ctx: Context, skill: dict) -> str:
@@ -88,6 +123,12 @@ def resource(item: dict, progress: dict | None, locale: str) -> dict:
     return found
 
 
+def note(shown: dict, locale: str) -> str:
+    """A word for a reader whose language the resource is not in (``resource()``'s answer): how to
+    make the most of it anyway. Empty when it is in their language."""
+    return "" if shown.get("lang") == locale else shown.get("note", {}).get(locale, "")
+
+
 def on_alternative(progress: dict, item_id: str) -> bool:
     return item_id in progress.get("alt", [])
 
@@ -112,6 +153,7 @@ def validate_catalog(catalog: list, strings: dict, default: str) -> list[str]:
             errors.append(f"{where}.id: {skill_id!r} appears twice")
         seen.add(skill_id)
         errors += _texts(where, skill, strings, default)
+        errors += _milestones(where, skill.get("milestones"), strings)
         errors += _steps(where, skill.get("assignments", []), strings)
     errors += _links(catalog, strings)
     return errors
@@ -129,6 +171,22 @@ def _texts(where: str, skill: dict, strings: dict, default: str) -> list[str]:
                 errors.append(f"{where}.{key}.{locale}: unknown locale")
             if utf16_len(text) > limit:
                 errors.append(f"{where}.{key}.{locale}: longer than {limit}")
+    return errors
+
+
+def _milestones(where: str, milestones: object, strings: dict) -> list[str]:
+    """Each level's plan ends at a milestone: what the learner can do then, in every language."""
+    if not isinstance(milestones, dict):
+        return [f"{where}.milestones: what a learner can do at the end of each level, {list(LEVELS)}"]
+    errors = [f"{where}.milestones.{level}: not a level" for level in milestones if level not in LEVELS]
+    for level in LEVELS:
+        texts = milestones.get(level)
+        for locale in strings:
+            text = texts.get(locale) if isinstance(texts, dict) else None
+            if not isinstance(text, str) or not text.strip():
+                errors.append(f"{where}.milestones.{level}.{locale}: what a learner can do at the end of it")
+            elif utf16_len(text) > MILESTONE_MAX:
+                errors.append(f"{where}.milestones.{level}.{locale}: longer than {MILESTONE_MAX}")
     return errors
 
 
@@ -153,8 +211,9 @@ def _steps(where: str, items: list, strings: dict) -> list[str]:
         if item["alternative"].get("url") == item.get("url"):
             errors.append(f"{here}.alternative: must be another resource than the step's own")
     for level in LEVELS:
-        if items and len(plan({"assignments": [i for i in items if i.get("level") in LEVELS]}, level)) < 2:
-            errors.append(f"{where}: the {level} plan needs at least two assignments")
+        count = sum(1 for i in items if i.get("level") == level)
+        if items and count < MIN_LEVEL_STEPS:
+            errors.append(f"{where}: the {level} level needs at least {MIN_LEVEL_STEPS} steps, it has {count}")
     return errors
 
 
@@ -162,7 +221,8 @@ RESOURCE_KEYS = {"type", "title", "author", "minutes", "url", "lang", "free"}
 
 
 def _resource(here: str, item: dict, strings: dict) -> list[str]:
-    """A resource's facts and labels: what it is, how long it takes, its language, whether it costs."""
+    """A resource's facts and labels: what it is, how long it takes, its language, whether it costs,
+    a well-formed link, and for a reader of another language an edition in it or a note."""
     missing = RESOURCE_KEYS - set(item)
     if missing:
         return [f"{here}: missing {sorted(missing)}"]
@@ -171,18 +231,24 @@ def _resource(here: str, item: dict, strings: dict) -> list[str]:
         errors.append(f"{here}.type: one of {ASSIGNMENT_TYPES}")
     if not isinstance(item["free"], bool):
         errors.append(f"{here}.free: true or false (a paid resource is labelled as such)")
-    if item["type"] == "book" and not item.get("part") and item["minutes"] < WHOLE_BOOK_MINUTES:
-        errors.append(f"{here}.minutes: a whole book takes at least {WHOLE_BOOK_MINUTES} (or mark it part: true)")
+    minutes = item["minutes"]
+    if isinstance(minutes, bool) or not isinstance(minutes, int) or not MIN_MINUTES <= minutes <= MAX_MINUTES:
+        errors.append(
+            f"{here}.minutes: {MIN_MINUTES} to {MAX_MINUTES}, one or a few sittings (a book is handed out by chapters)"
+        )
     editions = item.get("editions", {})
     for locale in [item["lang"], *editions]:
         if not any(f"in_lang_{locale}" in table for table in strings.values()):
             errors.append(f"{here}: no string in_lang_{locale} to label its language")
     for locale, edition in editions.items():
-        if locale not in strings or not str(edition.get("url", "")).startswith("https://") or "title" not in edition:
+        if locale not in strings or "title" not in edition or "url" not in edition:
             errors.append(f"{here}.editions.{locale}: a locale of strings, with a title and an https url")
+    errors += _notes(here, item, strings)
     for version in [item, *({**item, **e, "lang": loc} for loc, e in editions.items())]:
-        if not str(version["url"]).startswith("https://"):
-            errors.append(f"{here}.url: must be https")
+        problem = url_problem(version["url"])
+        if problem:
+            edition = "" if version is item else f".editions.{version['lang']}"
+            errors.append(f"{here}{edition}.url: {problem}: {version['url']!r}")
         if utf16_len(version["title"]) > LIMITS["card_title"]:
             errors.append(f"{here}.title: longer than {LIMITS['card_title']}")
         for locale in strings:
@@ -190,6 +256,61 @@ def _resource(here: str, item: dict, strings: dict) -> list[str]:
             if utf16_len(subtitle) > LIMITS["card_subtitle"]:
                 errors.append(f"{here}: card subtitle in {locale!r} is longer than 80: {subtitle!r}")
     return errors
+
+
+def _notes(here: str, item: dict, strings: dict) -> list[str]:
+    """A reader of each language the bot speaks gets the resource in it (an edition), or a note in
+    it saying how to make the most of it anyway (shown under the card)."""
+    errors = []
+    notes = item.get("note", {})
+    editions = item.get("editions", {})
+    for locale, text in notes.items():
+        if locale not in strings or locale in editions or locale == item["lang"]:
+            errors.append(f"{here}.note.{locale}: only for a language the bot speaks and the resource is not in")
+        elif not isinstance(text, str) or not text.strip() or utf16_len(text) > LIMITS["text"]:
+            errors.append(f"{here}.note.{locale}: a sentence, at most {LIMITS['text']} long")
+    for locale in strings:
+        if locale != item["lang"] and locale not in editions and locale not in notes:
+            errors.append(f"{here}: neither an edition in {locale!r} nor a note in {locale!r} for its readers")
+    return errors
+
+
+HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def url_problem(url: object) -> str | None:
+    """What is wrong with a resource's link, or None: a plain https address of a named host, read
+    with urllib.parse and no network. Stable, well-known sources need nothing more."""
+    if not isinstance(url, str) or not url.strip():
+        return "a link is required"
+    if any(c.isspace() or not c.isprintable() or c in '<>"{}|\\^`' for c in url):
+        return "a link has no spaces, quotes or control characters"
+    if not url.startswith("https://"):
+        return "must be https"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "not a well-formed link"
+    if "@" in parts.netloc:
+        return "no user name or password in a link"
+    if port is not None or parts.netloc.endswith(":"):
+        return "no port: the source's own https address"
+    host = (parts.hostname or "").rstrip(".")
+    if not host:
+        return "a link needs a host"
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return "a host name, not an IP address"
+    except ValueError:
+        pass
+    try:
+        labels = host.encode("idna").decode("ascii").split(".")
+    except UnicodeError:
+        return "not a well-formed host name"
+    if len(labels) < 2 or not all(HOST_LABEL.match(label) for label in labels) or labels[-1].isdigit():
+        return "a host name with a dot, like docs.python.org (letters, digits, hyphens)"
+    return None
 
 
 def _links(catalog: list, strings: dict) -> list[str]:

@@ -9,69 +9,27 @@ never loses what was done; dropping a skill asks first and can be undone.
 from __future__ import annotations
 
 import math
-import re
 
+from chatbot.engine import amounts
 from chatbot.engine.context import Context
 from chatbot.engine.types import Button, Reply
-from chatbot.engine.understand import fold
 from mentor import catalog, reminders
 from mentor.catalog import LEVELS, skill_title
 from mentor.steps import say_next
+from mentor.upgrade import CATALOG_VERSION
 
 MAX_HOURS = 80  # a week has 168; more than this is a typo
-PER_PERIOD = {"day": 7.0, "weekday": 5.0, "week": 1.0, "weekend": 1.0, "month": 7 / 30.4}
 KEEP_DROPPED = 3
 
 
 # ---------------------------------------------------------------- hours, as people say them
 
 
-def _words(table: dict, key: str) -> str:
-    phrases = sorted({fold(p) for p in table.get(key, [])}, key=len, reverse=True)
-    return "|".join(re.escape(p) for p in phrases) or "(?!)"
-
-
-def _numbers(said: str, numbers: dict, unit: str) -> str:
-    """Number words to digits; "a", "an", "una" only before a unit ("an hour", not "a day")."""
-    for phrase, value in sorted(numbers.items(), key=lambda p: -len(p[0])):
-        follow = rf"(?=\s+(?:{unit})(?![a-z]))" if len(phrase) <= 3 and value == 1 else r"(?=\W)"
-        said = re.sub(rf"(?<=\W){re.escape(fold(phrase))}{follow}", f" {value} ", said)
-    return said
-
-
 def hours_per_week(text: str, table: dict) -> float | None:
-    """ "30 minutes a day" -> 3.5, "cinco horas" -> 5, "2-3 h" -> 2.5, "10 a month" -> 2.3; None when
-    no amount of time is said. ``table`` is the ``durations`` vocabulary (numbers and unit words)."""
-    w = {k: _words(table, k) for k in ("hour", "minute", "half", "and_half", "range", "days", *PER_PERIOD)}
-    said = " " + re.sub(r"(\d),(\d)", r"\1.\2", fold(text)) + " "
-    said = re.sub(rf"\s(?:{w['and_half']})(?=\W)", " § ", said)
-    said = re.sub(rf"(?<=\W)(?:{w['half']})(?=\W)", " 0.5 ", said)
-    said = _numbers(said, table.get("numbers", {}), f"{w['hour']}|{w['minute']}")
-    number = r"(\d+(?:\.\d+)?)"
-    said = re.sub(
-        rf"{number}\s*(?:-|–|\s(?:{w['range']})\s)\s*{number}",
-        lambda m: f"{(float(m.group(1)) + float(m.group(2))) / 2:g}",
-        said,
-    )
-    found = list(re.finditer(rf"{number}\s*(?:({w['hour']})|({w['minute']})|({w['days']}))?(?![a-z\d])", said))
-    amounts = [m for m in found if not m.group(4)]
-    amount = next((m for m in amounts if m.group(2) or m.group(3)), amounts[0] if amounts else None)
-    if amount is None:
-        return None
-    value = float(amount.group(1))
-    after = said[amount.end() : amount.end() + 12]
-    if re.match(r"\s*§", after):
-        value += 0.5
-    elif amount.group(2) and re.match(r"\s*(15|30|45)(?!\d)", after):
-        value += int(after.strip()[:2]) / 60
-    period = next((p for p in PER_PERIOD if re.search(rf"(?<=\W)(?:{w[p]})(?=\W)", said)), "")
-    if amount.group(3):  # minutes: per day unless a period says otherwise
-        value, period = value / 60, period or "day"
-    days = next((m for m in found if m.group(4)), None)
-    if days and amount.group(2) and period in ("", "week"):
-        value, period = value * min(7, float(days.group(1))), "week"
-    weekly = value * PER_PERIOD.get(period, 1.0)
-    return weekly if weekly > 0 else None
+    """ "30 minutes a day" -> 3.5, "cinco horas" -> 5, "2-3 h" -> 2.5, "1 hora al dia de lunes a
+    viernes" -> 5; None when no amount of time is said (read by chatbot/engine/amounts.py).
+    ``table`` is the ``durations`` vocabulary (numbers and unit words)."""
+    return amounts.hours_per_week(text, table)
 
 
 def whole_hours(weekly: float | None) -> int | None:
@@ -136,9 +94,32 @@ def choose_level(ctx: Context) -> str | None:
         payload = f"SETLEVEL:{skill['id']}:{level}"
         return _ask_before_changing(ctx, skill, progress, "level", level, payload, level=ctx.t(f"level_{level}"))
     ctx.conversation.slots.update(skill=skill["id"], skill_title=skill_title(ctx, skill), level=level)
+    hours = _hours_from(ctx) if ctx.args.get("hours") else None
+    if hours is not None:  # "complete beginner, 3 hours a week": both answers at once
+        _remember_hour(ctx)
+        start_plan(ctx, skill, level, hours)
+        ctx.set_state(None)
+        return None
     ctx.say(Reply(text=ctx.t("ask_hours"), quick_replies=ctx.menu("hours")))
     ctx.set_state("choosing_hours")
     return None
+
+
+def choose_skill_saying_level(ctx: Context) -> str | None:
+    """A skill picked with its level said at once ("quiero python, soy principiante"; "git,
+    intermediate, 4 hours a week"): the level question is answered already, and the hours one
+    when they are said too. A skill under way or no level said: as any pick."""
+    redirect = ctx.skills.actions["choose_skill"](ctx)
+    if redirect or ctx.args.get("level") not in LEVELS:
+        return redirect
+    return "choose_level"
+
+
+def _remember_hour(ctx: Context) -> None:
+    """A time for reminders said with an answer ("5 hours a week, remind me at 7pm")."""
+    hour = str(ctx.args.get("hour", ""))
+    if hour.isascii() and hour.isdigit() and reminders.EARLIEST_HOUR <= int(hour) <= reminders.LATEST_HOUR:
+        ctx.conversation.reminder["hour"] = int(hour)
 
 
 def choose_hours(ctx: Context) -> str | None:
@@ -152,21 +133,34 @@ def choose_hours(ctx: Context) -> str | None:
     asked = ctx.conversation.state == "choosing_hours" and slots.get("skill") == skill["id"]
     if not asked and progress is not None and _in_progress(progress):
         return _ask_before_changing(ctx, skill, progress, "hours", hours, f"PACE:{skill['id']}:{hours}", hours=hours)
+    if ctx.args.get("level") in LEVELS and slots.get("skill") == skill["id"]:
+        slots["level"] = ctx.args["level"]  # "5 hours, and I'm intermediate actually"
     if slots.get("skill") != skill["id"] or slots.get("level") not in LEVELS:
         ctx.args["skill"] = skill["id"]
         return "pick_skill"  # an hours button from a set-up never finished: ask the level first
+    _remember_hour(ctx)
     start_plan(ctx, skill, slots["level"], hours)
     return None
 
 
 def start_plan(ctx: Context, skill: dict, level: str, hours: int) -> None:
-    progress = {"level": level, "hours": hours, "done": [], "started_at": ctx.now}
+    """The plan of ``level``: its steps, up to its milestone; steps done before (another level, a
+    plan finished) stay done."""
+    before = ctx.conversation.progress.get(skill["id"]) or {}
+    kept = {key: before[key] for key in ("done", "skipped", "alt") if before.get(key)}
+    progress = {"level": level, "hours": hours, "done": [], **kept, "started_at": ctx.now}
+    progress["catalog"] = CATALOG_VERSION
     ctx.conversation.progress[skill["id"]] = progress
-    plan = catalog.level_plan(ctx, skill, progress)
-    minutes = sum(a["minutes"] for a in plan)
-    weeks = max(1, math.ceil(minutes / (hours * 60)))
-    duration = ctx.t("duration_one" if weeks == 1 else "duration_many", weeks=weeks)
-    lead = ctx.t("plan_ready", hours=hours, count=len(plan), duration=duration, skill_title=skill_title(ctx, skill))
+    left = catalog.steps_left(skill, level, progress)
+    lead = ctx.t(
+        "plan_ready",
+        hours=hours,
+        steps=catalog.how_many(ctx, left),
+        duration=catalog.how_long(ctx, left, hours),
+        skill_title=skill_title(ctx, skill),
+        level=ctx.t(f"level_{level}"),
+        milestone=catalog.milestone(ctx, skill, level),
+    )
     say_next(ctx, skill, progress, lead)
     reminders.offer_reminders(ctx, skill, progress)
 
@@ -259,6 +253,7 @@ def undo_drop(ctx: Context) -> str | None:
 
 
 ACTIONS = {
+    "choose_skill_saying_level": choose_skill_saying_level,
     "choose_level": choose_level,
     "choose_hours": choose_hours,
     "change_pace": change_pace,

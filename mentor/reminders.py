@@ -8,9 +8,9 @@ chatbot/outreach/wakes.py delivers it when it comes due, and ``send_reminder`` r
 from __future__ import annotations
 
 import math
-import re
 
 from chatbot.core.text import shorten
+from chatbot.engine import amounts
 from chatbot.engine.context import Context
 from chatbot.engine.types import Button, Card, Reply
 from mentor.catalog import current_skill, next_item, percent, resource, show, skill_title
@@ -150,24 +150,16 @@ def _at(ctx: Context) -> str:
     return ctx.t("at_hour", hour=f"{LOCAL_HOUR if hour is None else hour}:00")
 
 
-def parse_clock(text: str) -> tuple[int, int] | None:
-    """ "18:30", "6:30 pm", "6pm", "18h", "a las 7" -> (hour, minute) on a 24-hour clock, or None."""
-    found = re.search(r"\b([01]?\d|2[0-3])(?:[:.h]([0-5]\d))?\s*(am|pm|a\.m\.|p\.m\.)?(?!\d)", text.lower(), re.ASCII)
-    if not found:
-        return None
-    hour, minute, half = int(found.group(1)), int(found.group(2) or 0), (found.group(3) or "").replace(".", "")
-    if half and not 1 <= hour <= 12:
-        return None
-    if half == "pm" and hour != 12:
-        hour += 12
-    elif half == "am" and hour == 12:
-        hour = 0
-    return hour, minute
+def parse_clock(text: str, table: dict | None = None) -> tuple[int, int] | None:
+    """ "18:30", "6:30 pm", "6pm", "18h", "a las 7 de la tarde", "every evening at 7" -> (hour,
+    minute) on a 24-hour clock, or None (read by chatbot/engine/amounts.py with ``table``, the
+    ``durations`` vocabulary: its words for parts of the day)."""
+    return amounts.clock(text, table or {})
 
 
 def set_local_time(ctx: Context) -> str | None:
     """The person said what time it is for them: their UTC offset, to the quarter hour."""
-    said = parse_clock(str(ctx.args.get("text") or ctx.update.text))
+    said = parse_clock(str(ctx.args.get("text") or ctx.update.text), ctx.skills.words(ctx.locale, "durations"))
     if said is None:
         ctx.say(Reply(text=ctx.t("local_time_unclear"), quick_replies=ctx.menu("local_time_skip")))
         ctx.set_state("asking_time")
@@ -186,7 +178,9 @@ def set_local_time(ctx: Context) -> str | None:
 def remind_at(ctx: Context) -> str | None:
     """The person picks the hour of their reminders (a button, or typed: "remind me at 7pm")."""
     hour = ctx.args.get("hour")
-    said = (int(hour), 0) if isinstance(hour, str) and hour.isdigit() else parse_clock(ctx.update.text)
+    table = ctx.skills.words(ctx.locale, "durations")
+    typed = amounts.clock(ctx.update.text, table, part_of_day=True)
+    said = (int(hour), 0) if isinstance(hour, str) and hour.isdigit() else typed
     if said is None or not EARLIEST_HOUR <= said[0] <= LATEST_HOUR:
         ctx.say(
             Reply(
@@ -197,6 +191,9 @@ def remind_at(ctx: Context) -> str | None:
         return None
     conv = ctx.conversation
     conv.reminder["hour"] = said[0]
+    ctx.args["hour"] = str(said[0])
+    if not conv.reminder.get("enabled") and not ctx.update.payload:
+        return "remind_on"  # "remind me at 7pm" typed: reminders on, at that hour
     if conv.reminder.get("enabled"):
         _schedule(ctx, conv.reminder.get("every_days", 2))
     ctx.say(Reply(text=ctx.t("remind_hour_set", at=_at(ctx)), quick_replies=ctx.menu("reminder_cadence")))

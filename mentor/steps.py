@@ -27,37 +27,116 @@ def assignment_card(ctx: Context, skill: dict, item: dict, progress: dict | None
         url=shown["url"],
         buttons=[
             Button(title=ctx.t("btn_open"), url=shown["url"]),
-            Button(title=ctx.t("btn_done"), payload=f"DONE:{skill['id']}:{item['id']}"),
+            Button(title=ctx.t("btn_done"), payload=f"DONE:{skill['id']}:{item['id']}", means=("done",)),
         ],
     )
 
 
+def card_replies(ctx: Context, skill: dict, item: dict, progress: dict, quick_replies: list[Button]) -> list[Reply]:
+    """A step's card; for a reader the resource's language is not theirs, its note right under it
+    (too long for the card's subtitle), carrying the quick replies."""
+    card = assignment_card(ctx, skill, item, progress)
+    said = catalog.note(resource(item, progress, ctx.locale), ctx.locale)
+    if said:
+        return [Reply(cards=[card]), Reply(text=said, quick_replies=quick_replies)]
+    return [Reply(cards=[card], quick_replies=quick_replies)]
+
+
 def say_next(ctx: Context, skill: dict, progress: dict, lead: str) -> None:
-    """The next assignment as a card, or congratulations and what to learn next."""
+    """The next step of the level's plan as a card; when none is left, the milestone it reached."""
     item = next_item(ctx, skill, progress)
     if item is None:
         progress.setdefault("finished_at", ctx.now)
         progress.pop("next", None)
         ctx.conversation.slots.pop("shown", None)
-        following = [ctx.skills.skill(s) for s in skill.get("next", [])]
-        names = ", ".join(skill_title(ctx, s) for s in following if s)
-        picks = [Button(shorten(skill_title(ctx, s), 20), payload=f"PICK:{s['id']}") for s in following[:3] if s]
-        text = ctx.t("finished", skill_title=skill_title(ctx, skill), next_skills=names)
-        restart = Button(ctx.t("btn_restart"), payload=f"RESTART:{skill['id']}")
-        ctx.say(Reply(text=text, quick_replies=[*picks, restart, Button(ctx.t("btn_browse"), payload="BROWSE")]))
+        higher = catalog.level_after(skill, progress)
+        if higher:
+            say_milestone(ctx, skill, progress, higher)
+        else:
+            say_finished(ctx, skill)
         return
+    before = str(ctx.conversation.slots.get("shown", ""))
     catalog.show(ctx, skill, progress, item)
+    note_shown(ctx, before)
     ctx.say(Reply(text=lead))
-    ctx.say(Reply(cards=[assignment_card(ctx, skill, item, progress)], quick_replies=ctx.menu("after_assignment")))
+    for reply in card_replies(ctx, skill, item, progress, ctx.menu("after_assignment")):
+        ctx.say(reply)
+
+
+def say_milestone(ctx: Context, skill: dict, progress: dict, higher: str) -> None:
+    """The level's plan is done: what the learner can do now, and the next level's plan, offered."""
+    level = progress.get("level", LEVELS[0])
+    left = catalog.steps_left(skill, higher, progress)
+    hours = int(progress.get("hours", 1))
+    text = ctx.t(
+        "milestone_reached",
+        skill_title=skill_title(ctx, skill),
+        level=ctx.t(f"level_{level}"),
+        milestone=catalog.milestone(ctx, skill, level),
+        next_level=ctx.t(f"level_{higher}"),
+        steps=catalog.how_many(ctx, left),
+        duration=catalog.how_long(ctx, left, hours),
+        hours=hours,
+    )
+    go_on = Button(
+        ctx.t("btn_level_up", level=ctx.t(f"level_{higher}")),
+        payload=f"SETLEVEL:{skill['id']}:{higher}",
+        means=("yes",),
+    )
+    restart = Button(ctx.t("btn_restart"), payload=f"RESTART:{skill['id']}")
+    ctx.say(Reply(text=text, quick_replies=[go_on, restart, Button(ctx.t("btn_browse"), payload="BROWSE")]))
+
+
+def say_finished(ctx: Context, skill: dict) -> None:
+    """The last milestone: congratulations, and the skills people learn next."""
+    following = [ctx.skills.skill(s) for s in skill.get("next", [])]
+    names = ", ".join(skill_title(ctx, s) for s in following if s)
+    picks = [Button(shorten(skill_title(ctx, s), 20), payload=f"PICK:{s['id']}") for s in following[:3] if s]
+    top = catalog.milestone(ctx, skill, LEVELS[-1])
+    text = ctx.t("finished", skill_title=skill_title(ctx, skill), next_skills=names, milestone=top)
+    restart = Button(ctx.t("btn_restart"), payload=f"RESTART:{skill['id']}")
+    ctx.say(Reply(text=text, quick_replies=[*picks, restart, Button(ctx.t("btn_browse"), payload="BROWSE")]))
+
+
+SENT_AT_TRUSTED = 600.0  # seconds: how far back a message's own time stamp is believed
+
+
+def note_shown(ctx: Context, before: str) -> None:
+    """When the card on screen changed, and which it replaced: a typed "done" sent before the new
+    card was there is about the one before (two "done"s at once tick off one step)."""
+    slots = ctx.conversation.slots
+    if slots.get("shown") != before:
+        slots["shown_at"] = ctx.now
+        slots["shown_before"] = before
+
+
+def seen(ctx: Context) -> str:
+    """The card the person had on screen when they wrote: the last one shown, unless their message
+    was sent before it appeared (the platform's own time of the message says)."""
+    slots = ctx.conversation.slots
+    sent, shown_at = ctx.update.timestamp, float(slots.get("shown_at") or 0)
+    # The platform's clock, not ours: trusted only when it agrees with ours to within minutes (a
+    # message kept back longer, or a clock far off, is read as about the card on screen now).
+    plausible = ctx.now - SENT_AT_TRUSTED <= sent <= ctx.now + 60
+    if sent and plausible and shown_at and sent < shown_at and slots.get("shown_before"):
+        return str(slots["shown_before"])
+    return str(slots.get("shown", ""))
 
 
 def target(ctx: Context) -> tuple[dict, dict, str] | None:
-    """The step a "done" or "skip" is about: the button's, else the card seen last, else the one
-    step handed out when only one skill is under way; None when it could be more than one."""
+    """The step a "done" or "skip" is about: the button's, else the card seen when the message was
+    sent, else the one step handed out when only one skill is under way; None when it could be
+    more than one."""
     progress = ctx.conversation.progress
     skill_id, item_id = ctx.args.get("skill", ""), ctx.args.get("item", "")
     if not skill_id:
-        shown_skill, _, shown_item = str(ctx.conversation.slots.get("shown", "")).partition(":")
+        on_screen = seen(ctx)
+        shown_skill, _, shown_item = on_screen.partition(":")
+        earlier = on_screen != ctx.conversation.slots.get("shown")
+        said_already = earlier and shown_skill in progress and shown_item in catalog.passed(progress[shown_skill])
+        skill = ctx.skills.skill(shown_skill) if said_already else None
+        if skill is not None:
+            return skill, progress[shown_skill], shown_item  # about a step behind them: said already
         if shown_skill in progress and shown_item not in catalog.passed(progress[shown_skill]):
             skill_id, item_id = shown_skill, shown_item
     if not skill_id:
@@ -143,11 +222,14 @@ def _pass(ctx: Context, skill: dict, progress: dict, item: dict, key: str) -> No
 
 def _alternative(ctx: Context, skill: dict, progress: dict, item: dict, key: str) -> None:
     """The same step through its other resource (easier, or in another format)."""
-    before = resource(item, progress, ctx.locale)["title"]
+    title = resource(item, progress, ctx.locale)["title"]
     progress.setdefault("alt", []).append(item["id"])
+    before = str(ctx.conversation.slots.get("shown", ""))
     catalog.show(ctx, skill, progress, item)
-    ctx.say(Reply(text=ctx.t(key, title=before)))
-    ctx.say(Reply(cards=[assignment_card(ctx, skill, item, progress)], quick_replies=ctx.menu("after_alternative")))
+    note_shown(ctx, before)
+    ctx.say(Reply(text=ctx.t(key, title=title)))
+    for reply in card_replies(ctx, skill, item, progress, ctx.menu("after_alternative")):
+        ctx.say(reply)
 
 
 @on_step("SKIP")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 
 import pytest
 from conftest import ROOT
@@ -16,7 +17,12 @@ from chatbot.engine.types import Update
 from mentor.actions import ACTIONS, CHECKS
 
 SKILLS = skills_module.load(str(ROOT / "skills.json"), ACTIONS, CHECKS)
+PAGES = math.ceil(len(SKILLS.catalog) / SKILLS.data["bot"]["catalog_page_size"])
 _ids = itertools.count()
+
+
+def steps_of(skill: str, level: str) -> list[str]:
+    return [a["id"] for a in SKILLS.skill(skill)["assignments"] if a["level"] == level]
 
 
 def turn(conv: Conversation, **kwargs) -> chat.Turn:
@@ -51,8 +57,72 @@ def started(level="beginner", hours="HOURS:4", skill="git") -> Conversation:
 
 def test_plan_follows_level():
     beginner, advanced = started("beginner"), started("advanced")
-    assert beginner.progress["git"]["next"] == "git-1"
-    assert advanced.progress["git"]["next"] == "git-5"
+    assert beginner.progress["git"]["next"] == steps_of("git", "beginner")[0] == "git-1"
+    assert advanced.progress["git"]["next"] == steps_of("git", "advanced")[0] == "git-10"
+
+
+def test_a_beginners_plan_is_the_beginner_steps_and_says_where_it_ends_and_how_long_to_it():
+    conv = Conversation(key="web:u")
+    send(conv, payload="PICK:python")
+    send(conv, payload="LEVEL:beginner")
+    said = texts(send(conv, payload="HOURS:python:2"))
+    beginner = [a for a in SKILLS.skill("python")["assignments"] if a["level"] == "beginner"]
+    weeks = max(1, math.floor(sum(a["minutes"] for a in beginner) / 120 + 0.5))
+    milestone = SKILLS.skill("python")["milestones"]["beginner"]["en"]
+    assert (
+        f"Your plan for Python is ready: {len(beginner)} assignments, about {weeks} weeks at 2 h a week, "
+        f"to the Beginner milestone: “{milestone}” Here's the first one:"
+    ) in said
+    assert "advanced" not in said.lower()
+    # Progress counts the level's plan: its 5 steps, not the skill's 15.
+    assert f"Python: 0 of {len(beginner)} done (0%). Up next:" in texts(send(conv, payload="NEXT:python"))
+
+
+def test_the_plan_message_in_spanish_says_the_milestone_and_the_time_to_it():
+    conv = Conversation(key="web:u", profile={"language": "es"})
+    for payload in ("PICK:git", "LEVEL:git:intermediate", "HOURS:git:8"):
+        said = texts(send(conv, payload=payload))
+    milestone = SKILLS.skill("git")["milestones"]["intermediate"]["es"]
+    assert (
+        f"Tu plan para Git y control de versiones está listo: 4 tareas, más o menos una semana con 8 h por semana, "
+        f"hasta la meta del nivel Intermedio: «{milestone}» Aquí va la primera:"
+    ) in said
+
+
+def test_the_last_step_of_a_level_reaches_its_milestone_and_offers_the_next_level_keeping_what_was_done():
+    conv = started("beginner")
+    beginner = steps_of("git", "beginner")
+    for n, step in enumerate(beginner, start=1):
+        replies = send(conv, payload=f"DONE:git:{step}")
+        if n < len(beginner):
+            assert f"Git and version control, {n} of {len(beginner)} done" in texts(replies)
+    milestone = SKILLS.skill("git")["milestones"]["beginner"]["en"]
+    intermediate = [a for a in SKILLS.skill("git")["assignments"] if a["level"] == "intermediate"]
+    weeks = max(1, math.floor(sum(a["minutes"] for a in intermediate) / 240 + 0.5))
+    duration = "about a week" if weeks == 1 else f"about {weeks} weeks"
+    assert texts(replies) == (
+        f"You've reached the Beginner milestone in Git and version control: “{milestone}” Well done! "
+        f"Next comes the Intermediate plan: {len(intermediate)} assignments, {duration} at 4 h a week. Shall we go on?"
+    )
+    assert choices(replies) == ["SETLEVEL:git:intermediate", "RESTART:git", "BROWSE"]
+    assert conv.progress["git"]["finished_at"] == 1_000_000.0
+    my_skills = send(conv, payload="MY_SKILLS")  # the skill's card offers the next level too
+    assert "Git and version control · 100%" in [c.title for r in my_skills for c in r.cards]
+    assert {"SETLEVEL:git:intermediate", "RESTART:git", "DROP:git"} <= set(choices(my_skills))
+    replies = send(conv, payload="SETLEVEL:git:intermediate")
+    assert f"now at Intermediate: 0 of {len(intermediate)} done in the new plan" in texts(replies)
+    assert conv.progress["git"]["done"] == beginner and "finished_at" not in conv.progress["git"]
+    assert conv.progress["git"]["next"] == intermediate[0]["id"]
+
+
+def test_yes_to_the_milestone_goes_on_to_the_next_level():
+    conv = started("intermediate")
+    for step in steps_of("git", "intermediate"):
+        replies = send(conv, payload=f"DONE:git:{step}")
+    assert "Intermediate milestone" in texts(replies)
+    replies = send(conv, text="yes")
+    assert conv.progress["git"]["level"] == "advanced" and conv.progress["git"]["next"] == "git-10"
+    assert "now at Advanced: 0 of 4 done" in texts(replies)
 
 
 @pytest.mark.parametrize(
@@ -88,7 +158,7 @@ def test_typed_button_title_counts_as_pressing_it():
     conv = Conversation(key="web:u")
     send(conv, payload="GET_STARTED")
     replies = send(conv, text="  browse SKILLS ")
-    assert "page 1 of 3" in texts(replies)
+    assert f"page 1 of {PAGES}" in texts(replies)
 
 
 def test_done_twice_is_counted_once():
@@ -119,9 +189,9 @@ def test_picking_a_started_skill_continues_it():
     assert "Up next" in texts(replies) and conv.state is None
 
 
-@pytest.mark.parametrize("payload, page", [("BROWSE:2", "2 of 3"), ("BROWSE:99", "3 of 3"), ("BROWSE:0", "1 of 3")])
+@pytest.mark.parametrize("payload, page", [("BROWSE:2", 2), ("BROWSE:99", PAGES), ("BROWSE:0", 1)])
 def test_catalog_pages_clamp(payload, page):
-    assert page in texts(send(Conversation(key="web:u"), payload=payload))
+    assert f"page {page} of {PAGES}" in texts(send(Conversation(key="web:u"), payload=payload))
 
 
 def test_a_payload_argument_of_the_wrong_shape_gets_the_fallback():
@@ -130,9 +200,10 @@ def test_a_payload_argument_of_the_wrong_shape_gets_the_fallback():
 
 def test_finishing_a_plan_congratulates_and_offers_next_steps():
     conv = started("advanced")
-    send(conv, payload="DONE:git:git-5")
-    replies = send(conv, payload="DONE:git:git-6")
-    assert "finished every assignment" in texts(replies)
+    for step in steps_of("git", "advanced"):
+        replies = send(conv, payload=f"DONE:git:{step}")
+    milestone = SKILLS.skill("git")["milestones"]["advanced"]["en"]
+    assert f"You've reached the last milestone in Git and version control: “{milestone}”" in texts(replies)
     assert {"RESTART:git", "BROWSE", "PICK:shell"} <= set(choices(replies))
     assert conv.progress["git"]["finished_at"] == 1_000_000.0
 
@@ -194,15 +265,26 @@ def test_any_sequence_gets_an_answer_with_a_way_forward(sequence):
             assert len(entry["done"]) == len(set(entry["done"]))
 
 
-def test_words_in_another_language_we_speak_are_understood():
+def test_words_in_another_language_we_speak_are_understood_and_answered_in_it():
+    # The browser says English; the message says Spanish: the message wins (issue 36).
     english = {"locale": "en_US"}
-    assert "page 1 of 3" in texts(send(Conversation(key="web:u", profile=dict(english)), text="catálogo"))
-    assert "Hi " in texts(send(Conversation(key="web:u", profile=dict(english)), text="hola"))
+    assert f"página 1 de {PAGES}" in texts(send(Conversation(key="web:u", profile=dict(english)), text="catálogo"))
+    assert "¡Hola" in texts(send(Conversation(key="web:u", profile=dict(english)), text="hola"))
+    assert "Hi " in texts(send(Conversation(key="web:u", profile=dict(english)), text="hello"))
+
+
+def test_a_short_word_both_languages_use_does_not_switch_the_language():
+    conv = Conversation(key="web:u", profile={"locale": "en_US"})
+    send(conv, text="hola, quiero aprender python")
+    for word in ("ok", "si", "no", "python"):
+        assert turn(conv, text=word).locale == "es", word
+    assert turn(conv, text="thanks, I want to learn git now").locale == "en"
+    assert turn(conv, text="ok").locale == "en"
 
 
 def test_someone_whose_language_is_not_known_yet_is_answered_in_the_language_they_wrote():
-    assert "página 1 de 3" in texts(send(Conversation(key="messenger:u"), text="catálogo"))
+    assert f"página 1 de {PAGES}" in texts(send(Conversation(key="messenger:u"), text="catálogo"))
     assert "¡Hola, amigo!" in texts(send(Conversation(key="messenger:u"), text="¡hola!"))
-    assert "page 1 of 3" in texts(send(Conversation(key="messenger:u"), text="browse"))
+    assert f"page 1 of {PAGES}" in texts(send(Conversation(key="messenger:u"), text="browse"))
     # English, the default language, wins whenever it matches too.
     assert "Hi there!" in texts(send(Conversation(key="messenger:u"), text="hi"))

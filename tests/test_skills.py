@@ -42,11 +42,18 @@ def test_a_changed_limit_reaches_the_schema(monkeypatch):
 
 
 def test_catalog_is_big_enough_and_links_are_real_https():
-    assert len(DATA["catalog"]) >= 6
+    from mentor.catalog import LEVELS, MIN_LEVEL_STEPS, url_problem
+
+    assert len(DATA["catalog"]) >= 20
+    # Some of the skills added for issue 36, each found under the name people type for it.
+    loaded = skills.build(copy.deepcopy(DATA), ACTIONS, CHECKS)
+    for name in ("javascript", "excel", "english", "public speaking", "data analysis", "cybersecurity"):
+        assert loaded.match_text(None, "en", f"learn {name}")[0] == "pick_skill", name
     for skill in DATA["catalog"]:
-        assert len(skill["assignments"]) >= 5
-        assert all(item["url"].startswith("https://") for item in skill["assignments"])
-        assert {item["level"] for item in skill["assignments"]} == {"beginner", "intermediate", "advanced"}
+        for level in LEVELS:
+            assert sum(1 for item in skill["assignments"] if item["level"] == level) >= MIN_LEVEL_STEPS
+        for item in skill["assignments"]:
+            assert url_problem(item["url"]) is None and url_problem(item["alternative"]["url"]) is None
         assert (ROOT / skill["image"].lstrip("/")).exists()
 
 
@@ -126,7 +133,8 @@ def test_skills_check_command(tmp_path, make_settings):
     runner = app_module.create_app(make_settings()).test_cli_runner()
     result = runner.invoke(args=["skills", "check"])
     assert result.exit_code == 0, result.output
-    assert "ok: " in result.output and "10 skills, 60 assignments" in result.output
+    assignments = sum(len(skill["assignments"]) for skill in DATA["catalog"])
+    assert "ok: " in result.output and f"{len(DATA['catalog'])} skills, {assignments} assignments" in result.output
 
 
 def test_skills_check_fails_on_a_broken_file(tmp_path, make_settings):
@@ -225,14 +233,16 @@ def _broken(change) -> list[str]:
         (lambda s: s["assignments"][0].pop("free"), "missing ['free']"),
         (lambda s: s["assignments"][0].update(free="no"), ".free: true or false"),
         (lambda s: s["assignments"][0].update(lang="fr"), "no string in_lang_fr"),
-        (lambda s: s["assignments"][1].update(minutes=90), "a whole book takes at least 600"),
         (lambda s: s["assignments"][0]["alternative"].update(url=s["assignments"][0]["url"]), "another resource"),
         (lambda s: s["assignments"][0].update(editions={"fr": {"title": "x", "url": "https://x"}}), "editions.fr"),
         (lambda s: s.update(next=[]), ".next: one or more other skills"),
         (lambda s: s.update(next=["python"]), ".next: one or more other skills"),
         (lambda s: s["synonyms"].pop("es"), ".synonyms.es: the words people use"),
         (lambda s: s["synonyms"]["en"].append("git"), "'git' also names"),
-        (lambda s: s.update(assignments=[a for a in s["assignments"] if a["level"] != "advanced"]), "advanced plan"),
+        (
+            lambda s: s.update(assignments=[a for a in s["assignments"] if a["level"] != "advanced"]),
+            "the advanced level needs at least 3 steps, it has 0",
+        ),
     ],
 )
 def test_skills_check_holds_each_skill_to_what_a_learner_needs(change, problem):
@@ -240,12 +250,120 @@ def test_skills_check_holds_each_skill_to_what_a_learner_needs(change, problem):
     assert any(problem in e for e in errors), errors
 
 
+def _level(skill: dict, level: str) -> list[dict]:
+    return [a for a in skill["assignments"] if a["level"] == level]
+
+
+def _first_without_spanish(skill: dict) -> dict:
+    return next(a for a in skill["assignments"] if "es" not in a.get("editions", {}))
+
+
+# The rules of issue 36, one case each: a plan sized to a level and ending at a milestone, steps a
+# reminder's cadence fits, a Spanish edition or a note, and links that are plainly well formed.
+CATALOG_RULES = {
+    "level-with-two-steps": (
+        lambda s: s.update(assignments=[a for a in s["assignments"] if a not in _level(s, "intermediate")[2:]]),
+        "catalog[0]: the intermediate level needs at least 3 steps, it has 2",
+    ),
+    "no-milestones": (lambda s: s.pop("milestones"), "catalog[0].milestones: what a learner can do"),
+    "milestone-missing-a-level": (
+        lambda s: s["milestones"].pop("advanced"),
+        "catalog[0].milestones.advanced.en: what a learner can do",
+    ),
+    "milestone-missing-a-locale": (
+        lambda s: s["milestones"]["beginner"].pop("es"),
+        "catalog[0].milestones.beginner.es: what a learner can do",
+    ),
+    "milestone-empty": (
+        lambda s: s["milestones"]["intermediate"].update(en=" "),
+        "catalog[0].milestones.intermediate.en: what a learner can do",
+    ),
+    "milestone-too-long": (
+        lambda s: s["milestones"]["beginner"].update(en="You can " + "do it " * 40),
+        "catalog[0].milestones.beginner.en: longer than 200",
+    ),
+    "milestone-of-no-level": (lambda s: s["milestones"].update(expert={"en": "x"}), "milestones.expert: not a level"),
+    "step-under-15-minutes": (
+        lambda s: s["assignments"][0].update(minutes=10),
+        "catalog[0].assignments[0].minutes: 15 to 240",
+    ),
+    "step-a-whole-book": (
+        lambda s: s["assignments"][0].update(type="book", minutes=1800),
+        "catalog[0].assignments[0].minutes: 15 to 240",
+    ),
+    "alternative-over-240-minutes": (
+        lambda s: s["assignments"][0]["alternative"].update(minutes=241),
+        "catalog[0].assignments[0].alternative.minutes: 15 to 240",
+    ),
+    "step-neither-spanish-edition-nor-note": (
+        lambda s: s["assignments"][0].pop("editions"),
+        "catalog[0].assignments[0]: neither an edition in 'es' nor a note in 'es'",
+    ),
+    "alternative-neither-spanish-edition-nor-note": (
+        lambda s: s["assignments"][0]["alternative"].pop("note"),
+        "catalog[0].assignments[0].alternative: neither an edition in 'es' nor a note in 'es'",
+    ),
+    "note-beside-an-edition": (
+        lambda s: s["assignments"][0].update(note={"es": "Solo en inglés."}),
+        "catalog[0].assignments[0].note.es: only for a language the bot speaks and the resource is not in",
+    ),
+    "step-without-link": (lambda s: s["assignments"][0].update(url=""), "assignments[0].url: a link is required"),
+    "alternative-without-link": (
+        lambda s: s["assignments"][0]["alternative"].pop("url"),
+        "assignments[0].alternative: missing ['url']",
+    ),
+}
+MALFORMED_LINKS = {
+    "https://docs.python.org/3/tutorial/ introduction.html": "no spaces",
+    "https://docs python.org/": "no spaces",
+    "https://user:secret@docs.python.org/3/": "no user name or password",
+    "https://docs.python.org:8443/3/": "no port",
+    "https://docs.python.org:https/": "not a well-formed link",
+    "https:///3/tutorial/": "needs a host",
+    "https://#introduction": "needs a host",
+    "#introduction": "must be https",
+    "//docs.python.org/3/": "must be https",
+    "ftp://docs.python.org/3/": "must be https",
+    "https://localhost/tutorial/": "a host name with a dot",
+    "https://pythondocs/3/": "a host name with a dot",
+    "https://203.0.113.7/tutorial/": "not an IP address",
+    "https://docs..python.org/": "not a well-formed host name",
+    "https://docs.python.org/3/<tutorial>": "no spaces, quotes",
+}
+
+
+@pytest.mark.parametrize("name", CATALOG_RULES)
+def test_skills_check_holds_the_catalog_to_plans_a_learner_can_follow(name):
+    change, problem = CATALOG_RULES[name]
+    errors = _broken(change)
+    assert any(problem in e for e in errors), errors
+
+
+@pytest.mark.parametrize("url", MALFORMED_LINKS)
+@pytest.mark.parametrize("where", ["step", "alternative", "edition"])
+def test_skills_check_refuses_a_malformed_link(url, where):
+    def change(skill: dict) -> None:
+        step = skill["assignments"][0]
+        {"step": step, "alternative": step["alternative"], "edition": step["editions"]["es"]}[where]["url"] = url
+
+    place = {"step": "assignments[0].url", "alternative": "alternative.url", "edition": "editions.es.url"}[where]
+    errors = _broken(change)
+    assert any(place in e and MALFORMED_LINKS[url] in e for e in errors), errors
+
+
+def test_the_shipped_catalog_gives_a_spanish_reader_an_edition_or_a_note_for_every_resource():
+    for skill in DATA["catalog"]:
+        for step in skill["assignments"]:
+            for found in (step, step["alternative"]):
+                assert found["lang"] == "es" or "es" in found.get("editions", {}) or found["note"]["es"]
+
+
 def test_a_paid_resource_and_another_language_are_said_on_the_card():
     from mentor.catalog import assignment_subtitle
 
     paid = next(a for s in DATA["catalog"] for a in s["assignments"] if a["free"] is False)
     assert assignment_subtitle(paid, DATA["strings"]["en"], "en").endswith(" · paid")
-    english = DATA["catalog"][0]["assignments"][1]
+    english = _first_without_spanish(DATA["catalog"][0])
     assert "en inglés" in assignment_subtitle(english, DATA["strings"]["es"], "es")
     assert "English" not in assignment_subtitle(english, DATA["strings"]["en"], "en")
 
@@ -257,8 +375,46 @@ def test_spanish_speakers_get_the_spanish_edition():
     for payload in ("PICK:python", "LEVEL:python:beginner", "HOURS:python:4"):
         replies = send(conv, payload=payload)
     card = next(c for r in replies for c in r.cards)
-    assert card.title == "El tutorial de Python" and card.url == "https://docs.python.org/es/3/tutorial/"
+    spanish = DATA["catalog"][0]["assignments"][0]["editions"]["es"]
+    assert (card.title, card.url) == (spanish["title"], spanish["url"])
+    assert spanish == {
+        "title": "Una introducción informal a Python",
+        "url": "https://docs.python.org/es/3/tutorial/introduction.html",
+    }
     assert "en inglés" not in card.subtitle
+    assert next(r for r in replies if r.cards).quick_replies  # no note under it: the reader has it in Spanish
+
+
+def test_a_spanish_reader_gets_the_note_of_a_step_with_no_spanish_edition_under_its_card():
+    from test_engine import send
+
+    skill, step = next(
+        (s, a)
+        for s in DATA["catalog"]
+        for a in s["assignments"]
+        if a["level"] == "beginner" and "es" not in a.get("editions", {})
+    )
+    name = skill["id"]
+
+    def up_to_the_step(conv: chat.Conversation) -> list:
+        for payload in (f"PICK:{name}", f"LEVEL:{name}:beginner", f"HOURS:{name}:4"):
+            replies = send(conv, payload=payload)
+        while conv.progress[name]["next"] != step["id"]:
+            replies = send(conv, payload=f"DONE:{name}:{conv.progress[name]['next']}")
+        return replies
+
+    replies = up_to_the_step(chat.Conversation(key="web:es-note", profile={"language": "es"}))
+    at = next(n for n, r in enumerate(replies) if r.cards)
+    card, under = replies[at].cards[0], replies[at + 1]
+    assert card.title == step["title"] and "en inglés" in card.subtitle
+    assert under.text == step["note"]["es"] and not under.cards
+    assert [b.payload for b in under.quick_replies][:2] == [f"SKIP:{name}:{step['id']}", f"HARD:{name}:{step['id']}"]
+    assert not replies[at].quick_replies  # the quick replies come with the last message, the note
+    # An English reader gets the same card and no note: the resource is in their language.
+    replies = up_to_the_step(chat.Conversation(key="web:en-note"))
+    card = next(r for r in replies if r.cards)
+    assert card.cards[0].title == step["title"] and card.quick_replies
+    assert all(step["note"]["es"] != r.text for r in replies)
 
 
 def test_a_checked_file_is_not_checked_again_and_a_changed_one_always_is(tmp_path):

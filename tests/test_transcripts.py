@@ -48,5 +48,5 @@ def test_mentor_journey_reads_the_same_on_every_channel(user, each_store):
     conversation, record = relay.read(key, each_store.load(key))
     assert record.outbox == {}  # everything was delivered
     # Dropped, then brought back by Undo with what it had; "too hard" switched its step to the gentler resource.
-    assert list(conversation.progress) == ["shell"] and conversation.progress["shell"]["alt"] == ["sh-3"]
+    assert list(conversation.progress) == ["shell"] and conversation.progress["shell"]["alt"] == ["sh-7"]
     assert each_store.filed("suggestions")[0]["text"] == "Public speaking for engineers"

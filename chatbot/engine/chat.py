@@ -7,10 +7,11 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
-from chatbot.engine.context import Context, IntentFailed, Turn, fill_payload, reply_from
+from chatbot.engine.context import Context, IntentFailed, People, Turn, fill_payload, reply_from
 from chatbot.engine.conversation import Conversation
+from chatbot.engine.reading import CLARIFY, read
 from chatbot.engine.skills import Skills
-from chatbot.engine.types import Reply, Update
+from chatbot.engine.types import Button, Reply, Update
 from chatbot.engine.understand import ORDINALS, typed_command
 
 MAX_REDIRECTS = 3
@@ -28,23 +29,47 @@ def choose_intent(update: Update, conv: Conversation, skills: Skills, locale: st
     command = update.command or typed_command(text, skills.command_intents)
     if command:
         return skills.command_intents.get(command) or bot["fallback"], {}
-    payload = update.payload
-    if not payload and text:
-        # A typed button title or a short answer ("sure", "the second one") presses it; then the state's words.
-        payload = skills.pick_choice(conv.choices, locale, text) or skills.match_alias(conv.state, locale, text) or ""
-    if payload:
-        found = skills.match_payload(payload)
+    if update.payload:
+        found = skills.match_payload(update.payload)
         return found if found else (bot["fallback"], {})
-    if text:
-        state = skills.states.get(conv.state or "", {})
-        # A state asking for free text (a suggestion) takes it before any global pattern but its own.
-        found = skills.match_text(conv.state, locale, text, scoped_only=bool(state.get("capture_text")))
-        if found:
-            return found
-        on_text = state.get("on_text")
-        if on_text:
-            return on_text, {"text": text}
-    return bot["fallback"], {}
+    if not text:
+        return bot["fallback"], {}
+    reading = read(update, conv, skills, locale, text)
+    return reading.intent, reading.args
+
+
+def add_offers(ctx: Context) -> str | None:
+    """Not sure which act a message meant: the question skills.json words for ``clarify`` gets each
+    likely act as a button, and "neither"; with none to offer, the fallback answers instead."""
+    buttons = [Button(title, payload) for payload in ctx.args.get("offers", []) if (title := offer_title(ctx, payload))]
+    if not buttons or not ctx.replies:
+        del ctx.replies[-1:]  # the question, with nothing to choose from: the fallback says it instead
+        return ctx.skills.data["bot"]["fallback"]
+    ctx.replies[-1].quick_replies = [*buttons, Button(ctx.t("btn_neither"), payload="CANCEL")]
+    return None
+
+
+def offer_title(ctx: Context, payload: str) -> str:
+    """A button's words for ``payload``: the act's own words (``offer_<intent>``), else a skill's
+    title (a pick), else the title of a menu's button for it."""
+    found = ctx.skills.match_payload(payload)
+    if not found:
+        return ""
+    intent, args = found
+    strings = ctx.skills.data["strings"][ctx.locale]
+    if f"offer_{intent}" in strings:
+        # With what the button carries: "4 h a week", "Reminders at 19:00", a value the strings
+        # name in words ("level_beginner": "Beginner").
+        said = {k: ctx.t(f"{k}_{v}") if f"{k}_{v}" in strings else v for k, v in args.items() if v is not None}
+        return ctx.t(f"offer_{intent}", **said)[:20]
+    skill = ctx.skills.skill(args.get("skill", "")) if list(args) == ["skill"] else None
+    if skill is not None:
+        return ctx.skills.localized(skill["title"], ctx.locale)[:20]
+    for menu in ctx.skills.data.get("menus", {}).values():
+        for item in menu:
+            if "payload" in item and fill_payload(item["payload"], ctx.fields()) == payload:
+                return ctx.t(item["title"])
+    return ""
 
 
 def run_intent(name: str, ctx: Context) -> str:
@@ -58,6 +83,8 @@ def run_intent(name: str, ctx: Context) -> str:
             if not redirect:
                 for spec in intent.get("say", []):
                     ctx.say(reply_from(spec, ctx))
+            if name == CLARIFY and not redirect:
+                redirect = add_offers(ctx)
         except Exception as error:
             raise IntentFailed(name) from error
         if redirect:
@@ -70,16 +97,25 @@ def run_intent(name: str, ctx: Context) -> str:
 
 
 def handle(
-    update: Update, conv: Conversation, skills: Skills, now: float | None = None, window: float | None = None
+    update: Update,
+    conv: Conversation,
+    skills: Skills,
+    now: float | None = None,
+    window: float | None = None,
+    people: People | None = None,
 ) -> Turn:
     """Apply one update to the conversation and return what the bot says and files. ``window``: how
-    long after the person's last message their channel lets the bot write unprompted (None: any time)."""
+    long after the person's last message their channel lets the bot write unprompted (None: any time).
+    ``people``: whether a person can take the conversation over (None: nobody can)."""
     now = time.time() if now is None else now
     take_profile(update, conv)
+    chosen_before = conv.profile.get("language")
     locale = locale_of(conv, skills, update)
     intent, args = choose_intent(update, conv, skills, locale)
     understood = dict(args)
-    ctx = Context(update=update, conversation=conv, skills=skills, locale=locale, args=args, now=now, window=window)
+    ctx = Context(
+        update=update, conversation=conv, skills=skills, locale=locale, args=args, now=now, window=window, people=people
+    )
     state_before = conv.state
     if not update.from_bot:
         count_misses(conv, intent == skills.data["bot"]["fallback"])
@@ -89,6 +125,7 @@ def handle(
         # Something the bot could not say while the person was away (Messenger's 24-hour window).
         held, conv.held = conv.held, ""
         run_intent(skills.data["bot"]["on_return"], replace(ctx, goto_set=True, args={"held": held}))
+    remember_language(conv, skills, update, chosen_before)
     if not conv.created_at:
         conv.created_at = now
     conv.updated_at = now
@@ -98,7 +135,17 @@ def handle(
             run_intent(skills.data["bot"]["after_message"], replace(ctx, goto_set=True, replies=[]))
         conv.choices = choices_on_screen(ctx.replies)
     filed = [] if ctx.erase else ctx.filed  # a person forgotten files nothing
-    return Turn(ctx.replies, filed, intent=intent, args=understood, answered=answered, erase=ctx.erase)
+    return Turn(
+        ctx.replies,
+        filed,
+        intent=intent,
+        args=understood,
+        answered=answered,
+        erase=ctx.erase,
+        locale=ctx.locale,
+        handoff=ctx.handoff,
+        handoff_note=ctx.handoff_note,
+    )
 
 
 def count_misses(conv: Conversation, missed: bool) -> None:
@@ -116,6 +163,9 @@ def choices_on_screen(replies: list[Reply]) -> list[dict]:
     a list (two or more), each by its title and its place ("the second one")."""
     last_quick = next((r.quick_replies for r in reversed(replies) if r.quick_replies), [])
     choices = [{"title": b.title, "payload": b.payload, "means": list(b.means)} for b in last_quick if b.payload]
+    single = next((r.cards for r in reversed(replies) if len(r.cards) == 1), [])
+    for card in single:  # one card's buttons that say what typing them means (its "done": ✅)
+        choices += [{"title": "", "payload": b.payload, "means": list(b.means)} for b in card.buttons if b.means]
     cards = next((r.cards for r in reversed(replies) if len(r.cards) >= 2), [])
     for n, card in enumerate(cards):
         payload = next((b.payload for b in card.buttons if b.payload), "")
@@ -138,7 +188,24 @@ def apology(skills: Skills, conv: Conversation, update: Update) -> Reply:
 
 
 def locale_of(conv: Conversation, skills: Skills, update: Update) -> str:
-    """The language chosen, else the platform's; until either is known (Messenger's first message is
-    answered before the profile lookup), the language of the message itself."""
-    known = conv.profile.get("language") or conv.profile.get("locale")
+    """The language of the message itself when its words say it; otherwise the last one the person
+    wrote in, the one they chose, their platform's, in that order. A short word that both
+    languages use ("ok", "no", "si") never switches it."""
+    if update.text and not update.from_bot:
+        found, margin = skills.language(update.text)
+        if found and margin:
+            return found
+    known = conv.profile.get("seen_language") or conv.profile.get("language") or conv.profile.get("locale")
     return skills.pick_locale(known) if known or not update.text else skills.guess_locale(update.text)
+
+
+def remember_language(conv: Conversation, skills: Skills, update: Update, chosen_before: str | None) -> None:
+    """The language the person writes in (or just chose) is the one short messages are read in next."""
+    chosen = conv.profile.get("language")
+    if chosen and chosen != chosen_before:
+        conv.profile["seen_language"] = chosen
+        return
+    if update.text and not update.from_bot:
+        found, margin = skills.language(update.text)
+        if found and margin:
+            conv.profile["seen_language"] = found

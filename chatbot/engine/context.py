@@ -12,6 +12,17 @@ from chatbot.engine.skills import Skills
 from chatbot.engine.types import Button, Card, Reply, Update
 
 
+@dataclass(frozen=True)
+class People:
+    """Whether a person (the bot's owner or their team) can take the conversation over, as the relay
+    knows it: the engine offers and confirms a handoff with it (``Context.handoff``); the relay does
+    the rest."""
+
+    open: bool = False  # a person has this conversation now: the handoff is open
+    around: bool = True  # inside the owner's office hours, or none were set
+    back_at: float | None = None  # outside them: when they start again (seconds since 1970)
+
+
 @dataclass
 class Context:
     """What an action sees: the update, the conversation it may change, and how to speak."""
@@ -28,6 +39,9 @@ class Context:
     goto: str | None = None
     goto_set: bool = False
     erase: bool = False  # the person asked to be forgotten: nothing of this conversation is kept
+    people: People | None = None  # who can take over here; None: nobody, the bot is all there is
+    handoff: str = ""  # asked of the relay: "open" (pass me to a person) or "close" (back to the bot)
+    handoff_note: str = ""  # for the person taking over: where the conversation stands (a skill, a step)
 
     def t(self, key: str, /, **fields: Any) -> str:
         return self.skills.text(key, self.locale, **(self.fields() | fields))
@@ -61,6 +75,9 @@ class Turn:
     args: dict = field(default_factory=dict)
     answered: str = ""  # the intent that answered, after any redirect ("hours_unclear" for unreadable hours)
     erase: bool = False  # delete everything about this person once the replies are queued
+    locale: str = ""  # the language the bot answered in
+    handoff: str = ""  # the relay is asked to hand the conversation to a person ("open") or back ("close")
+    handoff_note: str = ""  # for that person: where the conversation stands
 
 
 class IntentFailed(RuntimeError):

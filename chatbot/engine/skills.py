@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chatbot.engine import understand
+from chatbot.engine import linear, understand
 from chatbot.engine.skills_check import LIMITS, SkillsError, fill, payload_regex, utf16_len, validate
 
 __all__ = ["LIMITS", "Skills", "SkillsError", "build", "load", "utf16_len"]
+LEVEL_NAMES = ["beginner", "intermediate", "advanced"]  # the values a {level} in a pattern stands for
+STEMMERS = {"en": "english", "es": "spanish", "pt": "portuguese", "fr": "french", "de": "german", "it": "italian"}
 
 
 @dataclass
@@ -30,6 +32,9 @@ class Skills:
     finders: dict[str, tuple[str, ...]] = field(default_factory=dict)  # each entity's names: is one in the text?
     names: list[str] = field(default_factory=list)  # one-word names, for correcting near misses
     merged: dict[tuple[str, str], dict] = field(default_factory=dict)  # words(), once per locale and part
+    lexicon: dict[str, frozenset[str]] = field(default_factory=dict)  # each locale's own words (own_words())
+    by_words: dict[tuple[str, ...], str] = field(default_factory=dict)  # a skill's name, word by word
+    known: understand.Lexicon | None = None  # known_words(), built the first time a typo is looked for
 
     @property
     def locales(self) -> list[str]:
@@ -110,40 +115,108 @@ class Skills:
 
     def guess_locale(self, text: str) -> str:
         """The language a message is written in, for someone whose language is not known yet: the
-        first locale (the default first) whose own patterns match it; the default when none does."""
-        folded = understand.fold(text).lstrip(understand.OPENERS)
-        named = self.named_in(folded)
-        for loc in self._with_fallback(self.default_locale):
-            candidates = self.text_intents.get(loc, [])
-            if any(pattern.needs <= named and pattern.search(folded) for pattern, _, _ in candidates):
-                return loc
-        return self.default_locale
+        one whose own words it holds most of; the default when no word tells."""
+        found, _ = self.language(text)
+        return found or self.default_locale
+
+    def language(self, text: str) -> tuple[str, int]:
+        """The language of ``text`` by its words ("" when none tells) and how many words more of it
+        than of the next: the engine trusts a margin of two, or one from a longer word."""
+        folded = understand.fold(text)
+        found, margin = understand.language_of(folded, self.own_words())
+        if found and margin == 1:
+            own = self.own_words()[found]
+            if not any(len(w) >= 4 for w in understand.words(folded) if w in own):
+                return found, 0  # "si", "ya", "me": too short to say on their own
+        return found, margin
+
+    def own_words(self) -> dict[str, frozenset[str]]:
+        """Per locale, the words only that locale's strings, patterns and vocabulary use (built
+        the first time a message needs it)."""
+        if not self.lexicon:
+            every = {loc: frozenset(self._words_of(loc)) for loc in self.locales}
+            for loc, mine in every.items():
+                others = frozenset().union(*(w for o, w in every.items() if o != loc))
+                self.lexicon[loc] = mine - others
+            self.lexicon["*"] = frozenset().union(*every.values())
+        return {loc: words for loc, words in self.lexicon.items() if loc != "*"}
+
+    def known_words(self) -> understand.Lexicon:
+        """Every word the bot's own text uses in any language, in any of its forms: never a typo of
+        a skill's name."""
+        if self.known is None:
+            self.own_words()
+            languages = [STEMMERS[loc] for loc in self.locales if loc in STEMMERS]
+            self.known = understand.Lexicon(self.lexicon["*"] - frozenset(self.names), languages)
+        return self.known
+
+    def _words_of(self, locale: str) -> set[str]:
+        strings = " ".join(self.data["strings"].get(locale, {}).values())
+        found: set[str] = set(understand.words(understand.bare(strings), limit=len(strings)))
+        sources = [p for i in self.intents.values() for p in i.get("triggers", {}).get("patterns", {}).get(locale, [])]
+        sources += [p for state in self.states.values() for p in state.get("aliases", {}).get(locale, {})]
+        said = REGEX_ESCAPE.sub(" ", " ".join(sources).lower())
+        found.update(understand.words(said, limit=len(said)))
+        vocabulary = self.data.get("vocabulary", {}).get(locale, {})
+        for part in vocabulary.values():
+            for value in part.values():
+                phrases = value if isinstance(value, list) else list(value) if isinstance(value, dict) else []
+                said = understand.bare(" ".join(phrases))
+                found.update(understand.words(said, limit=len(said)))
+        return {w for w in found if len(w) > 1}
 
     def match_alias(self, state: str | None, locale: str, text: str) -> str | None:
-        folded = understand.fold(text)
-        lead = len(folded) - len(folded.lstrip(understand.OPENERS))
-        folded, text = folded[lead:], text[lead:]
+        hit = self.alias_hit(state, locale, text)
+        return hit.intent if hit else None
+
+    def alias_hit(self, state: str | None, locale: str, text: str) -> Hit | None:
+        """The first alias of ``state`` the text matches: its payload, filled, and where it matched."""
+        found = self.alias_hits(state, locale, text, first=True)
+        return found[0] if found else None
+
+    def alias_hits(self, state: str | None, locale: str, text: str, first: bool = False) -> list[Hit]:
+        """Every payload the aliases of ``state`` read in the text, each with its first match, in
+        the order they are tried: "beginner or intermediate" says two answers."""
+        folded, text = _lead_off(text)
+        hits: dict[str, Hit] = {}
         for loc in self._with_fallback(locale):
             for pattern, target in self.aliases.get((state or "", loc), []):
                 found = pattern.search(folded)
                 if found:
-                    return fill(target, self._arguments(found, text))
-        return None
+                    payload = fill(target, self._arguments(found, text))
+                    hits.setdefault(payload, Hit(payload, {}, found.start(), found.end(), folded))
+                    if first:
+                        return list(hits.values())
+        return list(hits.values())
 
     def match_text(
         self, state: str | None, locale: str, text: str, scoped_only: bool = False
     ) -> tuple[str, dict] | None:
+        hit = self.text_hit(state, locale, text, scoped_only)
+        return (hit.intent, hit.args) if hit else None
+
+    def text_hit(
+        self,
+        state: str | None,
+        locale: str,
+        text: str,
+        scoped_only: bool = False,
+        skip: frozenset[str] = frozenset(),
+        correct: bool = True,
+        only: frozenset[str] = frozenset(),
+    ) -> Hit | None:
         """A text pattern for this state first, then one that applies anywhere (unless ``scoped_only``:
-        a state that takes free text). Matched without case or accents; a second try with near-miss
-        names corrected ("pyhton"). Captured text comes back as written; a captured name, as its id."""
-        folded = understand.fold(text)
-        lead = len(folded) - len(folded.lstrip(understand.OPENERS))  # "¿qué sigue?" reads as "qué sigue?"
-        folded, text = folded[lead:], text[lead:]
-        found = self._search(state, locale, folded, text, scoped_only)
-        if found is None and self.names:
-            fixed = understand.correct(folded, self.names)
+        a state that takes free text), none of the intents in ``skip``. Matched without case or
+        accents; a second try with near-miss names corrected ("pyhton"). Captured text comes back as
+        written; a captured name, as its id."""
+        folded, text = _lead_off(text)
+        found = self._search(state, locale, folded, text, scoped_only, skip, only)
+        if found is None and correct and self.names:
+            fixed = understand.correct(folded, self.names, self.known_words())
             if fixed != folded:
-                found = self._search(state, locale, fixed, fixed, scoped_only)
+                found = self._search(state, locale, fixed, fixed, scoped_only, skip, only)
+                if found:
+                    found.corrected = True
         return found
 
     def named_in(self, folded: str) -> frozenset[str]:
@@ -151,19 +224,67 @@ class Skills:
         match then, so the others are not even compiled (a cold start's first message) nor run."""
         return frozenset(entity for entity, names in self.finders.items() if any(n in folded for n in names))
 
-    def _search(self, state, locale, folded: str, original: str, scoped_only: bool) -> tuple[str, dict] | None:
+    def skills_named(self, folded: str) -> list[str]:
+        """The ids of the skills ``folded`` names, in the order it names them (longest names first)."""
+        if not self.by_words:
+            for name, skill in self.entities.get("skill", {}).items():
+                self.by_words.setdefault(tuple(understand.words(name)), skill)
+        said = understand.words(folded)
+        longest = max((len(k) for k in self.by_words), default=0)
+        found: list[str] = []
+        i = 0
+        while i < len(said):
+            for n in range(min(longest, len(said) - i), 0, -1):
+                named = self.by_words.get(tuple(said[i : i + n]))
+                if named:
+                    found.append(named)
+                    i += n - 1
+                    break
+            i += 1
+        return list(dict.fromkeys(found))
+
+    def text_hits(
+        self, state: str | None, locale: str, text: str, scoped_only: bool = False, skip: frozenset[str] = frozenset()
+    ) -> list[Hit]:
+        """Every intent whose patterns the text matches as typed, each with its first match, in the
+        order ``text_hit`` tries them: what else a message says beside what it is read as."""
+        folded, text = _lead_off(text)
+        return self._search_all(state, locale, folded, text, scoped_only, skip)
+
+    def _search(
+        self, state, locale, folded: str, original: str, scoped_only: bool, skip=frozenset(), only=frozenset()
+    ) -> Hit | None:
+        found = self._search_all(state, locale, folded, original, scoped_only, skip, only, first=True)
+        return found[0] if found else None
+
+    def _search_all(
+        self,
+        state,
+        locale,
+        folded: str,
+        original: str,
+        scoped_only: bool,
+        skip=frozenset(),
+        only=frozenset(),
+        first: bool = False,
+    ) -> list[Hit]:
         candidates = [c for loc in self._with_fallback(locale) for c in self.text_intents.get(loc, [])]
         named = self.named_in(folded)
+        hits: dict[str, Hit] = {}
         for scoped in (True, False) if not scoped_only else (True,):
             for pattern, intent, in_states in candidates:
                 if bool(in_states) != scoped or (scoped and state not in in_states) or not pattern.needs <= named:
                     continue
+                if intent in skip or intent in hits or (only and intent not in only):
+                    continue
                 found = pattern.search(folded)
                 if found:
-                    return intent, self._arguments(found, original)
-        return None
+                    hits[intent] = Hit(intent, self._arguments(found, original), found.start(), found.end(), folded)
+                    if first:
+                        return list(hits.values())
+        return list(hits.values())
 
-    def _arguments(self, found: re.Match, original: str) -> dict:
+    def _arguments(self, found: linear.Found, original: str) -> dict:
         args = {}
         for name, value in found.groupdict().items():
             if value is None:
@@ -173,6 +294,40 @@ class Skills:
             else:
                 args[name] = original[found.start(name) : found.end(name)].strip()
         return args
+
+
+@dataclass
+class Hit:
+    """What a pattern or an alias made of a message: the intent (or payload), its arguments, and
+    the span it matched in the folded text (a match of the whole message is surer than of a word)."""
+
+    intent: str
+    args: dict
+    start: int
+    end: int
+    folded: str
+    corrected: bool = False  # found only once a near-miss name was corrected
+    offset: int | None = None  # where the searched text starts in the message, when not a suffix of it
+
+    @property
+    def whole(self) -> bool:
+        return self.start == 0 and self.end >= len(self.folded.rstrip(understand.EDGES))
+
+    @property
+    def span(self) -> int:
+        return self.end - self.start
+
+
+# What in a pattern is not a word of its language: escapes (\\b, \\d), group openers, {fields}.
+# Run on skills.json's own patterns (not on what people type), many matches a text: Python's re.
+REGEX_ESCAPE = re.compile(r"\\[a-zA-Z]|\(\?(?:P<[a-z_]+>|<[=!]|[:!=])|\{[a-z_]+\}|[^a-z ]")
+
+
+def _lead_off(text: str) -> tuple[str, str]:
+    """The folded text and the text as written, both without what opens the message ("¿", quotes)."""
+    folded = understand.fold(text)
+    lead = len(folded) - len(folded.lstrip(understand.OPENERS))  # "¿qué sigue?" reads as "qué sigue?"
+    return folded[lead:], text[lead:]
 
 
 def load(path: str, actions: dict[str, Callable] | None = None, checks: tuple = ()) -> Skills:
@@ -206,25 +361,25 @@ def stamp_of(raw: bytes, actions: dict[str, Callable], checks: tuple) -> str:
 
 
 class Pattern:
-    """A skills.json pattern, compiled the first time it is used: a cold start's first message
-    needs a handful of the hundreds there are (the {skill} ones are long alternations). ``needs``:
-    the entities it names, one of whose names a text must hold for it to match."""
+    """A skills.json pattern, compiled (by RE2, linear in the text) the first time it is used: a
+    cold start's first message needs a handful of the hundreds there are. ``needs``: the entities
+    it names, one of whose names a text must hold for it to match."""
 
-    __slots__ = ("source", "flags", "needs", "_compiled")
+    __slots__ = ("source", "ignore_case", "needs", "_compiled")
 
-    def __init__(self, source: str, flags: int = re.IGNORECASE, needs: frozenset[str] = frozenset()) -> None:
-        self.source, self.flags, self.needs = source, flags, needs
-        self._compiled: re.Pattern | None = None
+    def __init__(self, source: str, ignore_case: bool = True, needs: frozenset[str] = frozenset()) -> None:
+        self.source, self.ignore_case, self.needs = source, ignore_case, needs
+        self._compiled: linear.Pattern | None = None
 
-    def compiled(self) -> re.Pattern:
+    def compiled(self) -> linear.Pattern:
         if self._compiled is None:
-            self._compiled = re.compile(self.source, self.flags)
+            self._compiled = linear.compile(self.source, self.ignore_case)
         return self._compiled
 
-    def search(self, text: str) -> re.Match | None:
+    def search(self, text: str) -> linear.Found | None:
         return self.compiled().search(text)
 
-    def match(self, text: str) -> re.Match | None:
+    def match(self, text: str) -> linear.Found | None:
         return self.compiled().match(text)
 
 
@@ -232,7 +387,9 @@ def build(data: dict, actions: dict[str, Callable], checks: tuple = (), checked:
     errors = [] if checked else validate(data, actions, checks)
     if errors:
         raise SkillsError(errors)
-    skills = Skills(data=data, actions=actions, entities={"skill": skill_names(data)})
+    entities = {"skill": skill_names(data), "lang": named_in_meanings(data, "lang", list(data.get("strings", {})))}
+    entities["level"] = named_in_meanings(data, "level", LEVEL_NAMES)
+    skills = Skills(data=data, actions=actions, entities=entities)
     skills.names = [name for table in skills.entities.values() for name in table if " " not in name]
     names = {entity: understand.alternation(list(table)) for entity, table in skills.entities.items()}
     # Plain substring tests: the names as one regex took longer to compile than the rest of a first message.
@@ -247,7 +404,7 @@ def build(data: dict, actions: dict[str, Callable], checks: tuple = (), checked:
     for name, intent in data["intents"].items():
         triggers = intent.get("triggers", {})
         for template in triggers.get("payloads", []):
-            skills.payload_intents.append((Pattern(payload_regex(template), re.ASCII), name))
+            skills.payload_intents.append((Pattern(payload_regex(template), ignore_case=False), name))
         for command in triggers.get("commands", []):
             skills.command_intents[command] = name
         in_states = tuple(triggers.get("in_states", ()))
@@ -260,11 +417,24 @@ def build(data: dict, actions: dict[str, Callable], checks: tuple = (), checked:
     return skills
 
 
+def named_in_meanings(data: dict, entity: str, values: list[str]) -> dict[str, str]:
+    """The words for each value of ``entity`` ("spanish", "castellano" for the language es;
+    "principiante" for the level beginner), folded, to the value: the vocabulary's
+    ``<entity>_<value>`` meanings in every locale. A pattern names them as ``{entity}``."""
+    names: dict[str, str] = {}
+    for value in values:
+        for table in data.get("vocabulary", {}).values():
+            for phrase in table.get("meanings", {}).get(f"{entity}_{value}", []):
+                names.setdefault(understand.trim(phrase), value)
+    return names
+
+
 def skill_names(data: dict) -> dict[str, str]:
-    """Every way skills.json names a skill (its id, its titles, its synonyms), folded, to its id."""
+    """Every way skills.json names a skill (its titles, its synonyms), folded, to its id. Not its
+    id: an id is a payload's word ("algo" is Spanish for "something", not Algorithms)."""
     names: dict[str, str] = {}
     for skill in data.get("catalog", []):
-        phrases = [skill["id"], *skill["title"].values()]
+        phrases = [*skill["title"].values()]
         phrases += [p for words in skill.get("synonyms", {}).values() for p in words]
         for phrase in phrases:
             names.setdefault(understand.trim(phrase), skill["id"])

@@ -17,6 +17,7 @@ from typing import Any
 
 from chatbot.core import channels
 from chatbot.core.text import utf16_len
+from chatbot.engine import linear
 
 # The one table of platform limits, from the channel registry: for each kind, the strictest any
 # channel declares, so that what skills.json says fits every platform.
@@ -63,6 +64,7 @@ ARGUMENT_SHAPES = {
     "lang": r"[a-z]{2}",
 }
 ANY_ARGUMENT = r"[A-Za-z0-9_.-]{1,64}"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def payload_regex(template: str) -> str:
@@ -268,10 +270,14 @@ class Checker:
                 self.errors.append(f"{where}.payloads: {template!r} must look like NAME or NAME:{{arg}}")
 
     def regex(self, where: str, pattern: str) -> None:
-        try:
-            re.compile(pattern)
-        except re.error as error:
-            self.errors.append(f"{where}: {pattern!r}: {error}")
+        """A pattern runs on what people type: RE2 must take it (linear time: no backreferences,
+        no lookarounds), with each {entity} standing for its alternation of names."""
+        reason = linear.check(FIELD_RE.sub(lambda m: f"(?P<{m.group(1)}>x)", pattern))
+        if reason:
+            self.errors.append(f"{where}: {pattern!r}: {reason} (patterns must run in linear time: RE2 syntax)")
+        named = FIELD_RE.findall(pattern)
+        if len(named) != len(set(named)):
+            self.errors.append(f"{where}: {pattern!r}: names an {{entity}} twice; split it into two patterns")
 
     def states(self) -> None:
         for name, state in self.data.get("states", {}).items():
@@ -310,10 +316,14 @@ class Checker:
             where = f"vocabulary.{locale}"
             if locale not in self.strings:
                 self.errors.append(f"{where}: no strings for locale {locale!r}")
+            tables = ("numbers", "weekdays")  # a word to its number, a day's name to its short name
             lists = {
                 **table.get("meanings", {}),
-                **{k: v for k, v in table.get("durations", {}).items() if k != "numbers"},
+                **{k: v for k, v in table.get("durations", {}).items() if k not in tables},
             }
+            for word, day in table.get("durations", {}).get("weekdays", {}).items():
+                if not isinstance(day, str) or day not in WEEKDAYS:
+                    self.errors.append(f"{where}.durations.weekdays.{word}: must be one of {', '.join(WEEKDAYS)}")
             for name, phrases in lists.items():
                 if not isinstance(phrases, list) or not all(isinstance(p, str) and p.strip() for p in phrases):
                     self.errors.append(f"{where}.{name}: must be a list of non-empty phrases")

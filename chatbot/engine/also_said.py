@@ -1,0 +1,160 @@
+"""What else a message says beside what it is read as, filled in: several things said at once
+("git, intermediate, 4 hours a week", "yes at noon", "remind me in 3 days"), and the subject of a
+suggestion or a topic as typed, without the words that lead to it ("maybe", "clases de") or the
+courtesy after it. Read from skills.json's vocabulary and the amounts of time (amounts.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chatbot.engine import amounts, understand
+from chatbot.engine.skills import Skills
+
+MAX_TAILS = 4  # courtesy words taken off the end of a subject ("please, thanks!")
+SUBJECT_EDGES = understand.EDGES + "🙂😊🙏👍😀😄❤️❤!?"
+OTHER_DAY = ("other day", "2 days", "two days", "dos dias", "2 dias", "dia por medio", "alternate", "dia si y otro no")
+DAY_WORDS = frozenset({"day", "days", "dia", "dias"})  # "in 3 days": a snooze's
+EVERY = frozenset({"every", "each", "cada"})  # "cada dos días": how often, not when
+LEVEL_WORDS = frozenset({"level", "nivel"})  # "nivel básico": a level named outright
+LEVEL_NAME = 7  # letters of a level's name said outright with a skill ("beginner"), not "pro" or "medium"
+
+
+@dataclass
+class Meant:
+    """An intent and its arguments, as they are filled in."""
+
+    intent: str
+    args: dict
+
+
+def subject(text: str, meanings: dict) -> str:
+    """What a suggestion or a topic is about, as typed: without the words that lead to it ("maybe",
+    "a course on", "clases de"), courtesy ("please", "gracias"), punctuation or emoji around it."""
+    leads = [*meanings.get("filler", []), *meanings.get("lead_in", [])]
+    folded = understand.fold(text)
+    start = len(folded) - len(understand.strip_fillers(folded, leads))
+    end = without_tails(folded, start, len(folded), meanings.get("courtesy", []))
+    said = text[start:end].strip(SUBJECT_EDGES)
+    return said or text.strip()
+
+
+def without_tails(folded: str, start: int, end: int, courtesy: list[str]) -> int:
+    """Where ``folded[start:end]`` ends without the courtesy words and punctuation it ends with."""
+    tails = sorted({understand.trim(c) for c in courtesy if understand.trim(c)}, key=len, reverse=True)
+    changed, rounds = True, 0
+    while changed and rounds < MAX_TAILS:
+        changed, rounds = False, rounds + 1
+        rest = folded[start:end].rstrip(SUBJECT_EDGES)
+        end = start + len(rest)
+        for tail in tails:
+            if rest.endswith(tail) and len(rest) > len(tail) and not rest[-len(tail) - 1].isalnum():
+                end -= len(tail)
+                changed = True
+                break
+    return end
+
+
+def _cadence(text: str, table: dict, locale: str = "") -> str:
+    """ "every other day" -> "2", "daily" -> "1", "weekly" -> "7", "twice a week" -> "4"; "" when
+    no cadence is said."""
+    toks = amounts.tokens(text, locale)
+    said = " ".join(toks)
+    if any(p in said for p in OTHER_DAY):
+        return "2"
+    marks = amounts._marks(amounts.reader(table), toks)
+    kinds = {kind for _, kind, _ in marks}
+    for (i, kind, value), nxt in zip(marks, marks[1:], strict=False):
+        if kind == "number" and nxt[1] == "week" and nxt[0] - i <= 3 and toks[i] not in amounts.ARTICLES:
+            return str(max(1, min(7, int(7 / max(float(value), 1) + 0.5))))  # "twice a week": every 4 days
+    return "1" if "day" in kinds else "7" if "week" in kinds else ""
+
+
+def _in_days(text: str, table: dict, locale: str) -> str:
+    """ "remind me in 3 days", "give me a couple of days", "en dos días" -> the number of days."""
+    toks = amounts.tokens(text, locale)
+    marks = amounts._marks(amounts.reader(table), toks)
+    for (i, kind, value), nxt in zip(marks, marks[1:], strict=False):
+        if i > 0 and toks[i - 1] in EVERY:
+            continue  # "cada dos días": how often, not when
+        if kind == "number" and toks[nxt[0]] in DAY_WORDS and nxt[0] - i <= 3 and 0 < float(value) <= 30:
+            return str(int(float(value)))
+    return ""
+
+
+def fill(skills: Skills, intent: str, args: dict, text: str, state: str, locale: str) -> tuple[str, dict]:
+    """Several things said at once fill everything they say: a skill picked with its level and
+    hours ("git, intermediate, 4 hours a week"), an answer about the level or the hours with the
+    other one and a time for reminders, a yes to reminders with a time or how often ("yes at
+    noon": reminders at 12), a snooze with its days. The intent read, and its arguments."""
+    reading = Meant(intent, dict(args))
+    meanings = skills.words(locale, "meanings")
+    table = skills.words(locale, "durations")
+    for key in ("text", "topic"):
+        if reading.args.get(key):
+            reading.args[key] = subject(str(reading.args[key]), meanings)
+    if reading.intent == "remind_on":
+        reading = _reminder_said(reading, text, table, locale)
+    if reading.intent == "remind_every" and "days" not in reading.args:
+        days = _cadence(text, table, locale)
+        if days:
+            reading.args["days"] = days
+    if reading.intent == "snooze" and "days" not in reading.args:
+        days = _in_days(text, table, locale)
+        if days:
+            reading.args["days"] = days
+    if reading.intent in ("pick_skill", "mention_skill") and reading.args.get("skill"):
+        _plan_said(skills, reading, text, table, locale)
+    if reading.intent == "remind_at" and "hour" not in reading.args:
+        clock = amounts.clock(text, table, locale, part_of_day=True)
+        if clock:
+            reading.args["hour"] = str(clock[0])
+    if reading.intent not in ("choose_level", "choose_hours"):
+        return reading.intent, reading.args
+    if reading.intent == "choose_level" and "hours" not in reading.args:
+        said = amounts.read_amounts(text, table, locale)
+        weekly = amounts.hours_per_week(text, table, locale) if said else None
+        if weekly:
+            reading.args["hours"] = str(max(1, int(weekly + 0.5)))
+    # A level correction said with the hours ("actually I'm a beginner, 3 hours"), in words: a number
+    # alone at the hours question is hours, never the level question's third button.
+    worded = any(character.isalpha() for character in text)
+    if reading.intent == "choose_hours" and "level" not in reading.args and state != "choosing_level" and worded:
+        level = skills.alias_hit("choosing_level", locale, text)
+        found = skills.match_payload(level.intent) if level else None
+        if found and found[1].get("level"):
+            reading.args["level"] = found[1]["level"]
+    if any(w in understand.fold(text) for w in meanings.get("remind", [])):
+        clock = amounts.clock(text, table, locale, part_of_day=True)
+        if clock:
+            reading.args["hour"] = str(clock[0])
+    return reading.intent, reading.args
+
+
+def _reminder_said(reading: Meant, text: str, table: dict, locale: str) -> Meant:
+    """A yes to reminders that says when: in some days (a snooze), at a time, or how often."""
+    days = _in_days(text, table, locale)
+    if days:
+        return Meant("snooze", {"days": days})
+    clock = amounts.clock(text, table, locale, part_of_day=True, said_as_time=True)
+    if clock:
+        return Meant("remind_at", {"hour": str(clock[0])})
+    cadence = _cadence(text, table, locale)
+    if cadence:
+        return Meant("remind_every", {"days": cadence})
+    return reading
+
+
+def _plan_said(skills: Skills, reading: Meant, text: str, table: dict, locale: str) -> None:
+    """A skill picked with its level named outright and the hours it gets ("quiero python, soy
+    principiante", "sql, nivel intermedio, unas 3 horas a la semana")."""
+    levels = skills.entities.get("level", {})
+    said = understand.words(understand.fold(text))
+    for n, word in enumerate(said):
+        named = n > 0 and said[n - 1] in LEVEL_WORDS  # "nivel básico", "level: basic"
+        if word in levels and (len(word) >= LEVEL_NAME or named):
+            reading.args.setdefault("level", levels[word])
+            break
+    if "level" in reading.args and amounts.read_amounts(text, table, locale):
+        weekly = amounts.hours_per_week(text, table, locale)
+        if weekly:
+            reading.args["hours"] = str(max(1, int(weekly + 0.5)))

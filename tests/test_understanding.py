@@ -1,0 +1,360 @@
+"""How the engine reads typed text (issue 36): clear readings act, guesses ask, the language is
+the message's own, times and amounts as people say them, and "done" is about the step seen."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from corpus_scoring import SKILLS, Case, run
+
+from chatbot.engine import amounts, chat, understand
+from chatbot.engine.conversation import Conversation
+from chatbot.engine.types import Update
+
+_ids = itertools.count()
+DURATIONS = SKILLS.words("en", "durations")
+
+
+def say(conv: Conversation, now: float = 1_000_000.0, sent: float = 0.0, lang: str = "en", **kwargs) -> chat.Turn:
+    update = Update(
+        channel="web", user_id=conv.user_id, event_id=str(next(_ids)), locale=lang, timestamp=sent, **kwargs
+    )
+    return chat.handle(update, conv, SKILLS, now=now)
+
+
+def on_a_card() -> Conversation:
+    conv = Conversation(key=f"web:u{next(_ids)}")
+    for payload in ("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:off", "NEXT:git"):
+        say(conv, payload=payload)
+    return conv
+
+
+def payloads(turn: chat.Turn) -> list[str]:
+    return [b.payload for r in turn.replies for b in r.quick_replies + r.buttons if b.payload]
+
+
+def test_two_dones_sent_before_the_next_step_was_shown_tick_off_one_step():
+    conv = on_a_card()
+    first = say(conv, now=1_000_100.0, sent=1_000_099.0, text="done")
+    second = say(conv, now=1_000_100.2, sent=1_000_099.1, text="done")  # sent before the first's reply
+    assert first.intent == second.intent == "mark_done"
+    assert conv.progress["git"]["done"] == ["git-1"]
+    assert "git-1" not in conv.slots["shown"]
+    third = say(conv, now=1_000_900.0, sent=1_000_899.0, text="done")  # read the new card, then done
+    assert third.intent == "mark_done" and len(conv.progress["git"]["done"]) == 2
+
+
+def test_a_tick_on_a_card_marks_that_step_done():
+    conv = on_a_card()
+    turn = say(conv, text="✅")
+    assert turn.intent == "mark_done" and conv.progress["git"]["done"] == ["git-1"]
+
+
+@pytest.mark.parametrize(
+    "said",
+    ["could you say that again", "that's great", "I need to sign in", "seeking advice", "it's cloudy", "algo"],
+)
+def test_common_words_are_never_corrected_into_a_skill(said):
+    folded = understand.fold(said)
+    assert understand.correct(folded, SKILLS.names, SKILLS.known_words()) == folded
+    assert say(Conversation(key=f"web:u{next(_ids)}"), text=said).intent != "pick_skill"
+
+
+def test_a_slip_of_the_keyboard_in_a_skill_name_is_corrected():
+    assert understand.near_miss("pyhton", SKILLS.names) == "python"
+    assert say(Conversation(key=f"web:u{next(_ids)}"), text="i want to learn pyhton").args == {"skill": "python"}
+    unsure = say(Conversation(key=f"web:u{next(_ids)}"), text="i want to lern pyhton")  # two slips: asked
+    assert unsure.answered == "clarify" and "PICK:python" in payloads(unsure)
+
+
+def test_algo_is_spanish_for_something_not_algorithms():
+    turn = say(Conversation(key=f"web:u{next(_ids)}"), lang="es", text="tienen algo de excel?")
+    assert "PICK:algo" not in payloads(turn) and turn.args.get("skill") != "algo"
+
+
+def test_a_skill_named_in_passing_is_asked_about_not_picked():
+    conv = Conversation(key=f"web:u{next(_ids)}")
+    turn = say(conv, text="my english teacher said hi")
+    assert turn.answered == "clarify" and "PICK:english" in payloads(turn) and not conv.progress
+
+
+def test_a_leading_ok_before_a_request_is_not_an_answer():
+    conv = Conversation(key=f"web:u{next(_ids)}")
+    for payload in ("PICK:git", "LEVEL:beginner", "HOURS:4"):  # the reminder question is on screen
+        say(conv, payload=payload)
+    assert say(conv, text="ok whats my next assignment").intent == "next_assignment"
+    assert not conv.reminder.get("enabled")
+
+
+def test_level_and_hours_in_one_message_fill_both():
+    conv = Conversation(key=f"web:u{next(_ids)}")
+    say(conv, payload="PICK:python")
+    say(conv, text="complete beginner, 3 hours a week")
+    assert conv.progress["python"]["level"] == "beginner" and conv.progress["python"]["hours"] == 3
+
+
+@pytest.mark.parametrize(
+    "said, weekly",
+    [
+        ("1 hora al dia de lunes a viernes", 5),
+        ("media horita diaria", 3.5),
+        ("los findes 2 horas", 4),
+        ("2 hours tuesday and thursday", 4),
+        ("1h mon-fri plus 3h on sunday", 8),
+        ("between 4 and 6 hours", 5),
+        ("two or three hours", 2.5),
+        ("dos horas el sábado y dos el domingo", 4),
+        ("veinticinco horas", 25),
+        ("10 hours a month", 10 * 7 / 30.4),
+        ("I have no idea", None),
+    ],
+)
+def test_hours_a_week_as_people_say_them(said, weekly):
+    got = amounts.hours_per_week(said, SKILLS.words("es", "durations"))
+    assert got == pytest.approx(weekly) if weekly is not None else got is None
+
+
+@pytest.mark.parametrize(
+    "said, hour",
+    [
+        ("mandame los recordatorios a las 7 de la tarde", 19),
+        ("activa los recordatorios para las 9 de la mañana", 9),
+        ("every evening at 7", 19),
+        ("remind me at noon", 12),
+        ("a las siete y media de la tarde", 19),
+        ("6:30 pm", 18),
+    ],
+)
+def test_times_of_day_as_people_say_them(said, hour):
+    assert amounts.clock(said, SKILLS.words("es", "durations"))[0] == hour
+
+
+def test_every_evening_at_7_sets_19_00_not_a_weekly_reminder():
+    conv = Conversation(key=f"web:u{next(_ids)}")
+    for payload in ("PICK:git", "LEVEL:beginner", "HOURS:4"):
+        say(conv, payload=payload)
+    turn = say(conv, text="every evening at 7")
+    assert turn.intent == "remind_at" and conv.reminder["hour"] == 19 and conv.reminder["enabled"]
+
+
+def test_asking_for_a_person_is_understood_in_both_languages():
+    assert say(Conversation(key=f"web:u{next(_ids)}"), text="/human").intent == "human"
+    assert (
+        say(Conversation(key=f"web:u{next(_ids)}"), lang="es", text="quiero hablar con una persona").intent == "human"
+    )
+
+
+def test_more_choices_shows_the_next_page():
+    conv = Conversation(key=f"web:u{next(_ids)}")
+    say(conv, payload="BROWSE")
+    assert say(conv, lang="es", text="mas opciones").args.get("page") == "2"
+
+
+def said_in(context: str, text: str, lang: str = "en") -> tuple[chat.Turn, Conversation]:
+    """``text`` said in a fresh conversation brought to ``context`` (as the corpus scorer does)."""
+    return run(Case(context, lang, text, ""))
+
+
+@pytest.mark.parametrize(
+    "context, lang, said, never, offered",
+    [
+        ("card", "es", "ya no quiero aprender git", "pick_skill", "DROP:git"),
+        ("card", "en", "I don't want to learn git anymore", "pick_skill", "DROP:git"),
+        ("start", "en", "don't send me reminders", "remind_on", "REMIND:off"),
+        ("card", "en", "I haven't finished it yet", "mark_done", ""),
+        ("card", "es", "no quiero empezar de cero", "restart_skill", ""),
+    ],
+)
+def test_an_act_under_a_negation_is_never_taken(context, lang, said, never, offered):
+    turn, conv = said_in(context, said, lang)
+    assert turn.intent != never and not conv.progress.get("git", {}).get("done")
+    assert not offered or offered.startswith("DROP") and turn.intent == "drop_skill" or offered in payloads(turn)
+
+
+@pytest.mark.parametrize(
+    "said, offered",
+    [
+        ("this is way too hard and the link doesn't work", {"HARD:git:git-1", "BROKEN:git:git-1"}),
+        ("I'm done with reminders", {"REMIND:off", "DONE:git:git-1"}),
+        ("I'm stuck at work, remind me tomorrow", {"SNOOZE", "HARD:git:git-1"}),
+    ],
+)
+def test_two_acts_in_one_message_are_asked_about_not_taken(said, offered):
+    turn, conv = said_in("card", said)
+    assert turn.answered == "clarify" and offered <= set(payloads(turn))
+    assert conv.progress["git"]["done"] == [] and "skipped" not in conv.progress["git"]
+
+
+def test_an_act_found_deep_inside_a_long_message_is_not_taken():
+    turn, conv = said_in("card", "I need a cup of java before anything else lol")
+    assert turn.intent != "skip_step" and "alt" not in conv.progress["git"]
+
+
+@pytest.mark.parametrize(
+    "context, lang, said, intent",
+    [
+        ("card", "en", "speaking of which, what's next", "next_assignment"),
+        ("level", "en", "never mind, I don't want this", "cancel"),
+        ("start", "en", "Good afternoon. I am Margaret, my daughter installed this for me", "welcome"),
+        ("card", "es", "estoy en la terminal de autobuses, hoy no, mañana", "snooze"),
+        ("offer", "es", "órale, sí", "remind_on"),
+        ("drop", "es", "déjelo así, no lo borre", "next_assignment"),
+    ],
+)
+def test_a_clause_that_reads_whole_says_what_the_message_means(context, lang, said, intent):
+    assert said_in(context, said, lang)[0].intent == intent
+
+
+def test_a_question_about_an_answer_is_asked_back_not_taken_as_the_answer():
+    turn, conv = said_in("level", "wait, what does intermediate mean?")
+    assert turn.answered == "clarify" and "LEVEL:intermediate" in payloads(turn)
+    assert conv.slots.get("level") is None
+
+
+@pytest.mark.parametrize(
+    "context, lang, said, intent",
+    [
+        ("offer", "es", "dale, mandale nomás", "remind_on"),  # "dale" is the yes, not "go on"
+        ("drop", "es", "dale, quítalo", "drop_confirmed"),
+        ("offer", "en", "ok whats next", "next_assignment"),  # a request after an "ok" is the request
+    ],
+)
+def test_a_short_answer_is_the_answer_and_a_request_after_it_is_the_request(context, lang, said, intent):
+    assert said_in(context, said, lang)[0].intent == intent
+
+
+def test_a_request_deep_inside_an_answer_is_asked_with_both():
+    turn, conv = said_in("offer", "yes, but can I talk to a human first")
+    assert turn.answered == "clarify" and {"REMIND:on", "HUMAN"} <= set(payloads(turn))
+    assert not conv.reminder.get("enabled")
+
+
+@pytest.mark.parametrize(
+    "context, lang, said, check",
+    [
+        (
+            "start",
+            "es",
+            "quiero python, soy principiante",
+            lambda c: c.progress == {} and c.slots["level"] == "beginner",
+        ),
+        (
+            "start",
+            "en",
+            "I would like to learn git, intermediate, 4 hours a week",
+            lambda c: c.progress["git"]["hours"] == 4,
+        ),
+        ("offer", "en", "yes at noon", lambda c: c.reminder["hour"] == 12 and c.reminder["enabled"]),
+        ("offer", "es", "sí, pero a las ocho de la noche", lambda c: c.reminder["hour"] == 20),
+        ("offer", "es", "cada dos días", lambda c: c.reminder["every_days"] == 2),
+        ("offer", "en", "alright, every day please", lambda c: c.reminder["every_days"] == 1),
+    ],
+)
+def test_what_else_a_message_says_is_filled_in_too(context, lang, said, check):
+    assert check(said_in(context, said, lang)[1])
+
+
+def test_a_snooze_says_its_days():
+    turn, _ = said_in("offer", "remind me in 3 days")
+    assert turn.intent == "snooze" and turn.args.get("days") == "3"
+
+
+@pytest.mark.parametrize(
+    "said, intent",
+    [
+        ("actually just show me the catalog", "browse"),
+        ("sign language", "save_suggestion"),
+        ("¿qué hago aquí?", "help"),
+        ("nada, olvídalo", "cancel"),
+    ],
+)
+def test_a_free_text_answer_is_taken_unless_it_asks_for_something_else(said, intent):
+    assert said_in("suggesting", said, "es" if "¿" in said or "nada" in said else "en")[0].intent == intent
+
+
+@pytest.mark.parametrize(
+    "context, lang, said, intent, args",
+    [
+        ("start", "es", "holaaa", "welcome", {}),
+        ("level", "es", "avanzadísimo jaja", "choose_level", {"level": "advanced"}),
+        ("offer", "es", "alas 7 d la tarde", "remind_at", {"hour": "19"}),
+        ("catalog", "en", "the 1st", "pick_skill", {"skill": "python"}),
+        ("catalog", "es", "el número dos", "pick_skill", {"skill": "git"}),
+        ("catalog", "en", "any other options?", "browse", {"page": "2"}),
+        ("drop", "en", "actually I want to keep going", "next_assignment", {"skill": "git"}),
+    ],
+)
+def test_words_as_people_type_them(context, lang, said, intent, args):
+    turn, _ = said_in(context, said, lang)
+    assert turn.intent == intent and args.items() <= turn.args.items()
+
+
+def test_words_that_only_give_signs_of_an_act_ask_with_it_as_a_button():
+    turn, _ = said_in("start", "this app is so confusing")
+    assert turn.answered == "clarify" and "HELP" in payloads(turn)
+
+
+@pytest.mark.parametrize(
+    "said, weekly",
+    [
+        ("twice a week for an hour", 2),
+        ("5 a week, and remind me at 9 in the morning", 5),
+        ("I work nights so maybe 3 hrs on each of my 2 days off", 6),
+        ("una hora diaria de lunes a viernes y el sábado dos", 7),
+    ],
+)
+def test_how_often_and_times_of_day_are_not_taken_for_hours(said, weekly):
+    assert amounts.hours_per_week(said, SKILLS.words("es", "durations")) == pytest.approx(weekly)
+
+
+def test_an_article_is_not_one_o_clock():
+    table = SKILLS.words("en", "durations")
+    assert amounts.clock("3 hours a week please, remind me evenings", table, part_of_day=True) == (19, 0)
+
+
+@pytest.mark.parametrize(
+    "said, intent, offered",
+    [
+        ("not very good", "level_unclear", set()),  # a negated answer is no answer
+        ("beginner or intermediate", "clarify", {"LEVEL:beginner", "LEVEL:intermediate"}),
+        ("I use java at work but never touched python", "clarify", {"LEVEL:beginner", "LEVEL:advanced"}),
+    ],
+)
+def test_an_answer_denied_or_said_twice_is_asked_again(said, intent, offered):
+    turn, conv = said_in("level", said)
+    assert turn.answered == intent and offered <= set(payloads(turn)) and conv.slots.get("level") is None
+
+
+def test_hours_said_with_a_skill_under_way_ask_for_the_new_pace():
+    turn, conv = said_in("progress", "10 hours a week")
+    assert turn.answered == "clarify" and "PACE:git:10" in payloads(turn) and conv.progress["git"]["hours"] == 4
+
+
+@pytest.mark.parametrize("said", ["idk", "yes", "what should I suggest?"])
+def test_what_cannot_be_a_suggestion_is_not_filed_as_one(said):
+    turn, _ = said_in("suggesting", said)
+    assert turn.intent not in ("save_suggestion", "suggest_this")
+
+
+def test_a_suggestion_with_no_subject_is_the_wish_to_suggest():
+    assert said_in("start", "I'd like to suggest something")[0].intent == "suggest"
+
+
+def test_an_act_on_a_step_needs_a_skill_under_way():
+    turn, _ = said_in("start", "I'm confused, what is this?")
+    assert turn.intent not in ("too_hard", "skip_step", "mark_done")
+
+
+def test_a_number_alone_at_the_hours_question_is_hours_not_the_level_questions_third_button():
+    """Found through the browser: "3" after tapping Beginner made an Advanced plan."""
+    conv = Conversation(key="web:three")
+    for n, payload in enumerate(["GET_STARTED", "PICK:python", "LEVEL:python:beginner"]):
+        chat.handle(
+            Update(channel="web", user_id="three", event_id=f"p{n}", locale="en", payload=payload),
+            conv,
+            SKILLS,
+            now=1e6 + n,
+        )
+    chat.handle(Update(channel="web", user_id="three", event_id="t", locale="en", text="3"), conv, SKILLS, now=1e6 + 9)
+    assert conv.progress["python"]["level"] == "beginner" and conv.progress["python"]["hours"] == 3
