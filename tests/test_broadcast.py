@@ -113,6 +113,41 @@ def test_an_interrupted_run_is_finished_by_the_next_one(bot, telegram):
     assert [len(announcements(telegram, 770100 + n)) for n in range(4)] == [1, 1, 1, 1]
 
 
+def test_a_run_that_died_holding_an_announcement_is_finished_by_a_rerun_after_its_lease(bot, telegram, each_store):
+    """A run killed while it sent: the person it held is neither counted as done nor sent to twice."""
+    from chatbot.store.base import Change
+
+    telegram_people(bot, telegram, 3)
+    key = "telegram:770101"
+    update = Update(
+        channel="telegram",
+        user_id="770101",
+        event_id="announce:announce_new_skills",
+        from_bot=True,
+        payload="ANNOUNCE:new_skills",
+    )
+    tg = bot.extensions["chatbot"].channels.get("telegram")
+    relay.deliver(update, tg, each_store, bot.extensions["chatbot"].skills, queue_only=True)  # recorded, queued
+
+    def held_by_a_dead_run(lease_until: float):
+        def step(doc):
+            conv, record = relay.read(key, doc)
+            for entry in record.outbox.values():
+                entry.update(claim="a-run-that-died", lease_until=lease_until)
+            return Change(relay.document(conv, record)), None
+
+        each_store.transact(key, step)
+
+    held_by_a_dead_run(each_store.now() + relay.LEASE_SECONDS)
+    first = run(bot)
+    assert "sent: 2" in first and "still pending: 1" in first, first  # before: counted as "got it already"
+    assert announcements(telegram, 770101) == []
+    held_by_a_dead_run(each_store.now() - 1)  # its lease ran out
+    second = run(bot)
+    assert "sent: 1 (1 on telegram)" in second and "2 got it already" in second, second
+    assert [len(announcements(telegram, 770100 + n)) for n in range(3)] == [1, 1, 1]
+
+
 def test_telegram_429_is_waited_out_and_403_marks_the_person_gone(bot, telegram, each_store):
     telegram_people(bot, telegram, 3)
     telegram.queue(429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 7",

@@ -7,7 +7,7 @@ import signal
 import time
 
 import pytest
-from conftest import free_port
+from conftest import CATALOG_PAGES, free_port
 from emulator import Emulator
 from payloads import fb_body, fb_postback, fb_text, post_fb, post_tg, tg_message
 
@@ -60,16 +60,25 @@ def fs_app(make_settings, firestore_url, fs_store):
 
 
 def test_operations_per_message(fs_app, telegram, monkeypatch, fs_store):
+    """One write for the state change with its replies claimed, then one per message sent (each is
+    recorded as soon as Telegram took it, so a crash can resend at most the one in flight)."""
     client = fs_app.test_client()
     store = fs_store
     counter = OperationCounter(store, monkeypatch)
     post_tg(client, tg_message(5100, "/start"))  # first message creates the document
     counter.take()
-    update = tg_message(5100, "/skills", update_id=990001)
+
+    def sent_since(before: int) -> int:
+        return len([c for c in telegram.calls[before:] if not c.path.endswith("/answerCallbackQuery")])
+
+    calls = len(telegram.calls)
+    update = tg_message(5100, "/help", update_id=990001)
     assert post_tg(client, update).status_code == 200
-    # This process wrote the conversation last, so no read: one write for the state change, one
-    # recording what was sent.
-    assert counter.take() == (0, 2)
+    # This process wrote the conversation last, so no read.
+    assert sent_since(calls) == 1 and counter.take() == (0, 2)
+    calls = len(telegram.calls)
+    assert post_tg(client, tg_message(5100, "/skills", update_id=990004)).status_code == 200
+    assert counter.take() == (0, 1 + sent_since(calls))  # the catalog page: several messages
     assert post_tg(client, update).status_code == 200
     assert counter.take() == (0, 0)  # a redelivery finds nothing to do
     # Another instance writes the conversation meanwhile: the write made from memory is refused
@@ -77,28 +86,32 @@ def test_operations_per_message(fs_app, telegram, monkeypatch, fs_store):
     other = FirestoreStore(project=store.project)
     other.transact("telegram:5100", lambda doc: (Change({**doc, "created_at": 12345.0}), None))
     other.close()
-    assert post_tg(client, tg_message(5100, "/skills", update_id=990002)).status_code == 200
+    assert post_tg(client, tg_message(5100, "/help", update_id=990002)).status_code == 200
     assert counter.take() == (1, 3)
     assert store.load("telegram:5100")["created_at"] == 12345.0
     counter.take()
-    assert post_tg(client, tg_message(5100, "/skills", update_id=990003)).status_code == 200
+    assert post_tg(client, tg_message(5100, "/help", update_id=990003)).status_code == 200
     assert counter.take() == (0, 2)  # and from then on it is this process's write again
 
 
 def test_a_get_started_from_someone_new_creates_the_conversation_without_a_read(
-    fs_app, make_settings, monkeypatch, fs_store
+    fs_app, make_settings, monkeypatch, fs_store, graph
 ):
     first = fb_body(fb_postback("psid-fresh", "Get Started", "GET_STARTED", mid="m_fresh_1"))
     counter = OperationCounter(fs_store, monkeypatch)
     assert post_fb(fs_app.test_client(), first).status_code == 200
-    assert counter.take() == (0, 2)  # created, then what was sent (and the profile) recorded
+    sent = len(graph.messages("psid-fresh"))
+    assert counter.take() == (
+        0,
+        1 + sent,
+    )  # created, then each message recorded as it went out (the last with the profile)
     # An instance that never wrote for them gets a second tap: its create is refused, it reads and writes.
     other_store = open_store(f"firestore://{fs_store.project}")
     other = app_module.create_app(make_settings(store_url=f"firestore://{fs_store.project}"), store=other_store)
     counter = OperationCounter(other_store, monkeypatch)
     again = fb_body(fb_postback("psid-fresh", "Get Started", "GET_STARTED", mid="m_fresh_2"))
     assert post_fb(other.test_client(), again).status_code == 200
-    assert counter.take() == (1, 3)
+    assert counter.take() == (1, 2 + len(graph.messages("psid-fresh")) - sent)
     record = relay.read("messenger:psid-fresh", other_store.load("messenger:psid-fresh"))[1]
     assert record.seen("m_fresh_1") and record.seen("m_fresh_2") and record.outbox == {}
     other_store.close()
@@ -250,7 +263,11 @@ def test_store_lost_mid_conversation(own_emulator, make_settings, graph, log_rec
         store.transact("messenger:psid-down", a_minute_on)
     assert post_fb(client, body).status_code == 200
     assert post_fb(client, body).status_code == 200
-    catalog = [m for m in graph.messages("psid-down")[sent_before:] if "page 1 of 3" in m["message"].get("text", "")]
+    catalog = [
+        m
+        for m in graph.messages("psid-down")[sent_before:]
+        if f"page 1 of {CATALOG_PAGES}" in m["message"].get("text", "")
+    ]
     assert len(catalog) == 1  # the redelivered event was processed once
     assert relay.read("messenger:psid-down", store.load("messenger:psid-down"))[1].seen("m_while_down")
     store.close()

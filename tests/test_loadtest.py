@@ -24,6 +24,15 @@ def test_short_load_nothing_doubled_nothing_lost(firestore_url):
     assert report["retry_reasons"].get("send failed", 0) == report["platform_calls_failed"]
 
 
+def test_short_load_with_workers_killed_loses_nothing(tmp_path):
+    """Workers SIGKILLed every 1.5 s under load: no reply lost, no more messages doubled than kills."""
+    report = loadtest.run(users=4, seconds=6, store_url=f"sqlite:///{tmp_path}/k.db", think=(0.0, 0.2), kill_every=1.5)
+    assert report["workers_killed"] >= 2 and report["journeys"] >= 8
+    assert report["lost_replies"] == 0, report["journey_errors"]
+    assert report["doubled_replies"] <= report["workers_killed"], report
+    assert loadtest.passed(report), report
+
+
 def test_a_thousand_hostile_bodies_per_webhook_no_5xx(tmp_path):
     import malformed
 

@@ -37,6 +37,16 @@ def learner(person) -> None:
     person.press("x", "postback", "BROKEN:python:py-2")
 
 
+def nothing_but_ids(doc: dict | None) -> bool:
+    """What is left of a forgotten conversation: nothing, or for a couple of days its event ids alone
+    (so that a redelivery in flight does not bring the person back), and no reply still to send."""
+    if doc is None:
+        return True
+    delivery = doc.get("delivery") or {}
+    kept = {k: v for k, v in delivery.items() if v not in ({}, [], 0, None)}
+    return set(doc) == {FORGOTTEN, "delivery"} and set(kept) <= {"events", "next_seq", "flood"}
+
+
 def stored(person) -> tuple[dict | None, dict, list]:
     store = person.store
     due = [key for key, _ in store.due(time.time() + 400 * 86400, 1000) if key == person.key]
@@ -99,7 +109,8 @@ def test_flask_forget_deletes_a_person_and_says_which(person):
     line = result.output.strip()
     assert line.startswith(f"deleted {person.key}: the conversation, progress in 1 skill, the reminder, 1 suggestion")
     assert "1 broken-link report" in line and "/deletion?id=" in line
-    assert stored(person) == (None, {}, [])
+    doc, filed, due = stored(person)
+    assert nothing_but_ids(doc) and filed == {} and due == []
 
     again = runner.invoke(args=["forget", person.channel, person.key.split(":", 1)[1]])
     assert again.exit_code == 0 and again.output.strip() == f"nothing stored for {person.key}: nothing to delete"
@@ -125,6 +136,12 @@ def post_deletion(client, value: str | None, **kwargs):
     return client.post("/webhook/messenger/data-deletion", data=data, **kwargs)
 
 
+def meta_request(user_id: str, issued_at: float | None = None) -> str:
+    """A data deletion request as Meta sends it: issued now (or when told)."""
+    issued = int(time.time() if issued_at is None else issued_at)
+    return signed_request({"algorithm": "HMAC-SHA256", "user_id": user_id, "issued_at": issued})
+
+
 def messenger_learner(store_app, graph, psid: str) -> MessengerUser:
     graph.profiles[psid] = {"first_name": "Bo", "locale": "en_US"}
     user = MessengerUser(store_app.test_client(), graph, psid)
@@ -148,7 +165,7 @@ def test_meta_callback_matches_the_app_scoped_id_and_deletes(store_app, graph, e
     code = body["confirmation_code"]
     assert body["url"] == f"https://bot.example.test/deletion?id={code}"
     store = each_store
-    assert store.load("messenger:7100001") is None and store.filed_by("messenger:7100001") == {}
+    assert nothing_but_ids(store.load("messenger:7100001")) and store.filed_by("messenger:7100001") == {}
     receipt = store.find(RECEIPTS, code)
     assert receipt["deleted"] == {"suggestions": 1, "conversation": 1} and receipt["matched"] == 1
     assert "7100001" not in json.dumps(receipt) and "4455667788" not in json.dumps(receipt)
@@ -165,7 +182,7 @@ def test_meta_callback_says_honestly_when_it_cannot_match(store_app, graph, each
     graph.page_ids_of["5566778899"] = ["7100002"]
     graph.same_business = False  # Meta links ids only for an app and a page of one business
     client = store_app.test_client()
-    body = post_deletion(client, signed_request({"algorithm": "HMAC-SHA256", "user_id": "5566778899"})).get_json()
+    body = post_deletion(client, meta_request("5566778899")).get_json()
     receipt = each_store.find(RECEIPTS, body["confirmation_code"])
     assert receipt["deleted"] == {} and receipt["matched"] == 0 and "no page-scoped id" in receipt["note"]
     assert each_store.load("messenger:7100002") is not None, "nobody else's data goes"
@@ -175,7 +192,7 @@ def test_meta_callback_says_honestly_when_it_cannot_match(store_app, graph, each
 
 def test_meta_callback_without_app_id_still_answers_and_says_why(make_settings, graph, store):
     application = app_module.create_app(make_settings(fb_app_id=None), store=store)
-    body = post_deletion(application.test_client(), signed_request({"algorithm": "HMAC-SHA256", "user_id": "1"}))
+    body = post_deletion(application.test_client(), meta_request("1"))
     assert body.status_code == 200
     receipt = store.find(RECEIPTS, body.get_json()["confirmation_code"])
     assert "FB_APP_ID is not set" in receipt["note"]
@@ -185,13 +202,13 @@ def test_meta_callback_without_app_id_still_answers_and_says_why(make_settings, 
 def test_meta_callback_with_a_page_scoped_id_deletes_that_conversation(store_app, graph, each_store):
     # An owner testing the callback by hand sends the id they see in their logs.
     messenger_learner(store_app, graph, "66001")
-    body = post_deletion(store_app.test_client(), signed_request({"algorithm": "HMAC-SHA256", "user_id": "66001"}))
-    assert body.status_code == 200 and each_store.load("messenger:66001") is None
+    body = post_deletion(store_app.test_client(), meta_request("66001"))
+    assert body.status_code == 200 and nothing_but_ids(each_store.load("messenger:66001"))
 
 
 def test_meta_unreachable_asks_meta_to_come_back(app, graph, store):
     graph.queue(status=500, body={"error": {"message": "An unknown error occurred", "code": 1}}, match="ids_for_pages")
-    response = post_deletion(app.test_client(), signed_request({"algorithm": "HMAC-SHA256", "user_id": "1"}))
+    response = post_deletion(app.test_client(), meta_request("1"))
     assert response.status_code == 503
     assert store.filed(RECEIPTS) == []
 
@@ -207,6 +224,10 @@ BAD_REQUESTS = [
     ("not JSON", lambda: signed_request("user_id=4455"), 400),
     ("a list", lambda: signed_request("[1, 2]"), 400),
     ("no user", lambda: signed_request({"algorithm": "HMAC-SHA256"}), 400),
+    ("no time", lambda: signed_request({"algorithm": "HMAC-SHA256", "user_id": "4455"}), 400),
+    ("odd time", lambda: signed_request({"algorithm": "HMAC-SHA256", "user_id": "4455", "issued_at": "now"}), 400),
+    ("an hour old", lambda: meta_request("4455", issued_at=time.time() - 3700), 403),
+    ("from the future", lambda: meta_request("4455", issued_at=time.time() + 3600), 403),
     ("odd user", lambda: signed_request({"algorithm": "HMAC-SHA256", "user_id": "../../x"}), 400),
     ("empty", lambda: "", 400),
     ("missing", lambda: None, 400),
@@ -224,6 +245,23 @@ def test_bad_deletion_requests_get_a_clear_4xx_and_change_nothing(store_app, gra
     assert response.data.strip(), "the answer says why"
     assert each_store.load("messenger:4455") == before
     assert each_store.filed(RECEIPTS) == []
+
+
+def test_a_replayed_deletion_request_deletes_nothing_new(store_app, graph, each_store):
+    """A recorded request posted again once the person has written again: their new data stays, and
+    the caller gets the first answer again (Meta asking twice gets one confirmation code)."""
+    messenger_learner(store_app, graph, "7100009")
+    graph.page_ids_of["4455667700"] = ["7100009"]
+    client = store_app.test_client()
+    recorded = meta_request("4455667700")
+    first = post_deletion(client, recorded)
+    assert first.status_code == 200 and nothing_but_ids(each_store.load("messenger:7100009"))
+    messenger_learner(store_app, graph, "7100009")  # the person comes back
+    again = post_deletion(client, recorded)
+    assert again.status_code == 200 and again.get_json() == first.get_json()
+    kept = relay.load_conversation(each_store, "messenger:7100009")
+    assert kept.slots["skill"] == "sql" and each_store.filed_by("messenger:7100009"), "the new data is still there"
+    assert len(each_store.filed(RECEIPTS)) == 1
 
 
 def test_deletion_routes_refuse_wrong_methods_and_codes(app):
@@ -289,3 +327,21 @@ def test_a_retention_setting_that_is_not_a_number_stops_with_one_line(monkeypatc
     with pytest.raises(SystemExit) as stopped:
         app_module.create_app()
     assert str(stopped.value) == "not starting: RETENTION_DAYS='a year': use a whole number above 0"
+
+
+def test_a_redelivery_after_the_owner_forgot_the_person_neither_replies_nor_brings_them_back(
+    store_app, graph, each_store
+):
+    """Forgotten between a failed send and Meta's redelivery: the tombstone's event ids recognise the
+    redelivery; the reply that was waiting goes with the person."""
+    graph.profiles["7300001"] = {"first_name": "Ana", "locale": "en_US"}
+    body = fb_body(fb_text("7300001", "hello", mid="m_before_forget"))
+    graph.queue(500, {"error": {"message": "oops", "code": 1}}, match="/me/messages")
+    client = store_app.test_client()
+    assert post_fb(client, body).status_code == 503  # recorded; the greeting waits in the outbox
+    result = store_app.test_cli_runner().invoke(args=["forget", "messenger", "7300001"])
+    assert result.exit_code == 0 and result.output.startswith("deleted messenger:7300001")
+    sent = len(graph.messages("7300001"))
+    assert post_fb(client, body).status_code == 200
+    assert len(graph.messages("7300001")) == sent  # no greeting for someone who asked to be forgotten
+    assert nothing_but_ids(each_store.load("messenger:7300001"))

@@ -93,9 +93,9 @@ def test_days_are_rolled_up_and_the_period_keeps_them(bot, graph, telegram, each
     assert stats.collect(store, 7, bot.now[0])["messages"] == 3, "reading twice changes nothing"
 
 
-def test_a_message_still_costs_two_writes_with_the_stats_counted(make_settings, tmp_path, telegram):
+def test_the_stats_cost_no_write_of_their_own(make_settings, tmp_path, telegram):
     """The counters ride in the message's own write: the conversation is written once for the
-    message and once for what was sent, as before."""
+    message and once for each message sent (recorded as it goes out), nothing more."""
     path = tmp_path / "writes.db"
     application = app_module.create_app(make_settings(store_url=f"sqlite:///{path}"))
     person = TelegramUser(application.test_client(), telegram, 880300, first_name="Al", language_code="en")
@@ -105,9 +105,11 @@ def test_a_message_still_costs_two_writes_with_the_stats_counted(make_settings, 
             "CREATE TABLE counted (n INTEGER);"
             "CREATE TRIGGER count_updates AFTER UPDATE ON conversations BEGIN INSERT INTO counted VALUES (1); END;"
         )
+    calls = len(telegram.calls)
     person.press("x", "callback", "PICK:git")
+    sent = len(telegram.calls) - calls  # the button's answer and the replies
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT COUNT(*) FROM counted").fetchone()[0] == 2
+        assert db.execute("SELECT COUNT(*) FROM counted").fetchone()[0] == 1 + sent
         others = db.execute("SELECT COUNT(*) FROM conversations WHERE key NOT LIKE 'telegram:%'").fetchone()[0]
     assert others == 0, "no counter document of its own"
 
@@ -126,3 +128,45 @@ def test_the_owner_sees_the_reported_links(bot, graph, telegram):
     person.press("x", "callback", "BROKEN:git:git-2")
     result = bot.test_cli_runner().invoke(args=["reports"])
     assert result.exit_code == 0 and "git/git-2  https://" in result.output, result.output
+
+
+def test_a_forgotten_person_leaves_no_phrasing_in_the_rolled_up_days(bot, telegram, each_store):
+    store = each_store
+    gone = TelegramUser(bot.test_client(), telegram, 880210, first_name="Eva", language_code="en")
+    stays = TelegramUser(bot.test_client(), telegram, 880211, first_name="Leo", language_code="en")
+    for person, said in ((gone, "purple elephants dancing"), (stays, "orange giraffes singing")):
+        person.start()
+        person.say(said)
+    yesterday = int(bot.now[0] // DAY)
+    bot.now[0] += DAY
+    assert stats.roll_up(store, bot.now[0]) >= 1  # the scheduled job keeps yesterday as one document
+    seen = [row["text"] for row in stats.collect(store, 7, bot.now[0])["unmatched"]]
+    assert "purple elephants dancing" in seen and "orange giraffes singing" in seen
+    gone.say("delete my data")
+    gone.say("yes")
+    numbers = stats_json(bot, "--days", "7")
+    assert [row["text"] for row in numbers["unmatched"]] == ["orange giraffes singing"]
+    assert "purple" not in json.dumps(store.load(f"stats:d{yesterday}"))  # nor kept anywhere else
+    assert numbers["messages_per_day"][stats.date_of(yesterday)] == 4, "the counts stay: they name nobody"
+
+
+def test_a_day_rolled_up_with_phrasings_before_is_cleaned_when_read(bot, telegram, each_store):
+    day = int(bot.now[0] // DAY) - 1
+    older = {"rollup_day": day, "messages": 3, "unmatched": [{"text": "a forgotten phrase", "people": 1}]}
+    each_store.transact(f"stats:d{day}", lambda doc: (stats.Change(older), None))
+    assert stats_json(bot, "--days", "7")["unmatched"] == []
+    assert "unmatched" not in each_store.load(f"stats:d{day}")
+
+
+def test_what_the_owner_reads_carries_no_control_or_direction_characters(bot, telegram, each_store, make_settings):
+    import unicodedata
+
+    person = TelegramUser(bot.test_client(), telegram, 880220, first_name="Eva", language_code="en")
+    person.start()
+    person.say("abc\u202edcba\u2066 ok\u0085\u009b31m red\u200b done")
+    (row,) = stats_json(bot, "--days", "7")["unmatched"]
+    assert not [c for c in row["text"] if unicodedata.category(c) in ("Cc", "Cf")], repr(row["text"])
+    assert row["text"] == "abcdcba ok #m red done"
+    owner = app_module.create_app(make_settings(admin_token="t" * 24), store=each_store, clock=lambda: bot.now[0])
+    page = owner.test_client().get("/admin", headers={"Authorization": "Bearer " + "t" * 24}).get_data(as_text=True)
+    assert "abcdcba ok #m red done" in page and "\u202e" not in page and "\u009b" not in page

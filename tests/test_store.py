@@ -9,8 +9,10 @@ import time
 
 import pytest
 
+from chatbot.core.outbound import SendFailed
 from chatbot.delivery import relay
 from chatbot.delivery.relay import DeliveryRecord
+from chatbot.delivery.sending import Sending
 from chatbot.engine.conversation import CONVERSATION_VERSION, Conversation
 from chatbot.service.parts import open_store
 from chatbot.store.base import DAY, DELETE, FORGOTTEN, TOMBSTONE_SECONDS, Change, plan
@@ -277,26 +279,76 @@ def test_recent_events_are_bounded():
     assert len(record.events) == 100 and record.seen("999") and not record.seen("0")
 
 
-def test_outbox_claim_and_settle(store):
+class Quiet:
+    """A channel that takes every message (the store tests care about the record, not the platform)."""
+
+    name, ack, unprompted_window, keeps_transcript = "web", "", None, True
+
+    def __init__(self, refuse: str = "") -> None:
+        self.sent: list[dict] = []
+        self.refuse = refuse
+
+    def send(self, item: dict) -> None:
+        if self.refuse:
+            raise SendFailed("gone", transient=False, user_gone=True, status=403)
+        self.sent.append(item)
+
+
+def test_outbox_claim_record_and_release(store):
     def queue(doc):
         conv, record = relay.read("web:outbox", doc)
-        record.enqueue("e1", [{"n": 1}, {"n": 2}], now=100.0)
-        record.enqueue("e2", [{"n": 3}], now=100.0)
-        taken = record.claim("claim-a", now=100.0, lease=60)
+        record.enqueue("e1", [{"n": 1}, {"n": 2}], now=store.now())
+        record.enqueue("e2", [{"n": 3}], now=store.now())
+        taken = record.claim("claim-a", now=store.now(), lease=60)
         return Change(relay.document(conv, record)), taken
 
     taken = store.transact("web:outbox", queue, token="claim-a")
-    assert [seq for seq, _ in taken] == ["1", "2"]
+    assert [entry.seq for entry in taken] == ["1", "2"]
 
     def claim_b(doc):
-        return None, relay.read("web:outbox", doc)[1].claim("claim-b", now=110.0, lease=60)
+        return None, relay.read("web:outbox", doc)[1].claim("claim-b", now=store.now(), lease=60)
 
     assert store.transact("web:outbox", claim_b) == []  # while claimed, nobody else takes them
-    relay.settle(store, "web:outbox", "claim-a", {"1": [{"n": 2}], "2": []}, deactivate=False)
+    sending = Sending("web:outbox", "claim-a", Quiet(), store, lease=60)
+    assert sending.record(taken[0], 1, last=False)  # the first message went out: recorded at once
+    entry = relay.read("web:outbox", store.load("web:outbox"))[1].outbox["1"]
+    assert entry["sent"] == 1 and entry["claim"] == "claim-a"
+    sending.release(taken, None)  # a failed send hands both back, the first from where it stopped
     left = relay.read("web:outbox", store.load("web:outbox"))[1].outbox
-    assert list(left) == ["1"] and json.loads(left["1"]["items"]) == [{"n": 2}] and left["1"]["claim"] is None
-    relay.settle(store, "web:outbox", "claim-zzz", {"1": []}, deactivate=False)  # another claim's: no change
-    assert list(relay.read("web:outbox", store.load("web:outbox"))[1].outbox) == ["1"]
+    assert left["1"]["sent"] == 1 and left["1"]["claim"] is None and left["2"]["claim"] is None
+    # The next delivery takes them over and sends only what is left: {"n": 2}, then {"n": 3}.
+    again = store.transact("web:outbox", claim_as("b", store), token="b")
+    channel = Quiet()
+    assert Sending("web:outbox", "b", channel, store, lease=60).run(again)
+    assert channel.sent == [{"n": 2}, {"n": 3}] and relay.read("web:outbox", store.load("web:outbox"))[1].outbox == {}
+
+
+def claim_as(token: str, store):
+    def step(doc):
+        conv, record = relay.read("web:outbox", doc)
+        taken = record.claim(token, store.now(), 60)
+        return Change(relay.document(conv, record)), taken
+
+    return step
+
+
+def test_a_delivery_whose_entries_were_taken_over_stops_sending(store):
+    def queue(doc):
+        conv, record = relay.read("web:over", doc)
+        record.enqueue("e1", [{"n": 1}, {"n": 2}], now=store.now())
+        return Change(relay.document(conv, record)), record.claim("slow", store.now(), lease=60)
+
+    taken = store.transact("web:over", queue, token="slow")
+
+    def take_over(doc):  # its lease ran out; another delivery claims the entry
+        conv, record = relay.read("web:over", doc)
+        record.outbox["1"].update(claim="fast", lease_until=store.now() + 60)
+        return Change(relay.document(conv, record)), None
+
+    store.transact("web:over", take_over)
+    channel = Quiet()
+    assert not Sending("web:over", "slow", channel, store, lease=60).run(taken)
+    assert channel.sent == [{"n": 1}]  # the one in flight; then it sees the entry is someone else's
 
 
 def test_an_expired_claim_can_be_taken_over():
@@ -305,30 +357,39 @@ def test_an_expired_claim_can_be_taken_over():
     record.claim("dead", now=0.0, lease=60)
     assert record.claim("alive", now=30.0, lease=60) == []
     # The same claimant again (its write landed, the answer was lost, it retried) gets them back.
-    assert [seq for seq, _ in record.claim("dead", 30.0, 60)] == ["1"]
-    assert [seq for seq, _ in record.claim("alive", now=91.0, lease=60)] == ["1"]
+    assert [entry.seq for entry in record.claim("dead", 30.0, 60)] == ["1"]
+    assert [entry.seq for entry in record.claim("alive", now=91.0, lease=60)] == ["1"]
 
 
-def test_settle_marks_a_user_inactive_and_drops_their_wake(store):
+def test_replies_wait_behind_an_earlier_entry_another_delivery_holds():
+    record = DeliveryRecord()
+    record.enqueue("first", [{"n": 1}], 0.0)
+    record.claim("other", now=0.0, lease=60)
+    record.enqueue("second", [{"n": 2}], 1.0)
+    assert record.claim("mine", now=1.0, lease=60) == []  # never overtaking the first
+    assert record.waiting_on_another("second", "mine", 1.0) and not record.waiting_on_another("second", "mine", 61.0)
+
+
+def test_a_person_gone_is_marked_inactive_and_their_wake_dropped(store):
     def queue(doc):
         conv, record = relay.read("telegram:gone", doc)
         conv.wake_at(50.0, "REMINDER")
-        record.enqueue("e", [{"n": 1}], 0.0)
-        taken = record.claim("k", 0.0, 60)
+        record.enqueue("e", [{"n": 1}], store.now())
+        taken = record.claim("k", store.now(), 60)
         return Change(relay.document(conv, record)), taken
 
-    store.transact("telegram:gone", queue, token="k")
-    relay.settle(store, "telegram:gone", "k", {"1": []}, deactivate=True)
+    taken = store.transact("telegram:gone", queue, token="k")
+    assert Sending("telegram:gone", "k", Quiet(refuse="gone"), store, lease=60).run(taken)
     assert relay.load_conversation(store, "telegram:gone").active is False
     assert store.due(100.0, 10) == []
 
 
-def test_replies_unsent_for_a_day_are_dropped_not_sent():
+def test_replies_unsent_for_a_day_by_the_stores_clock_are_dropped_not_sent():
     record = DeliveryRecord()
     record.enqueue("old", [{"n": 1}], now=0.0)
     record.enqueue("new", [{"n": 2}], now=90_000.0)
     taken = record.claim("k", now=90_001.0, lease=60)
-    assert [items for _, items in taken] == [[{"n": 2}]] and list(record.outbox) == ["2"]
+    assert [entry.items for entry in taken] == [[{"n": 2}]] and list(record.outbox) == ["2"]
 
 
 def test_a_fresh_sqlite_file_opened_by_many_threads_at_once(tmp_path):

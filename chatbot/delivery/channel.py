@@ -37,6 +37,10 @@ class Channel(Protocol):
         """The platform's messages for ``replies``, each within its limits; ``short`` gives a short key
         for a payload too long for the platform (kept in the delivery record)."""
 
+    def render_human(self, replies: list[Reply], conv: Conversation, now: float) -> list[dict] | None:
+        """The platform's messages for what a person (the owner, in a handoff) wrote to this person; None
+        when the platform no longer lets a person answer them (Messenger: 7 days after their last message)."""
+
     def send(self, item: dict) -> None:
         """Send one rendered message; ``SendFailed`` says whether a retry can help."""
 
@@ -48,8 +52,43 @@ class Channel(Protocol):
     def diagnose(self) -> list[Check]:
         """What the platform says of this bot now (token, webhook, subscription), for doctor and the owner."""
 
+    def noticed(self) -> list[Check]:
+        """What the platform said while sending that the owner must hear (a refused token: the same
+        check ``diagnose`` would fail), once: each call hands over what was noticed since the last."""
+
     def patient(self) -> Channel:
         """This channel for a command run by the owner: it may wait out a long rate limit."""
+
+
+class Forums(Protocol):
+    """A channel whose group chats have topics (Telegram's forum supergroups): the owner's inbox of
+    conversations handed to a person, a topic each (chatbot/delivery/handoff.py)."""
+
+    def create_topic(self, chat: str, name: str) -> str:
+        """A new topic in ``chat``, named ``name``; its id. ``SendFailed`` when the platform refused."""
+
+    def reopen_topic(self, chat: str, topic: str) -> bool:
+        """Open a closed topic again (an open one stays as it is); False when it is gone (deleted)."""
+
+    def delete_topic(self, chat: str, topic: str) -> None: ...
+
+    def render_in_topic(self, chat: str, topic: str, text: str) -> list[dict]:
+        """The messages that post ``text`` (plain text) in the topic, within the platform's limits."""
+
+    def closing_topic(self, chat: str, topic: str) -> dict:
+        """The message (an outbox item, sent like any other) that closes the topic."""
+
+    def inbox_checks(self, chat: str) -> list[Check]:
+        """Whether ``chat`` can be the inbox: topics on, the bot an admin that may manage them."""
+
+
+class HandsOver(Protocol):
+    """A channel whose platform has an inbox of its own where a person answers (Messenger's Page
+    Inbox, through the Handover Protocol)."""
+
+    def handing_over(self, conv: Conversation, to_inbox: bool, note: str) -> dict:
+        """The outbox item that passes the conversation to the platform's inbox (``to_inbox``), or
+        takes it back from there."""
 
 
 class Polling(Channel, Protocol):

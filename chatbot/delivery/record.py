@@ -6,15 +6,22 @@ for a channel, the transcript for channels that show history, and the
 person's flood buckets. Also how a document is read into a conversation and
 its record, written back, or reduced to a tombstone when the person is
 forgotten.
+
+An outbox entry is the rendered messages of one event, in order, and how many of them went out
+(``sent``). A delivery that sends them claims the entry (``claim``) until ``lease_until``, both by
+the store's clock (``Store.now``), so that no other delivery sends them meanwhile; each message is
+recorded as sent as soon as the platform takes it, which renews the lease. A delivery that dies
+leaves at most the one message in flight unrecorded; once its lease has run out, the next
+delivery of that person takes the entry over from where it stopped.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import time
 from dataclasses import dataclass, field
 
+from chatbot.core import logs
 from chatbot.core.copies import clone, fields_of
 from chatbot.engine.conversation import Conversation
 from chatbot.engine.types import Reply
@@ -23,7 +30,7 @@ from chatbot.store.base import FORGOTTEN, Change, Store
 RECENT_EVENTS = 100  # event ids kept for deduplication; platforms redeliver within minutes
 RECENT_PAYLOAD_KEYS = 200  # short callback keys kept for Telegram (64-byte callback_data)
 TRANSCRIPT_LENGTH = 50  # what a channel that shows history (the web page, after a reload) gets back
-OUTBOX_MAX_AGE = 24 * 3600  # a reply still unsent after a day is stale; Messenger's window is closed too
+OUTBOX_MAX_AGE = 24 * 3600  # by the store's clock: unsent after a day is stale (Messenger's window is closed)
 WAKE_EVENT = "wake:"
 ANNOUNCE_EVENT = "announce:"  # event ids of broadcasts: announce:<name>, kept in ``announced`` for good
 KEEP_ANNOUNCED = 50  # event ids of what the bot says unprompted: wake:<due time>
@@ -42,6 +49,8 @@ class DeliveryRecord:
     flood: dict = field(default_factory=dict)  # the person's token buckets (flood.py)
     tally: dict = field(default_factory=dict)  # what the owner's stats count (tally.py)
     announced: list = field(default_factory=list)  # broadcasts this person got, so a rerun never repeats one
+    handoff: dict = field(default_factory=dict)  # the conversation handed to a person, or last handed (handoff.py)
+    turns: list = field(default_factory=list)  # the last few exchanges, kept where a person can take over (handoff.py)
     forgotten_at: float = 0.0  # read from a tombstone; not stored in the record itself
 
     @classmethod
@@ -64,39 +73,54 @@ class DeliveryRecord:
         self.events.append(event_id)
         del self.events[:-RECENT_EVENTS]
 
-    def enqueue(self, event_id: str, items: list[dict], now: float) -> None:
-        """Keep the rendered messages of one event (as JSON text: one field, whatever their shape) until sent."""
+    def enqueue(self, event_id: str, items: list[dict], now: float, via: str = "") -> None:
+        """Keep the rendered messages of one event (as JSON text: one field, whatever their shape) until
+        sent; ``now`` is the store's time. ``via``: another channel than the conversation's sends them
+        (what a learner writes to a person, to the owner's chat)."""
         if items:
             self.outbox[str(self.next_seq)] = {
                 "event": event_id,
                 "items": json.dumps(items, ensure_ascii=False),
                 "created_at": now,
-            }
+                "sent": 0,
+            } | ({"via": via} if via else {})
         self.next_seq += 1
 
-    def claim(self, token: str, now: float, lease: float) -> list[tuple[str, list]]:
-        """Take every outbox entry nobody else is sending right now, oldest first. Entries
-        already under ``token`` are taken again: a write that landed although its answer was
-        lost, retried, must not leave its own replies locked out."""
+    def claim(self, token: str, now: float, lease: float) -> list[Taken]:
+        """Take the outbox's entries in order, under ``token`` until ``now + lease`` (the store's time),
+        up to the first one another delivery holds: what comes after it waits, so that replies never
+        overtake each other. Entries already under ``token`` are taken again: a write that landed
+        although its answer was lost, retried, must not leave its own replies locked out. An entry a
+        day old by the store's clock is dropped, with a line in the log."""
         taken = []
         for seq in sorted(self.outbox, key=int):
             entry = self.outbox[seq]
-            if now - entry.get("created_at", now) > OUTBOX_MAX_AGE:
+            created = entry.get("created_at")
+            if created is not None and now - float(created) > OUTBOX_MAX_AGE:
+                logs.get().warning("unsent for a day, dropped", extra={"event_id": entry.get("event")})
                 del self.outbox[seq]
                 continue
-            if held_elsewhere(entry, token, now):
-                continue
+            if claimed_elsewhere(entry, token, now):
+                break
             entry["claim"], entry["lease_until"] = token, now + lease
-            taken.append((seq, json.loads(entry["items"])))
+            items, sent = json.loads(entry["items"]), int(entry.get("sent") or 0)
+            taken.append(Taken(seq, entry.get("event", ""), items, sent, entry.get("via", "")))
         return taken
 
-    def sending_elsewhere(self, event_id: str, token: str, now: float) -> bool:
-        """Whether another delivery holds replies of ``event_id`` under a live lease: a twin sending them
-        now, or one that gave up waiting for its write, which landed after all. Either way, a 200 now
-        would vouch for replies nobody may be sending; the platform's retry finds them sent or free."""
-        return any(
-            entry.get("event") == event_id and held_elsewhere(entry, token, now) for entry in self.outbox.values()
-        )
+    def unsent(self, event_id: str) -> bool:
+        """Whether any reply of ``event_id`` is still to be sent (by anyone)."""
+        return any(entry.get("event") == event_id for entry in self.outbox.values())
+
+    def waiting_on_another(self, event_id: str, token: str, now: float) -> bool:
+        """Whether replies of ``event_id`` (or an entry before them) are held by another delivery whose
+        lease has not run out: a 200 now would vouch for replies this delivery is not sending."""
+        for seq in sorted(self.outbox, key=int):
+            entry = self.outbox[seq]
+            if claimed_elsewhere(entry, token, now):
+                return True
+            if entry.get("event") == event_id:
+                return False
+        return False
 
     def note(self, said_by_person: str, replies: list[Reply]) -> None:
         """Add one exchange to the transcript, keeping the last TRANSCRIPT_LENGTH entries."""
@@ -124,21 +148,20 @@ def is_current_wake(conv: Conversation, event_id: str) -> bool:
     return bool(conv.wake.get("at")) and wake_event_id(conv.wake["at"]) == event_id
 
 
-def held_elsewhere(entry: dict, token: str, now: float) -> bool:
-    """An outbox entry another delivery claimed and whose lease has not run out."""
-    return entry.get("claim") not in (None, token) and entry.get("lease_until", 0) > now
+@dataclass
+class Taken:
+    """An outbox entry a delivery claimed: its messages, and how many of them went out already."""
+
+    seq: str
+    event: str
+    items: list
+    sent: int = 0
+    via: str = ""  # the channel that sends them, when not the conversation's own
 
 
-def let_go_within(store: Store, key: str, event_id: str, token: str, clock, patience: float = PENDING_PATIENCE) -> bool:
-    """Whether the delivery holding ``event_id``'s replies lets go of them within ``patience`` seconds:
-    sends them, or hands them back after a failed send (its own 503 brings the platform back). A twin
-    sending them right now mostly finishes in well under a second; one that gave up never does."""
-    give_up = time.monotonic() + patience
-    while time.monotonic() < give_up:
-        time.sleep(0.2)
-        if not read(key, store.load(key))[1].sending_elsewhere(event_id, token, clock()):
-            return True
-    return False
+def claimed_elsewhere(entry: dict, token: str, now: float) -> bool:
+    """An outbox entry another delivery claimed and whose lease has not run out (the store's time)."""
+    return entry.get("claim") not in (None, token) and float(entry.get("lease_until") or 0) > now
 
 
 def read(key: str, doc: dict | None) -> tuple[Conversation, DeliveryRecord]:
@@ -163,17 +186,19 @@ def learning(conv: Conversation) -> list[str]:
     return sorted(skill for skill, entry in conv.progress.items() if (entry or {}).get("started_at", 0) > 0)
 
 
-def tombstone(record: DeliveryRecord, now: float) -> dict:
-    """What is kept of a forgotten person: the event ids (so a redelivery is not applied again) and
-    the replies still to send (the confirmation), and the flood buckets (forgetting is no way around
-    the limit). Nothing they said, nothing about them."""
-    kept = DeliveryRecord(events=record.events, outbox=record.outbox, next_seq=record.next_seq, flood=record.flood)
-    kept.transcript = [entry for entry in record.transcript if entry["from"] == "bot"][-2:]
+def tombstone(record: DeliveryRecord, now: float, confirming: str = "") -> dict:
+    """What is kept of a forgotten person, for a couple of days: the event ids (so a redelivery in
+    flight is not applied again, recreating them), the flood buckets (forgetting is no way around the
+    limit), and when they asked in the chat, the confirmation still to send (the replies of the event
+    ``confirming``). Nothing they said, nothing about them."""
+    outbox = {seq: entry for seq, entry in record.outbox.items() if confirming and entry.get("event") == confirming}
+    kept = DeliveryRecord(events=record.events, outbox=outbox, next_seq=record.next_seq, flood=record.flood)
+    kept.transcript = [entry for entry in record.transcript if entry["from"] == "bot"][-2:] if confirming else []
     return {FORGOTTEN: now, "delivery": kept.to_dict()}
 
 
-def hold(store: Store, key: str, due_at: float) -> bool:
-    """Keep a due wake for when the person next writes (its channel is off here). True if held."""
+def keep_for_later(store: Store, key: str, due_at: float) -> bool:
+    """Keep a due wake for when the person next writes (its channel is off here). True if kept."""
 
     def step(doc: dict | None):
         conv, record = read(key, doc)

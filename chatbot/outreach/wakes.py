@@ -76,6 +76,7 @@ class Run:
     clock: Callable[[], float]
     pacer: Pacer
     report: RunReport
+    lease: float = relay.LEASE_SECONDS  # a claim on the replies it sends (relay.deliver)
 
 
 def run_due(
@@ -88,9 +89,10 @@ def run_due(
     budget: float = 50.0,
     batch: int = 100,
     rate: float = SEND_RATE,
+    lease: float = relay.LEASE_SECONDS,
 ) -> RunReport:
     """Deliver the due wakes until none are left or the time budget is spent."""
-    run = Run(store, channels, skills, clock, Pacer(rate, clock, sleep), RunReport())
+    run = Run(store, channels, skills, clock, Pacer(rate, clock, sleep), RunReport(), lease)
     started = clock()
     while clock() - started < budget:
         due = store.due(clock(), batch)
@@ -121,13 +123,15 @@ def deliver_one(run: Run, key: str, due_at: float, token: str) -> None:
     channel = run.channels(channel_name)
     if channel is None:
         # The channel is off here: keep it for when the person next writes.
-        record.hold(run.store, key, due_at)
+        record.keep_for_later(run.store, key, due_at)
         run.report.skipped += 1
         return
     update = Update(channel=channel_name, user_id=user_id, event_id=relay.wake_event_id(due_at), from_bot=True)
     run.pacer.wait()
     try:
-        result = relay.deliver(update, channel, run.store, run.skills, clock=run.clock)
+        result = relay.deliver(
+            update, channel, run.store, run.skills, clock=run.clock, lease=run.lease, channels=run.channels
+        )
     except Exception as error:  # the store failed: this wake waits for the next run
         run.report.failed += 1
         logs.get().warning("wake not delivered", extra={"key": key, "error": f"{type(error).__name__}"})
@@ -141,7 +145,7 @@ def deliver_one(run: Run, key: str, due_at: float, token: str) -> None:
         run.report.sent += 1
     else:
         run.report.skipped += 1  # held for later, nothing left to say, or the person is gone
-    if not result.held and not result.stale:
+    if not result.kept_for_later and not result.stale:
         record.advance(run.store, key, due_at)
 
 
@@ -150,6 +154,7 @@ def deliver_one(run: Run, key: str, due_at: float, token: str) -> None:
 ANNOUNCE_RATE = 25.0  # messages a second for a broadcast run: Telegram allows about 30 a second per bot
 AUDIENCES = f"everyone, {', '.join(registry.NAMES)}, skill:ID (learning it) or suggested:WORD (asked to be told)"
 SCANNED = ["key", "created_at", "active", "last_message_at", "news", "delivery.announced", "delivery.outbox"]
+SCANNED += ["delivery.handoff.open"]  # someone talking with a person gets no announcement meanwhile
 
 
 @dataclass
@@ -159,6 +164,7 @@ class BroadcastReport:
     sent: dict = field(default_factory=dict)
     skipped: dict = field(default_factory=dict)
     failed: int = 0  # a send failed for now: running the broadcast again sends what is missing
+    pending: int = 0  # another run holds their announcement: sent by it, or by a run after its lease
 
     def count(self, channel: str, reason: str = "") -> None:
         if reason:
@@ -168,7 +174,7 @@ class BroadcastReport:
             self.sent[channel] = self.sent.get(channel, 0) + 1
 
     def as_json(self) -> dict:
-        return {"sent": self.sent, "skipped": self.skipped, "failed": self.failed}
+        return {"sent": self.sent, "skipped": self.skipped, "failed": self.failed, "pending": self.pending}
 
 
 def audience(to: str) -> list[tuple[str, str, object]]:
@@ -228,6 +234,8 @@ def broadcast(
         update, rule = update_for(channel_name, user_id), screen(channel)
         fields = {k: row[k] for k in ("created_at", "active", "last_message_at", "news") if row.get(k) is not None}
         reason = rule(Conversation.from_dict({"key": key, **fields}), clock())
+        if not reason and row.get("delivery.handoff.open"):
+            reason = "talking with a person"
         if not reason and update.event_id in (row.get("delivery.announced") or []):
             unsent = any(e.get("event") == update.event_id for e in (row.get("delivery.outbox") or {}).values())
             reason = "" if unsent and not dry_run else "got it already"  # a cut-short run left it unsent: resend
@@ -246,10 +254,14 @@ def announce_one(store, channel, skills, update: Update, rule, clock, report: Br
         report.failed += 1
         logs.get().warning("announcement not delivered", extra={"key": update.key, "error": type(error).__name__})
         return
-    if result.skipped or (result.duplicate and not result.sent):
-        report.count(update.channel, result.skipped or "got it already")
+    if result.skipped:
+        report.count(update.channel, result.skipped)
+    elif result.pending:
+        report.pending += 1  # another run holds it (sending now, or it died): the next run finishes it
     elif not result.ok:
         report.failed += 1
+    elif result.duplicate and not result.sent:
+        report.count(update.channel, "got it already")
     elif not result.sent:
         report.count(update.channel, "refused by the platform (blocked the bot)")
     else:

@@ -19,7 +19,9 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from collections.abc import Callable
 
+from chatbot.core import logs
 from chatbot.delivery import relay
 from chatbot.store.base import FORGOTTEN, RECEIPTS, Backend, Change
 
@@ -53,16 +55,38 @@ def summary(doc: dict | None, filed: dict[str, int]) -> dict:
         deleted["reminder"] = 1
     if record.transcript:
         deleted["transcript"] = len(record.transcript)
+    if record.handoff or record.turns:
+        deleted["handoff"] = 1  # a conversation with a person: its record and the last messages kept for it
     return deleted
 
 
+def kept_of(doc: dict | None, now: float) -> dict | None:
+    """What stays of a forgotten conversation for a couple of days: its event ids only (a tombstone),
+    so that a platform's redelivery still in flight is recognised and does not recreate the person.
+    Nothing they said, no reply still to send."""
+    if doc is None:
+        return None
+    if doc.get(FORGOTTEN):
+        return doc
+    return relay.tombstone(relay.read("x:x", doc)[1], now)
+
+
 def forget(
-    store: Backend, keys: list[str], requested_by: str, *, now: float | None = None, always: bool = True, **about
+    store: Backend,
+    keys: list[str],
+    requested_by: str,
+    *,
+    now: float | None = None,
+    always: bool = True,
+    topics: Callable[[dict], None] | None = None,
+    **about,
 ) -> dict:
     """Delete everything kept about each of ``keys`` (one person's conversations). Returns the
     receipt: {"id", "deleted": counts, ...}. It is stored for ``GET /deletion`` with the last
-    deletion, in the same write, when anything was deleted or ``always``."""
+    deletion, in the same write, when anything was deleted or ``always``. ``topics`` is told of each
+    handoff the person had (its record), once deleted: their topic in the owner's inbox is closed."""
     now = time.time() if now is None else now
+    handed: list[dict] = []
     record: dict = {"id": new_code(), "channel": keys[0].split(":", 1)[0], "requested_by": requested_by}
     record.update(about, created_at=now, deleted={})
     for n, key in enumerate(keys):
@@ -73,8 +97,24 @@ def forget(
             totals = {name: record["deleted"].get(name, 0) + found.get(name, 0) for name in record["deleted"] | found}
             keep = last and (always or totals)
             if not found and not keep:
-                return None, totals
-            return Change(None, filed=[(RECEIPTS, record | {"deleted": totals})] if keep else [], erase=True), totals
+                return None, (totals, {})
+            receipts = [(RECEIPTS, record | {"deleted": totals})] if keep else []
+            return Change(kept_of(doc, now), filed=receipts, erase=True), (totals, handoff_of(doc))
 
-        record["deleted"] = store.transact(key, step)
+        record["deleted"], handoff = store.transact(key, step)
+        if handoff:
+            handed.append(handoff)
+    for handoff in handed:
+        try:
+            if topics is not None:
+                topics(handoff)
+        except Exception as error:  # the person is forgotten; the owner's topic stays open, the log says so
+            logs.get().warning("could not close a forgotten person's topic", extra={"error": type(error).__name__})
     return record
+
+
+def handoff_of(doc: dict | None) -> dict:
+    """The handoff record of a conversation about to be forgotten (its topic, to be closed)."""
+    if doc is None or doc.get(FORGOTTEN):
+        return {}
+    return relay.read("x:x", doc)[1].handoff

@@ -10,12 +10,16 @@ from typing import cast
 from flask import Blueprint, Response, request
 
 from chatbot.core import channels as registry
-from chatbot.core import logs
+from chatbot.core import deadline, logs
 from chatbot.core.outbound import SendFailed
 from chatbot.delivery import relay
 from chatbot.engine.types import Unreadable
 from chatbot.service.answers import answer, outcome_answer
 from chatbot.service.parts import Services
+
+# Everything a webhook request does (store calls, sends) fits in this, so that the platform gets its
+# answer before it gives up (Messenger waits 20 s): what is left is done when it redelivers.
+REQUEST_SECONDS = 17.0
 
 
 class Refused(Exception):
@@ -54,9 +58,23 @@ def receive(services: Services, name: str, prepare: Callable[[list], list] | Non
         return answer(name, 503, "busy, try again in a moment")
     if services.skills is None or services.store is None:  # only the CLI starts without them; a server refuses to
         return answer(name, 503, "not configured\n")
-    outcome = relay.deliver_all(
-        updates, channel, services.store, services.skills, clock=services.clock, guard=services.guard
-    )
+    try:  # what the owner wrote in a learner's topic is the learner's (delivery/handoff.py)
+        updates = services.handoff.route(updates, services.store)
+    except Exception as error:
+        logs.get().warning("could not route the owner's message", extra={"error": type(error).__name__})
+        return answer(name, 503, "retry later\n")
+    with deadline.within(REQUEST_SECONDS):
+        outcome = relay.deliver_all(
+            updates,
+            channel,
+            services.store,
+            services.skills,
+            clock=services.clock,
+            guard=services.guard,
+            lease=services.settings.claim_lease_seconds,
+            channels=services.sender,
+            handoff=services.handoff,
+        )
     return outcome_answer(channel, outcome)
 
 

@@ -103,8 +103,9 @@ def expires_at(key: str, doc: dict, now: float, retention_days: float) -> float 
 
 
 class Store(Protocol):
-    """What a conversation needs: read and write its one document atomically. A backend with these
-    four runs the bot; the interfaces below add reminders, the owner's queries and expiry."""
+    """What a conversation needs: read and write its one document atomically, and a clock every
+    process sharing the store agrees on. A backend with these five runs the bot; the interfaces
+    below add reminders, the owner's queries and expiry."""
 
     def transact(self, key: str, step: Step, *, token: str = "", fresh: bool = False) -> Any:
         """Read the document (None if missing), run ``step`` and, if it returns a change,
@@ -121,6 +122,11 @@ class Store(Protocol):
         a read costs nothing may simply run ``step``."""
 
     def load(self, key: str) -> dict | None: ...
+
+    def now(self) -> float:
+        """The store's time, in seconds: the same for every instance sharing the store, and not moved
+        by a machine's wall clock jumping. Claims on replies (who is sending them, until when) are
+        judged by it, never by one instance's own clock."""
 
     def close(self) -> None: ...
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from chatbot.core import deadline
 from chatbot.store import base
 from chatbot.store.base import DAY, QUEUES, RETENTION_DAYS, Step, StoreError, StoreUnavailable, Where, Writes, plan
 from chatbot.store.firestore_calls import CREDENTIALS_HINT, STORE_DEADLINE, Deadline, classify
@@ -52,6 +53,7 @@ class FirestoreStore:
         self._written: dict[str, object] = {}  # token -> update time of the write made under it
         self._key_locks: dict[str, list] = {}  # key -> [lock, holders and waiters]
         self._recent = Recent()  # what this process wrote last to each conversation
+        self._server_time: tuple[float, float] | None = None  # (Firestore's time, monotonic clock then)
 
     def client(self):
         if self._client is None:
@@ -69,10 +71,24 @@ class FirestoreStore:
         return self.client().collection(base.CONVERSATIONS).document(document_id(key))
 
     def _bounded(self, fn: Callable[..., T], *args) -> T:
-        """Run a store call in the caller's thread, within STORE_DEADLINE: each client call gets the
-        time left (``Deadline.limits``) and a write is not started once it has passed, so nothing
-        lingers after the caller stopped waiting and nothing is handed to another thread."""
-        return fn(*args, Deadline(STORE_DEADLINE))
+        """Run a store call in the caller's thread, within STORE_DEADLINE or what the request has left
+        (core/deadline.py), whichever is sooner: each client call gets the time left
+        (``Deadline.limits``) and a write is not started once it has passed, so nothing lingers after
+        the caller stopped waiting and nothing is handed to another thread."""
+        return fn(*args, Deadline(deadline.left(STORE_DEADLINE)))
+
+    def now(self) -> float:
+        """Firestore's time: the last time it stated (a read's read time, a write's commit time) plus
+        the monotonic clock since. Every instance agrees on it, whatever its own clock says. Before the
+        first answer, this machine's clock: only the first write of a brand-new conversation (a Get
+        Started, made without a read) can meet that, and it judges no one else's claim."""
+        seen = self._server_time
+        return time.time() if seen is None else seen[0] + (time.monotonic() - seen[1])
+
+    def _saw(self, stamp) -> None:
+        """Firestore stated its time (a read or commit timestamp)."""
+        if stamp is not None:
+            self._server_time = (stamp.timestamp(), time.monotonic())
 
     def transact(self, key: str, step: Step, *, token: str = "", fresh: bool = False) -> Any:
         return self._bounded(self._transact_retrying, key, step, token, fresh)
@@ -131,6 +147,7 @@ class FirestoreStore:
                     self._recent.outcome(True)
                 return result
         snapshot = self._call(self._ref(key).get, **abandoned.limits())
+        self._saw(snapshot.read_time)
         stored = snapshot.to_dict() if snapshot.exists else None  # a deep copy: taken once
         return self._apply(key, step, token, abandoned, snapshot.update_time if stored is not None else None, stored)
 
@@ -159,6 +176,7 @@ class FirestoreStore:
             self._recent.forget(key)
         else:
             written = results[len(erased)].update_time  # the conversation's own write, after the erased records
+            self._saw(written)
             self._recent.keep(key, written, data)
             if token:
                 self._remember(token, written)
@@ -243,14 +261,16 @@ class FirestoreStore:
                 # One write, no read: valid only if nobody wrote the document since our own write.
                 option = self.client().write_option(last_update_time=update_time)
                 result = self._call(self._ref(key).update, paths, option=option, **abandoned.limits())
+                self._saw(result.update_time)
                 self._recent.patched(key, update_time, result.update_time, fields)
+                self._remember(token, result.update_time)  # the next patch under this token builds on this one
                 return
             except StoreUnavailable as error:
                 self._recent.forget(key)
                 if not isinstance(error.__cause__, exceptions.FailedPrecondition):
                     raise
                 # another message for this user came in meanwhile: read, apply, write
-        self._transact_retrying(key, step, "", False, abandoned)
+        self._transact_retrying(key, step, token, False, abandoned)
 
     def due(self, now: float, limit: int) -> list[tuple[str, object]]:
         return self._bounded(self._due, now, limit)
@@ -261,8 +281,12 @@ class FirestoreStore:
         query = self.client().collection(base.WAKES).where(filter=FieldFilter("due_at", "<=", now))
         snapshots = self._call(lambda: list(query.order_by("due_at").limit(limit).stream(**abandoned.limits())))
         # The lease is checked here rather than in the query: two range filters would need a composite index.
+        # Due by the caller's clock (the engine's); leased by Firestore's.
+        store_now = self.now()
         return [
-            (s.get("key"), (s.update_time, s.get("due_at"))) for s in snapshots if (s.get("lease_until") or 0) <= now
+            (s.get("key"), (s.update_time, s.get("due_at")))
+            for s in snapshots
+            if (s.get("lease_until") or 0) <= store_now
         ]
 
     def claim_due(self, key: str, now: float, lease: float, claim: str, version=None) -> float | None:
@@ -277,14 +301,16 @@ class FirestoreStore:
         try:
             if version is None:
                 snapshot = self._call(ref.get, **abandoned.limits())
-                if not snapshot.exists:
+                self._saw(snapshot.read_time)
+                if not snapshot.exists or (snapshot.get("lease_until") or 0) > self.now():
                     return None
                 version = (snapshot.update_time, snapshot.get("due_at"))
             update_time, due_at = version
             if due_at is None or due_at > now:
                 return None
             option = self.client().write_option(last_update_time=update_time)
-            self._call(ref.update, {"lease_until": now + lease, "claim": claim}, option=option, **abandoned.limits())
+            leased = {"lease_until": self.now() + lease, "claim": claim}  # by Firestore's clock, as due() reads it
+            self._call(ref.update, leased, option=option, **abandoned.limits())
         except StoreUnavailable as error:
             if isinstance(error.__cause__, exceptions.FailedPrecondition | exceptions.NotFound):
                 return None  # someone else claimed or changed it first

@@ -26,7 +26,7 @@ def timestamp(seconds: float):
 # announcements and the outbox (patched in place).
 PACKED = "packed"
 PACKED_TOP = frozenset({"state", "slots", "progress", "choices", "dropped", "reminder", "wake", "held", "updated_at"})
-PACKED_DELIVERY = frozenset({"events", "next_seq", "payload_keys", "transcript", "flood"})
+PACKED_DELIVERY = frozenset({"events", "next_seq", "payload_keys", "transcript", "flood", "turns"})
 
 
 def to_document(key: str, doc: dict, now: float, retention_days: float = RETENTION_DAYS) -> dict:

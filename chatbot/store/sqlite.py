@@ -1,9 +1,16 @@
 """The SQLite backend of the ``Store`` protocol (see base.py): the embedded default.
 
-One file, WAL, one connection per thread and process. ``BEGIN IMMEDIATE`` takes
-the write lock up front, so concurrent messages from one user (or many)
-serialize instead of failing on upgrade; the busy timeout makes them wait
-rather than error while another transaction runs.
+One file, WAL, one connection per thread and process. A step runs on what was read without any
+lock; its write then takes the write lock (``BEGIN IMMEDIATE``) only to check that the document is
+still as read and to write it, or the step runs again on the new one. So nothing slow (the
+engine reading a long message) ever runs while other writers wait. The busy timeout makes a
+writer wait for the lock rather than fail, within what the request has left (core/deadline.py).
+
+A connection that failed in a way a new one may not (the file was read-only, the disk full, the
+directory gone) is closed and opened again on the next call, instead of failing for good.
+
+The store's clock (``now``) is the same for every process on this machine and does not jump when
+the wall clock does: the wall time at boot, kept in the file, plus the monotonic clock.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import threading
 import time
 from typing import Any
 
+from chatbot.core import deadline
 from chatbot.store.base import (
     DAY,
     QUEUES,
@@ -54,6 +62,10 @@ CREATE TABLE IF NOT EXISTS filed (
 CREATE INDEX IF NOT EXISTS filed_by_queue ON filed (queue, id);
 CREATE INDEX IF NOT EXISTS filed_by_conversation ON filed (conversation);
 CREATE INDEX IF NOT EXISTS filed_by_age ON filed (created_at);
+CREATE TABLE IF NOT EXISTS clock (
+    boot TEXT PRIMARY KEY,
+    base REAL NOT NULL
+);
 """
 # Files from before retention had an expiry column: added once, then indexed.
 EXPIRY_COLUMN = "ALTER TABLE conversations ADD COLUMN expire_at REAL"
@@ -69,6 +81,22 @@ DROP TABLE suggestions;
 """
 
 
+# Errors after which this thread's connection is not to be trusted again: opened while the file
+# was read-only it stays read-only, and a vanished directory or file leaves it pointing at nothing.
+REOPEN_AFTER = ("readonly", "read-only", "disk i/o error", "unable to open", "no such table", "not a database")
+WRITE_ATTEMPTS = 20  # a step runs again when another writer changed the document since it was read
+BOOT_ID = "/proc/sys/kernel/random/boot_id"
+
+
+def boot_id() -> str:
+    """This boot of this machine (Linux); "" where there is none to read."""
+    try:
+        with open(BOOT_ID, encoding="ascii") as handle:
+            return handle.read().strip()
+    except OSError:
+        return ""
+
+
 class SQLiteStore:
     BUSY_TIMEOUT_MS = 15000
 
@@ -77,8 +105,36 @@ class SQLiteStore:
         self.retention_days = retention_days
         self._swept = 0.0
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        self._all: list[tuple[sqlite3.Connection, threading.Thread]] = []  # each with the thread that owns it
         self._lock = threading.Lock()
+        self._clock_base: float | None = None
+
+    def now(self) -> float:
+        """The store's time: wall time at this boot (the first process to ask keeps it in the file)
+        plus the monotonic clock, so every process here agrees and a wall clock that jumps does not
+        move it. Without a boot id (not Linux), the wall clock."""
+        if self._clock_base is None:
+            boot = boot_id()
+            if not boot:
+                return time.time()
+            with self._immediate() as conn:
+                conn.execute("DELETE FROM clock WHERE boot != ?", (boot,))
+                base = time.time() - time.monotonic()
+                conn.execute("INSERT OR IGNORE INTO clock (boot, base) VALUES (?, ?)", (boot, base))
+                self._clock_base = float(conn.execute("SELECT base FROM clock WHERE boot = ?", (boot,)).fetchone()[0])
+        return self._clock_base + time.monotonic()
+
+    def _forget_connection(self, error: Exception) -> None:
+        """Close this thread's connection after an error a fresh one may not have."""
+        if not any(sign in str(error).lower() for sign in REOPEN_AFTER):
+            return
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            with self._lock:
+                self._all = [(c, owner) for c, owner in self._all if c is not conn]
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
 
     def _connection(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -93,7 +149,7 @@ class SQLiteStore:
         conn.execute("PRAGMA synchronous = NORMAL")
         with self._lock:
             self._prepare(conn)
-            self._all.append(conn)
+            self._all.append((conn, threading.current_thread()))
         self._local.conn, self._local.pid = conn, os.getpid()
         return conn
 
@@ -121,29 +177,54 @@ class SQLiteStore:
     @contextlib.contextmanager
     def _immediate(self):
         """A write transaction: committed if the block returns, rolled back if it raises; a locked
-        or unreachable database becomes StoreUnavailable (the platform retries)."""
+        or unreachable database becomes StoreUnavailable (the platform retries). It waits for the
+        lock at most what the request has left."""
+        wait = deadline.left(self.BUSY_TIMEOUT_MS / 1000)
+        if wait <= 0:
+            raise StoreUnavailable("sqlite: the request's time is up")
         try:
             conn = self._connection()
+            conn.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
             conn.execute("BEGIN IMMEDIATE")
         except (sqlite3.Error, OSError) as error:
+            self._forget_connection(error)
             raise StoreUnavailable(f"sqlite: {error}") from error
         try:
             yield conn
             conn.execute("COMMIT")
         except sqlite3.Error as error:
-            conn.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            self._forget_connection(error)
             raise StoreUnavailable(f"sqlite: {error}") from error
         except BaseException:
-            conn.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
             raise
 
+    def _read_doc(self, key: str) -> str | None:
+        try:
+            row = self._connection().execute("SELECT doc FROM conversations WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error as error:
+            self._forget_connection(error)
+            raise StoreUnavailable(f"sqlite: {error}") from error
+        return row[0] if row else None
+
     def transact(self, key: str, step: Step, *, token: str = "", fresh: bool = False) -> Any:
-        with self._immediate() as conn:
-            row = conn.execute("SELECT doc FROM conversations WHERE key = ?", (key,)).fetchone()
-            before = json.loads(row[0]) if row else None
-            change, result = step(before)
-            if change is not None:
+        for _ in range(WRITE_ATTEMPTS):
+            seen = self._read_doc(key)
+            before = json.loads(seen) if seen is not None else None
+            change, result = step(before)  # outside the lock: the engine may take its time
+            if change is None:
+                return result
+            with self._immediate() as conn:
+                row = conn.execute("SELECT doc FROM conversations WHERE key = ?", (key,)).fetchone()
+                if (row[0] if row else None) != seen:
+                    continue  # written meanwhile: the step runs again on what is there now
                 self._write(conn, plan(key, before, change))
+            break
+        else:
+            raise StoreUnavailable("sqlite: the conversation kept changing meanwhile", contention=True)
         if time.time() - self._swept > SWEEP_EVERY:
             # No scheduler needed on a laptop: writes keep the file within retention. The message is
             # already committed, so a busy file only postpones the sweep.
@@ -183,18 +264,18 @@ class SQLiteStore:
         self.transact(key, step)
 
     def due(self, now: float, limit: int) -> list[tuple[str, object]]:
-        rows = self._connection().execute(
-            "SELECT key, due_at FROM reminders WHERE due_at <= ? AND lease_until <= ? ORDER BY due_at LIMIT ?",
-            (now, now, limit),
-        )
-        return list(rows)
+        # Due by the caller's clock (the engine's); leased by the store's.
+        sql = "SELECT key, due_at FROM reminders WHERE due_at <= ? AND lease_until <= ? ORDER BY due_at LIMIT ?"
+        return self._read(sql, [now, self.now(), limit])
 
     def claim_due(self, key: str, now: float, lease: float, claim: str, version=None) -> float | None:
+        store_now = self.now()
         with self._immediate() as conn:
             row = conn.execute("SELECT due_at, lease_until FROM reminders WHERE key = ?", (key,)).fetchone()
-            if row is None or row[0] > now or row[1] > now:
+            if row is None or row[0] > now or row[1] > store_now:
                 return None
-            conn.execute("UPDATE reminders SET lease_until = ?, claim = ? WHERE key = ?", (now + lease, claim, key))
+            sql = "UPDATE reminders SET lease_until = ?, claim = ? WHERE key = ?"
+            conn.execute(sql, (store_now + lease, claim, key))
             return row[0]
 
     def release_due(self, key: str, claim: str) -> None:
@@ -202,11 +283,8 @@ class SQLiteStore:
             conn.execute("UPDATE reminders SET lease_until = 0, claim = NULL WHERE key = ? AND claim = ?", (key, claim))
 
     def load(self, key: str) -> dict | None:
-        try:
-            row = self._connection().execute("SELECT doc FROM conversations WHERE key = ?", (key,)).fetchone()
-        except sqlite3.Error as error:
-            raise StoreUnavailable(f"sqlite: {error}") from error
-        return json.loads(row[0]) if row else None
+        doc = self._read_doc(key)
+        return json.loads(doc) if doc is not None else None
 
     def filed(self, queue: str, limit: int = 100) -> list[dict]:
         rows = self._connection().execute(
@@ -245,6 +323,7 @@ class SQLiteStore:
         try:
             return self._connection().execute(sql, args).fetchall()
         except sqlite3.Error as error:
+            self._forget_connection(error)
             raise StoreUnavailable(f"sqlite: {error}") from error
 
     def count(self, where: Where) -> int:
@@ -264,10 +343,14 @@ class SQLiteStore:
         return [{f: json.loads(v) if v is not None else None for f, v in zip(fields, row, strict=True)} for row in rows]
 
     def close(self) -> None:
+        """Close the connections no other live thread may be using: this thread's, and those of threads
+        that have ended. Another live thread's is left to it (closing a connection under a running
+        statement crashes the process); it is dropped and forgotten here."""
         with self._lock:
-            for conn in self._all:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.close()
+            for conn, owner in self._all:
+                if owner is threading.current_thread() or not owner.is_alive():
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.close()
             self._all.clear()
         self._local = threading.local()
 
