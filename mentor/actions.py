@@ -7,14 +7,16 @@ replies, or the name of another intent to run instead.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
+from collections.abc import Callable
 
 from chatbot.core.text import plain_text, shorten
 from chatbot.engine.context import Context
 from chatbot.engine.types import Button, Card, Reply
 from chatbot.engine.understand import fold, trim
-from mentor import catalog, plan, reminders, steps
+from mentor import catalog, people, plan, reminders, steps, upgrade
 from mentor.catalog import current_skill, resource, skill_title
 from mentor.steps import say_next
 
@@ -48,7 +50,7 @@ def show_catalog(ctx: Context) -> None:
         )
     more = []
     if page < pages:
-        more.append(Button(ctx.t("btn_more_skills"), payload=f"BROWSE:{page + 1}"))
+        more.append(Button(ctx.t("btn_more_skills"), payload=f"BROWSE:{page + 1}", means=("more",)))
     elif pages > 1:
         more.append(Button(ctx.t("btn_first_page"), payload="BROWSE:1"))
     lead = ctx.t("catalog_intro", page=page, pages=pages)
@@ -99,7 +101,10 @@ def show_progress(ctx: Context) -> str | None:
         done, total, percent = catalog.percent(ctx, skill, entry)
         buttons = [Button(ctx.t("btn_next"), payload=f"NEXT:{skill_id}")]
         if entry.get("finished_at"):
-            buttons = [Button(ctx.t("btn_restart"), payload=f"RESTART:{skill_id}")]
+            higher = catalog.level_after(skill, entry)
+            up = f"SETLEVEL:{skill_id}:{higher}"
+            buttons = [Button(ctx.t("btn_level_up", level=ctx.t(f"level_{higher}")), payload=up)] if higher else []
+            buttons.append(Button(ctx.t("btn_restart"), payload=f"RESTART:{skill_id}"))
         buttons.append(Button(ctx.t("btn_drop"), payload=f"DROP:{skill_id}"))
         level = ctx.t(f"level_{entry.get('level', 'beginner')}")
         cards.append(
@@ -126,9 +131,14 @@ def restart_skill(ctx: Context) -> str | None:
     _select(ctx, skill)
     if progress is None:
         return "pick_skill"
-    progress.update(done=[], started_at=ctx.now)
+    # The level's plan from the top: its steps are to do again; other levels' stay as they are.
+    again = {a["id"] for a in catalog.level_plan(ctx, skill, progress)}
+    for key in ("done", "skipped"):
+        progress[key] = [i for i in progress.get(key, []) if i not in again]
+    if not progress["skipped"]:
+        progress.pop("skipped")
+    progress["started_at"] = ctx.now
     progress.pop("finished_at", None)
-    progress.pop("skipped", None)
     say_next(ctx, skill, progress, ctx.t("restarted", skill_title=skill_title(ctx, skill)))
     return None
 
@@ -238,8 +248,14 @@ def announce_skill(ctx: Context) -> str | None:
 
 
 def forget_me(ctx: Context) -> str | None:
-    """FORGET_YES: the confirmation is said, and the relay keeps nothing of this person after it."""
+    """FORGET_YES, as the answer to this person's own question (its button on their screen, or a "yes"
+    typed to it): the confirmation is said, and the relay keeps nothing of this person after it. Asked
+    of nobody (another member's button in a group, an old button, a forged press) it does nothing."""
+    if not any(choice.get("payload") == "FORGET_YES" for choice in ctx.conversation.choices):
+        ctx.set_state(ctx.conversation.state)  # whatever they were doing, they still are
+        return None
     ctx.erase = True
+    ctx.say(Reply(text=ctx.t("forgotten")))
     return None
 
 
@@ -260,13 +276,29 @@ def fallback(ctx: Context) -> str | None:
         picks = [Button(shorten(skill_title(ctx, s), 20), payload=f"PICK:{s['id']}") for s in ctx.skills.catalog]
         ctx.say(Reply(text=ctx.t("fallback_catalog", names=names), quick_replies=picks[:11]))
     elif misses % 2 == 0:
-        ctx.say(Reply(text=ctx.t("fallback_menu"), quick_replies=ctx.menu("main_menu")))
+        # Missed twice in a row: a person may help where the bot cannot (when someone can take over).
+        ctx.say(Reply(text=ctx.t("fallback_menu"), quick_replies=ctx.menu("main_menu") + people.offer_person(ctx)))
     else:
         ctx.say(
             Reply(text=ctx.t("fallback" if misses == 1 else "fallback_examples"), quick_replies=ctx.menu("main_menu"))
         )
     return None
 
+
+def _on_this_catalog(act: Callable[[Context], str | None]) -> Callable[[Context], str | None]:
+    """Progress stored under an older catalog is brought up to this one before the action reads it."""
+
+    @functools.wraps(act)
+    def action(ctx: Context) -> str | None:
+        return upgrade.bring_up_to_date(ctx) or act(ctx)
+
+    return action
+
+
+# Actions that neither read nor show a plan: they run as they are (refit_reminder runs after every
+# message, with replies nobody sees).
+NO_PLAN = {"refit_reminder", "forget_me", "news_off", "news_on", "notify_when_added", "set_language"}
+NO_PLAN |= {"save_suggestion", "suggest_topic", "save_topic", "back_to_bot"}
 
 ACTIONS = {
     "forget_me": forget_me,
@@ -285,8 +317,10 @@ ACTIONS = {
     "set_language": set_language,
     "welcome": welcome,
     "fallback": fallback,
+    **people.ACTIONS,
     **plan.ACTIONS,
     **steps.ACTIONS,
     **reminders.ACTIONS,
 }
+ACTIONS = {name: act if name in NO_PLAN else _on_this_catalog(act) for name, act in ACTIONS.items()}
 CHECKS = (catalog.validate,)  # the mentor's own rules for skills.json, run by `skills check` and at start

@@ -12,6 +12,9 @@
   // Who this browser is comes from the server: a signed, HttpOnly cookie the page never sees.
   let token = sessionStorage.getItem("mentor.token") || "";
   let labels = {};  // the page's own words, per language, from skills.json (GET /api/history)
+  let shown = "";  // the transcript the log shows, as the server last gave it
+  let following = null;  // while a person has the conversation: asking for the history every few seconds
+  const FOLLOW_MS = 4000;
   const say = (key, fallback) => (labels[language.value] || {})[key] || fallback;
 
   function showLabels() {
@@ -77,11 +80,12 @@
     return node;
   }
 
-  function showReplies(replies) {
+  function showReplies(replies, byPerson) {
     chips.replaceChildren();
     replies.forEach((reply) => {
       if (reply.text) {
-        const bubble = el("div", "bubble bot", reply.text);
+        const bubble = el("div", byPerson ? "bubble bot human" : "bubble bot", reply.text);
+        if (byPerson) bubble.prepend(el("small", "who", say("person", "A person")));
         if (reply.buttons.length) {
           const box = el("div", "buttons");
           reply.buttons.forEach((b) => box.append(buttonNode(b)));
@@ -131,7 +135,8 @@
     if (shown) log.append(el("div", "bubble user", shown));
     busy(true);
     const utcOffset = -new Date().getTimezoneOffset();  // minutes east of UTC: reminders at the person's own hours
-    const body = JSON.stringify({ locale: language.value, message_id: crypto.randomUUID(), utc_offset_minutes: utcOffset, ...message });
+    // sent_at: what was on screen when this was sent ("done" twice at once is one step done).
+    const body = JSON.stringify({ locale: language.value, message_id: crypto.randomUUID(), utc_offset_minutes: utcOffset, sent_at: Date.now(), ...message });
     let response;
     try {
       response = await fetch("/api/chat", { method: "POST", headers: headers(true), body, credentials: "same-origin" });
@@ -153,6 +158,36 @@
       return;
     }
     showReplies(data.replies || []);
+    refresh();  // whether a person has the conversation now (then the page keeps asking), and what they said
+  }
+
+  function showTranscript(transcript) {
+    log.replaceChildren();
+    transcript.forEach((entry) => {
+      if (entry.from === "person") log.append(el("div", "bubble user", entry.text));
+      else showReplies([entry.reply], entry.by === "owner");
+    });
+    scroll();
+  }
+
+  function follow(open) {
+    // A person's answers arrive in the history, not in the answer to a message: ask while they may come.
+    if (open && !following) following = setInterval(refresh, FOLLOW_MS);
+    if (!open && following) { clearInterval(following); following = null; }
+  }
+
+  async function refresh() {
+    // The log is the server's transcript: drawn again whenever it holds more than the log shows.
+    let history;
+    try {
+      const response = await fetch("/api/history", { headers: headers(false), credentials: "same-origin" });
+      if (!response.ok) return;
+      history = await response.json();
+    } catch (error) { return; }
+    const now = JSON.stringify(history.transcript || []);
+    if (now !== shown) showTranscript(history.transcript || []);
+    shown = now;
+    follow(Boolean(history.handoff));
   }
 
   async function start() {
@@ -170,11 +205,9 @@
     language.value = pickLanguage([...language.options].map((o) => o.value), history.language);
     showLabels();
     if (!history.transcript.length) { send({ payload: "GET_STARTED" }); return; }
-    history.transcript.forEach((entry) => {
-      if (entry.from === "person") log.append(el("div", "bubble user", entry.text));
-      else showReplies([entry.reply]);
-    });
-    scroll();
+    shown = JSON.stringify(history.transcript);
+    showTranscript(history.transcript);
+    follow(Boolean(history.handoff));
   }
 
   composer.addEventListener("submit", (event) => {

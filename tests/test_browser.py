@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 
@@ -12,6 +13,7 @@ import app as app_module
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / "test-artifacts"
+CATALOG = {s["id"]: s for s in json.loads((ROOT / "skills.json").read_text(encoding="utf-8"))["catalog"]}
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
 
@@ -97,15 +99,17 @@ def test_from_get_started_to_an_assignment_card(browser, live_url):
     field = browser.find_element(By.ID, "text")
     field.send_keys("3", Keys.ENTER)
     wait_for(browser, ".bubble.user", "3")
-    card = wait_for(browser, ".card", "The Python Tutorial")
-    link = card.find_element(By.CSS_SELECTOR, "a[href='https://docs.python.org/3/tutorial/']")
+    first = next(a for a in CATALOG["python"]["assignments"] if a["level"] == "beginner")
+    card = wait_for(browser, ".card", first["title"])
+    link = card.find_element(By.CSS_SELECTOR, f"a[href='{first['url']}']")
     assert link.get_attribute("target") == "_blank" and "noopener" in link.get_attribute("rel")
-    assert "Tutorial · 6 h" in card.text
+    assert f"Tutorial · {first['minutes']} min" in card.text
     ARTIFACTS.mkdir(exist_ok=True)
     browser.save_screenshot(str(ARTIFACTS / "web-chat.png"))
     # Done ✓ on the card moves on to the next assignment.
     wait_for(browser, ".card button", "Done").click()
-    wait_for(browser, ".bubble.bot", "1 of 6")
+    steps = sum(1 for a in CATALOG["python"]["assignments"] if a["level"] == "beginner")
+    wait_for(browser, ".bubble.bot", f"1 of {steps}")
 
 
 def test_user_text_is_shown_as_text_and_never_runs(browser, live_url):
@@ -184,3 +188,43 @@ def test_a_reload_brings_the_conversation_back(browser, live_url):
     languages = [o.text for o in browser.find_elements(By.CSS_SELECTOR, "#language option")]
     assert languages == ["English", "Español"]  # from skills.json
     assert browser.find_element(By.ID, "text").get_attribute("maxlength") == "4000"  # the server's limit
+
+
+@pytest.fixture
+def inbox_url(make_settings, store, telegram):
+    """The live app whose handoff inbox is the fake Telegram's forum."""
+    from werkzeug.serving import make_server
+
+    settings = make_settings(handoff_telegram_chat_id=telegram.forum.chat_id)
+    server = make_server("127.0.0.1", 0, app_module.create_app(settings, store=store), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_the_page_shows_a_persons_answers_as_they_come_while_a_handoff_is_open(browser, inbox_url, telegram):
+    import requests
+    from payloads import TG_SECRET, tg_in_topic
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    browser.get(inbox_url + "/")
+    wait_for(browser, ".bubble.bot", "I'm Mentor")
+    browser.find_element(By.ID, "text").send_keys("can I talk to a real person?", Keys.ENTER)
+    wait_for(browser, ".bubble.bot", "passing you to a person")
+    thread = next(iter(telegram.forum.topics))
+    browser.find_element(By.ID, "text").send_keys("my python loop never ends", Keys.ENTER)
+    wait_for(browser, ".bubble.user", "my python loop never ends")
+
+    def owner(text: str) -> None:
+        update = tg_in_topic(telegram.forum.chat_id, thread, text)
+        headers = {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET}
+        assert requests.post(inbox_url + "/webhook/telegram", json=update, headers=headers, timeout=10).ok
+
+    owner("Show me the loop's condition")
+    answer = wait_for(browser, ".bubble.human", "Show me the loop's condition", timeout=15)  # nobody sent a thing
+    assert "A person" in answer.text
+    owner("/done")
+    wait_for(browser, ".bubble.bot", "it's me again", timeout=15)
+    assert telegram.forum.texts(thread, list(telegram.calls))[1] == "my python loop never ends"

@@ -3,10 +3,12 @@
 Per UTC day (``d<days since 1970>``), for the last KEEP_DAYS days: messages the
 person sent (``m``), the ones the bot did not understand (``f``), assignments
 done (``a``), skills started (``s``) and finished (``F``), reminders sent
-(``r``), held for later (``h``) and refused by the platform (``x``), and
-announcements sent (``n``). A day the document is touched carries all of them
-(zeros too): Firestore sums several fields in one query only over documents
-that have every one of them. Once a day has passed, the scheduled job rolls it
+(``r``), held for later (``h``) and refused by the platform (``x``),
+announcements sent (``n``), and handoffs to a person opened (``o``), closed
+(``c``), first answered (``p``) and the seconds those first answers took
+(``w``). A day the document is touched carries all of them (zeros too):
+Firestore sums several fields in one query only over documents that have
+every one of them. Once a day has passed, the scheduled job rolls it
 up into one small document (stats.py), so each conversation keeps only a few
 days. Totals that never expire say how far the person got (``picked``,
 ``done``, ``finished``), for the funnel. The last few unmatched phrasings are
@@ -15,8 +17,8 @@ kept too, normalised (folded, numbers and links masked, no user id).
 
 from __future__ import annotations
 
-import re
-
+from chatbot.core.text import plain_text
+from chatbot.engine import linear
 from chatbot.engine.understand import fold
 
 KEEP_DAYS = 3  # today, and the days the daily roll-up may still need
@@ -26,6 +28,9 @@ KEEP_UNMATCHED = 5
 MESSAGES, FALLBACKS, ASSIGNMENTS_DONE = "m", "f", "a"
 SKILLS_STARTED, SKILLS_FINISHED = "s", "F"
 REMINDERS_SENT, REMINDERS_HELD, REMINDERS_REFUSED, ANNOUNCEMENTS_SENT = "r", "h", "x", "n"
+# Handoffs to a person: opened, closed, first answered by a person, and the seconds those first
+# answers took, together (their mean is the time to the first human answer).
+HANDOFFS_OPENED, HANDOFFS_CLOSED, HANDOFFS_ANSWERED, HANDOFF_WAIT_SECONDS = "o", "c", "p", "w"
 KINDS = {
     MESSAGES: "messages",
     FALLBACKS: "fallbacks",
@@ -36,9 +41,14 @@ KINDS = {
     REMINDERS_HELD: "reminders_held",
     REMINDERS_REFUSED: "reminders_refused",
     ANNOUNCEMENTS_SENT: "announcements_sent",
+    HANDOFFS_OPENED: "handoffs_opened",
+    HANDOFFS_CLOSED: "handoffs_closed",
+    HANDOFFS_ANSWERED: "handoffs_answered",
+    HANDOFF_WAIT_SECONDS: "handoff_wait_seconds",
 }
-_LINK = re.compile(r"(https?://|www\.)\S+|\S+@\S+\.\S+")
-_NUMBER = re.compile(r"\d+")
+# RE2 (linear time): with a backtracking engine this pattern is cubic on a run of '@' (issue 35).
+_LINK = linear.compile(r"(https?://|www\.)\S+|\S+@\S+\.\S+")
+_NUMBER = linear.compile(r"\d+")
 
 
 def day(now: float) -> int:
@@ -57,8 +67,9 @@ def add(tally: dict, kind: str, now: float, count: int = 1) -> None:
 
 
 def phrasing(text: str) -> str:
-    """An unmatched message as the owner sees it: folded, links and numbers masked, at most 60 characters."""
-    text = _NUMBER.sub("#", _LINK.sub("<link>", fold(text)))
+    """An unmatched message as the owner sees it: without control or format characters (C0, C1, bidi
+    overrides, zero-width), folded, links and numbers masked, at most 60 characters."""
+    text = _NUMBER.sub("#", _LINK.sub("<link>", fold(plain_text(text))))
     return " ".join(text.split())[:60]
 
 

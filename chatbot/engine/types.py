@@ -25,6 +25,7 @@ class Update:
     timestamp: float = 0.0
     from_bot: bool = False  # the bot speaking first (a reminder), not the user: no activity, no profile
     opens: bool = False  # what usually comes first from someone never seen (Get Started, /start)
+    thread: str = ""  # the topic of a group chat it was written in (a Telegram forum's message_thread_id)
 
     @property
     def key(self) -> str:

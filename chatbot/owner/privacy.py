@@ -20,7 +20,7 @@ STYLE = (
     "body{font:16px/1.5 system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem;color:#1d1d1f}"
     "h1{font-size:1.6rem}h2{font-size:1.15rem;margin-top:1.6rem}nav{margin-top:2rem;color:#555}"
 )
-ITEMS = ("conversation", "skills", "reminder", "suggestions", "reports", "transcript")
+ITEMS = ("conversation", "skills", "reminder", "suggestions", "reports", "transcript", "handoff")
 
 
 def pick_language(skills: Skills, asked: str | None, accept: Any) -> str:
@@ -64,6 +64,10 @@ def privacy_page(skills: Skills, settings: Settings, channels: list[str], lang: 
     for name in channels:
         if f"privacy_what_{name}" in strings:
             kept_items.append(f"<li>{t(f'privacy_what_{name}', transcript=TRANSCRIPT_LENGTH)}</li>")
+    # A person behind the bot: what they read when a learner asks for one.
+    people = bool(settings.handoff_telegram_chat_id) or settings.handoff_messenger.strip().lower() == "inbox"
+    if people:
+        kept_items.append(f"<li>{t('privacy_what_handoff')}</li>")
     delete = [t("privacy_delete_chat")]
     delete += [t(f"privacy_delete_{name}") for name in channels if f"privacy_delete_{name}" in strings]
     if contact:
@@ -74,7 +78,9 @@ def privacy_page(skills: Skills, settings: Settings, channels: list[str], lang: 
         f"<h2>{t('privacy_where_title')}</h2><p>{t(where, platforms=platforms)}</p>",
         f"<p>{t('privacy_logs')}</p>" if where == "privacy_where_firestore" else "",
         f"<h2>{t('privacy_how_long_title')}</h2><p>{t('privacy_how_long', days=settings.retention_days)}</p>",
-        f"<h2>{t('privacy_who_title')}</h2><p>{t('privacy_who')}</p>",
+        f"<h2>{t('privacy_who_title')}</h2><p>{t('privacy_who')}"
+        + (f" {t('privacy_who_handoff')}" if people else "")
+        + "</p>",
         f"<h2>{t('privacy_delete_title')}</h2><ul>{''.join(f'<li>{line}</li>' for line in delete)}</ul>",
         f"<h2>{t('privacy_contact_title')}</h2><p>{html.escape(owner)}: "
         + (contact_link(contact) if contact else t("privacy_no_contact"))

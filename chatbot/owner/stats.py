@@ -4,7 +4,9 @@ Everything comes from the counters each message's own write keeps (tally.py),
 a handful of queries (counts and sums: Firestore's aggregation queries, one
 read per 1,000 index entries they touch and at least one each; plain SQL on
 SQLite), and one small roll-up document per finished day, which the scheduled
-job writes (and a view writes if the job has not yet).
+job writes (and a view writes if the job has not yet). A roll-up holds counts
+only: what the bot did not understand is read from the people's own documents
+(each keeps its last few phrasings), so it goes when the person is forgotten.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from datetime import UTC, datetime
 from functools import partial
 
 from chatbot.core import channels as registry
+from chatbot.delivery import tally
 from chatbot.delivery.tally import KEEP_DAYS, KINDS, day
 from chatbot.store.base import Backend, Change
 
@@ -23,7 +26,7 @@ MAX_DAYS = 60
 TOP_UNMATCHED = 10
 TALLY = "delivery.tally"
 ROLLUP = "stats:"  # the key prefix of the daily roll-ups, kept with the conversations
-ROLLUP_FIELDS = ["rollup_day", *KINDS.values(), "new_users", "unmatched"]
+ROLLUP_FIELDS = ["rollup_day", *KINDS.values(), "new_users", "unmatched"]  # "unmatched": only in older roll-ups
 
 
 def date_of(day_number: int) -> str:
@@ -42,6 +45,8 @@ def collect(store: Backend, days: int = 30, now: float | None = None) -> dict:
     today = day(now)
     period = list(range(today - days + 1, today + 1))
     rolled = {row["rollup_day"]: row for row in store.scan(ROLLUP_FIELDS, [("rollup_day", ">=", period[0])])}
+    for n in [n for n, row in rolled.items() if row.get("unmatched")]:  # rolled up with phrasings, before
+        store.transact(f"{ROLLUP}d{n}", without_phrasings)
     per_day = {n: rolled.get(n) or day_live(store, n) for n in period}
     for n in period[:-1]:
         if n not in rolled:  # a finished day the scheduled job has not rolled up (no scheduler locally)
@@ -50,9 +55,6 @@ def collect(store: Backend, days: int = 30, now: float | None = None) -> dict:
     series = {
         name: {date_of(n): int(per_day[n].get(name) or 0) for n in period} for name in [*KINDS.values(), "new_users"]
     }
-    said: Counter = Counter()
-    for n in period:
-        said.update({entry["text"]: entry["people"] for entry in per_day[n].get("unmatched") or []})
     return {
         "period": {"days": days, "from": date_of(period[0]), "to": date_of(period[-1])},
         "users": users,
@@ -64,22 +66,48 @@ def collect(store: Backend, days: int = 30, now: float | None = None) -> dict:
         "messages_per_day": series["messages"],
         **{name: sum(series[name].values()) for name in KINDS.values() if name != "messages"},
         "funnel": funnel(store),
-        "unmatched": [{"text": text, "people": count} for text, count in said.most_common(TOP_UNMATCHED)],
+        "unmatched": unmatched(store, period[0]),
+        **handoffs(store, series),
+    }
+
+
+def handoffs(store: Backend, series: dict) -> dict:
+    """Handed to a person: open now, and the mean time to a person's first answer over the period
+    (seconds; None when nobody was answered). Opened and closed are the tallies' own totals."""
+    answered = sum(series["handoffs_answered"].values())
+    waited = sum(series["handoff_wait_seconds"].values())
+    return {
+        "handoffs_open": store.count([("delivery.handoff.open", "==", True)]),
+        "handoff_first_answer_seconds": round(waited / answered) if answered else None,
     }
 
 
 def day_live(store: Backend, n: int) -> dict:
     """One day's numbers from the conversations: the day's counters summed (every document touched
-    that day has all of them), the people who first wrote that day, and what the bot did not understand."""
+    that day has all of them) and the people who first wrote that day."""
     fields = [f"{TALLY}.d{n}.{kind}" for kind in KINDS]
     sums = store.sums(fields)
     numbers: dict = {name: int(sums.get(f"{TALLY}.d{n}.{kind}") or 0) for kind, name in KINDS.items()}
     numbers["new_users"] = store.count([("created_at", ">=", n * 86400.0), ("created_at", "<", (n + 1) * 86400.0)])
-    said: Counter = Counter()
-    for row in store.scan([f"{TALLY}.u"], [(f"{TALLY}.lastmiss", ">=", n)]):
-        said.update({entry["text"] for entry in row.get(f"{TALLY}.u") or [] if entry["day"] == n})
-    numbers["unmatched"] = [{"text": text, "people": count} for text, count in said.most_common(TOP_UNMATCHED)]
     return numbers
+
+
+def unmatched(store: Backend, first_day: int) -> list[dict]:
+    """What the bot did not understand since ``first_day``, and how many people said each: from the
+    phrasings each person's document keeps (deleted with the person), never from a roll-up. Cleaned
+    again here (tally.phrasing), for phrasings kept before it dropped control characters."""
+    said: Counter = Counter()
+    for row in store.scan([f"{TALLY}.u"], [(f"{TALLY}.lastmiss", ">=", first_day)]):
+        entries = row.get(f"{TALLY}.u") or []
+        said.update({tally.phrasing(entry["text"]) for entry in entries if entry.get("day", 0) >= first_day} - {""})
+    return [{"text": text, "people": count} for text, count in said.most_common(TOP_UNMATCHED)]
+
+
+def without_phrasings(doc: dict | None) -> tuple[Change | None, None]:
+    """A roll-up written before roll-ups held counts only: its phrasings go (they outlived the people)."""
+    if not doc or "unmatched" not in doc:
+        return None, None
+    return Change({key: value for key, value in doc.items() if key != "unmatched"}), None
 
 
 def roll_up(store: Backend, now: float) -> int:
