@@ -101,8 +101,13 @@ def test_telegram_webhook_not_set_elsewhere_or_failing(doctor, telegram, webhook
         "last_error_date": int(time.time()) - 60,
         "last_error_message": "Wrong response from the webhook: 503 Service Unavailable",
     }
+    telegram.pending_update_count = 3  # what failed is still waiting: Telegram cannot deliver now
     result = doctor()
     assert result.exit_code == 1 and "503 Service Unavailable" in lines(result)["telegram webhook"]
+    assert "3 update(s) waiting" in lines(result)["telegram webhook"]
+    telegram.pending_update_count = 0  # delivered since: said, but no longer a failure
+    recovered = lines(doctor())["telegram webhook"]
+    assert recovered.startswith("OK https://bot.example.test/") and "503 Service Unavailable" in recovered
 
 
 def test_messenger_token_refused_and_app_not_subscribed(doctor, graph, webhook_set):

@@ -133,9 +133,18 @@ class Settings:
     admin_token: str = ""  # the owner's dashboard (/admin) is off without it
     owner_name: str = ""  # who runs the bot, on the privacy page
     owner_contact: str = ""  # how to reach them (an e-mail address or a URL), on the privacy page
+    # The owner's Telegram chat (a supergroup with topics, -100...): told once when a platform reports
+    # a problem and once when it is fixed; and the inbox of conversations handed to a person, a topic each.
+    handoff_telegram_chat_id: str = ""
+    handoff_messenger: str = ""  # "inbox": Messenger learners go to Meta's Page Inbox (the Handover Protocol)
+    handoff_hours: str = ""  # when a person is around to answer, "mon-fri 09:00-17:00 +01:00" (delivery/hours.py)
+    handoff_idle_hours: int = 48  # a handoff nobody wrote in for this long ends, and the bot answers again
     retention_days: int = 400  # every stored record expires this long after it was last written
     flood_per_minute: int = 20  # messages one person may send in a minute before the bot asks them to slow down
     flood_per_day: int = 500  # and in a day
+    # How long a delivery's claim on replies lasts without a sign of life (each message sent renews
+    # it): the longest a reply waits after the process sending it died. Measured by the store's clock.
+    claim_lease_seconds: int = 30
     log_level: str = "INFO"
     secret_manager_endpoint: str = ""
     on_cloud_run: bool = False

@@ -34,26 +34,36 @@ STYLE = (
 )
 
 
-def session_value(token: str) -> str:
-    """What the sign-in cookie holds: derived from the token, so the cookie never carries the token itself."""
-    return hmac.new(token.encode(), b"mentor admin session", hashlib.sha256).hexdigest()
+def session_value(token: str, expires: float) -> str:
+    """What the sign-in cookie holds: when it expires, signed with the token (HMAC-SHA256). It never
+    carries the token, the server refuses it after ``expires``, and a new ADMIN_TOKEN voids it."""
+    until = str(int(expires))
+    return f"{until}.{hmac.new(token.encode(), f'mentor admin session {until}'.encode(), hashlib.sha256).hexdigest()}"
 
 
-def allowed(token: str, headers: Mapping[str, str], cookies: Mapping[str, str]) -> bool:
-    """A bearer token equal to ADMIN_TOKEN, or the sign-in cookie made from it (both compared in constant time)."""
+def session_ok(token: str, value: str, now: float) -> bool:
+    until, _, _ = value.partition(".")
+    if not (until.isascii() and until.isdigit() and now < int(until)):
+        return False
+    return hmac.compare_digest(value.encode(), session_value(token, int(until)).encode())
+
+
+def allowed(token: str, headers: Mapping[str, str], cookies: Mapping[str, str], now: float) -> bool:
+    """A bearer token equal to ADMIN_TOKEN, or an unexpired sign-in cookie made with it (both compared in
+    constant time)."""
     if not token:
         return False
     bearer = headers.get("Authorization", "")
     if bearer.startswith("Bearer ") and hmac.compare_digest(bearer[7:].strip().encode(), token.encode()):
         return True
-    return hmac.compare_digest(cookies.get(COOKIE, "").encode(), session_value(token).encode())
+    return session_ok(token, cookies.get(COOKIE, ""), now)
 
 
-def refusal(token: str, headers: Mapping[str, str], cookies: Mapping[str, str], wrong: bool = False):
+def refusal(token: str, headers: Mapping[str, str], cookies: Mapping[str, str], wrong: bool = False, now: float = 0):
     """None when the request may see the dashboard; else (status, page): 404 when it is off, 401 to sign in."""
     if not token:
         return 404, page("Off", "<main><section><p>The dashboard is off: set ADMIN_TOKEN.</p></section></main>")
-    if not wrong and allowed(token, headers, cookies):
+    if not wrong and allowed(token, headers, cookies, now):
         return None
     return 401, sign_in_page(wrong)
 
@@ -66,8 +76,10 @@ def page(title: str, body: str) -> str:
     )
 
 
-def sign_in_page(wrong: bool) -> str:
+def sign_in_page(wrong: bool, held: int = 0) -> str:
     note = '<p role="alert">That is not the admin token.</p>' if wrong else ""
+    if held:
+        note = f'<p role="alert">Too many wrong tokens: try again in {held} seconds.</p>'
     return page(
         "Sign in",
         '<main><section><h1>Mentor dashboard</h1><form method="post" action="/admin">'
@@ -121,6 +133,15 @@ def funnel_bars(funnel: dict[str, int]) -> str:
     )
 
 
+def duration(seconds: float) -> str:
+    """A wait as people say it: 40 s, 12 min, 3.5 h."""
+    if seconds < 90:
+        return f"{round(seconds)} s"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def tile(label: str, value) -> str:
     return f'<div class="tile" data-name="{html.escape(label)}"><b>{value}</b>{html.escape(label)}</div>'
 
@@ -136,17 +157,22 @@ COUNTED = (
     "reminders_held",
     "reminders_refused",
     "announcements_sent",
+    "handoffs_opened",
+    "handoffs_closed",
 )
 
 
-def dashboard(stats: dict) -> str:
-    """The dashboard for ``stats`` (stats.collect's dict)."""
+def dashboard(stats: dict, now: str = "", handoffs: str = "") -> str:
+    """The dashboard for ``stats`` (stats.collect's dict); ``now``, its first screen: whether the bot is
+    healthy right now (status.section's HTML); ``handoffs``, who waits for a person (inbox.section's)."""
     users, active = stats["users"], stats["active"]
     tiles = [tile(f"people on {channel}", count) for channel, count in users.items()]
     for days, n in active.items():
         tiles.append(tile("active today (24 h)" if days == "1" else f"active in the last {days} days", n))
     for name in COUNTED:
         tiles.append(tile(name.replace("_", " "), stats[name]))
+    wait = stats.get("handoff_first_answer_seconds")
+    tiles.append(tile("time to a person's first answer", "–" if wait is None else duration(wait)))
     unmatched = "".join(
         f"<tr><td>{html.escape(row['text'])}</td><td>{row['people']}</td></tr>" for row in stats["unmatched"]
     )
@@ -155,8 +181,8 @@ def dashboard(stats: dict) -> str:
     return page(
         "Mentor dashboard",
         f"<header><b>Mentor dashboard</b> · {period['from']} to {period['to']} (UTC){choose}"
-        '<a href="/admin/stats.json">JSON</a></header><main>'
-        f'<div class="tiles">{"".join(tiles)}</div>'
+        '<a href="/admin/stats.json">JSON</a><a href="/admin/health.json">health</a></header><main>'
+        f'{now}{handoffs}<div class="tiles">{"".join(tiles)}</div>'
         f'<section id="messages"><h2>Messages per day</h2>'
         f"{bars(stats['messages_per_day'], 'messages per day')}</section>"
         f'<section id="new-people"><h2>New people per day</h2>'

@@ -12,16 +12,25 @@ from collections.abc import Iterable, Iterator
 
 from chatbot.core.health import Check
 from chatbot.core.settings import SECRET_FIELDS, SecretError, Settings, is_secret_reference
-from chatbot.delivery.channel import Channel
+from chatbot.delivery import hours
+from chatbot.delivery.channel import Channel, Forums
+from chatbot.owner import alerts
 from chatbot.store.base import Change, Store
 
 HEALTH_KEY = "doctor:health"  # the small record the store check writes and reads back
 
 
 def check_all(
-    settings: Settings, store: Store | None, store_error, skills_error, channels: Iterable[Channel] = ()
+    settings: Settings,
+    store: Store | None,
+    store_error,
+    skills_error,
+    channels: Iterable[Channel] = (),
+    forums: Forums | None = None,
 ) -> list[Check]:
-    """The store, every secret, skills.json, the tasks' callers, and what each platform says."""
+    """The store, every secret, skills.json, the tasks' callers, who hears of a problem, who answers
+    when a learner asks for a person (``forums``: the owner's Telegram chat), and what each platform
+    says (the very checks the scheduled job tells the owner about: alerts.py)."""
     checks = [check_store(settings, store, store_error)]
     checks += list(check_secrets(settings))
     checks.append(check_skills(settings, skills_error))
@@ -36,11 +45,54 @@ def check_all(
             )
         )
         checks.append(Check(ok, "tasks", detail))
+    checks.append(alerts.setting_check(settings.handoff_telegram_chat_id, settings.telegram_bot_token))
+    checks += handoff_checks(settings, forums)
     for name, missing in settings.half_configured().items():
         checks.append(Check(False, name, f"half configured: set {', '.join(missing)} (or unset the rest)"))
     for channel in channels:
         checks += channel.diagnose()
     return checks
+
+
+# How to make the inbox of conversations handed to a person: `flask setup telegram` prints it when it is missing.
+HOW_TO_INBOX = """A person behind the bot: the inbox is a Telegram group with topics, a topic per learner.
+  1. In Telegram, make a new group with the people who will answer, and add this bot to it.
+  2. In the group's settings turn Topics on (the group becomes a supergroup).
+  3. Make the bot an admin of the group with the right to Manage topics.
+  4. Set HANDOFF_TELEGRAM_CHAT_ID to the group's id: open the group in Telegram Web
+     (web.telegram.org/a): the address ends in #-100..., and that number is the id.
+  5. Run `flask --app app doctor`: the handoff inbox check says whether Telegram agrees."""
+
+
+def handoff_checks(settings: Settings, forums: Forums | None) -> list[Check]:
+    """Who answers a learner who asks for a person, and whether they can: the owner's Telegram forum
+    (getChat, getChatMember), Messenger's Page Inbox, the office hours."""
+    checks = []
+    mode = settings.handoff_messenger.strip().lower()
+    if mode not in ("", "inbox"):
+        checks.append(Check(False, "handoff messenger", f"HANDOFF_MESSENGER={mode!r}: leave it empty or set inbox"))
+    elif mode == "inbox":
+        on = settings.enabled("messenger")
+        detail = (
+            "Messenger learners go to the Page Inbox (Meta Business Suite): make this app the page's primary "
+            "receiver and the Page Inbox a secondary one, and subscribe it to messaging_handovers"
+        )
+        checks.append(Check(on, "handoff messenger", detail if on else "HANDOFF_MESSENGER=inbox, but Messenger is off"))
+    try:
+        office = hours.parse(settings.handoff_hours)
+        if office is not None:
+            checks.append(Check(True, "handoff hours", f"a person answers {office.describe()}; learners are told when"))
+    except ValueError as error:
+        checks.append(Check(False, "handoff hours", str(error)))
+    chat = settings.handoff_telegram_chat_id
+    if not chat:
+        if mode != "inbox":
+            detail = "nobody: a learner who asks for a person is told so. Set HANDOFF_TELEGRAM_CHAT_ID (docs/owner.md)"
+            checks.append(Check(True, "handoff inbox", detail))
+        return checks
+    if forums is None:
+        return [*checks, Check(False, "handoff inbox", "HANDOFF_TELEGRAM_CHAT_ID needs TELEGRAM_BOT_TOKEN")]
+    return checks + forums.inbox_checks(chat)
 
 
 def store_hint(url: str) -> str:

@@ -45,6 +45,7 @@ def register_doctor(app, services: Services) -> None:
             services.problems.get("store"),
             services.problems.get("skills"),
             [channel for name in services.channels.names if (channel := services.channels.get(name))],
+            services.handoff.forums(),
         )
         for check in checks:
             click.echo(check.line())
@@ -110,6 +111,13 @@ def register_setup(app, services: Services) -> None:
         click.echo("changed: " + (", ".join(done) if done else "nothing, already up to date"))
         for check in found.diagnose():
             click.echo(check.line())
+        if channel == registry.TELEGRAM.name:  # the owner's inbox of conversations handed to a person
+            inbox = doctor.handoff_checks(services.settings, services.handoff.forums())
+            for check in inbox:
+                click.echo(check.line())
+            chat_unset = not services.settings.handoff_telegram_chat_id
+            if chat_unset or any(not check.ok and check.name == "handoff inbox" for check in inbox):
+                click.echo(doctor.HOW_TO_INBOX)
 
 
 def register_polling(app, services: Services) -> None:
@@ -130,7 +138,11 @@ def poll_command(info: registry.ChannelInfo, services: Services) -> click.Comman
         skills, store = loaded_skills(services), loaded_store(services)
 
         def handle(body: dict) -> bool:
-            return not relay.deliver_all(bot.parse(body), bot, store, skills, guard=services.guard).retry
+            updates = services.handoff.route(bot.parse(body), store)  # the owner's answers go to their learners
+            outcome = relay.deliver_all(
+                updates, bot, store, skills, guard=services.guard, channels=services.sender, handoff=services.handoff
+            )
+            return not outcome.retry
 
         click.echo(f"polling {info.title}; Ctrl-C to stop")
         try:
@@ -187,6 +199,7 @@ DELETED_WORDS = {
     "suggestions": ("1 suggestion", "{n} suggestions"),
     "reports": ("1 broken-link report", "{n} broken-link reports"),
     "transcript": ("1 web message", "{n} web messages"),
+    "handoff": ("the conversation with a person", "the conversation with a person"),
 }
 
 
@@ -203,7 +216,7 @@ def register_forget(app, services: Services) -> None:
         if not user_id.strip():
             raise click.BadParameter("USER_ID is empty")
         try:
-            receipt = erasure.forget(store, [key], "owner", always=False)
+            receipt = erasure.forget(store, [key], "owner", always=False, topics=services.handoff.forgotten_topic)
         except Exception as error:
             raise click.ClickException(f"store: {type(error).__name__}: {str(error)[:300]}") from None
         deleted = receipt["deleted"]
@@ -244,6 +257,12 @@ def register_stats(app, services: Services) -> None:
             "reminders: {} sent, {} held, {} refused; announcements: {}".format(
                 *reminders, numbers["announcements_sent"]
             )
+        )
+        wait = numbers["handoff_first_answer_seconds"]
+        click.echo(
+            f"handed to a person: {numbers['handoffs_opened']} opened, {numbers['handoffs_closed']} closed, "
+            f"{numbers['handoffs_open']} open now"
+            + (f"; a person's first answer after {round(wait / 60)} min on average" if wait is not None else "")
         )
         click.echo("funnel: " + " > ".join(f"{k.replace('_', ' ')} {v}" for k, v in numbers["funnel"].items()))
         for row in numbers["unmatched"]:
@@ -290,6 +309,11 @@ def register_broadcast(app, services: Services) -> None:
             click.echo(f"skipped on {channel_name}: " + ", ".join(f"{n} {why}" for why, n in sorted(reasons.items())))
         if report.failed:
             click.echo(f"failed for now: {report.failed} (run the same command again: it sends only what is missing)")
+        if report.pending:
+            click.echo(
+                f"still pending: {report.pending} (another run was sending them, or stopped while it did: run this "
+                f"again in {int(relay.LEASE_SECONDS)} s and it sends what that run left)"
+            )
 
 
 def announcement(skills: skills_module.Skills, name: str, skill: str) -> tuple[str, str]:

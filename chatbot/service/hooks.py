@@ -1,4 +1,5 @@
-"""What every request shares: the trace its log lines carry, the answers to errors, and /health."""
+"""What every request shares: the trace its log lines carry, the answers to errors, the count of its
+answer for the owner (watch.py), and /health."""
 
 from __future__ import annotations
 
@@ -7,8 +8,18 @@ from werkzeug.exceptions import HTTPException
 
 from chatbot.core import logs
 from chatbot.core.settings import SecretError
+from chatbot.service import watch
 from chatbot.service.answers import TEXT
 from chatbot.service.parts import Services
+
+# What every answer tells a browser unless its route says more: load nothing, be framed nowhere, never
+# guess a type, and come back over HTTPS only. The pages that load something say what (pages.py, web.py).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Strict-Transport-Security": "max-age=31536000",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 def blueprint(services: Services) -> Blueprint:
@@ -18,6 +29,19 @@ def blueprint(services: Services) -> Blueprint:
     def start_trace():
         trace = logs.trace_from_headers(request.headers, services.settings.google_cloud_project)
         request.environ["chatbot.trace"] = logs.set_trace(trace)
+
+    @bp.after_app_request
+    def count_response(response: Response) -> Response:
+        # In memory; the store is written once a minute, by a thread of its own (watch.py).
+        rule = request.url_rule.rule if request.url_rule is not None else None
+        watch.count(services, rule, request.method, response.status_code)
+        return response
+
+    @bp.after_app_request
+    def security_headers(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
 
     @bp.teardown_app_request
     def end_trace(_error=None):

@@ -3,15 +3,20 @@ first use), and everything else a route or a command needs, in one ``Services``.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from chatbot.core import channels as registry
+from chatbot.core import logs
 from chatbot.core.settings import Settings
-from chatbot.delivery import flood
+from chatbot.delivery import flood, hours
 from chatbot.delivery.channel import Channel
+from chatbot.delivery.handoff import Handoff
 from chatbot.engine import skills as skills_module
 from chatbot.owner.task_auth import TaskAuth
+from chatbot.owner.traffic import Traffic
 from chatbot.store.base import Backend
 from chatbot.store.url import open_store
 
@@ -37,6 +42,11 @@ class Channels:
     def names(self) -> list[str]:
         return list(self._factories)
 
+    def built(self) -> list[Channel]:
+        """The channels built so far (the ones that may have sent something), building none."""
+        with self._lock:
+            return list(self._made.values())
+
     def get(self, name: str) -> Channel | None:
         if name not in self._factories:
             return None
@@ -61,12 +71,40 @@ class Services:
     guard: flood.Guard
     # Why the skills or the store could not be loaded: the CLI starts anyway, to say so.
     problems: dict[str, Exception] = field(default_factory=dict)
+    handoff: Handoff = field(default_factory=Handoff)  # who can take a conversation over (delivery/handoff.py)
+    traffic: Traffic = field(init=False)  # this process's answers, counted for the owner (watch.py)
+
+    def __post_init__(self) -> None:
+        self.traffic = Traffic(self.clock)
+
+    def sender(self, name: str) -> Channel | None:
+        """The channel that sends what is queued for ``name``: the one that is on, or for the owner's
+        Telegram chat, the client that reaches it while the webhook is off here (polling locally)."""
+        return self.channels.get(name) or (self.handoff.owner() if name == self.handoff.owner_name else None)
 
     def backend(self) -> Backend:
         """The store, for a route: a server does not start without one (only the CLI does)."""
         if self.store is None:
             raise RuntimeError(f"no store: {self.problems.get('store')}")
         return self.store
+
+
+def handoff_of(settings: Settings, channels: Channels) -> Handoff:
+    """A person behind the bot, as the settings say: the owner's Telegram forum (reached through the
+    Telegram channel, or one built to call its API when the webhook is off here) and Messenger's
+    Page Inbox. Office hours that do not read are left out, with a line in the log (doctor says why)."""
+    try:
+        office = hours.parse(settings.handoff_hours)
+    except ValueError as error:
+        logs.get().warning("HANDOFF_HOURS ignored", extra={"reason": str(error)})
+        office = None
+    return Handoff(
+        chat=settings.handoff_telegram_chat_id,
+        owner=functools.cache(lambda: channels.polling(registry.TELEGRAM.name)),  # one client, built on first use
+        messenger_inbox=settings.handoff_messenger.strip().lower() == "inbox" and settings.enabled("messenger"),
+        hours=office,
+        idle_seconds=settings.handoff_idle_hours * 3600.0,
+    )
 
 
 def load_skills(
