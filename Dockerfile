@@ -1,5 +1,8 @@
-# The service image: slim, non-root, hashed dependencies, gunicorn honouring $PORT.
-FROM python:3.11-slim-trixie AS base
+# The service image: slim, non-root, hashed dependencies; nginx on $PORT in front of gunicorn.
+# The base image by tag and, once pinned, by digest (PYTHON_DIGEST=@sha256:...): scripts/pin-base-image.sh
+# looks up the tag's current digest and writes it here and into cloudbuild.yaml's steps on this image.
+ARG PYTHON_DIGEST=
+FROM python:3.11-slim-trixie${PYTHON_DIGEST} AS base
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -7,6 +10,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /app
+
+# The front that reads whole requests before gunicorn sees them (deploy/serve.sh), from Debian's packages.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends nginx \
+    && rm -rf /var/lib/apt/lists/*
 
 # Dependencies first, so a code change does not reinstall them.
 COPY requirements.txt .
@@ -20,6 +28,7 @@ COPY chatbot ./chatbot
 COPY mentor ./mentor
 COPY skills.json skills.schema.json ./
 COPY static ./static
+COPY deploy/serve.sh deploy/nginx.conf.template ./deploy/
 # Bytecode is compiled here, once: otherwise every new instance compiles our modules during its cold start.
 # skills.json is checked here too, and the check's stamp (skills.json.checked) spares each start the check.
 RUN python -m compileall -q /app
@@ -29,5 +38,5 @@ USER app
 ENV PORT=8080
 EXPOSE 8080
 
-# Exec form: gunicorn is PID 1 and receives Cloud Run's SIGTERM itself.
-CMD ["gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"]
+# Exec form: serve.sh is PID 1, receives Cloud Run's SIGTERM and stops nginx, then gunicorn.
+CMD ["/app/deploy/serve.sh"]

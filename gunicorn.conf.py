@@ -1,4 +1,5 @@
-"""gunicorn settings for Cloud Run (and `make run`): `gunicorn -c gunicorn.conf.py 'app:create_app()'`."""
+"""gunicorn settings for Cloud Run (and `make run`): `gunicorn -c gunicorn.conf.py 'app:create_app()'`, which
+deploy/serve.sh runs on a unix socket behind nginx (``--bind`` on its command line wins over ``bind`` here)."""
 
 import gc
 import math
@@ -47,10 +48,10 @@ bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8080')}"  
 # One worker per CPU the container may use; threads overlap the waits on Graph, Telegram and Firestore.
 workers = int(os.environ.get("WEB_CONCURRENCY") or usable_cpus())
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
-# Threads, but a request is read whole by the event loop before a thread takes it (chatbot/service/readahead.py):
-# a slow client costs a connection, not a thread.
-worker_class = "chatbot.service.readahead.ReadAheadWorker"
-worker_connections = 200  # connections one worker holds at once, each with at most one request buffered
+# gunicorn's stock threaded worker. It reads a request with a blocking call once its first bytes are
+# in, so it must not face clients directly: in the image (and `make run` where nginx is installed)
+# deploy/serve.sh binds it to a unix socket behind nginx, which hands it only whole requests.
+worker_class = "gthread"
 # Cloud Run enforces the request timeout itself; gunicorn must not kill slow sends half way.
 timeout = 0
 # Cloud Run sends SIGTERM and waits 10 s before SIGKILL: finish in-flight requests within that.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -34,6 +36,28 @@ def start_gunicorn(env: dict, timeout: float = 30.0, **popen) -> tuple[subproces
             time.sleep(0.05)
     process.kill()
     raise RuntimeError(f"gunicorn did not answer /health on {base}")
+
+
+def nginx_installed() -> bool:
+    """Whether the front the image runs (deploy/serve.sh) can run here: nginx, maybe outside a user's PATH."""
+    return shutil.which("nginx") is not None or os.access("/usr/sbin/nginx", os.X_OK)
+
+
+def start_served(env: dict, timeout: float = 30.0, **popen) -> tuple[subprocess.Popen, str]:
+    """The server as the image runs it (deploy/serve.sh: nginx in front of gunicorn) on ``env["PORT"]``,
+    with this interpreter's gunicorn; returns once /health answers 200 through nginx."""
+    env = env | {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', os.defpath)}"}
+    process = subprocess.Popen([str(ROOT / "deploy" / "serve.sh")], cwd=ROOT, env=env, **popen)
+    base = f"http://127.0.0.1:{env['PORT']}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if requests.get(base + "/health", timeout=1).status_code == 200:
+                return process, base
+        except requests.RequestException:
+            time.sleep(0.05)
+    stop(process)
+    raise RuntimeError(f"deploy/serve.sh did not answer /health on {base}")
 
 
 def stop(process: subprocess.Popen, timeout: float = 20.0) -> int:

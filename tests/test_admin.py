@@ -100,3 +100,118 @@ def test_the_dashboard_in_a_browser(make_settings, store, telegram, browser):  #
         browser.save_screenshot(str(ROOT / "test-artifacts" / "admin.png"))
     finally:
         server.shutdown()
+
+
+# ---------------------------------------------------------------- issue 35: guessing the token, the cookie
+
+
+class Clock:
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def guarded(make_settings, store):
+    clock = Clock()
+    return app_module.create_app(make_settings(admin_token=TOKEN), store=store, clock=clock), clock
+
+
+def sign_in(application, token: str, address: str = "203.0.113.7"):
+    return application.test_client().post("/admin", data={"token": token}, environ_base={"REMOTE_ADDR": address})
+
+
+def test_wrong_tokens_from_one_address_are_held_longer_and_longer(guarded, chatbot_logs):
+    application, clock = guarded
+    statuses = [sign_in(application, f"guess-{n}").status_code for n in range(300)]
+    assert statuses[:6] == [401] * 6 and statuses[6:] == [429] * 294  # 6 checked, 294 not even looked at
+    held = sign_in(application, TOKEN)
+    assert held.status_code == 429 and held.headers["Retry-After"] == "1"  # even the right token waits
+    assert sign_in(application, TOKEN, address="198.51.100.9").status_code == 303  # not someone else
+    clock.now += 1
+    assert sign_in(application, TOKEN).status_code == 303
+    # After five free wrong tries, each one holds the address twice as long as the last.
+    assert [sign_in(application, f"again-{n}").status_code for n in range(5)] == [401] * 5
+    waits = []
+    for n in range(4):
+        clock.now += 3000  # past the last hold, within the hour that keeps the count
+        assert sign_in(application, f"more-{n}").status_code == 401
+        waits.append(sign_in(application, f"more-{n}").headers["Retry-After"])
+    assert waits == ["1", "2", "4", "8"]
+    lines = [r for r in chatbot_logs if r.getMessage().startswith("dashboard sign-in")]
+    assert len(lines) > 300 and all(word not in str(vars(r)) for r in lines for word in ("guess-", "again-", TOKEN))
+    assert {r.__dict__["httpRequest"]["remoteIp"] for r in lines} == {"203.0.113.7"}
+    assert max(r.__dict__.get("failures", 0) for r in lines) == 9
+
+
+def test_wrong_tokens_from_many_addresses_are_held_for_everyone(guarded):
+    application, clock = guarded
+    statuses = [sign_in(application, "guess", address=f"198.51.{n // 250}.{n % 250}").status_code for n in range(300)]
+    assert statuses.count(401) <= 60 and statuses.count(429) >= 240
+    assert sign_in(application, TOKEN, address="192.0.2.200").status_code == 429
+    clock.now += 3600
+    assert sign_in(application, TOKEN, address="192.0.2.200").status_code == 303
+
+
+def test_a_wrong_bearer_token_counts_as_a_guess(guarded):
+    application, _ = guarded
+    client = application.test_client()
+    statuses = [
+        client.get("/admin/stats.json", headers={"Authorization": f"Bearer guess-{n}"}).status_code for n in range(20)
+    ]
+    assert statuses[:5] == [401] * 5 and statuses[-1] == 429
+    assert client.get("/admin", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 429
+
+
+def test_the_sign_in_cookie_expires_and_dies_with_the_token(make_settings, store):
+    clock = Clock()
+    application = app_module.create_app(make_settings(admin_token=TOKEN), store=store, clock=clock)
+    client = application.test_client()
+    assert client.post("/admin", data={"token": TOKEN}).status_code == 303
+    cookie = client.get_cookie("mentor_admin", path="/admin").value
+    assert client.get("/admin").status_code == 200
+    clock.now += 8 * 3600 + 1  # kept by a browser past its Max-Age, or copied: the server says no
+    assert client.get("/admin").status_code == 401
+    # A fresh one works until the token changes.
+    assert client.post("/admin", data={"token": TOKEN}).status_code == 303
+    fresh = client.get_cookie("mentor_admin", path="/admin").value
+    assert fresh != cookie and client.get("/admin").status_code == 200
+    rotated = app_module.create_app(make_settings(admin_token=TOKEN + "-new"), store=store, clock=clock)
+    other = rotated.test_client()
+    other.set_cookie("mentor_admin", fresh, path="/admin")
+    assert other.get("/admin").status_code == 401
+    # The old cookie's shape (one constant per token) is refused.
+    from chatbot.owner import dashboard
+
+    legacy = dashboard.hmac.new(TOKEN.encode(), b"mentor admin session", dashboard.hashlib.sha256).hexdigest()
+    other = application.test_client()
+    other.set_cookie("mentor_admin", legacy, path="/admin")
+    assert other.get("/admin").status_code == 401
+
+
+def test_a_day_count_is_read_as_ascii_digits_only(owner_app):
+    client = owner_app.test_client()
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    for days in ("²", "٣", "1²", "-3", "1e3", "  7"):
+        answer = client.get(f"/admin/stats.json?days={days}", headers=bearer)
+        assert answer.status_code == 200 and answer.get_json()["period"]["days"] == 30
+        assert client.get(f"/admin?days={days}", headers=bearer).status_code == 200
+    assert client.get("/admin/stats.json?days=7", headers=bearer).get_json()["period"]["days"] == 7
+
+
+@pytest.fixture
+def chatbot_logs():
+    import logging
+
+    records: list = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    handler = Collect(level=logging.DEBUG)
+    logging.getLogger("chatbot").addHandler(handler)
+    yield records
+    logging.getLogger("chatbot").removeHandler(handler)

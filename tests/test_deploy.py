@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-from conftest import ROOT, free_port
+from conftest import ROOT, free_port, require
+from servers import nginx_installed
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 BUILD = yaml.safe_load((ROOT / "cloudbuild.yaml").read_text())
@@ -49,8 +50,10 @@ def instructions(kind: str) -> list[str]:
 
 def test_dockerfile_runs_as_a_user_with_hashed_dependencies():
     # Python 3.11 measured best of 3.11-3.13 for cold start and CPU (bench/python.md); current Debian.
-    image = instructions("FROM")[0].split()[0]
-    assert image == "python:3.11-slim-trixie"
+    # Its digest in an ARG, so that scripts/pin-base-image.sh can pin it.
+    assert instructions("FROM")[0].split()[0] == "python:3.11-slim-trixie${PYTHON_DIGEST}"
+    image = base_image()
+    assert re.fullmatch(r"python:3\.11-slim-trixie(@sha256:[0-9a-f]{64})?", image), image
     # The pipeline tests on the very image the service runs on.
     assert next(step for step in BUILD["steps"] if step["id"] == "test")["name"] == image
     users = instructions("USER")
@@ -63,6 +66,31 @@ def test_dockerfile_runs_as_a_user_with_hashed_dependencies():
     assert not any("--chown" in copy for copy in instructions("COPY"))
     kinds = [line.split(None, 1)[0] for line in logical_lines() if line[:1].isalpha()]
     assert max(n for n, kind in enumerate(kinds) if kind in ("COPY", "RUN")) < kinds.index("USER")
+
+
+def base_image(dockerfile: str = DOCKERFILE) -> str:
+    """The image the service is built on: the FROM line with the PYTHON_DIGEST argument's default."""
+    lines = dockerfile.replace("\\\n", " ").splitlines()
+    digest = next(line.split("=", 1)[1].strip() for line in lines if line.startswith("ARG PYTHON_DIGEST="))
+    image = next(line.split()[1] for line in lines if line.startswith("FROM "))
+    return image.replace("${PYTHON_DIGEST}", digest)
+
+
+def test_the_base_image_is_pinned_by_digest_with_one_command(tmp_path):
+    for name in ("Dockerfile", "cloudbuild.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    pin = [str(ROOT / "scripts" / "pin-base-image.sh")]
+    env = os.environ | {"PIN_ROOT": str(tmp_path)}
+    for digest in ("sha256:" + "ab" * 32, "sha256:" + "0c" * 32):  # pins, then moves the pin
+        done = subprocess.run([*pin, digest], env=env, capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0, done.stderr
+        pinned = f"python:3.11-slim-trixie@{digest}"
+        assert base_image((tmp_path / "Dockerfile").read_text()) == pinned
+        steps = yaml.safe_load((tmp_path / "cloudbuild.yaml").read_text())["steps"]
+        assert {step["name"] for step in steps if step["name"].startswith("python:")} == {pinned}
+    before = (tmp_path / "Dockerfile").read_text()
+    refused = subprocess.run([*pin, "sha256:not-a-digest"], env=env, capture_output=True, text=True, timeout=30)
+    assert refused.returncode == 2 and (tmp_path / "Dockerfile").read_text() == before
 
 
 def test_image_has_every_module_the_app_imports():
@@ -82,6 +110,8 @@ def assemble_app_dir(target: Path) -> None:
     for line in lines:
         if line.startswith("COPY "):
             *sources, dest = [word for word in line.split()[1:] if not word.startswith("--")]
+            if dest.endswith("/"):  # into a folder, made if need be
+                (target / dest).mkdir(parents=True, exist_ok=True)
             for source in sources:
                 if (ROOT / source).is_dir():
                     shutil.copytree(ROOT / source, target / dest)
@@ -131,10 +161,13 @@ def test_dockerignore_keeps_the_context_small():
 @pytest.mark.slow
 def test_the_exact_cmd_serves_health_and_stops_cleanly_on_sigterm(tmp_path):
     command = json.loads(instructions("CMD")[-1])  # exec form: a JSON array
-    assert command[0] == "gunicorn"
+    assert command == ["/app/deploy/serve.sh"]  # nginx in front of gunicorn (SECURITY.md, slow clients)
+    require(nginx_installed(), "nginx (scripts/system-deps.sh installs it) fronts the server in the image")
+    assert "deploy/serve.sh" in " ".join(instructions("COPY")) and "nginx" in " ".join(instructions("RUN"))
     port = free_port()
     env = os.environ | {"PORT": str(port), "STORE_URL": f"sqlite:///{tmp_path}/c.db", "WEB_CONCURRENCY": "2"}
     env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"
+    command = [command[0].replace("/app", str(ROOT), 1)]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 30
@@ -142,7 +175,7 @@ def test_the_exact_cmd_serves_health_and_stops_cleanly_on_sigterm(tmp_path):
             try:
                 if requests.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or gunicorn's workers still loading
                 time.sleep(0.1)
         else:
             pytest.fail("no 200 from /health")
@@ -152,6 +185,8 @@ def test_the_exact_cmd_serves_health_and_stops_cleanly_on_sigterm(tmp_path):
         assert time.monotonic() - started < 10
     finally:
         if process.poll() is None:
-            process.kill()
+            process.terminate()  # serve.sh stops nginx and gunicorn, then itself
+            process.wait(timeout=15)
     output = process.stdout.read()
-    assert f"Listening at: http://0.0.0.0:{port}" in output and "Shutting down" in output
+    assert f"serve: nginx on 0.0.0.0:{port} in front of gunicorn (unix:" in output
+    assert "Listening at: unix:" in output and "Shutting down" in output

@@ -1,4 +1,4 @@
-"""The real server: gunicorn with several workers and threads on one SQLite file, under concurrent load."""
+"""The real server (nginx in front of gunicorn with several workers and threads) on one store, under concurrent load."""
 
 from __future__ import annotations
 
@@ -8,13 +8,16 @@ import runpy
 import signal
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import requests
-from conftest import ROOT, free_port
+from conftest import ROOT, free_port, require
 from payloads import TG_SECRET, fb_body, fb_text, platform_env, sign, tg_message
+from servers import nginx_installed, start_served
 
 pytestmark = pytest.mark.slow
 
@@ -33,22 +36,25 @@ def server(tmp_path, graph, telegram, store_url):
         "HOME": str(tmp_path / "no-such-home"),
         **platform_env(graph.url, telegram.url),
     }
+    # As the image runs it: nginx in front of gunicorn on a unix socket (deploy/serve.sh).
+    require(nginx_installed(), "nginx (scripts/system-deps.sh installs it) fronts the server in the image")
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     log = open(tmp_path / "gunicorn.log", "w")  # noqa: SIM115 - held open for the server's lifetime
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "app:create_app()"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [str(ROOT / "deploy" / "serve.sh")], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
             if requests.get(base + "/health", timeout=1).status_code == 200:
                 break
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.1)
     else:
-        process.kill()
-        pytest.fail("gunicorn did not start: " + (tmp_path / "gunicorn.log").read_text())
+        process.terminate()  # serve.sh stops nginx and gunicorn
+        process.wait(timeout=15)
+        pytest.fail("the server did not start: " + (tmp_path / "gunicorn.log").read_text())
     yield base
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=15)
@@ -56,7 +62,11 @@ def server(tmp_path, graph, telegram, store_url):
     errors = [
         line
         for line in (tmp_path / "gunicorn.log").read_text().splitlines()
-        if '"ERROR"' in line or "[ERROR]" in line or "Traceback" in line  # ours (JSON) or gunicorn's own
+        # ours (JSON), gunicorn's own, nginx's (a request it could not pass on, say)
+        if '"ERROR"' in line
+        or "[ERROR]" in line
+        or "Traceback" in line
+        or any(f"[{level}]" in line for level in ("error", "crit", "alert", "emerg"))
     ]
     assert errors == []
     assert not (tmp_path / "no-such-home").exists()
@@ -168,3 +178,131 @@ def test_the_worker_count_needs_no_affinity_call_where_there_is_none(monkeypatch
     monkeypatch.delattr(os, "sched_getaffinity")  # as on macOS, where `make run` also runs this file
     monkeypatch.setattr(os, "cpu_count", lambda: 4)
     assert conf["usable_cpus"](str(tmp_path), str(tmp_path / "none")) == 4
+
+
+def test_sigterm_stops_the_front_then_gunicorn_and_lets_requests_in_flight_finish(tmp_path, graph):
+    """Cloud Run's SIGTERM reaches deploy/serve.sh: nginx stops taking connections and finishes what it
+    holds while gunicorn answers it, then gunicorn stops; all within Cloud Run's 10 s."""
+    require(nginx_installed(), "nginx (scripts/system-deps.sh installs it) fronts the server in the image")
+    env = os.environ | platform_env(graph.url, "http://127.0.0.1:9") | {
+        "PORT": str(free_port()), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "1", "GUNICORN_THREADS": "8",
+        "STORE_URL": f"sqlite:///{tmp_path}/t.db", "LOG_LEVEL": "WARNING",
+    }  # fmt: skip
+    process, base = start_served(env)
+    graph.queue(200, {"recipient_id": "x", "message_id": "m"}, match="/me/messages", delay=2.5, times=4)
+    statuses: list[int] = []
+
+    def send(n: int) -> None:
+        raw = json.dumps(fb_body(fb_text(f"psid-front-term-{n}", "help"))).encode()
+        headers = {"X-Hub-Signature-256": sign(raw), "Content-Type": "application/json"}
+        statuses.append(requests.post(base + "/webhook/messenger", data=raw, headers=headers, timeout=30).status_code)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)  # all four are waiting on the slow Graph
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    for t in threads:
+        t.join()
+    assert process.wait(timeout=15) == 0 and time.monotonic() - started < 10
+    assert statuses == [200] * 4
+    with pytest.raises(requests.ConnectionError):
+        requests.get(base + "/health", timeout=2)  # nothing listens any more
+
+
+# ---------------------------------------------------------------- deploy/serve.sh's shutdown: Cloud Run kills at 10 s
+
+
+def serve_in(tmp_path: Path, graph, **popen) -> tuple[subprocess.Popen, str, Path]:
+    """deploy/serve.sh with one worker whose first delivery pauses in gunicorn (before its store write)
+    for ``CHATBOT_FAULT_PAUSE`` seconds; its temp files under ``tmp_path``, its output in a log."""
+    require(nginx_installed(), "nginx (scripts/system-deps.sh installs it) fronts the server in the image")
+    env = os.environ | platform_env(graph.url, "http://127.0.0.1:9") | {
+        "PORT": str(free_port()), "HOST": "127.0.0.1", "WEB_CONCURRENCY": "1", "STORE_URL": f"sqlite:///{tmp_path}/s.db",
+        "LOG_LEVEL": "WARNING", "TMPDIR": str(tmp_path), "CHATBOT_FAULTS": "before-write:pause@1",
+        "CHATBOT_FAULT_MARK": str(tmp_path / "paused"),
+    }  # fmt: skip
+    env.update(popen.pop("env", {}))
+    log = tmp_path / "serve.log"
+    with open(log, "w") as out:
+        process, base = start_served(env, stdout=out, stderr=subprocess.STDOUT, **popen)
+    return process, base, log
+
+
+def deliver_in_background(base: str, statuses: list) -> threading.Thread:
+    def send() -> None:
+        raw = json.dumps(fb_body(fb_text("psid-shutdown", "help"))).encode()
+        headers = {"X-Hub-Signature-256": sign(raw), "Content-Type": "application/json"}
+        try:
+            statuses.append(requests.post(base + "/webhook/messenger", data=raw, headers=headers, timeout=30).status_code)
+        except requests.RequestException as error:
+            statuses.append(type(error).__name__)
+
+    thread = threading.Thread(target=send)
+    thread.start()
+    return thread
+
+
+def wait_for_file(path: Path, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path.name} never appeared"
+        time.sleep(0.02)
+
+
+def left_running(tmp_path: Path) -> list[str]:
+    """Processes still running with serve.sh's temp folder on their command line (nginx, gunicorn)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if proc.name.isdigit() and str(tmp_path) in cmdline:
+            found.append(f"{proc.name}: {cmdline}")
+    return found
+
+
+@pytest.mark.parametrize(
+    ("pause", "answered"),
+    [(5, True),  # finishes within the window: answered, through nginx
+     (15, False)],  # does not: cut at the window's end, and the whole shutdown still fits in 10 s
+)  # fmt: skip
+def test_sigterm_with_a_request_paused_in_gunicorn_exits_within_10_s(tmp_path, graph, pause, answered):
+    """nginx and gunicorn are stopped together, not one after the other (nginx's window, then gunicorn's,
+    took up to 15 s): whatever gunicorn answers before its graceful timeout still goes out through nginx."""
+    process, base, log = serve_in(tmp_path, graph, env={"CHATBOT_FAULT_PAUSE": str(pause)})
+    statuses: list = []
+    thread = deliver_in_background(base, statuses)
+    wait_for_file(tmp_path / "paused")  # the delivery is in gunicorn, paused before its write
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    try:
+        code = process.wait(timeout=15)
+    finally:
+        thread.join(timeout=30)
+    took = time.monotonic() - started
+    assert code == 0 and took < 10, (code, took, log.read_text()[-2000:])
+    assert (statuses == [200]) is answered, statuses
+    assert left_running(tmp_path) == []
+
+
+def test_ctrl_c_from_a_terminal_stops_both_gracefully_and_exits_0(tmp_path, graph):
+    """`make run`, then Ctrl-C: the terminal sends SIGINT to its whole foreground group. Only serve.sh may
+    take it (nginx and gunicorn run in sessions of their own); it stops both as on SIGTERM, and exits 0."""
+    process, base, log = serve_in(tmp_path, graph, env={"CHATBOT_FAULT_PAUSE": "2"}, start_new_session=True)
+    statuses: list = []
+    thread = deliver_in_background(base, statuses)
+    wait_for_file(tmp_path / "paused")
+    started = time.monotonic()
+    os.killpg(process.pid, signal.SIGINT)  # what the terminal does: serve.sh leads the foreground group here
+    try:
+        code = process.wait(timeout=15)
+    finally:
+        thread.join(timeout=30)
+    output = log.read_text()
+    assert code == 0 and time.monotonic() - started < 10, (code, output[-2000:])
+    assert statuses == [200], (statuses, output[-2000:])  # the request in hand was finished, not cut
+    assert left_running(tmp_path) == []
+    assert "SIGKILL" not in output and "Traceback" not in output, output[-2000:]

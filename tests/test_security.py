@@ -57,7 +57,7 @@ def test_a_profile_name_is_text_not_a_template(client, graph, name):
 def test_secrets_are_only_compared_in_constant_time():
     """No `==` or `!=` on anything named like a secret, token or signature in the service code."""
     suspicious = []
-    for path in ROOT.glob("*.py"):
+    for path in [*ROOT.glob("*.py"), *(ROOT / "chatbot").rglob("*.py"), *(ROOT / "mentor").rglob("*.py")]:
         tree = ast.parse(path.read_text(), filename=str(path))
         for node in ast.walk(tree):
             if isinstance(node, ast.Compare) and any(isinstance(op, (ast.Eq, ast.NotEq)) for op in node.ops):
@@ -68,6 +68,28 @@ def test_secrets_are_only_compared_in_constant_time():
 
 
 def test_no_debug_switch_in_the_service_code():
-    for path in ROOT.glob("*.py"):
+    for path in [*ROOT.glob("*.py"), *(ROOT / "chatbot").rglob("*.py"), *(ROOT / "mentor").rglob("*.py")]:
         text = Path(path).read_text()
         assert "debug=True" not in text and "DEBUG=True" not in text, path.name
+
+
+# ---------------------------------------------------------------- issue 35: what a browser is told
+
+
+@pytest.mark.parametrize("path", ["/", "/privacy", "/deletion?id=abcdefgh1234", "/static/chat.js", "/health"])
+def test_every_answer_says_what_it_may_load_where_it_may_be_framed_and_to_keep_https(client, path):
+    answer = client.get(path)
+    assert answer.status_code in (200, 404)
+    policy = dict(part.strip().split(" ", 1) for part in answer.headers["Content-Security-Policy"].split(";"))
+    assert policy["default-src"] == "'none'" and policy["frame-ancestors"] == "'none'"
+    assert policy.get("base-uri") == "'none'"
+    assert (
+        "'unsafe-inline'" not in policy.get("script-src", "") and "*" not in answer.headers["Content-Security-Policy"]
+    )
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert answer.headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
+def test_the_chat_page_may_run_only_its_own_script(client):
+    policy = client.get("/").headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "connect-src 'self'" in policy

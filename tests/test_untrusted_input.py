@@ -4,6 +4,8 @@ button presses, commands for another bot, group members, web identities and thei
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from payloads import fb_body, fb_postback, fb_text, post_fb, post_tg, tg_callback
 
@@ -49,11 +51,32 @@ def test_plain_text_keeps_words_and_drops_controls():
 # ---------------------------------------------------------------- 7. X-Forwarded-For
 
 
-def test_the_logged_address_is_the_one_the_front_end_appended(app):
-    with app.test_request_context("/", headers={"X-Forwarded-For": "6.6.6.6, 203.0.113.9"}):
-        from flask import request
+def test_the_logged_address_is_the_one_the_front_trusted_and_never_a_direct_callers_word(app):
+    from flask import request
 
+    forwarded = {"X-Forwarded-For": "6.6.6.6, 203.0.113.9"}
+    # Through the front (nginx on gunicorn's unix socket: no peer address), its one address counts.
+    with app.test_request_context("/", headers=forwarded, environ_base={"REMOTE_ADDR": ""}):
         assert request_fields(request)["remoteIp"] == "203.0.113.9"
+    # From anyone reaching gunicorn directly, the header is their own words: the peer's address counts.
+    with app.test_request_context("/", headers=forwarded, environ_base={"REMOTE_ADDR": "192.0.2.1"}):
+        assert request_fields(request)["remoteIp"] == "192.0.2.1"
+
+
+def test_a_client_reaching_the_server_directly_cannot_pick_its_address_to_dodge_limits(make_settings, store):
+    application = app_module.create_app(make_settings(web_chat_token=WEB_TOKEN), store=store)
+
+    def new_browser(peer: str, forwarded: str) -> int:
+        headers = BEARER | {"X-Forwarded-For": forwarded}
+        client = application.test_client()
+        return client.post(
+            "/api/chat", json={"text": "hi"}, headers=headers, environ_base={"REMOTE_ADDR": peer}
+        ).status_code
+
+    direct = [new_browser("203.0.113.7", f"198.51.100.{n}") for n in range(25)]
+    assert direct[:20] == [200] * 20 and set(direct[20:]) == {429}  # one address, whatever it claims
+    fronted = [new_browser("", f"198.51.100.{n}") for n in range(25)]
+    assert fronted == [200] * 25  # through the front, 25 people at 25 addresses
 
 
 # ---------------------------------------------------------------- 10. a body with hundreds of events
@@ -132,6 +155,53 @@ def test_commands_for_another_bot_are_left_alone(client, telegram):
     assert post_tg(client, in_group(tg_message(7401, "/help"))).status_code == 200  # to no bot: ours too
 
 
+@pytest.mark.parametrize(
+    "entities",
+    [[{"type": "code", "offset": 0, "length": 19}], [], [{"type": "bold", "offset": 0, "length": 6}], "junk"],
+)
+def test_a_command_for_another_bot_is_left_alone_whatever_its_entities_say(client, telegram, entities):
+    from payloads import tg_message
+
+    for text in ("/start@SomeOtherBot", "/help@SomeOtherBot please"):
+        body = in_group(tg_message(7406, text))
+        body["message"]["entities"] = entities
+        assert post_tg(client, body).status_code == 200
+    assert telegram.sent("sendMessage") == []
+
+
+def test_a_confirmation_acts_only_for_the_person_it_was_shown_to(client, telegram, store):
+    from payloads import tg_callback, tg_message
+
+    from chatbot.store.base import FORGOTTEN
+
+    alice, bob = (f"telegram:{GROUP['id']}/{member}" for member in (7407, 7408))
+    for member in (7407, 7408):
+        post_tg(client, in_group(tg_message(member, "/start")))
+        post_tg(client, in_group(tg_callback(member, "PICK:git")))
+    post_tg(client, in_group(tg_message(7407, "/forget")))  # Alice asks; the buttons show in the group
+    asked = json.dumps(telegram.sent("sendMessage")[-1][1])
+    assert "FORGET_YES" in asked
+    sent = len(telegram.sent("sendMessage"))
+    assert post_tg(client, in_group(tg_callback(7408, "FORGET_YES"))).status_code == 200  # Bob taps it
+    assert FORGOTTEN not in store.load(bob) and relay.load_conversation(store, bob).slots["skill"] == "git"
+    assert len(telegram.sent("sendMessage")) == sent  # and nothing is said
+    assert post_tg(client, in_group(tg_callback(7407, "FORGET_YES"))).status_code == 200  # Alice does
+    assert FORGOTTEN in store.load(alice) and FORGOTTEN not in store.load(bob)
+
+
+def test_a_yes_with_no_question_pending_deletes_nothing(client, telegram, store):
+    from payloads import tg_callback, tg_message
+
+    from chatbot.store.base import FORGOTTEN
+
+    post_tg(client, tg_message(7409, "/start"))
+    post_tg(client, tg_callback(7409, "FORGET"))
+    post_tg(client, tg_callback(7409, "PICK:git"))  # asked, then went on to something else
+    post_tg(client, tg_callback(7409, "FORGET_YES"))  # an old button, or a forged press
+    assert FORGOTTEN not in store.load("telegram:7409")
+    assert relay.load_conversation(store, "telegram:7409").slots["skill"] == "git"
+
+
 def test_each_member_of_a_group_keeps_their_own_plan(app, client, telegram, store):
     from payloads import tg_callback, tg_message
 
@@ -173,16 +243,32 @@ def test_each_browser_gets_its_own_signed_identity_and_cannot_take_another(app, 
     assert "git" in relay.load_conversation(store, f"web:{alice_id}").progress
 
 
-def test_with_a_token_a_chosen_user_id_is_scoped_to_the_callers_identity(make_settings, store):
-    application = app_module.create_app(make_settings(web_chat_token="shared-token-123456"), store=store)
-    headers = {"Authorization": "Bearer shared-token-123456"}
+WEB_TOKEN = "shared-token-123456"
+BEARER = {"Authorization": f"Bearer {WEB_TOKEN}"}
+
+
+def test_with_a_token_a_named_user_id_is_ignored_for_the_callers_identity(make_settings, store):
+    application = app_module.create_app(make_settings(web_chat_token=WEB_TOKEN), store=store)
     alice, mallory = application.test_client(), application.test_client()
-    alice.post("/api/chat", json={"user_id": "alice", "payload": "PICK:git"}, headers=headers)
-    alice.post("/api/chat", json={"user_id": "alice", "payload": "LEVEL:beginner"}, headers=headers)
-    mallory.post("/api/chat", json={"user_id": "alice", "payload": "DROP:git"}, headers=headers)
+    alice.post("/api/chat", json={"user_id": "alice", "payload": "PICK:git"}, headers=BEARER)
+    alice.post("/api/chat", json={"user_id": "bob", "payload": "LEVEL:beginner"}, headers=BEARER)
+    mallory.post("/api/chat", json={"user_id": "alice", "payload": "DROP:git"}, headers=BEARER)
     assert store.load("web:alice") is None  # nobody got the bare name
     alice_id = alice.get_cookie("mentor_id").value.split(".")[0]
-    assert relay.load_conversation(store, f"web:{alice_id}/alice").slots["level"] == "beginner"
+    assert relay.load_conversation(store, f"web:{alice_id}").slots["level"] == "beginner"  # one conversation
+
+
+def test_one_browser_is_one_person_whatever_user_ids_it_sends(make_settings, store):
+    from chatbot.owner.stats import channel_range
+
+    application = app_module.create_app(make_settings(web_chat_token=WEB_TOKEN, flood_per_minute="20"), store=store)
+    browser = application.test_client()
+    answered = [
+        bool(browser.post("/api/chat", json={"user_id": f"u{n}", "text": "help"}, headers=BEARER).get_json()["replies"])
+        for n in range(60)
+    ]
+    assert sum(answered) <= 22  # one person's flood limit: 20 a minute and one warning (and a token refilled)
+    assert store.count(channel_range("web")) == 1  # one person on the dashboard, not 60
 
 
 def test_new_web_identities_are_rate_limited(app):
@@ -218,3 +304,18 @@ def test_the_rate_limit_forgets_addresses_it_has_not_seen_for_a_minute():
         identities.issue(f"10.0.{n // 256}.{n % 256}")
     # Past 10,000 addresses the table keeps only the last minute's (240 of them), not every one seen.
     assert len(identities._issued) <= 60 * 4 + 2
+
+
+# ---------------------------------------------------------------- issue 35: a body nested past any parser
+
+
+@pytest.mark.parametrize("body", ["[" * 100_000 + "]" * 100_000, '{"a":' * 50_000 + "1" + "}" * 50_000, "{", "\xff"])
+def test_the_task_route_answers_a_body_it_cannot_read_with_a_400(make_settings, store, body):
+    application = app_module.create_app(make_settings(tasks_token="task-token-0123456789"), store=store)
+    headers = {"Authorization": "Bearer task-token-0123456789"}
+    client = application.test_client()
+    answer = client.post("/tasks/reminders", data=body.encode("utf-8", "surrogateescape"), headers=headers,
+                         content_type="application/json")  # fmt: skip
+    assert answer.status_code == 400 and b"JSON" in answer.data
+    assert client.post("/tasks/reminders", json={"budget_seconds": 5}, headers=headers).status_code == 200
+    assert client.post("/tasks/reminders", headers=headers).status_code == 200  # no body: the defaults

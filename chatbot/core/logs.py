@@ -47,11 +47,21 @@ def request_fields(request) -> dict:
     }
 
 
+def from_front(request) -> bool:
+    """Whether the request came through the service's own front: nginx, which deploy/serve.sh puts
+    before gunicorn on a unix socket (gunicorn gives such a peer no address). Nobody else can reach it."""
+    return not request.remote_addr
+
+
 def client_address(request) -> str:
-    """The address Cloud Run's front end saw: the last X-Forwarded-For entry, the one it appended.
-    Entries to its left are whatever the client sent, so a caller cannot choose what is logged."""
+    """The client's address, which a client cannot choose. From the front, the last X-Forwarded-For
+    entry: the front sends exactly one, the address it trusts (Cloud Run's front end's word for who
+    connected, or its own peer's; deploy/nginx.conf.template). From anyone else (gunicorn reached
+    directly) the header is the client's own words and is ignored: the peer's address."""
+    if not from_front(request):
+        return str(request.remote_addr)[:64]
     forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
-    return (forwarded[-1] if forwarded else request.remote_addr or "")[:64]
+    return (forwarded[-1] if forwarded else "")[:64]
 
 
 def set_trace(trace: str | None) -> contextvars.Token:
