@@ -30,7 +30,7 @@ from chatbot.core.settings import Settings, SettingsError
 from chatbot.delivery import flood
 from chatbot.owner.task_auth import TaskAuth
 from chatbot.service import admin, cli, hooks, pages, tasks, webhooks
-from chatbot.service.parts import Channels, Services, load_skills, load_store
+from chatbot.service.parts import Channels, Services, handoff_of, load_skills, load_store
 from chatbot.store.base import Backend
 
 MAX_BODY_BYTES = 1024 * 1024  # Messenger batches are far smaller; anything larger is refused (413)
@@ -96,11 +96,13 @@ def build_services(settings: Settings, store: Backend | None, clock, sleep, sess
         if info.polls_with and all(getattr(settings, name.lower()) for name in info.polls_with)
     }
     problems = {name: problem for name, problem in (("skills", skills_problem), ("store", store_problem)) if problem}
+    channels = Channels(factories, pollers)
     return Services(
         settings=settings,
         skills=skills,
         store=store,
-        channels=Channels(factories, pollers),
+        channels=channels,
+        handoff=handoff_of(settings, channels),
         clock=clock or time.time,
         sleep=sleep,
         tasks=TaskAuth(settings, session),

@@ -25,19 +25,31 @@ from chatbot.core.health import Check
 from chatbot.core.outbound import SendFailed
 from chatbot.core.settings import SecretError
 from chatbot.core.text import shorten, split_text
+from chatbot.delivery.handoff import INBOX_EVENT, INBOX_RETURNED, INBOX_TOOK
 from chatbot.engine.conversation import Conversation
 from chatbot.engine.types import Button, Card, Reply, Update
 from chatbot.owner import erasure
 from chatbot.owner.erasure import Refused
-from chatbot.store.base import Backend
+from chatbot.store.base import RECEIPTS, Backend
 
 CHANNEL = "messenger"
 LIMIT = channels.MESSENGER.limits  # the Send API's
 TIMEOUT = outbound.DEFAULT_TIMEOUT
 WINDOW_SECONDS = 24 * 3600  # standard messaging: a page may write within 24 h of the person's last message
+# A person's answer (never the bot's) may go out up to 7 days after it, tagged HUMAN_AGENT.
+HUMAN_AGENT_SECONDS = 7 * 24 * 3600
+PAGE_INBOX_APP_ID = "263902037430900"  # Meta's Page Inbox, for the Handover Protocol
+HANDOVERS = {"pass_thread_control": INBOX_RETURNED, "take_thread_control": INBOX_TOOK}  # webhook event: what it means
 PROFILE_TIMEOUT = (2.0, 3.0)  # the name is a nicety; never let it eat the window
 TRANSIENT_CODES = {1, 2, 4, 17, 32, 613, 80006}  # unknown/service/rate-limit errors worth a retry
 USER_GONE_CODES = {551}  # "This person isn't available right now"
+PAGE_ACCESS_REFUSED = 190  # OAuthException: the page token expired, was revoked or is not valid, on any call
+TOKEN_SUBCODES = {  # what Meta's error_subcode says of a refused token
+    458: "the app was removed",
+    460: "the password of the person who made it changed",
+    463: "it expired",
+    467: "it is no longer valid: revoked, or its user logged out",
+}
 MORE = "…"
 GET_STARTED = "GET_STARTED"  # the payload of the Get Started button (page_profile below sets it)
 
@@ -95,6 +107,12 @@ def parse_event(event: dict) -> Update | None:
         return None
     message, postback = event.get("message"), event.get("postback")
     base: dict[str, Any] = {"channel": CHANNEL, "user_id": user_id, "timestamp": timestamp / 1000}
+    for kind, meaning in HANDOVERS.items():
+        # The Page Inbox gave the conversation back to this app (pass_thread_control), or took it from
+        # it (take_thread_control): the owner's side of a handoff, never the person's own message.
+        if isinstance(event.get(kind), dict):
+            event_id = f"{INBOX_EVENT}{user_id}:{timestamp}:{kind}"
+            return Update(event_id=event_id, payload=meaning, from_bot=True, **base)
     if isinstance(message, dict):
         if message.get("is_echo"):
             return None
@@ -220,6 +238,7 @@ class Messenger:
         self.settings = settings
         self.graph = settings.fb_graph_url
         self.session = session or outbound.new_session()
+        self._noticed: Check | None = None  # the page token Meta refused while sending, for the owner
 
     @property
     def token(self) -> str:
@@ -275,18 +294,42 @@ class Messenger:
                 bodies.append({"recipient": {"id": conv.user_id}, "messaging_type": kind, "message": message})
         return bodies
 
+    def render_human(self, replies: list[Reply], conv: Conversation, now: float) -> list[dict] | None:
+        """A person's answer: a normal reply within 24 h of the person's last message; up to 7 days,
+        tagged HUMAN_AGENT (which Meta allows only for what a person wrote); after that, None."""
+        age = now - conv.last_message_at
+        if age >= HUMAN_AGENT_SECONDS:
+            return None
+        kind = {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"} if age >= WINDOW_SECONDS else {}
+        return [
+            {"recipient": {"id": conv.user_id}, "messaging_type": "RESPONSE", "message": message} | kind
+            for reply in replies
+            for message in render_reply(reply, self.settings.public_url)
+        ]
+
+    def handing_over(self, conv: Conversation, to_inbox: bool, note: str) -> dict:
+        """Pass the conversation to the Page Inbox, or take it back (the Handover Protocol)."""
+        if to_inbox:
+            body = {"recipient": {"id": conv.user_id}, "target_app_id": PAGE_INBOX_APP_ID, "metadata": note[:1000]}
+            return {"handover": "pass_thread_control", "body": body}
+        return {"handover": "take_thread_control", "body": {"recipient": {"id": conv.user_id}}}
+
     def send(self, item: dict) -> None:
+        path, body = (f"me/{item['handover']}", item["body"]) if "handover" in item else ("me/messages", item)
         status, body = outbound.post_json(
-            self.session, f"{self.graph}/me/messages", item, TIMEOUT, params={"access_token": self.token}
+            self.session, f"{self.graph}/{path}", body, TIMEOUT, params={"access_token": self.token}
         )
         if status == 200:
             return
         error = as_object(body.get("error"))
         code = error.get("code")
-        reason = (
-            f"graph {status} code={code} subcode={error.get('error_subcode')}: {str(error.get('message', ''))[:200]}"
-        )
+        reason = refusal(status, error)
+        if code == PAGE_ACCESS_REFUSED:  # every send will fail the same way: the owner hears it (noticed)
+            self._noticed = page_token_check(reason)
+        # A refused page token is the owner's to fix, not the person's fault: their replies stay queued
+        # (Meta keeps redelivering) and go out once the token is replaced, rather than being dropped.
         transient = status >= 500 or status == 429 or bool(error.get("is_transient")) or code in TRANSIENT_CODES
+        transient = transient or code == PAGE_ACCESS_REFUSED
         raise SendFailed(reason, transient=transient, user_gone=code in USER_GONE_CODES, status=status)
 
     def setup(self, skills) -> list[str]:
@@ -301,23 +344,33 @@ class Messenger:
         try:
             me = graph_get(self, "me", "id,name")
         except (SendFailed, SecretError) as error:
-            fix = "generate a page access token for the page (Meta dashboard → Messenger → Access tokens)"
-            return [Check(False, "messenger page token", f"{error} — fix: {fix}")]
+            return [page_token_check(str(error))]
         checks = [Check(True, "messenger page token", f"the page is {me.get('name', me.get('id', '?'))}")]
         wanted = {"messages", "messaging_postbacks"}
+        if self.settings.handoff_messenger.strip().lower() == "inbox":
+            wanted.add("messaging_handovers")  # the Page Inbox giving a conversation back (HANDOFF_MESSENGER)
         try:
             apps = graph_get(self, "me/subscribed_apps").get("data") or []
         except SendFailed as error:
             detail = f"could not read the page's subscribed apps: {error}"
             return [*checks, Check(False, "messenger subscription", detail)]
-        fields = {field for app in apps for field in app.get("subscribed_fields", [])}
+        app_id = self.settings.fb_app_id  # when known, only this app's subscription counts
+        ours = [app for app in apps if isinstance(app, dict) and (not app_id or str(app.get("id")) == app_id)]
+        fields = {field for app in ours for field in app.get("subscribed_fields") or []}
         if wanted <= fields:
-            checks.append(Check(True, "messenger subscription", "the app receives messages and messaging_postbacks"))
+            checks.append(Check(True, "messenger subscription", f"the app receives {', '.join(sorted(wanted))}"))
         else:
             missing = ", ".join(sorted(wanted - fields))
             fix = "subscribe the app to the page (Meta dashboard → Messenger → Webhooks, or POST /me/subscribed_apps)"
+            others = [str(app.get("id")) for app in apps if isinstance(app, dict) and app not in ours]
+            if others and not ours:  # other apps are subscribed: FB_APP_ID may name the wrong one
+                fix += f"; the page's subscribed apps are {', '.join(others)}, FB_APP_ID is {app_id}"
             checks.append(Check(False, "messenger subscription", f"not subscribed to {missing}: {fix}"))
         return checks + [privacy_check(self.settings)]
+
+    def noticed(self) -> list[Check]:
+        found, self._noticed = self._noticed, None
+        return [found] if found else []
 
 
 def make(settings, *, session=None, sleep=None) -> Messenger:
@@ -328,9 +381,28 @@ def graph_get(page: Messenger, path: str, fields: str = "") -> dict:
     params = {"access_token": page.token} | ({"fields": fields} if fields else {})
     status, body = outbound.request(page.session, "GET", f"{page.graph}/{path}", params=params)
     if status != 200:
-        error = as_object(body.get("error"))
-        raise SendFailed(f"graph {status} code={error.get('code')}: {error.get('message', '')}", False, status=status)
+        raise SendFailed(refusal(status, as_object(body.get("error"))), False, status=status)
     return body
+
+
+def refusal(status: int, error: dict) -> str:
+    """A Graph error in Meta's own words, with its code and subcode (and what a refused token's means)."""
+    code, subcode = error.get("code"), error.get("error_subcode")
+    said = f"graph {status} code={code}" + (f" subcode={subcode}" if subcode is not None else "")
+    if code == PAGE_ACCESS_REFUSED:
+        why = TOKEN_SUBCODES.get(subcode, "it is not valid") if isinstance(subcode, int) else "it is not valid"
+        said += f" (Meta refused the page token: {why})"
+    return f"{said}: {str(error.get('message', ''))[:200]}"
+
+
+def page_token_check(reason: str) -> Check:
+    """The page token check, failed: what doctor prints, the dashboard shows and the owner is told,
+    whether the check or a send found it."""
+    fix = (
+        "generate a page access token for the page (Meta dashboard → Messenger → Access tokens) "
+        "and put it in FB_PAGE_ACCESS_TOKEN"
+    )
+    return Check(False, "messenger page token", f"{reason} — fix: {fix}")
 
 
 def privacy_check(settings) -> Check:
@@ -443,9 +515,21 @@ def _b64(part: str) -> bytes:
     return base64.b64decode(part + "=" * (-len(part) % 4), altchars=b"-_", validate=True)
 
 
-def parse_signed_request(value: str, app_secret: str) -> dict:
+MAX_REQUEST_AGE = 3600  # Meta calls as the person removes the app: an older request is a recording
+MAX_CLOCK_SKEW = 300
+
+
+def request_code(value: str, app_secret: str) -> str:
+    """The confirmation code of one signed request: the same for the same request (a replay finds the
+    first receipt), unguessable without the app secret (96 bits, like erasure.new_code)."""
+    digest = hmac.new(app_secret.encode(), b"meta deletion " + value.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:12]).decode()
+
+
+def parse_signed_request(value: str, app_secret: str, now: float | None = None) -> dict:
     """Meta's ``signed_request``: base64url(signature) "." base64url(JSON payload), the signature
-    an HMAC-SHA256 of the payload part with the app secret. Malformed: 400; forged: 403."""
+    an HMAC-SHA256 of the payload part with the app secret, ``issued_at`` within the last hour.
+    Malformed: 400; forged or stale: 403."""
     if not value or len(value) > MAX_SIGNED_REQUEST or value.count(".") != 1:
         raise Refused(400, "signed_request must be <signature>.<payload>")
     signature_part, payload_part = value.split(".")
@@ -459,15 +543,21 @@ def parse_signed_request(value: str, app_secret: str) -> dict:
         raise Refused(403, "signature does not match")
     try:
         payload = json.loads(payload_bytes)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise Refused(400, "payload is not JSON") from None
     if not isinstance(payload, dict):
         raise Refused(400, "payload is not an object")
     if str(payload.get("algorithm", "")).upper() != "HMAC-SHA256":
         raise Refused(400, "algorithm must be HMAC-SHA256")
     user_id = payload.get("user_id")
-    if not isinstance(user_id, str | int) or not re.fullmatch(r"\d{1,32}", str(user_id)):
+    if not isinstance(user_id, str | int) or not re.fullmatch(r"\d{1,32}", str(user_id), re.ASCII):
         raise Refused(400, "user_id is missing")
+    issued = payload.get("issued_at")
+    if not isinstance(issued, int) or isinstance(issued, bool):
+        raise Refused(400, "issued_at is missing")
+    now = time.time() if now is None else now
+    if not now - MAX_REQUEST_AGE <= issued <= now + MAX_CLOCK_SKEW:
+        raise Refused(403, "signed_request is not recent (issued_at)")
     return payload | {"user_id": str(user_id)}
 
 
@@ -502,13 +592,19 @@ def page_scoped_ids(page, app_id: str, app_scoped_id: str) -> tuple[list[str], s
     return found, "" if found else "Meta knows no page-scoped id for this person"
 
 
-def meta_deletion(store: Backend, page, app_id: str, app_scoped_id: str, now: float | None = None) -> dict:
-    """Forget every Messenger conversation of the person Meta names; one receipt for all of them."""
+def meta_deletion(
+    store: Backend, page, app_id: str, app_scoped_id: str, now: float | None = None, code: str = "", topics=None
+) -> dict:
+    """Forget every Messenger conversation of the person Meta names; one receipt for all of them
+    (under ``code`` when given: request_code's, so that a replay finds it). ``topics``: told of each
+    handoff of theirs, to close its topic in the owner's inbox (Handoff.forgotten_topic)."""
     psids, reason = page_scoped_ids(page, app_id, app_scoped_id)
     # The id Meta sends is tried as it is too: a bot whose owner tests the callback with a
     # page-scoped id is served, and an app-scoped id never names another person's conversation.
     keys = [f"messenger:{user_id}" for user_id in dict.fromkeys([*psids, app_scoped_id])]
-    return erasure.forget(store, keys, "meta", now=now, matched=len(psids), note="" if psids else reason)
+    note = "" if psids else reason
+    code = code or erasure.new_code()  # the receipt's code: the request's own when it has one
+    return erasure.forget(store, keys, "meta", now=now, matched=len(psids), note=note, id=code, topics=topics)
 
 
 def routes(services) -> Blueprint:
@@ -532,12 +628,22 @@ def routes(services) -> Blueprint:
             return Response("messenger is off\n", status=404, mimetype="text/plain")
         if (request.content_length or 0) > MAX_DELETION_BYTES:
             return Response("a data deletion request is a few hundred bytes\n", status=413, mimetype="text/plain")
+        base = services.settings.public_url or request.host_url.rstrip("/")
         try:
-            payload = parse_signed_request(
-                request.form.get("signed_request", ""), services.settings.secret("fb_app_secret")
-            )
+            value, secret = request.form.get("signed_request", ""), services.settings.secret("fb_app_secret")
+            payload = parse_signed_request(value, secret, now=services.clock())
+            code = request_code(value, secret)
+            if services.store.find(RECEIPTS, code):  # this very request was done: a replay, or Meta asking again
+                logs.get().info("data deletion request seen before", extra={"code": code})
+                return jsonify(url=f"{base}/deletion?id={code}", confirmation_code=code)
             receipt = meta_deletion(
-                services.store, page, services.settings.fb_app_id, payload["user_id"], now=services.clock()
+                services.store,
+                page,
+                services.settings.fb_app_id,
+                payload["user_id"],
+                now=services.clock(),
+                code=code,
+                topics=services.handoff.forgotten_topic,
             )
         except Refused as refused:
             logs.get().warning("data deletion request refused", extra={"reason": str(refused)})
@@ -545,7 +651,6 @@ def routes(services) -> Blueprint:
         except Exception as error:  # Meta or the store unreachable: nothing recorded, Meta may ask again
             logs.get().warning("data deletion failed", extra={"error": f"{type(error).__name__}: {str(error)[:200]}"})
             return Response("retry later\n", status=503, mimetype="text/plain")
-        base = services.settings.public_url or request.host_url.rstrip("/")
         logs.get().info("data deletion done", extra={"code": receipt["id"], "deleted": receipt["deleted"]})
         return jsonify(url=f"{base}/deletion?id={receipt['id']}", confirmation_code=receipt["id"])
 

@@ -29,6 +29,10 @@ TIMEOUT = outbound.DEFAULT_TIMEOUT
 MAX_INLINE_WAIT = 5.0  # a 429 asking for a longer wait is answered 503 so Telegram redelivers later
 MAX_INLINE_RETRIES = 2
 RECENT_ERROR_SECONDS = 24 * 3600  # a delivery error Telegram reports is news for a day
+# Updates still waiting and a delivery error this recent: Telegram cannot deliver now (it keeps retrying
+# what is pending, so while the webhook fails the error stays fresh; a webhook that recovered has none
+# waiting, or only updates in flight long after its last error).
+STUCK_SECONDS = 3600
 ATTACHMENT_KINDS = (
     "photo",
     "sticker",
@@ -134,6 +138,9 @@ def parse_message(event_id: str, message: dict, username: str = "") -> Update | 
         "locale": _str(sender.get("language_code")),
         "timestamp": float(_int(message.get("date")) or 0),
     }
+    thread = _int(message.get("message_thread_id"))
+    if message.get("is_topic_message") is True and thread is not None:
+        base["thread"] = str(thread)  # a forum's topic: in the owner's inbox, whose learner it is
     text = _str(message.get("text"))
     if text:
         listed = message.get("entities")
@@ -145,6 +152,9 @@ def parse_message(event_id: str, message: dict, username: str = "") -> Update | 
                 return None  # another bot's command, in a group we share
             command, rest = word.lower(), text[first["length"] :].strip()
             return Update(command=command, text=rest, opens=command == "start", **base)
+        mention = command_mention(message)  # typed like a command, whatever the entities say (code, none)
+        if mention and mention.lower() != username.lower():
+            return None  # another bot's command, in a group we share
         return Update(text=text, **base)
     kind = next((k for k in ATTACHMENT_KINDS if k in message), "")
     return Update(attachment=kind, **base) if kind else None
@@ -242,6 +252,7 @@ class Telegram:
         self.sleep = sleep
         self.max_inline_wait = max_inline_wait  # the CLI may wait longer than a webhook can
         self._username: str | None = None
+        self._noticed: Check | None = None  # the bot token Telegram refused while sending, for the owner
 
     def url(self, method: str) -> str:
         return f"{self.settings.telegram_api_url}/bot{self.settings.secret('telegram_bot_token')}/{method}"
@@ -287,6 +298,60 @@ class Telegram:
             calls += render_reply(reply, chat_of(conv.user_id), short, self.settings.public_url)
         return calls
 
+    def render_human(self, replies: list[Reply], conv: Conversation, now: float) -> list[dict] | None:
+        """A person's answer goes out like the bot's: a bot may write to a chat any time, unless blocked."""
+        return [call for reply in replies for call in render_reply(reply, chat_of(conv.user_id), lambda p: p)]
+
+    # ------------------------------------------------------------ the owner's inbox: a forum, a topic each
+
+    def create_topic(self, chat: str, name: str) -> str:
+        found = self.call("createForumTopic", {"chat_id": chat, "name": shorten(name, 128)})
+        return str(found["result"]["message_thread_id"])
+
+    def reopen_topic(self, chat: str, topic: str) -> bool:
+        try:
+            self.call("reopenForumTopic", {"chat_id": chat, "message_thread_id": int(topic)})
+        except SendFailed as error:
+            if "TOPIC_NOT_MODIFIED" in str(error):
+                return True  # open already
+            if error.status == 400:
+                return False  # deleted meanwhile: a new one is made
+            raise
+        return True
+
+    def delete_topic(self, chat: str, topic: str) -> None:
+        self.call("deleteForumTopic", {"chat_id": chat, "message_thread_id": int(topic)})
+
+    def render_in_topic(self, chat: str, topic: str, text: str) -> list[dict]:
+        calls = render_reply(Reply(text=text), chat, lambda p: p)
+        for call in calls:
+            call["params"]["message_thread_id"] = int(topic)
+        return calls
+
+    def closing_topic(self, chat: str, topic: str) -> dict:
+        return {"method": "closeForumTopic", "params": {"chat_id": chat, "message_thread_id": int(topic)}}
+
+    def inbox_checks(self, chat: str) -> list[Check]:
+        """The handoff chat as Telegram sees it (getChat, getChatMember): topics on, the bot an admin
+        that may manage them."""
+        name = "handoff inbox"
+        how = "run `flask --app app setup telegram` for the steps"
+        try:
+            found = self.call("getChat", {"chat_id": chat}).get("result") or {}
+            me = self.call("getMe", {}).get("result") or {}
+            member = self.call("getChatMember", {"chat_id": chat, "user_id": me.get("id")}).get("result") or {}
+        except (SendFailed, SecretError) as error:
+            detail = f"Telegram cannot show the bot the chat {chat} ({error}): add the bot to it; {how}"
+            return [Check(False, name, detail)]
+        title = found.get("title") or chat
+        if found.get("type") != "supergroup" or not found.get("is_forum"):
+            return [Check(False, name, f"{title} has no topics: turn Topics on in the group's settings; {how}")]
+        if member.get("status") not in ("administrator", "creator"):
+            return [Check(False, name, f"the bot is not an admin of {title}: make it one, with Manage topics; {how}")]
+        if member.get("status") == "administrator" and not member.get("can_manage_topics"):
+            return [Check(False, name, f"the bot may not manage topics in {title}: give it that right; {how}")]
+        return [Check(True, name, f"{title}: topics on, the bot an admin that manages them (a topic per handoff)")]
+
     def call(self, method: str, params: dict, read_timeout: float | None = None) -> dict:
         """One Bot API call; short 429 waits are honoured here, anything else raises SendFailed."""
         timeout = (TIMEOUT[0], read_timeout or TIMEOUT[1])
@@ -305,12 +370,23 @@ class Telegram:
             if method == "answerCallbackQuery" and status == 400:
                 raise SendFailed(f"telegram {status}: {description}", transient=False, status=status)
             reason = f"telegram {method} {status}: {description}"
-            transient = status >= 500 or status == 0
+            # 401/404: the bot's token was revoked or replaced, the owner's to fix: replies stay queued
+            # (Telegram keeps redelivering) rather than being dropped as if the person were at fault.
+            transient = status >= 500 or status in (0, 401, 404)
             raise SendFailed(reason, transient=transient, user_gone=status == 403, status=status)
         raise SendFailed("telegram 429: retries used up", transient=True)
 
     def send(self, item: dict) -> None:
-        self.call(item["method"], item["params"])
+        try:
+            self.call(item["method"], item["params"])
+        except SendFailed as error:
+            if error.status in (401, 404):  # the token was revoked or replaced: every send fails alike
+                self._noticed = token_check(error)
+            raise
+
+    def noticed(self) -> list[Check]:
+        found, self._noticed = self._noticed, None
+        return [found] if found else []
 
     def setup(self, skills) -> list[str]:
         """The webhook (with the secret token) and the command list per language, where they differ."""
@@ -327,10 +403,7 @@ class Telegram:
         try:
             me = self.call("getMe", {}).get("result") or {}
         except (SendFailed, SecretError) as error:
-            fix = "copy the token again from @BotFather into TELEGRAM_BOT_TOKEN"
-            if getattr(error, "status", 0) not in (401, 404):
-                fix = "Telegram did not answer: check the network, then run this again"
-            return [Check(False, "telegram token", f"{error} — fix: {fix}")]
+            return [token_check(error)]
         return [Check(True, "telegram token", f"the bot is @{me.get('username', '?')}"), self.webhook_check()]
 
     def webhook_check(self) -> Check:
@@ -348,13 +421,16 @@ class Telegram:
         if url != wanted:
             return Check(False, "telegram webhook", f"points at {url}, not {wanted}: {how}")
         last_error = info.get("last_error_date") or 0
-        if last_error and time.time() - last_error < RECENT_ERROR_SECONDS:
-            when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(last_error))
-            detail = (
-                f"Telegram's last delivery failed at {when}: {info.get('last_error_message', '')}; {pending} pending"
-            )
+        age = time.time() - last_error if isinstance(last_error, int | float) and last_error else None
+        if age is None or age >= RECENT_ERROR_SECONDS:
+            return Check(True, "telegram webhook", f"{url}, {pending} update(s) pending")
+        when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(last_error))
+        said = info.get("last_error_message", "")
+        if pending and age < STUCK_SECONDS:
+            detail = f"Telegram cannot deliver: its last try failed at {when}: {said}; {pending} update(s) waiting"
             return Check(False, "telegram webhook", detail)
-        return Check(True, "telegram webhook", f"{url}, {pending} update(s) pending")
+        detail = f"{url}, {pending} update(s) pending; a delivery failed at {when} ({said}), none waits since"
+        return Check(True, "telegram webhook", detail)
 
     def poll(self, handle: Callable[[dict], bool], stop_when_idle: bool = False, force: bool = False, say=print) -> int:
         """Long polling instead of the webhook (see ``poll``), for a laptop with no public URL."""
@@ -375,6 +451,15 @@ class Telegram:
         if error.transient:
             return f"Telegram is not reachable ({error}): check the network and TELEGRAM_API_URL, then run this again"
         return f"Telegram refused: {error}"
+
+
+def token_check(error: Exception) -> Check:
+    """The token check, failed: what doctor prints, the dashboard shows and the owner is told,
+    whether the check or a send found it."""
+    fix = "copy the token again from @BotFather into TELEGRAM_BOT_TOKEN"
+    if getattr(error, "status", 0) not in (401, 404):
+        fix = "Telegram did not answer: check the network, then run this again"
+    return Check(False, "telegram token", f"{error} — fix: {fix}")
 
 
 def make(settings, *, session=None, sleep=time.sleep) -> Telegram:
@@ -482,7 +567,7 @@ def _poll_updates(bot: Telegram, handle, stop_when_idle: bool, timeout: int) -> 
         try:
             updates = bot.call("getUpdates", params, read_timeout=timeout + 10)["result"]
         except SendFailed as error:
-            if not error.transient:
+            if not error.transient or error.status in (401, 404):  # a refused token does not get better by waiting
                 raise
             failures += 1
             wait = min(60, 2 ** min(failures, 6))

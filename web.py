@@ -43,7 +43,13 @@ NEW_PER_MINUTE = 300  # and all addresses together, per process
 USER_ID_MAX = 128
 TEXT_MAX = 4000
 PAYLOAD_MAX = 1000
+# The page runs its own script and style only, talks to this service only, shows cards' images.
+PAGE_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' https:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 PAGE_STRINGS = "web_page_"  # the strings of skills.json that are the page's own words
+SENT_AT_SKEW = 30.0  # seconds a browser's clock may be off ours and its sent_at still be used
 
 
 class WebChat:
@@ -73,6 +79,11 @@ class WebChat:
     def render(self, replies: list[Reply], conv: Conversation, update: Update, short: Callable[[str], str]) -> list:
         return [reply.to_dict() for reply in replies]
 
+    def render_human(self, replies: list[Reply], conv: Conversation, now: float) -> list[dict] | None:
+        """A person's answer: kept in the transcript, which the page asks for every few seconds while a
+        person has the conversation (GET /api/history)."""
+        return [reply.to_dict() for reply in replies]
+
     def send(self, item: dict) -> None:
         """Nothing to do: the relay hands what was sent back to the route, which answers with it."""
 
@@ -84,6 +95,9 @@ class WebChat:
 
     def diagnose(self) -> list[Check]:
         return []
+
+    def noticed(self) -> list[Check]:
+        return []  # the page asks; no platform answers back
 
     def patient(self) -> WebChat:
         return self
@@ -131,6 +145,11 @@ def parse(body: Any) -> Update:
     _check(isinstance(label, str) and len(label) <= 100, "label: the button's title, at most 100 characters")
     first_name = body.get("first_name") or ""
     _check(isinstance(first_name, str) and len(first_name) <= 64, "first_name: a string of at most 64 characters")
+    sent_at = body.get("sent_at")
+    _check(
+        sent_at is None or (isinstance(sent_at, int | float) and not isinstance(sent_at, bool)),
+        "sent_at: the browser's time of the message, in milliseconds since 1970",
+    )
     return Update(
         channel=CHANNEL,
         user_id=user_id,
@@ -141,7 +160,18 @@ def parse(body: Any) -> Update:
         first_name=first_name.strip(),
         utc_offset=None if offset is None else round(offset / 15) * 0.25,
         label=plain_text(label) if payload else "",
+        timestamp=sent_time(sent_at),
     )
+
+
+def sent_time(sent_at: float | None, now: float | None = None) -> float:
+    """When the person sent the message, as the page says (seconds), for telling what was on their
+    screen then; 0 (unknown) when the browser's clock is more than SENT_AT_SKEW off ours."""
+    if sent_at is None:
+        return 0.0
+    now = time.time() if now is None else now
+    sent = float(sent_at) / 1000
+    return min(sent, now) if abs(sent - now) <= SENT_AT_SKEW else 0.0
 
 
 def open_locally(remote_addr: str, host: str) -> bool:
@@ -227,7 +257,8 @@ def routes(services: Services) -> Blueprint:
         """Off (404); or, without WEB_CHAT_TOKEN, asked from anywhere but this machine (403)."""
         if services.channels.get(CHANNEL) is None or services.store is None:
             return answer(CHANNEL, 404, "web chat is off")
-        if not services.settings.secret("web_chat_token") and not open_locally(request.remote_addr or "", request.host):
+        local = open_locally(logs.client_address(request), request.host)  # the client's address (logs.py)
+        if not services.settings.secret("web_chat_token") and not local:
             return answer(CHANNEL, 403, "without WEB_CHAT_TOKEN the web chat answers only this machine (localhost)")
         return None
 
@@ -237,6 +268,7 @@ def routes(services: Services) -> Blueprint:
         if problem:
             return Response(problem.get_json()["error"] + "\n", status=problem.status_code, mimetype="text/plain")
         page = send_from_directory(current_app.static_folder or "static", "index.html", max_age=0)
+        page.headers["Content-Security-Policy"] = PAGE_POLICY
         token = services.settings.secret("web_chat_token")
         if token and not bearer_ok(request.headers, token):
             # The page itself holds nothing secret: it is served with 401 and asks for the token.
@@ -262,7 +294,8 @@ def routes(services: Services) -> Blueprint:
         skills = services.skills
         strings = skills.data["strings"]
         languages = [{"code": code, "name": strings[code].get(f"lang_{code}", code)} for code in skills.locales]
-        transcript = DeliveryRecord.from_doc(doc).transcript if doc else []
+        record = DeliveryRecord.from_doc(doc) if doc else DeliveryRecord()
+        transcript = record.transcript
         # The language the conversation speaks, so the page's menu shows it (none yet: the page picks
         # from the browser's languages), and the page's own words in each language.
         profile = (doc or {}).get("profile") or {}
@@ -272,7 +305,10 @@ def routes(services: Services) -> Blueprint:
             code: {key.removeprefix(PAGE_STRINGS): text for key, text in table.items() if key.startswith(PAGE_STRINGS)}
             for code, table in strings.items()
         }
-        return jsonify(transcript=transcript, languages=languages, language=language, labels=labels)
+        # While a person has the conversation, the page asks again every few seconds: their answers
+        # arrive in the transcript, not in the answer to a message.
+        handoff = bool(record.handoff.get("open"))
+        return jsonify(transcript=transcript, languages=languages, language=language, labels=labels, handoff=handoff)
 
     @bp.post("/api/chat")
     def web_chat():
@@ -293,8 +329,9 @@ def routes(services: Services) -> Blueprint:
                     identity["id"], identity["cookie"] = identities.issue(logs.client_address(request))
                 except RateLimited:
                     raise Refused(429, "too many new conversations from here: try again in a minute") from None
-            user = identity["id"] if update.user_id == "-" else f"{identity['id']}/{update.user_id}"
-            return replace(update, user_id=user)
+            # One browser, one person: the identity the service issued, whatever user_id the body names
+            # (a new one per message would be a new person each time, past the flood limit).
+            return replace(update, user_id=identity["id"])
 
         response = receive(services, CHANNEL, lambda updates: [scoped(update) for update in updates])
         if identity["cookie"]:

@@ -26,6 +26,18 @@ from chatbot.engine import skills as skills_module  # noqa: E402
 from chatbot.store.url import open_store  # noqa: E402
 
 
+def _catalog_pages() -> int:
+    """How many pages the catalog takes ("page 1 of N"), from skills.json as it is."""
+    import json
+
+    data = json.loads((ROOT / "skills.json").read_text(encoding="utf-8"))
+    size = data["bot"].get("catalog_page_size", 4)
+    return -(-len(data["catalog"]) // size)
+
+
+CATALOG_PAGES = _catalog_pages()
+
+
 def pytest_collection_modifyitems(config, items):
     # Tests that need a system part (a browser, the emulator) say so with a marker; the rest run everywhere.
     for item in items:

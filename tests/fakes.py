@@ -167,7 +167,10 @@ class FakeGraph(FakeServer):
         self.blocked: set[str] = set()  # psids who blocked the page
         self.clock = time.time
         self.subscribed_fields = ["messages", "messaging_postbacks"]  # what the app is subscribed to
+        self.token_refused: int | None = None  # an error_subcode: the page token is refused (code 190) on every call
         self.message_count = 0
+        self.thread_owner: dict[str, str] = {}  # psid -> the app that holds the conversation (Handover Protocol)
+        self.handovers: list[tuple[str, str]] = []  # (pass_thread_control or take_thread_control, psid), in order
         super().__init__()
 
     @property
@@ -179,18 +182,20 @@ class FakeGraph(FakeServer):
             return self.ids_for_pages(call)
         if call.query.get("access_token") != self.token:
             return 400, {"error": {"message": "Invalid OAuth access token.", "type": "OAuthException", "code": 190}}
+        if self.token_refused is not None:
+            return 400, {"error": self.token_error(self.token_refused)}
         if call.method == "POST" and call.path == f"/{self.VERSION}/me/messages":
             psid = str(((call.body or {}).get("recipient") or {}).get("id"))
             if psid in self.blocked:
                 return 400, {"error": {"message": "(#551) This person isn't available right now.", "code": 551}}
-            if psid in self.inbound and self.clock() - self.inbound[psid] > 24 * 3600:
-                # What Meta answers a standard message sent more than 24 hours after the person's last one.
-                error = {"message": "(#10) This message is sent outside of allowed window.", "type": "OAuthException",
-                         "code": 10, "error_subcode": 2018278}  # fmt: skip
-                return 400, {"error": error}
+            refused = self.outside_window(psid, call.body or {})
+            if refused:
+                return 400, {"error": refused}
             self.message_count += 1
             recipient = (call.body or {}).get("recipient", {}).get("id", "")
             return 200, {"recipient_id": recipient, "message_id": f"m_{self.message_count}"}
+        if call.method == "POST" and call.path.rsplit("/", 1)[-1] in ("pass_thread_control", "take_thread_control"):
+            return self.thread_control(call.path.rsplit("/", 1)[-1], call.body or {})
         if call.path == f"/{self.VERSION}/me/messenger_profile":
             if call.method == "POST":
                 self.page_profile.update(call.body or {})
@@ -201,7 +206,8 @@ class FakeGraph(FakeServer):
         if call.method == "GET" and call.path == f"/{self.VERSION}/me":
             return 200, self.page
         if call.method == "GET" and call.path == f"/{self.VERSION}/me/subscribed_apps":
-            apps = [{"id": "998877", "name": "Mentor", "subscribed_fields": self.subscribed_fields}]
+            app = {"category": "Education", "link": "https://mentor.example.test/", "name": "Mentor"}
+            apps = [app | {"id": self.APP_ID, "subscribed_fields": self.subscribed_fields}]
             return 200, {"data": apps if self.subscribed_fields else []}
         if call.method == "GET":
             psid = call.path.rsplit("/", 1)[-1]
@@ -211,6 +217,57 @@ class FakeGraph(FakeServer):
             fields = call.query.get("fields", "").split(",")
             return 200, {k: v for k, v in profile.items() if k in fields} | {"id": psid}
         return 404, {"error": {"message": "Unknown path", "code": 803}}
+
+    PAGE_INBOX = "263902037430900"  # Meta's Page Inbox, a receiver of every page
+
+    def outside_window(self, psid: str, body: dict) -> dict | None:
+        """Meta's rules on when a page may write: a standard message within 24 hours of the person's
+        last message; one tagged HUMAN_AGENT (a person's answer) within 7 days; nothing after."""
+        if body.get("messaging_type") == "MESSAGE_TAG" and body.get("tag") != "HUMAN_AGENT":
+            return {"message": "(#100) Invalid tag for this message", "type": "OAuthException", "code": 100}
+        if psid not in self.inbound:
+            return None
+        allowed = 7 * 86400 if body.get("tag") == "HUMAN_AGENT" else 24 * 3600
+        if self.clock() - self.inbound[psid] <= allowed:
+            return None
+        # What Meta answers a message sent after the window the person's last message opened.
+        message = "(#10) This message is sent outside of allowed window."
+        return {"message": message, "type": "OAuthException", "code": 10, "error_subcode": 2018278}
+
+    def thread_control(self, kind: str, body: dict) -> tuple[int, dict]:
+        """The Handover Protocol: pass_thread_control to another app (the Page Inbox), take_thread_control
+        back; ``{"success": true}``, or Graph's error (551 for a person who is not available, 100 for
+        a parameter that is wrong)."""
+        psid = str((body.get("recipient") or {}).get("id") or "")
+        if not psid:
+            error = {"message": "(#100) The parameter recipient is required", "type": "OAuthException", "code": 100}
+            return 400, {"error": error}
+        if psid in self.blocked:
+            return 400, {"error": {"message": "(#551) This person isn't available right now.", "code": 551}}
+        if kind == "pass_thread_control":
+            target = str(body.get("target_app_id") or "")
+            if target not in (self.PAGE_INBOX, self.APP_ID):
+                error = {"message": "(#100) Invalid parameter", "type": "OAuthException", "code": 100}
+                return 400, {"error": error | {"error_subcode": 2018108}}
+            self.thread_owner[psid] = target
+        else:
+            self.thread_owner[psid] = self.APP_ID
+        self.handovers.append((kind, psid))
+        return 200, {"success": True}
+
+    # What Graph says of a page token it no longer takes, by error_subcode (the Graph API's error handling guide).
+    TOKEN_ERRORS = {
+        460: "Error validating access token: The session has been invalidated because the user changed their "
+        "password or Facebook has changed the session for security reasons.",
+        463: "Error validating access token: Session has expired on Friday, 04-Dec-26 09:00:00 PST. The current "
+        "time is Friday, 04-Dec-26 10:12:41 PST.",
+        467: "Error validating access token: The session is invalid because the user logged out.",
+    }
+
+    def token_error(self, subcode: int) -> dict:
+        message = self.TOKEN_ERRORS.get(subcode, "Invalid OAuth access token.")
+        error = {"message": message, "type": "OAuthException", "code": 190, "error_subcode": subcode}
+        return error | {"fbtrace_id": "AbCdEfGh12345"}
 
     def ids_for_pages(self, call: Call) -> tuple[int, dict]:
         token = f"{self.APP_ID}|{self.app_secret}"
@@ -234,6 +291,8 @@ class FakeGraph(FakeServer):
         self.page_ids_of, self.same_business = {}, True
         self.subscribed_fields = ["messages", "messaging_postbacks"]
         self.inbound, self.clock, self.blocked = {}, time.time, set()
+        self.token_refused = None
+        self.thread_owner, self.handovers = {}, []
 
     def messages(self, recipient: str | None = None, accepted: bool = False) -> list[dict]:
         """The Send API bodies the bot posted, oldest first (only those answered 200 if ``accepted``)."""
@@ -261,6 +320,9 @@ class FakeTelegram(FakeServer):
         self.updates: list[dict] = []  # what getUpdates hands out
         self.blocked: set[str] = set()  # chat ids whose user blocked the bot
         self.last_error: dict = {}  # getWebhookInfo's last_error_date and last_error_message
+        self.pending_update_count = 0  # getWebhookInfo's updates waiting for delivery
+        self.revoked = False  # the bot token was revoked (@BotFather): every call is 401 Unauthorized
+        self.forum = Forum()  # the owner's supergroup with topics (HANDOFF_TELEGRAM_CHAT_ID)
         super().__init__()
 
     @property
@@ -269,12 +331,16 @@ class FakeTelegram(FakeServer):
 
     def answer(self, call: Call) -> tuple[int, dict]:
         prefix = f"/bot{self.token}/"
-        if not call.path.startswith(prefix):
+        if not call.path.startswith(prefix) or self.revoked:
             return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
         method = call.path[len(prefix) :]
         params = call.body or {}
         if method == "getWebhookInfo":
-            info = {"url": self.webhook.get("url", ""), "has_custom_certificate": False, "pending_update_count": 0}
+            info = {
+                "url": self.webhook.get("url", ""),
+                "has_custom_certificate": False,
+                "pending_update_count": self.pending_update_count,
+            }
             info |= self.last_error
             for key in ("max_connections", "allowed_updates"):
                 if key in self.webhook:
@@ -302,6 +368,14 @@ class FakeTelegram(FakeServer):
                 }
             offset = params.get("offset", 0)
             return 200, {"ok": True, "result": [u for u in self.updates if u["update_id"] >= offset][:100]}
+        if (
+            str(params.get("chat_id")) == self.forum.chat_id
+            or method.endswith("ForumTopic")
+            or method.startswith("getChat")
+        ):
+            refused = self.forum.answer(method, params)
+            if refused is not None:
+                return refused
         if method in ("sendMessage", "sendPhoto") and str(params.get("chat_id")) in self.blocked:
             return 403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
         if method in ("sendMessage", "sendPhoto"):
@@ -315,7 +389,9 @@ class FakeTelegram(FakeServer):
     def reset(self) -> None:
         super().reset()
         self.last_error = {}
+        self.pending_update_count, self.revoked = 0, False
         self.blocked = set()
+        self.forum = Forum()
 
     def recipient(self, call: Call) -> str | None:
         chat_id = (call.body or {}).get("chat_id")
@@ -329,6 +405,83 @@ class FakeTelegram(FakeServer):
             calls = self.calls_for(chat_id)
         named = [(c.path.rsplit("/", 1)[-1], c.body) for c in calls]
         return [(name, body) for name, body in named if method is None or name == method]
+
+
+class Forum:
+    """The owner's supergroup with topics, as the Bot API shows it to the bot: getChat, getChatMember,
+    createForumTopic (the bot an admin with can_manage_topics, in a chat with topics on), close,
+    reopen and delete, and messages in a topic (``message_thread_id``). Answers None for a call it
+    lets through to the ordinary sendMessage."""
+
+    BOT_ID = 7000001
+
+    def __init__(self, chat_id: str = "-1001234567890") -> None:
+        self.chat_id = chat_id
+        self.title = "Mentor inbox"
+        self.is_forum = True
+        self.member = {"status": "administrator", "can_manage_topics": True}  # the bot, in the group
+        self.topics: dict[int, dict] = {}  # message_thread_id -> {"name", "closed"}
+        self.next_thread = 1000 + int(time.time() * 1000) % 100000  # unique across runs that share a server
+
+    def rights(self) -> bool:
+        return self.member.get("status") == "creator" or bool(
+            self.member.get("status") == "administrator" and self.member.get("can_manage_topics")
+        )
+
+    @staticmethod
+    def bad(description: str, status: int = 400) -> tuple[int, dict]:
+        return status, {"ok": False, "error_code": status, "description": description}
+
+    def answer(self, method: str, params: dict) -> tuple[int, dict] | None:
+        if str(params.get("chat_id")) != self.chat_id:
+            return self.bad("Bad Request: chat not found") if method != "sendMessage" else None
+        thread = params.get("message_thread_id")
+        if method == "getChat":
+            chat = {"id": int(self.chat_id), "type": "supergroup", "title": self.title}
+            return 200, {"ok": True, "result": chat | ({"is_forum": True} if self.is_forum else {})}
+        if method == "getChatMember":
+            user = {"id": params.get("user_id"), "is_bot": True, "first_name": "Mentor", "username": "mentor_test_bot"}
+            return 200, {"ok": True, "result": {"user": user, **self.member}}
+        if method.endswith("ForumTopic") and not self.is_forum:
+            return self.bad("Bad Request: the chat is not a forum")
+        if method.endswith("ForumTopic") and not self.rights():
+            return self.bad("Bad Request: not enough rights to manage topics")
+        if method == "createForumTopic":
+            name = str(params.get("name") or "")
+            if not 1 <= len(name) <= 128:
+                return self.bad("Bad Request: TOPIC_TITLE_EMPTY" if not name else "Bad Request: TOPIC_TITLE_TOO_LONG")
+            self.next_thread += 1
+            self.topics[self.next_thread] = {"name": name, "closed": False}
+            topic = {"message_thread_id": self.next_thread, "name": name, "icon_color": 7322096}
+            return 200, {"ok": True, "result": topic}
+        if method in ("closeForumTopic", "reopenForumTopic", "deleteForumTopic"):
+            topic = self.topics.get(thread) if isinstance(thread, int) else None
+            if topic is None:
+                return self.bad("Bad Request: TOPIC_ID_INVALID")
+            if method == "deleteForumTopic":
+                del self.topics[thread]
+            elif topic["closed"] == (method == "closeForumTopic"):
+                return self.bad("Bad Request: TOPIC_NOT_MODIFIED")
+            else:
+                topic["closed"] = method == "closeForumTopic"
+            return 200, {"ok": True, "result": True}
+        if method == "sendMessage" and thread is not None:
+            topic = self.topics.get(thread) if isinstance(thread, int) else None
+            if topic is None:
+                return self.bad("Bad Request: message thread not found")
+            if topic["closed"] and not self.rights():
+                return self.bad("Bad Request: TOPIC_CLOSED")
+        return None
+
+    def texts(self, thread: int | str, calls) -> list[str]:
+        """What the bot posted in a topic, in order (from the server's calls)."""
+        return [
+            c.body["text"]
+            for c in calls
+            if c.path.endswith("/sendMessage")
+            and c.status == 200
+            and (c.body or {}).get("message_thread_id") == int(thread)
+        ]
 
 
 class FakeSecretManager(FakeServer):

@@ -95,6 +95,22 @@ def tg_message(user_id: int, text: str, update_id: int | None = None, **user) ->
     return {"update_id": update_id or 500000 + next(_ids), "message": message}
 
 
+def tg_in_topic(chat_id: str, thread: int | str, text: str, user_id: int = 4242, update_id: int | None = None) -> dict:
+    """A message someone writes in a topic of the owner's supergroup (the handoff inbox)."""
+    message = {
+        "message_id": next(_ids),
+        "message_thread_id": int(thread),
+        "is_topic_message": True,
+        "from": tg_user(user_id, first_name="Olga"),
+        "chat": {"id": int(chat_id), "title": "Mentor inbox", "type": "supergroup", "is_forum": True},
+        "date": 1732450000,
+        "text": text,
+    }
+    if text.startswith("/"):
+        message["entities"] = [{"offset": 0, "length": len(text.split()[0]), "type": "bot_command"}]
+    return {"update_id": update_id or 500000 + next(_ids), "message": message}
+
+
 def tg_callback(user_id: int, data: str, update_id: int | None = None, **user) -> dict:
     return {
         "update_id": update_id or 500000 + next(_ids),

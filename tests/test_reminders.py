@@ -24,6 +24,14 @@ AUDIENCE = "https://bot.example.test/tasks/reminders"
 INVOKER = "mentor-bot-scheduler@demo-mentor.iam.gserviceaccount.com"
 
 
+def first_step(skill: str) -> dict:
+    """The first step of a beginner's plan of ``skill``, as the catalog has it."""
+    import json
+
+    catalog = json.loads((Path(__file__).resolve().parent.parent / "skills.json").read_text(encoding="utf-8"))
+    return next(a for s in catalog["catalog"] if s["id"] == skill for a in s["assignments"] if a["level"] == "beginner")
+
+
 class Clock:
     """The time the app sees; ``sleep`` moves it forward instead of waiting."""
 
@@ -210,11 +218,12 @@ def test_telegram_reminder_goes_out_once_then_reschedules(make_app, clock, teleg
     report = run(client).get_json()
     assert report["sent"] == 1 and report["due"] == 1
     sent = telegram.sent(None, 8801)
-    assert len(sent) == 1 and sent[0][0] == "sendPhoto" and "Next up: Learn Git Branching" in sent[0][1]["caption"]
+    first = first_step("git")
+    assert len(sent) == 1 and sent[0][0] == "sendPhoto" and f"Next up: {first['title']}" in sent[0][1]["caption"]
     keys = [
         k["callback_data"] for row in sent[0][1]["reply_markup"]["inline_keyboard"] for k in row if "callback_data" in k
     ]
-    assert keys == ["DONE:git:git-1", "SNOOZE:1"]
+    assert keys == [f"DONE:git:{first['id']}", "SNOOZE:1"]
     assert run(client).get_json()["due"] == 0  # rescheduled, not sent twice
     after = relay.load_conversation(store, "telegram:8801")
     assert after.wake["at"] > clock() and after.reminder["last_sent_at"] == pytest.approx(clock())
@@ -273,7 +282,7 @@ def test_messenger_outside_24_hours_waits_for_the_user(make_app, clock, graph, s
         for m in graph.messages("psid-rem")
         for e in m["message"].get("attachment", {}).get("payload", {}).get("elements", [])
     ]
-    assert elements[-1]["title"] == "Next up: SQLBolt lessons"
+    assert elements[-1]["title"] == f"Next up: {first_step('sql')['title']}"
     conv = relay.load_conversation(store, "messenger:psid-rem")
     assert not conv.held and conv.wake["at"] > clock()
 

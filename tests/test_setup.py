@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import CATALOG_PAGES
 from payloads import TG_SECRET, tg_callback, tg_message
 
 import app as app_module
@@ -43,6 +44,8 @@ def test_setup_telegram_sets_webhook_and_commands_once(cli, telegram):
         "reminders",
         "stop",
         "forget",
+        "human",
+        "bot",
     ]
     assert telegram.commands["es"][1] == {"command": "help", "description": "Cómo funciona el mentor"}
     assert "OK    telegram webhook: https://bot.example.test/webhook/telegram?v=" in result.output  # and checked
@@ -120,7 +123,7 @@ def test_telegram_poll_feeds_the_same_handler(cli, telegram):
     called = methods(telegram)
     assert called[:2] == ["getWebhookInfo", "deleteWebhook"] and telegram.webhook == {}
     texts = [p["text"] for _, p in telegram.sent("sendMessage", 6601)]
-    assert texts[0].startswith("Hi Ana!") and any("page 1 of 3" in t for t in texts)
+    assert texts[0].startswith("Hi Ana!") and any(f"page 1 of {CATALOG_PAGES}" in t for t in texts)
     offsets = [c.body["offset"] for c in telegram.calls if c.path.endswith("/getUpdates")]
     assert offsets == [0, 4]
 

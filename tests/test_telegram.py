@@ -7,6 +7,7 @@ import json
 import re
 
 import pytest
+from conftest import CATALOG_PAGES
 from payloads import TG_SECRET, TG_TOKEN, post_tg, tg_callback, tg_message
 
 import tg
@@ -46,7 +47,7 @@ def test_help_and_bot_commands(client, telegram):
     assert telegram.sent("sendMessage", 7004)[0][1]["text"].startswith("Here's how I work")
     telegram.reset()
     post_tg(client, tg_message(7004, "/skills"))
-    assert "page 1 of 3" in telegram.sent("sendMessage", 7004)[0][1]["text"]
+    assert f"page 1 of {CATALOG_PAGES}" in telegram.sent("sendMessage", 7004)[0][1]["text"]
     telegram.reset()
     post_tg(client, tg_message(7004, "/nonsense"))  # not understood, with the catalog on screen: its names
     assert telegram.sent("sendMessage", 7004)[0][1]["text"].startswith("To pick a skill, type its name")

@@ -14,7 +14,7 @@ def test_chat_api_contract(client):
     replies = response.get_json()["replies"]
     assert replies[0]["text"].startswith("Hi there!")
     assert set(replies[0]) == {"text", "quick_replies", "buttons", "cards"}
-    response = client.post("/api/chat", json={"user_id": "u-1", "text": "browse", "locale": "es"})
+    response = client.post("/api/chat", json={"user_id": "u-1", "text": "catálogo", "locale": "es"})
     cards = [c for r in response.get_json()["replies"] for c in r["cards"]]
     assert cards[0] == {
         "title": "Python",
