@@ -2,18 +2,25 @@
 # Prepare a Google Cloud project for the bot, from nothing. Safe to run again: every resource is
 # looked up first and created only if missing, so a second run changes nothing.
 #
-#   deploy/bootstrap.sh [--project my-project] [--region us-central1] [--dry-run]
+#   deploy/bootstrap.sh [--project my-project] [--region us-central1] [--service mentor-bot] [--dry-run]
 #                       [--connection my-github --repository mentor-bot]
 #
-# The project is --project, else GOOGLE_CLOUD_PROJECT, else gcloud's own (gcloud config set project).
+# --project: else GOOGLE_CLOUD_PROJECT, else gcloud's own (gcloud config set project my-project).
+# --region: where everything goes (us-central1); the GitHub connection must be in the same region.
+# --service: the Cloud Run service's name (mentor-bot), which also names its accounts, trigger and
+#   alerts: 1 to 20 lowercase letters, digits and hyphens, starting with a letter, not ending with a
+#   hyphen (Cloud Run's rule, and 20 so that NAME-scheduler fits a service account's 30 characters).
+#   Give make deploy the same region and service: the last line says how.
 # --dry-run changes nothing and prints the whole plan, on a brand-new project too.
 # Secrets are read from the environment (FB_PAGE_ACCESS_TOKEN, FB_APP_SECRET, TELEGRAM_BOT_TOKEN,
 # WEB_CHAT_TOKEN, ADMIN_TOKEN, ...) or asked for without echo; FB_VERIFY_TOKEN, TELEGRAM_SECRET_TOKEN and
 # TASKS_TOKEN are generated if not given. A channel whose secrets you leave empty stays off.
-# OWNER_NAME, OWNER_CONTACT (shown on /privacy), RETENTION_DAYS and FB_APP_ID, when set, go to the trigger.
+# OWNER_NAME, OWNER_CONTACT (shown on /privacy, which Meta's App Review asks for), RETENTION_DAYS and
+# FB_APP_ID go to the trigger when set, and a rerun with other values updates it.
 # ALERT_EMAIL gets an e-mail when an alert fires (5xx share, p99 latency, /health failing).
-# BUDGET (say 5, in the billing account's own currency) adds a monthly budget that e-mails the billing
-# admins at 50, 90 and 100 % of it.
+# BUDGET (a plain number such as 10 or 7.50, in the billing account's own currency; a currency code
+# after it, 10EUR, must be the account's) adds a monthly budget that e-mails the billing admins at 50,
+# 90 and 100 % of it.
 # PUBLIC_ACCESS (allow-unauthenticated or no-invoker-iam-check) overrides what is read from the
 # organisation's policy on who may call the service.
 # The build trigger needs the GitHub repository linked to Cloud Build first (2nd gen, same region).
@@ -29,14 +36,18 @@ DRY_RUN=0
 WAIT_TRIES="${BOOTSTRAP_WAIT_TRIES:-20}"  # how long to wait for what was just created: tries ...
 WAIT_SECONDS="${BOOTSTRAP_WAIT_SECONDS:-6}"  # ... times this many seconds
 
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,/^set -euo pipefail$/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit "${1:-0}"; }
+value_of() {  # option, then what follows it
+    if [ $# -lt 2 ] || [ -z "$2" ] || [[ "$2" == --* ]]; then echo "$1 needs a value" >&2; exit 2; fi
+    printf '%s' "$2"
+}
 while [ $# -gt 0 ]; do
     case "$1" in
-        --project) PROJECT="$2"; shift 2 ;;
-        --region) REGION="$2"; shift 2 ;;
-        --service) SERVICE="$2"; shift 2 ;;
-        --connection) CONNECTION="$2"; shift 2 ;;
-        --repository) REPOSITORY="$2"; shift 2 ;;
+        --project) PROJECT=$(value_of "$@"); shift 2 ;;
+        --region) REGION=$(value_of "$@"); shift 2 ;;
+        --service) SERVICE=$(value_of "$@"); shift 2 ;;
+        --connection) CONNECTION=$(value_of "$@"); shift 2 ;;
+        --repository) REPOSITORY=$(value_of "$@"); shift 2 ;;
         --dry-run) DRY_RUN=1; shift ;;
         -h|--help) usage 0 ;;
         *) echo "unknown option: $1" >&2; usage 2 ;;
@@ -48,7 +59,49 @@ case "${PUBLIC_ACCESS:-}" in
     ""|allow-unauthenticated|no-invoker-iam-check) ;;
     *) echo "PUBLIC_ACCESS must be allow-unauthenticated or no-invoker-iam-check, not '$PUBLIC_ACCESS'" >&2; exit 2 ;;
 esac
+# Everything the names are made of is checked here, before any change: a name that breaks a rule
+# half way through would leave a project half made.
+if ! [[ "$SERVICE" =~ ^[a-z]([-a-z0-9]{0,18}[a-z0-9])?$ ]]; then
+    echo "--service '$SERVICE': use 1 to 20 lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen (Cloud Run's rule; 20 so that $SERVICE-scheduler fits the 30 characters of a service account id)" >&2
+    exit 2
+fi
+if ! [[ "$REGION" =~ ^[a-z]+-[a-z]+[0-9]+$ ]]; then
+    echo "--region '$REGION' is not a region's name, such as us-central1 or europe-west1 (gcloud run regions list)" >&2
+    exit 2
+fi
+# The owner's settings go to the trigger as one list, its separator (gcloud's ^SEP^ escape) one that
+# none of them holds: a comma or a `|` in a name or an address stays in it.
+OWNER_SETTINGS="OWNER_NAME OWNER_CONTACT RETENTION_DAYS FB_APP_ID"
+given=""
+for name in $OWNER_SETTINGS; do given="$given${!name:-}"; done
+SEP=""
+for candidate in '|' '~' ';' '#' '@' '+'; do
+    if [[ "$given" != *"$candidate"* ]]; then SEP="$candidate"; break; fi
+done
+[ -n "$SEP" ] || { echo "OWNER_NAME, OWNER_CONTACT, RETENTION_DAYS and FB_APP_ID hold every one of | ~ ; # @ +: leave one of them out of all four" >&2; exit 2; }
+if [ -n "${RETENTION_DAYS:-}" ] && ! [[ "$RETENTION_DAYS" =~ ^[0-9]+$ ]]; then
+    echo "RETENTION_DAYS='$RETENTION_DAYS' is not a number of days" >&2
+    exit 2
+fi
 BUDGET="${BUDGET:-${BUDGET_USD:-}}"  # BUDGET_USD: the old name, read as an amount in the account's currency
+BUDGET_AMOUNT=""     # the amount as gcloud's --budget-amount reads it, without a currency
+BUDGET_CURRENCY=""   # the currency code given after it, if any: it must be the billing account's
+if [ -n "$BUDGET" ]; then
+    units="" cents="" BUDGET_CURRENCY=""
+    if [[ "$BUDGET" =~ ^([0-9]+)(\.([0-9]{1,2}))?\ ?([A-Za-z]{3})?$ ]]; then
+        units="${BASH_REMATCH[1]}" cents="${BASH_REMATCH[3]}"
+        BUDGET_CURRENCY=$(printf '%s' "${BASH_REMATCH[4]}" | tr '[:lower:]' '[:upper:]')
+        units="${units#"${units%%[!0]*}"}"  # without leading zeros
+        units="${units:-0}"
+    fi
+    if [ -z "$units" ] || [ "$units${cents//0/}" = 0 ]; then
+        echo "BUDGET='$BUDGET' is not an amount: give a plain number above 0, such as 10 or 7.50 (a dot before the cents, no thousands separator), in the billing account's currency" >&2
+        exit 2
+    fi
+    # gcloud reads the digits after the dot as nanos (5.5 would be 5 units and 5 nanos): so nine of them.
+    BUDGET_AMOUNT="$units"
+    [ -z "$cents" ] || { cents="${cents}0000000000"; BUDGET_AMOUNT="$BUDGET_AMOUNT.${cents:0:9}"; }
+fi
 
 RUNTIME_SA="${SERVICE}-runtime@${PROJECT}.iam.gserviceaccount.com"
 BUILD_SA="${SERVICE}-deployer@${PROJECT}.iam.gserviceaccount.com"
@@ -67,6 +120,7 @@ ERRFILE=$(mktemp)
 if [ "$DRY_RUN" -eq 1 ]; then trap 'rm -f "$ERRFILE"' EXIT; else trap 'rm -rf "$WORK" "$ERRFILE"' EXIT; fi
 
 g() { gcloud --project="$PROJECT" --quiet "$@"; }
+shown() { printf 'gcloud %s' "$(quoted --project="$PROJECT" --quiet "$@")"; }  # a command as g() runs it
 step() { printf '\n== %s\n' "$1"; }
 left() { LEFT="${LEFT}  - $1"$'\n'; }
 
@@ -79,20 +133,21 @@ quoted() {
     printf '%s' "${out# }"
 }
 
-# Run a command that changes something, or only print it with --dry-run. IAM is eventually
+# Run a command that changes something, or only print it with --dry-run: printed as it is run, with
+# --project, so that a line pasted from a dry run acts on this project. IAM is eventually
 # consistent (a service account made a moment ago may not be bindable yet): a failed change is
 # tried again a few times before the run stops with gcloud's own words.
 change() {
     CHANGES=$((CHANGES + 1))
-    if [ "$DRY_RUN" -eq 1 ]; then echo "would run: gcloud $(quoted "$@")"; return 0; fi
-    echo "+ gcloud $(quoted "$@")"
+    if [ "$DRY_RUN" -eq 1 ]; then echo "would run: $(shown "$@")"; return 0; fi
+    echo "+ $(shown "$@")"
     local attempt err
     for attempt in 1 2 3 4 5; do
         if err=$(g "$@" 2>&1 >/dev/null); then return 0; fi
         echo "  not yet (attempt $attempt): $(echo "$err" | tail -1)" >&2
         sleep $((attempt * 2))
     done
-    echo "failed: gcloud $(quoted "$@")" >&2
+    echo "failed: $(shown "$@")" >&2
     echo "$err" >&2
     exit 1
 }
@@ -112,10 +167,10 @@ exists() {
             [ "$DRY_RUN" -eq 0 ] || return 1
             echo "  waiting for the API to be ready (attempt $attempt)" >&2; sleep "$WAIT_SECONDS"
         else
-            echo "could not tell whether it exists: gcloud $(quoted "$@")" >&2; echo "$err" >&2; exit 1
+            echo "could not tell whether it exists: $(shown "$@")" >&2; echo "$err" >&2; exit 1
         fi
     done
-    echo "gave up waiting: gcloud $(quoted "$@")" >&2
+    echo "gave up waiting: $(shown "$@")" >&2
     exit 1
 }
 
@@ -133,10 +188,10 @@ look() {
             [ "$DRY_RUN" -eq 0 ] || return 0
             echo "  waiting for the API to be ready (attempt $attempt)" >&2; sleep "$WAIT_SECONDS"
         else
-            echo "could not read: gcloud $(quoted "$@")" >&2; cat "$ERRFILE" >&2; exit 1
+            echo "could not read: $(shown "$@")" >&2; cat "$ERRFILE" >&2; exit 1
         fi
     done
-    echo "gave up waiting: gcloud $(quoted "$@")" >&2
+    echo "gave up waiting: $(shown "$@")" >&2
     exit 1
 }
 
@@ -167,6 +222,22 @@ name_of() {  # description, then the list command
     echo "$what is still not visible: run this script again in a few minutes (it picks up where it stopped)" >&2
     exit 1
 }
+
+# A budget's currency code, when given, must be the billing account's: read before the first change.
+if [ -n "$BUDGET_CURRENCY" ]; then
+    budget_refused() { echo "BUDGET=$BUDGET: $1" >&2; exit 2; }
+    if ! account=$(g billing projects describe "$PROJECT" --format='value(billingAccountName)' 2>"$ERRFILE"); then
+        is_off "$(cat "$ERRFILE")" &&
+            budget_refused "the billing account's currency cannot be checked while the Cloud Billing API is off in $PROJECT: give the amount alone (BUDGET=${BUDGET_AMOUNT%%.*}${cents:+.${cents:0:2}}), which is in the account's currency"
+        budget_refused "could not read $PROJECT's billing account to check the currency: $(tail -1 "$ERRFILE")"
+    fi
+    account="${account##*/}"
+    [ -n "$account" ] || budget_refused "$PROJECT has no billing account: link one, then run this again"
+    currency=$(g billing accounts describe "$account" --format='value(currencyCode)' 2>"$ERRFILE") ||
+        budget_refused "could not read the currency of billing account $account (Billing Account Viewer on it is needed): $(tail -1 "$ERRFILE")"
+    [ "$currency" = "$BUDGET_CURRENCY" ] ||
+        budget_refused "the billing account $account is in $currency, not $BUDGET_CURRENCY: give the amount in $currency, alone (BUDGET=${BUDGET_AMOUNT%%.*}${cents:+.${cents:0:2}} means ${BUDGET_AMOUNT%%.*}${cents:+.${cents:0:2}} $currency)"
+fi
 
 step "APIs"
 enabled=$(g services list --enabled --format='value(config.name)' | tr '\n' ' ') ||
@@ -229,31 +300,38 @@ for sa in "$RUNTIME_SA:runs the bot" "$BUILD_SA:builds and deploys the bot" "$SC
 done
 
 step "Secrets"
-secret_value() {  # $1: secret name -> value from the environment, generated, or asked for
-    local var value
-    var=$(echo "$1" | tr 'a-z-' 'A-Z_')
-    value="${!var:-}"
-    if [ -z "$value" ]; then
-        case "$1" in
-            fb-verify-token|telegram-secret-token|tasks-token) value=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n') ;;
-            web-chat-token|admin-token) ;;  # optional: the web chat and the dashboard stay off without them
-            *) if [ -t 0 ] && [ "$DRY_RUN" -eq 0 ]; then read -rsp "  $var (empty to leave this channel off): " value; echo; fi ;;
-        esac
-    fi
-    printf '%s' "$value"
-}
+# Each secret from the environment, generated, or asked for (only with a terminal to ask on, as the
+# real run does); a dry run plans what it would ask for as if a value were typed.
 for secret in $SECRETS; do
     if exists secrets describe "$secret"; then continue; fi
-    value=$(secret_value "$secret")
-    if [ -z "$value" ]; then echo "  $secret: no value, skipped"; continue; fi
-    CHANGES=$((CHANGES + 1))
-    if [ "$DRY_RUN" -eq 1 ]; then
-        echo "would run: gcloud secrets create $secret --replication-policy=automatic --data-file=-"
-        NEW_SECRETS="$NEW_SECRETS$secret "
-    else
-        echo "+ gcloud secrets create $secret (value from stdin, not shown)"
-        printf '%s' "$value" | g secrets create "$secret" --replication-policy=automatic --data-file=- >/dev/null
+    var=$(echo "$secret" | tr 'a-z-' 'A-Z_')
+    value="${!var:-}" ask=0
+    if [ -z "$value" ]; then
+        case "$secret" in
+            fb-verify-token|telegram-secret-token|tasks-token) value=$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n') ;;
+            web-chat-token|admin-token) ;;  # optional: the web chat and the dashboard stay off without them
+            *) [ ! -t 0 ] || ask=1 ;;
+        esac
     fi
+    create=(secrets create "$secret" --replication-policy=automatic --data-file=-)
+    if [ "$DRY_RUN" -eq 1 ] && { [ -n "$value" ] || [ "$ask" -eq 1 ]; }; then
+        CHANGES=$((CHANGES + 1))
+        if [ "$ask" -eq 1 ]; then
+            echo "would ask for $var (not echoed; empty leaves its channel off) and run: $(shown "${create[@]}")"
+        else
+            echo "would run: $(shown "${create[@]}")"
+        fi
+        NEW_SECRETS="$NEW_SECRETS$secret "
+        continue
+    fi
+    if [ "$ask" -eq 1 ]; then read -rsp "  $var (empty to leave this channel off): " value; echo; fi
+    if [ -z "$value" ]; then
+        echo "  $secret: no value ($var is not set$([ "$ask" -eq 1 ] || [ -t 0 ] || echo ", and there is no terminal to ask on")): skipped"
+        continue
+    fi
+    CHANGES=$((CHANGES + 1))
+    echo "+ $(shown "${create[@]}") (the value on stdin, not shown)"
+    printf '%s' "$value" | g "${create[@]}" >/dev/null
 done
 
 step "Roles (least privilege)"
@@ -482,13 +560,13 @@ fi
 
 step "Budget alert"
 if [ -z "$BUDGET" ]; then
-    echo "  skipped: set BUDGET (say 5, in your billing account's currency) for an e-mail at 50, 90 and 100 % of a monthly budget"
+    echo "  skipped: set BUDGET (say 10, in your billing account's currency) for an e-mail at 50, 90 and 100 % of a monthly budget"
 else
     account=$(look billing projects describe "$PROJECT" --format='value(billingAccountName)')
     account="${account##*/}"
     if [ -z "$account" ] && [[ "$OFF_APIS" == *" cloudbilling "* ]] && [ "$DRY_RUN" -eq 1 ]; then
         CHANGES=$((CHANGES + 1))
-        echo "would create the budget ${SERVICE}-budget of ${BUDGET} a month (in the billing account's currency, read once the Cloud Billing API is on)"
+        echo "would create the budget ${SERVICE}-budget of ${BUDGET_AMOUNT%%.*}${cents:+.${cents:0:2}} a month (in the billing account's currency, read once the Cloud Billing API is on)"
     else
         [ -n "$account" ] || { echo "  $PROJECT has no billing account: link one, then run this again" >&2; exit 1; }
         currency=$(look billing accounts describe "$account" --format='value(currencyCode)')
@@ -496,16 +574,18 @@ else
         budget=$(look billing budgets list --billing-account="$account" --filter="displayName=${SERVICE}-budget" \
             --format='value(name)')
         [ -n "$budget" ] || change billing budgets create --billing-account="$account" \
-            --display-name="${SERVICE}-budget" --budget-amount="${BUDGET}${currency}" --filter-projects="projects/${PROJECT}" \
+            --display-name="${SERVICE}-budget" --budget-amount="${BUDGET_AMOUNT}${currency}" --filter-projects="projects/${PROJECT}" \
             --threshold-rule=percent=0.5 --threshold-rule=percent=0.9 --threshold-rule=percent=1.0
     fi
 fi
 
 # The owner's settings the service shows on /privacy, as trigger substitutions (only those given).
+# With dynamic substitutions Cloud Build expands a `$` in a value, so each is stored as `$$`.
+as_substitution() { printf '%s' "${1//\$/\$\$}"; }
 owner_settings() {
     local name
-    for name in OWNER_NAME OWNER_CONTACT RETENTION_DAYS FB_APP_ID; do
-        [ -z "${!name:-}" ] || printf '|_%s=%s' "$name" "${!name}"
+    for name in $OWNER_SETTINGS; do
+        [ -z "${!name:-}" ] || printf '%s_%s=%s' "$SEP" "$name" "$(as_substitution "${!name}")"
     done
 }
 
@@ -514,9 +594,18 @@ if [ -z "$CONNECTION" ] || [ -z "$REPOSITORY" ]; then
     echo "  skipped: link the repository to Cloud Build (2nd gen, region $REGION), then give --connection and --repository"
     left "link the repository to Cloud Build and run this again with --connection and --repository, for the trigger"
 elif exists builds triggers describe "$TRIGGER" --region="$REGION"; then
-    current=$(look builds triggers describe "$TRIGGER" --region="$REGION" --format='value(substitutions._PUBLIC_ACCESS)')
-    [ "${current:-allow-unauthenticated}" = "$PUBLIC_ACCESS" ] ||
-        change builds triggers update github "$TRIGGER" --region="$REGION" --update-substitutions="_PUBLIC_ACCESS=${PUBLIC_ACCESS}"
+    # Made by an earlier run: its substitutions follow this run's settings, only where they differ.
+    updates=""
+    for name in PUBLIC_ACCESS $OWNER_SETTINGS; do
+        wanted=$(as_substitution "${!name:-}")
+        [ -n "$wanted" ] || continue  # not given this time: left as it is
+        current=$(look builds triggers describe "$TRIGGER" --region="$REGION" --format="value(substitutions._${name})")
+        [ "$name" != PUBLIC_ACCESS ] || current="${current:-allow-unauthenticated}"
+        [ "$current" = "$wanted" ] || updates="${updates}${SEP}_${name}=${wanted}"
+    done
+    if [ -n "$updates" ]; then
+        change builds triggers update github "$TRIGGER" --region="$REGION" --update-substitutions="^${SEP}^${updates#"$SEP"}"
+    fi
 else
     if ! exists builds repositories describe "$REPOSITORY" --connection="$CONNECTION" --region="$REGION"; then
         if [ "$DRY_RUN" -eq 0 ]; then
@@ -535,7 +624,7 @@ else
         --repository="projects/${PROJECT}/locations/${REGION}/connections/${CONNECTION}/repositories/${REPOSITORY}" \
         --branch-pattern='^main$' --build-config=cloudbuild.yaml \
         --service-account="projects/${PROJECT}/serviceAccounts/${BUILD_SA}" \
-        --substitutions="^|^_REGION=${REGION}|_SERVICE=${SERVICE}|_AR_REPO=${AR_REPO}|_RUNTIME_SA=${SERVICE}-runtime|_PUBLIC_ACCESS=${PUBLIC_ACCESS}$(owner_settings)"
+        --substitutions="^${SEP}^_REGION=${REGION}${SEP}_SERVICE=${SERVICE}${SEP}_AR_REPO=${AR_REPO}${SEP}_RUNTIME_SA=${SERVICE}-runtime${SEP}_PUBLIC_ACCESS=${PUBLIC_ACCESS}$(owner_settings)"
 fi
 
 if [ "$DRY_RUN" -eq 1 ]; then
@@ -546,3 +635,4 @@ else
 fi
 [ -z "$LEFT" ] || printf 'still to do:\n%s' "$LEFT"
 echo "service URL after the first deploy: $url"
+echo "to run the trigger by hand (as a git push does): make deploy $(quoted PROJECT="$PROJECT" REGION="$REGION" SERVICE="$SERVICE")"

@@ -4,10 +4,11 @@ Secret Manager and the platforms in the webhook step) that keeps a little world.
 
 FAKE_GCLOUD_LOG: a file that gets one JSON line per gcloud call: argv as given, args without the
 global --project and --quiet, the account, the stdin size. An argument naming a file the command
-reads (`--policy-from-file=`, `--policy=`) is logged pointing at a copy kept beside the log, so the
-call can be parsed again later by the real SDK.
+reads (`--policy-from-file=`, `--policy=`, `--env-vars-file=`) is logged pointing at a copy kept beside
+the log, so the call can be parsed again later by the real SDK.
 FAKE_GCLOUD_STATE: a JSON file of what exists: resources, enabled services, IAM bindings,
-secrets, Cloud Run services with their revisions and traffic, monitoring, triggers.
+secrets, Cloud Run services with their revisions (each with its creation time, from a clock that
+moves a minute a deploy) and traffic, monitoring, triggers.
 FAKE_GCLOUD_ACCOUNT: "owner" (may do anything; the person running the bootstrap) or a service
 account email, whose every call is checked against the roles the state grants it.
 FAKE_GCLOUD_SDK_ROOT: what `gcloud info` gives as the SDK's root (where the alpha and beta commands live).
@@ -20,6 +21,7 @@ may read; an organisation that forbids allUsers makes `--allow-unauthenticated` 
 service answer 403; and each permission comes from a role, as Google's documentation lists them.
 """
 
+import hashlib
 import json
 import os
 import re
@@ -28,7 +30,7 @@ import sys
 
 MUTATING = ("create", "enable", "add-iam-policy-binding", "update", "deploy", "update-traffic", "set-cleanup-policies")
 PROJECT_NUMBER = "123456789012"
-FILE_FLAGS = ("--policy-from-file", "--policy")  # read by gcloud at parse time
+FILE_FLAGS = ("--policy-from-file", "--policy", "--env-vars-file")  # read by gcloud at parse time
 
 # The API behind each command group, for those a new project has off until the bootstrap enables them.
 API_OF = {
@@ -45,7 +47,7 @@ API_TITLE = {"artifactregistry": "Artifact Registry API", "firestore": "Cloud Fi
 # The permissions a role carries, of those the pipeline's calls need (per Google's role reference).
 ROLE_PERMISSIONS = {
     "roles/run.admin": {"run.services.list", "run.services.get", "run.services.create", "run.services.update",
-                        "run.services.setIamPolicy", "run.revisions.list"},
+                        "run.services.setIamPolicy", "run.revisions.list", "run.revisions.get"},
     "roles/secretmanager.viewer": {"secretmanager.secrets.list", "secretmanager.secrets.get",
                                    "secretmanager.versions.list", "secretmanager.versions.get"},
     "roles/secretmanager.secretAccessor": {"secretmanager.versions.access"},
@@ -61,6 +63,7 @@ COMMAND_PERMISSION = {
     ("run", "deploy"): "run.services.create",
     ("run", "services", "update-traffic"): "run.services.update",
     ("run", "revisions", "list"): "run.revisions.list",
+    ("run", "revisions", "describe"): "run.revisions.get",
 }
 CHANNEL_SECRETS = {
     "messenger": {"FB_PAGE_ACCESS_TOKEN", "FB_APP_SECRET", "FB_VERIFY_TOKEN"},
@@ -134,14 +137,17 @@ def check_api(state: dict, words: list[str]) -> None:
 
 
 def keep_files(args: list[str]) -> list[str]:
-    """A file a command reads is copied beside the log (the caller may delete its own), and logged so."""
+    """A file a command reads is copied beside the log (the caller may delete its own), and logged so:
+    named after its content, so that the same call with the same file is logged the same."""
     kept = []
     folder = os.path.join(os.path.dirname(os.environ["FAKE_GCLOUD_LOG"]), "files")
     for arg in args:
         flag, _, value = arg.partition("=")
         if flag in FILE_FLAGS and value and os.path.isfile(value):
             os.makedirs(folder, exist_ok=True)
-            copy = os.path.join(folder, f"{len(os.listdir(folder)):03d}-{os.path.basename(value)}")
+            with open(value, "rb") as handle:
+                digest = hashlib.sha256(handle.read()).hexdigest()[:16]
+            copy = os.path.join(folder, f"{digest}-{os.path.basename(value)}")
             shutil.copyfile(value, copy)
             arg = f"{flag}={copy}"
         kept.append(arg)
@@ -248,10 +254,7 @@ def trigger_command(state: dict, words: list[str], flags: dict) -> int:
     """The build trigger and the substitutions it passes to each build."""
     triggers = state["triggers"]
     if words[2] == "create":
-        substitutions = flags.get("--substitutions", "")
-        separator = "," if not substitutions.startswith("^") else substitutions[1 : substitutions.index("^", 1)]
-        body = substitutions.split("^", 2)[2] if substitutions.startswith("^") else substitutions
-        triggers[flags["--name"]] = {"substitutions": dict(p.split("=", 1) for p in body.split(separator) if p),
+        triggers[flags["--name"]] = {"substitutions": dict_flag(flags.get("--substitutions", "")),
                                      "repository": flags.get("--repository", "")}  # fmt: skip
     elif words[2] in ("describe", "update", "run"):
         name = words[4] if words[2] == "update" else words[3]
@@ -265,15 +268,23 @@ def trigger_command(state: dict, words: list[str], flags: dict) -> int:
             field = re.fullmatch(r"value\(substitutions\.(\w+)\)", flags.get("--format", ""))
             if field:
                 print(trigger["substitutions"].get(field.group(1), ""))
+            elif flags.get("--format") == "json":
+                print(json.dumps({"name": name, "substitutions": trigger["substitutions"]}))
             return 0
-        for pair in filter(None, flags.get("--update-substitutions", "").split(",")):
-            key, value = pair.split("=", 1)
-            trigger["substitutions"][key] = value
+        trigger["substitutions"].update(dict_flag(flags.get("--update-substitutions", "")))
     else:
         print(f"fake gcloud: unknown trigger command {words}", file=sys.stderr)
         return 2
     save_state(state)
     return 0
+
+
+def dict_flag(value: str) -> dict[str, str]:
+    """A KEY=VALUE,... flag as gcloud reads it, with its `^DELIM^` escape for another separator."""
+    separator = ","
+    if value.startswith("^") and value.count("^") >= 2:
+        separator, value = value[1:].split("^", 1)
+    return dict(pair.split("=", 1) for pair in value.split(separator) if pair)
 
 
 def other_command(state: dict, words: list[str], flags: dict, stdin: str) -> int:
@@ -386,24 +397,51 @@ def run_command(state: dict, words: list[str], flags: dict) -> int:
         return 0
     if words[:2] == ["run", "deploy"]:
         return deploy(state, words[2], flags)
+    if words[:3] == ["run", "revisions", "describe"]:
+        found = [r for service in services.values() for r in service["revisions"] if r["name"] == words[3]]
+        if not found:
+            raise Refused(f"ERROR: (gcloud.run.revisions.describe) Cannot find revision [{words[3]}] (NOT_FOUND)")
+        if flags.get("--format") == "value(metadata.creationTimestamp)":
+            print(found[0]["created"])
+        else:
+            print(json.dumps(revision_json(found[0])))
+        return 0
     name = words[3] if words[1] == "services" else flags.get("--service", "")
     if name not in services:
         raise Refused(f"ERROR: (gcloud.run) Cannot find service [{name}] (NOT_FOUND)")
     service = services[name]
     if words[:3] == ["run", "services", "describe"]:
+        if "describe_says" in state:  # what another gcloud (or a changed API) might answer instead
+            print(state["describe_says"])
+            return 0
         traffic = [t | ({"url": tag_url(name, t["tag"])} if t.get("tag") else {}) for t in service["traffic"]]
         print(
             json.dumps({"metadata": {"name": name}, "status": {"url": f"https://{name}.run.app", "traffic": traffic}})
         )
         return 0
     if words[:3] == ["run", "revisions", "list"]:
-        print("\n".join(r["name"] for r in reversed(service["revisions"])))
+        if flags.get("--format") == "json":
+            print(json.dumps([revision_json(r) for r in reversed(service["revisions"])]))
+        else:
+            print("\n".join(r["name"] for r in reversed(service["revisions"])))
         return 0
     if words[:3] == ["run", "services", "update-traffic"]:
         update_traffic(service, flags)
         save_state(state)
         return 0
     raise Refused(f"fake gcloud: unknown run command {words}")
+
+
+def revision_json(revision: dict) -> dict:
+    return {"metadata": {"name": revision["name"], "creationTimestamp": revision["created"]},
+            "spec": {"containers": [{"image": revision["image"]}]}}  # fmt: skip
+
+
+def creation_time(state: dict) -> str:
+    """Now, on the world's clock: a minute later at every deploy, as Cloud Run writes it (RFC 3339, UTC)."""
+    state["clock"] = state.get("clock", 0) + 1
+    minutes = state["clock"]
+    return f"2026-03-01T{10 + minutes // 60:02d}:{minutes % 60:02d}:07.{minutes * 1234 % 1000000:06d}Z"
 
 
 def deploy(state: dict, name: str, flags: dict) -> int:
@@ -419,7 +457,16 @@ def deploy(state: dict, name: str, flags: dict) -> int:
         secret = reference.split(":", 1)[0]
         if [f"secrets {secret}", "roles/secretmanager.secretAccessor", f"serviceAccount:{runtime}"] in state["iam"]:
             secrets[variable] = secret  # the runtime may read it: the revision has it
-    service["revisions"].append({"name": revision, "image": flags["--image"], "secrets": secrets})
+    env = {}
+    if flags.get("--env-vars-file"):
+        with open(flags["--env-vars-file"]) as handle:
+            env = json.load(handle)  # the pipeline writes JSON, which is YAML; anything else fails here
+        if not all(isinstance(v, str) for v in env.values()):
+            raise Refused("ERROR: (gcloud.run.deploy) every value in --env-vars-file must be a string")
+    for pair in filter(None, [flags.get("--set-env-vars", "")]):
+        env = dict_flag(pair)
+    service["revisions"].append({"name": revision, "image": flags["--image"], "secrets": secrets, "env": env,
+                                 "created": creation_time(state)})  # fmt: skip
     entry = {"revisionName": revision, "percent": 0}
     if flags.get("--tag"):
         entry["tag"] = flags["--tag"]

@@ -235,7 +235,9 @@ def deliver_in_background(base: str, statuses: list) -> threading.Thread:
         raw = json.dumps(fb_body(fb_text("psid-shutdown", "help"))).encode()
         headers = {"X-Hub-Signature-256": sign(raw), "Content-Type": "application/json"}
         try:
-            statuses.append(requests.post(base + "/webhook/messenger", data=raw, headers=headers, timeout=30).status_code)
+            statuses.append(
+                requests.post(base + "/webhook/messenger", data=raw, headers=headers, timeout=30).status_code
+            )
         except requests.RequestException as error:
             statuses.append(type(error).__name__)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import re
 import shlex
 import shutil
@@ -48,7 +49,8 @@ def substitute(text: str, values: dict[str, str]) -> str:
 
 def substitutions(sha: str, trigger: dict[str, str] | None = None) -> dict[str, str]:
     """The build's values: built-ins (empty commit for a manual submit), the file's defaults, the trigger's."""
-    values = {"PROJECT_ID": PROJECT, "PROJECT_NUMBER": "123456789012", "COMMIT_SHA": sha, "SHORT_SHA": sha[:7]}
+    values = {"PROJECT_ID": PROJECT, "PROJECT_NUMBER": "123456789012", "COMMIT_SHA": sha, "SHORT_SHA": sha[:7],
+              "BUILD_ID": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"}  # fmt: skip
     defaults = {name: str(value) for name, value in BUILD["substitutions"].items()} | (trigger or {})
     for name, value in defaults.items():  # dynamicSubstitutions: values expand too
         values[name] = substitute(value, values)
@@ -109,11 +111,22 @@ class World:
     def calls(self) -> list[dict]:
         return [json.loads(line) for line in self.log.read_text().splitlines()] if self.log.exists() else []
 
-    def bootstrap(self, *args: str) -> subprocess.CompletedProcess:
+    def bootstrap(self, *args: str, typed: str | None = None) -> subprocess.CompletedProcess:
+        """The bootstrap with no terminal, or (``typed``) from a terminal where that is typed."""
         command = ["bash", str(ROOT / "deploy" / "bootstrap.sh"), "--project", PROJECT,
                    "--connection", "github", "--repository", "bot", *args]  # fmt: skip
         env = self.env | {"FAKE_GCLOUD_ACCOUNT": "owner"}
-        return subprocess.run(command, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120)
+        if typed is None:
+            return subprocess.run(
+                command, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120
+            )
+        keyboard, terminal = pty.openpty()
+        try:
+            os.write(keyboard, typed.encode())  # typed ahead: the terminal keeps it until it is read
+            return subprocess.run(command, env=env, capture_output=True, text=True, stdin=terminal, timeout=120)
+        finally:
+            os.close(keyboard)
+            os.close(terminal)
 
     def bootstrapped(self) -> None:
         """A project the bootstrap has prepared with the default settings: run once, then copied."""
@@ -125,13 +138,15 @@ class World:
         self.state_path.write_text(_PREPARED["state"])
 
     def step(self, step_id: str, sha: str, workspace: Path) -> subprocess.CompletedProcess:
-        """One step of the build for commit ``sha``, as the deployer, with the trigger's substitutions."""
+        """One step of the build for commit ``sha``, as the deployer, with the trigger's substitutions
+        (in the step's arguments and its `env:`, as Cloud Build applies them)."""
         trigger = self.state.get("triggers", {}).get(TRIGGER, {}).get("substitutions", {})
         values = substitutions(sha, trigger)
         step = next(s for s in BUILD["steps"] if s["id"] == step_id)
         args = [substitute(str(a), values) for a in step["args"]]
         command = ["bash", *args] if step.get("entrypoint") == "bash" else [step.get("entrypoint", "gcloud"), *args]
         env = self.env | {"FAKE_GCLOUD_ACCOUNT": DEPLOYER}
+        env |= dict(substitute(e, values).split("=", 1) for e in step.get("env", []))
         if step_id == "set-webhooks":
             env["PATH"] = f"{self.hooks}:{env['PATH']}"
         return subprocess.run(command, cwd=workspace, env=env, capture_output=True, text=True, timeout=60)
@@ -180,10 +195,17 @@ def mutations(calls: list[dict]) -> list[str]:
     return [" ".join(c["args"]) for c in calls if c["mutating"]]
 
 
+PLANNED = re.compile(r"^would (?:ask for [A-Z_]+ \(.*?\) and )?run: gcloud (.*)$")
+
+
 def planned(output: str) -> list[list[str]]:
-    """The commands a dry run prints, as argv."""
-    return [shlex.split(line.removeprefix("would run: gcloud ")) for line in output.splitlines()
-            if line.startswith("would run: gcloud ")]  # fmt: skip
+    """The commands a dry run prints, as argv: as the script runs them, --project and --quiet first."""
+    return [shlex.split(found.group(1)) for line in output.splitlines() if (found := PLANNED.match(line))]
+
+
+def local(argv: list[str]) -> list[str]:
+    """A command without gcloud's global flags (as the fake logs ``args``)."""
+    return [a for a in argv if not a.startswith("--project=") and a != "--quiet"]
 
 
 def last_line(output: str) -> str:
@@ -285,6 +307,33 @@ def test_old_tags_are_dropped_keeping_the_newest_for_rollback(world):
     assert tags == ["c-2222222", "c-3333333", "c-4444444"]
 
 
+def test_two_pushes_close_together_leave_the_newer_revision_serving(world):
+    """A is deployed and smoke-tested, then B goes all the way, then A's promote runs: it must not take the
+    traffic back to the older revision. The revisions' creation times decide, not the order of promotes."""
+    world.bootstrapped()
+    assert world.push("0" * 40)[0] == ""  # mentor-bot-00001-abc: the service exists
+    a, b = "a" * 40, "b" * 40
+    build_a = world.tmp / "build-a"
+    build_a.mkdir()
+    for step_id in ("from-the-trigger", "deploy", "smoke"):  # mentor-bot-00002-abc
+        assert world.step(step_id, a, build_a).returncode == 0
+    assert world.push(b)[0] == ""  # mentor-bot-00003-abc, all the way
+    output = ""
+    for step_id in ("promote", "drop-old-tags", "set-webhooks"):  # A's build goes on
+        done = world.step(step_id, a, build_a)
+        output += done.stdout + done.stderr
+        assert done.returncode == 0, output
+    assert world.live()["image"] == image(b)
+    said = r"promote: c-aaaaaaa \(mentor-bot-00002-abc, made 2026-\S+\) is older than mentor-bot-00003-abc \(made 2026-"
+    assert re.search(said + r"\S+\), which serves already: a later push got there first", output), output
+    assert "set-webhooks: skipped: a newer revision serves already" in output
+    # After a rollback to an older revision, the next push moves the traffic forward as usual.
+    rollback = "gcloud run services update-traffic mentor-bot --region=us-central1 --to-tags=c-0000000=100"
+    back = subprocess.run(["bash", "-c", rollback], env=world.env | {"FAKE_GCLOUD_ACCOUNT": "owner"})
+    assert back.returncode == 0 and world.live()["image"] == image("0" * 40)
+    assert world.push("c" * 40)[0] == "" and world.live()["image"] == image("c" * 40)
+
+
 # ---------------------------------------------------------------- every failure stops the build, in its own words
 
 
@@ -294,6 +343,26 @@ def test_a_manual_submit_is_refused_in_one_line_that_says_to_use_the_trigger(wor
     assert failed == "from-the-trigger"
     assert output.strip().count("\n") == 0 and "make deploy" in output and "git push" in output
     assert world.calls() == [] and "mentor-bot" not in world.state["run"]
+
+
+# A valid Docker reference (registry/path:tag), as a step's `name` must be for Cloud Build to take the build.
+DOCKER_REFERENCE = re.compile(
+    r"(?:[a-z0-9.-]+(?::\d+)?/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
+    r"(?::\w[\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?"
+)
+
+
+def test_a_manual_submit_names_every_steps_image_well_so_that_the_refusal_is_what_stops_it():
+    """With COMMIT_SHA empty, a step image named `...:${COMMIT_SHA}` ends in `:`: Cloud Build may refuse the
+    build before its first step, and the one-line refusal would never show."""
+    values = substitutions("")
+    for step in BUILD["steps"]:
+        assert DOCKER_REFERENCE.fullmatch(substitute(step["name"], values)), (step["id"], step["name"])
+    # The webhook step runs in this build's own image: the build step gives it that name.
+    set_webhooks = next(s for s in BUILD["steps"] if s["id"] == "set-webhooks")["name"]
+    build = next(s for s in BUILD["steps"] if s["id"] == "build")["args"][-1]
+    assert set_webhooks == "this-build:${BUILD_ID}" and '-t "this-build:$$BUILD_ID"' in build
+    assert "BUILD_ID=${BUILD_ID}" in next(s for s in BUILD["steps"] if s["id"] == "build")["env"]
 
 
 def test_a_deployer_that_cannot_see_secrets_stops_the_build_instead_of_dropping_them(world):
@@ -337,6 +406,41 @@ def test_drop_old_tags_says_what_failed(world):
     world.edit(lambda s: s.update(refuse="run services update-traffic"))
     done = world.step("drop-old-tags", "3" * 40, workspace)
     assert done.returncode == 1 and last_line(done.stderr).startswith("drop-old-tags: removing the tags c-0000000")
+
+
+@pytest.mark.parametrize(
+    ("step_id", "answer", "says"),
+    [("smoke", "Listed 0 items.", "smoke test failed: could not read the tag's URL"),
+     ("promote", '{"metadata": {"name": "mentor-bot"}}', "promote: could not compare the revisions"),
+     ("drop-old-tags", '{"status": {"traffic": "none"}}', "drop-old-tags: could not read the tags")],
+)  # fmt: skip
+def test_a_service_description_a_step_cannot_read_stops_it_in_one_line(world, step_id, answer, says):
+    """Not a traceback: the step's name, and what to check."""
+    world.bootstrapped()
+    assert world.push("a" * 40)[0] == ""
+    workspace = world.tmp / "b"
+    workspace.mkdir()
+    assert world.step("deploy", "b" * 40, workspace).returncode == 0
+    world.edit(lambda s: s.update(describe_says=answer))  # what `gcloud run services describe` answers now
+    done = world.step(step_id, "b" * 40, workspace)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert last_line(done.stderr).startswith(says) and "mentor-bot" in last_line(done.stderr), done.stderr
+
+
+def test_a_refused_image_push_says_what_to_check(world, tmp_path):
+    docker = tmp_path / "docker-bin"
+    docker.mkdir()
+    (docker / "docker").write_text(
+        '#!/bin/sh\necho "denied: Permission denied on resource (or it may not exist)." >&2\nexit 1\n'
+    )
+    (docker / "docker").chmod(0o755)
+    world.env["PATH"] = f"{docker}:{world.env['PATH']}"
+    workspace = world.tmp / "push"
+    workspace.mkdir()
+    done = world.step("push", "a" * 40, workspace)
+    assert done.returncode == 1 and "denied" in done.stderr
+    assert last_line(done.stderr).startswith(f"push: pushing {image('')[:-1]} failed (above)")
+    assert "roles/artifactregistry.writer" in last_line(done.stderr)
 
 
 def test_the_webhook_step_fails_the_build_when_telegram_refuses(world):
@@ -393,7 +497,7 @@ def test_a_deploy_the_organisation_policy_refuses_says_what_to_do(world):
     # Running the bootstrap again, as it says, changes the trigger; the next push goes through.
     again = world.bootstrap()
     assert again.returncode == 0, again.stderr
-    assert "gcloud builds triggers update github mentor-bot-deploy" in again.stdout
+    assert f"gcloud --project={PROJECT} --quiet builds triggers update github mentor-bot-deploy" in again.stdout
     assert world.push("b" * 40)[0] == ""
 
 
@@ -463,7 +567,9 @@ def test_dry_run_on_a_brand_new_project_exits_0_and_prints_the_whole_plan(world)
     dry = world.bootstrap("--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert mutations(world.calls()) == []
-    plan = [" ".join(argv) for argv in planned(dry.stdout)]
+    plan = [" ".join(local(argv)) for argv in planned(dry.stdout)]
+    # Each line as the script runs it: pasted, it acts on this project and no other.
+    assert all(argv[:2] == [f"--project={PROJECT}", "--quiet"] for argv in planned(dry.stdout))
     # The plan is what a real run does, in the same order, placeholders aside.
     assert world.bootstrap().returncode == 0
     done = mutations(world.calls())
@@ -471,9 +577,33 @@ def test_dry_run_on_a_brand_new_project_exits_0_and_prints_the_whole_plan(world)
     expected = [re.sub(r"=\S+\.json", "=FILE", d.replace("notificationChannels/7", "notificationChannels/NEW"))
                 for d in done if not d.startswith("billing budgets create")]  # fmt: skip
     assert [re.sub(r"=\S+\.json", "=FILE", p) for p in plan] == expected
-    assert [line for line in dry.stdout.splitlines() if line.startswith("would run: gcloud secrets create")]
+    assert [
+        line
+        for line in dry.stdout.splitlines()
+        if line.startswith(f"would run: gcloud --project={PROJECT} --quiet secrets create")
+    ]
     assert "would create the budget mentor-bot-budget of 5 a month" in dry.stdout
     assert "dry run: " in dry.stdout and "waiting" not in dry.stdout + dry.stderr
+
+
+def test_a_dry_run_from_a_terminal_plans_the_secrets_it_would_ask_for(world):
+    """From a terminal the real run asks for the tokens it was not given: its dry run plans them (with their
+    roles), so that the plan is what the real run does with the values typed."""
+    for name in ("FB_PAGE_ACCESS_TOKEN", "FB_APP_SECRET", "TELEGRAM_BOT_TOKEN"):
+        del world.env[name]
+    dry = world.bootstrap("--dry-run", typed="")
+    assert dry.returncode == 0, dry.stderr
+    asked = [line.split()[3] for line in dry.stdout.splitlines() if line.startswith("would ask for ")]
+    assert asked == ["FB_PAGE_ACCESS_TOKEN", "FB_APP_SECRET", "TELEGRAM_BOT_TOKEN"]
+    assert mutations(world.calls()) == []
+    real = world.bootstrap(typed="EAAG-typed-page-token\ntyped-app-secret\n999:typed-bot-token\n")
+    assert real.returncode == 0, real.stderr
+    assert world.state["secret_values"]["fb-app-secret"] == "typed-app-secret"
+    assert "typed-app-secret" not in real.stdout + real.stderr
+    done = [re.sub(r"=\S+\.json", "=FILE", d) for d in mutations(world.calls())]
+    plan = [re.sub(r"=\S+\.json", "=FILE", " ".join(local(argv))) for argv in planned(dry.stdout)]
+    assert plan == done
+    assert any(m.startswith("secrets add-iam-policy-binding fb-app-secret") for m in plan)
 
 
 def test_dry_run_on_a_project_where_the_apis_are_on_but_nothing_exists(world):
@@ -483,8 +613,11 @@ def test_dry_run_on_a_project_where_the_apis_are_on_but_nothing_exists(world):
         "cloudresourcemanager", "monitoring")]))  # fmt: skip
     dry = world.bootstrap("--dry-run")
     assert dry.returncode == 0, dry.stderr
-    assert "would run: gcloud secrets add-iam-policy-binding fb-verify-token" in dry.stdout
-    assert "would run: gcloud iam service-accounts add-iam-policy-binding mentor-bot-runtime@" in dry.stdout
+    assert f"would run: gcloud --project={PROJECT} --quiet secrets add-iam-policy-binding fb-verify-token" in dry.stdout
+    assert (
+        f"would run: gcloud --project={PROJECT} --quiet iam service-accounts add-iam-policy-binding mentor-bot-runtime@"
+        in dry.stdout
+    )
     assert mutations(world.calls()) == []
 
 
@@ -578,6 +711,103 @@ def test_the_budget_is_in_the_billing_accounts_own_currency(world):
     ]
 
 
+BILLING_ON = ["cloudbilling.googleapis.com", "billingbudgets.googleapis.com"]
+
+
+@pytest.mark.parametrize(
+    ("budget", "currency", "amount"),
+    [("7.50", "USD", "7.500000000USD"),  # gcloud reads the digits after the dot as nanos: nine of them
+     ("5EUR", "EUR", "5EUR"), ("12.5 eur", "EUR", "12.500000000EUR")],
+)  # fmt: skip
+def test_the_budget_amount_reaches_gcloud_once_in_the_accounts_currency(world, budget, currency, amount):
+    world.bootstrapped()
+    world.edit(lambda s: s.update(currency=currency, services=s["services"] + BILLING_ON))
+    world.env["BUDGET"] = budget
+    done = world.bootstrap()
+    assert done.returncode == 0, done.stderr
+    assert world.state["budget_amount"] == amount
+
+
+@pytest.mark.parametrize(
+    ("budget", "billing_on", "says"),
+    [("5,50", True, "is not an amount"), ("1.000,00", True, "is not an amount"), ("5EUREUR", True, "is not an amount"),
+     ("0.00", True, "above 0"), ("5EUR", True, "is in USD, not EUR"),
+     ("5EUR", False, "cannot be checked while the Cloud Billing API is off")],
+)  # fmt: skip
+def test_a_budget_that_is_not_a_plain_amount_in_the_accounts_currency_stops_before_any_change(
+    world, budget, billing_on, says
+):
+    if billing_on:
+        world.edit(lambda s: s.update(services=BILLING_ON))
+    world.env["BUDGET"] = budget
+    done = world.bootstrap()
+    assert done.returncode == 2 and says in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    assert f"BUDGET={budget}" in done.stderr or f"BUDGET='{budget}'" in done.stderr
+    assert mutations(world.calls()) == []
+
+
+@pytest.mark.parametrize("service", ["a-service-name-of-21c", "Mentor", "9lives", "bot-", "bot_one", ""])
+def test_a_service_name_that_breaks_a_rule_stops_before_any_change(world, service):
+    """Over 20 characters, NAME-scheduler would pass the 30 of a service account id, midway through a real run."""
+    done = world.bootstrap("--service", service)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and "--service" in done.stderr, done.stderr
+    assert world.calls() == []
+
+
+def test_the_longest_service_name_makes_every_account_within_its_limit(world):
+    dry = world.bootstrap("--dry-run", "--service", "a-service-name-of-20")
+    assert dry.returncode == 0, dry.stderr
+    plan = [local(argv) for argv in planned(dry.stdout)]
+    accounts = [argv[3] for argv in plan if argv[:3] == ["iam", "service-accounts", "create"]]
+    assert len(accounts) == 3 and max(map(len, accounts)) == 30
+
+
+def test_help_names_every_option():
+    done = subprocess.run(["bash", str(ROOT / "deploy" / "bootstrap.sh"), "--help"], capture_output=True, text=True)
+    assert done.returncode == 0
+    for option in ("--project", "--region", "--service", "--dry-run", "--connection", "--repository"):
+        assert option in done.stdout, option
+    assert "20 lowercase letters" in done.stdout and "set -euo" not in done.stdout
+
+
+def test_a_rerun_with_the_owners_settings_updates_the_trigger_where_they_differ(world):
+    """They reach /privacy (which Meta's App Review reads) through the trigger: not only when it is first made."""
+    world.bootstrapped()  # made without them
+    world.env |= {"OWNER_NAME": "Ana Pérez", "OWNER_CONTACT": "ana@example.com", "RETENTION_DAYS": "200",
+                  "FB_APP_ID": "4242"}  # fmt: skip
+    assert world.bootstrap().returncode == 0
+    assert mutations(world.calls()) == [
+        "builds triggers update github mentor-bot-deploy --region=us-central1 --update-substitutions="
+        "^|^_OWNER_NAME=Ana Pérez|_OWNER_CONTACT=ana@example.com|_RETENTION_DAYS=200|_FB_APP_ID=4242"
+    ]
+    substitutions = world.state["triggers"][TRIGGER]["substitutions"]
+    assert substitutions["_OWNER_NAME"] == "Ana Pérez" and substitutions["_SERVICE"] == "mentor-bot"
+    world.env["OWNER_CONTACT"] = "ana@new.example"  # only this one differs now
+    calls = len(world.calls())
+    assert world.bootstrap().returncode == 0
+    assert mutations(world.calls()[calls:]) == [
+        "builds triggers update github mentor-bot-deploy --region=us-central1 "
+        "--update-substitutions=^|^_OWNER_CONTACT=ana@new.example"
+    ]
+    calls = len(world.calls())
+    assert world.bootstrap().returncode == 0 and mutations(world.calls()[calls:]) == []
+    assert world.push("a" * 40)[0] == ""
+    assert world.live()["env"]["OWNER_CONTACT"] == "ana@new.example"
+
+
+def test_owner_settings_with_quotes_and_dollars_reach_the_service_as_typed(world):
+    """The trigger's values go to the steps through `env:`, never pasted into a script: a quote stays, a `$`
+    or a backtick does not run."""
+    name = 'Ana "Bee" O\'Neil $HOME ${PROJECT_ID} $(id) `id` \\ 100%'
+    contact = "ana@example.com | +34 600 000 000, weekdays"
+    world.env |= {"OWNER_NAME": name, "OWNER_CONTACT": contact}
+    assert world.bootstrap().returncode == 0
+    failed, output = world.push("a" * 40)
+    assert failed == "", output
+    env = world.live()["env"]
+    assert env["OWNER_NAME"] == name and env["OWNER_CONTACT"] == contact and env["RETENTION_DAYS"] == "400"
+
+
 def test_bootstrap_stops_on_a_refusal_instead_of_reading_it_as_missing(world):
     world.edit(lambda s: s.update(refuse="artifacts repositories describe"))
     done = world.bootstrap()
@@ -590,7 +820,7 @@ def test_bootstrap_without_a_linked_repository_says_how_to_link_it(world):
     assert done.returncode == 1 and "Cloud Build > Repositories > 2nd gen" in done.stderr
     dry = world.bootstrap("--dry-run")  # a dry run says it too, and still shows the whole plan
     assert dry.returncode == 0 and "is not linked" in dry.stdout
-    assert "would run: gcloud builds triggers create" in dry.stdout
+    assert f"would run: gcloud --project={PROJECT} --quiet builds triggers create" in dry.stdout
 
 
 def test_bootstrap_takes_gclouds_own_project_or_says_how_to_set_one(world):
@@ -609,12 +839,15 @@ def test_scheduler_job_calls_the_route_with_the_audience_and_account_the_service
     assert world.bootstrap().returncode == 0
     job = next(c["args"] for c in world.calls() if c["args"][:4] == ["scheduler", "jobs", "create", "http"])
     flags = dict(a.split("=", 1) for a in job if a.startswith("--") and "=" in a)
-    deploy = " ".join(next(s for s in BUILD["steps"] if s["id"] == "deploy")["args"])
     url = "https://mentor-bot-123456789012.us-central1.run.app"
     assert flags["--uri"] == f"{url}/tasks/reminders" and flags["--oidc-token-audience"] == flags["--uri"]
-    assert "TASKS_AUDIENCE=$${url}/tasks/reminders" in deploy
     assert flags["--oidc-service-account-email"] == f"mentor-bot-scheduler@{PROJECT}.iam.gserviceaccount.com"
-    assert "TASKS_INVOKER=${_SERVICE}-scheduler@${PROJECT_ID}.iam.gserviceaccount.com" in deploy
+    # What the service is told to expect, as the first push deploys it.
+    assert world.push("a" * 40)[0] == ""
+    env = world.live()["env"]
+    assert env["TASKS_AUDIENCE"] == flags["--oidc-token-audience"] and env["PUBLIC_URL"] == url
+    assert env["TASKS_INVOKER"] == flags["--oidc-service-account-email"]
+    assert env["STORE_URL"] == f"firestore://{PROJECT}/(default)" and env["GOOGLE_CLOUD_PROJECT"] == PROJECT
 
 
 def test_shell_scripts_are_shellcheck_clean():
@@ -646,6 +879,21 @@ def make_deploy(world: World, *args: str) -> subprocess.CompletedProcess:
                           env=env | {"FAKE_GCLOUD_ACCOUNT": "owner"}, capture_output=True, text=True)  # fmt: skip
 
 
+def test_the_bootstrap_ends_with_the_make_deploy_line_for_its_region_and_service(world):
+    require(bool(shutil.which("make")), "make")
+    done = world.bootstrap("--region", "europe-west1", "--service", "tutor")
+    assert done.returncode == 0, done.stderr
+    line = last_line(done.stdout)
+    assert line.endswith(f"make deploy PROJECT={PROJECT} REGION=europe-west1 SERVICE=tutor"), line
+    ran = make_deploy(world, *shlex.split(line.split("make deploy ", 1)[1]))
+    assert ran.returncode == 0, ran.stderr
+    assert world.calls()[-1]["args"] == ["builds", "triggers", "run", "tutor-deploy", "--region=europe-west1",
+                                         "--branch=main"]  # fmt: skip
+    shown = subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), "help"], capture_output=True, text=True)
+    deploy = next(line for line in shown.stdout.splitlines() if line.strip().startswith("deploy"))
+    assert "REGION=" in deploy and "SERVICE=" in deploy
+
+
 def test_make_deploy_takes_the_project_or_says_how_to_set_one(world):
     require(bool(shutil.which("make")), "make")
     world.edit(lambda s: s.update(services=["cloudbuild.googleapis.com"], triggers={TRIGGER: {"substitutions": {}}}))
@@ -664,7 +912,7 @@ def test_make_deploy_takes_the_project_or_says_how_to_set_one(world):
 
 def every_call(world: World) -> tuple[list[list[str]], list[list[str]]]:
     """The gcloud calls of a project's whole life (and the commands its dry runs print)."""
-    world.env |= {"BUDGET": "5", "ALERT_EMAIL": "owner@example.com"}
+    world.env |= {"BUDGET": "7.50", "ALERT_EMAIL": "owner@example.com"}
     plans = []
     dry = world.bootstrap("--dry-run")  # a brand-new project
     assert dry.returncode == 0, dry.stderr
@@ -680,8 +928,10 @@ def every_call(world: World) -> tuple[list[list[str]], list[list[str]]]:
     dry = world.bootstrap("--dry-run")
     assert dry.returncode == 0, dry.stderr
     plans += planned(dry.stdout)
-    # An organisation that forbids allUsers: the bootstrap changes the trigger, the deploy turns the check off.
+    # An organisation that forbids allUsers, and the owner's settings given late: the bootstrap changes the
+    # trigger, the deploy turns the check off.
     world.edit(lambda s: s.update(org_forbids_all_users=True))
+    world.env |= {"OWNER_NAME": "Ana $O'Neil, | tutor", "FB_APP_ID": "4242"}
     assert world.bootstrap().returncode == 0
     assert world.push("c" * 40)[0] == ""
     assert make_deploy(world, f"PROJECT={PROJECT}").returncode == 0
@@ -699,9 +949,9 @@ def test_every_gcloud_call_parses_with_the_installed_sdks_own_parser(world, tmp_
     calls, plans = every_call(world)
     commands = {" ".join(a for a in c if not a.startswith("--"))[:60] for c in calls}
     for expected in ("run deploy mentor-bot", "alpha monitoring policies create", "alpha monitoring policies update",
-                     "beta monitoring channels create",
+                     "beta monitoring channels create", "run revisions list", "builds triggers update github",
                      "monitoring uptime create", "billing budgets create", "builds triggers run",
-                     "resource-manager org-policies describe",
+                     "resource-manager org-policies describe", "billing accounts describe",
                      "artifacts repositories set-cleanup-policies"):  # fmt: skip
         assert any(command.startswith(expected) for command in commands), expected
     assert len(plans) > 30
@@ -710,12 +960,21 @@ def test_every_gcloud_call_parses_with_the_installed_sdks_own_parser(world, tmp_
     bad_policy.write_text(json.dumps({"displayName": "x", "combiner": "OR", "conditions": [{"condtionThreshold": {}}]}))
     wrong = [["run", "deploy", "x", "--image=y", "A=b:1"], ["run", "deploy", "x", "--no-trafic"],
              ["monitoring", "uptime", "create", "x", "--resource-type=uptime-url", "--period=7"],
-             ["alpha", "monitoring", "policies", "create", f"--policy-from-file={bad_policy}"]]  # fmt: skip
+             ["alpha", "monitoring", "policies", "create", f"--policy-from-file={bad_policy}"],
+             ["billing", "budgets", "create", "--billing-account=0A1B2C-3D4E5F-6A7B8C", "--display-name=x",
+              "--budget-amount=5,50USD"]]  # fmt: skip
     everything = calls + [p for p in plans if p not in calls]
-    *verdicts, stray, misspelt, bad_value, bad_field = gcloud_sdk.parse(everything + wrong, tmp_path / "sdk")
+    # Every deploy's settings file, as gcloud reads it: YAML whose values are all strings.
+    settings = [a.split("=", 1)[1] for c in calls for a in c if a.startswith("--env-vars-file=")]
+    assert settings and all(all(isinstance(v, str) for v in yaml.safe_load(Path(f).read_text()).values())
+                            for f in settings)  # fmt: skip
+    *verdicts, stray, misspelt, bad_value, bad_field, bad_amount = gcloud_sdk.parse(
+        everything + wrong, tmp_path / "sdk"
+    )
     failures = [str(v) for v in verdicts if not v.parsed]
     assert not failures, "\n\n".join(failures)
     assert [stray.code, misspelt.code, bad_value.code] == [2, 2, 2] and "unrecognized arguments: A=b:1" in stray.text
+    assert not bad_amount.parsed, bad_amount  # the amount that crashed gcloud before BUDGET was checked
     assert not bad_field.parsed and "condtionThreshold" in " ".join(bad_field.schema)
 
 
@@ -770,6 +1029,79 @@ def test_every_substitution_is_declared_and_used_and_shell_variables_are_escaped
     assert others == set(), others
 
 
+def seconds(duration: str) -> int:
+    assert re.fullmatch(r"\d+s", duration), duration
+    return int(duration[:-1])
+
+
+def test_the_build_has_time_for_its_steps_and_the_guide_says_how_much():
+    """Without `timeout:` Cloud Build stops a build at 600 s, and the test step alone takes about 10 minutes."""
+    test_step = next(s for s in BUILD["steps"] if s["id"] == "test")
+    # The test step: its installs (3-5 min) and 10-15 minutes of tests, with room to spare; the build: that,
+    # and 10 minutes more for the image, the push, the deploy, the smoke test and the webhooks.
+    assert seconds(test_step["timeout"]) >= 25 * 60
+    assert seconds(BUILD["timeout"]) >= seconds(test_step["timeout"]) + 10 * 60
+    guide = " ".join((ROOT / "docs" / "deploy.md").read_text().split())
+    assert f"`timeout: {BUILD['timeout']}`" in guide and f"{seconds(BUILD['timeout']) // 60} minutes" in guide
+
+
+def test_the_deploy_guide_has_no_placeholder_and_make_test_prints_its_minutes():
+    guide = " ".join((ROOT / "docs" / "deploy.md").read_text().split())
+    assert not re.search(r"<[A-Z][A-Z-]+>", guide), re.findall(r"<[A-Z][A-Z-]+>", guide)
+    assert "about 10–15 minutes on 2 vCPUs" in guide
+    require(bool(shutil.which("make")), "make")
+    recipe = subprocess.run(["make", "--no-print-directory", "-n", "-C", str(ROOT), "test"], capture_output=True,
+                            text=True).stdout  # fmt: skip
+    assert "date +%s" in recipe and "the tests took" in recipe
+
+
+def test_no_steps_script_holds_a_substitution_only_its_env_does():
+    """A substitution pasted into a script is shell text: a quote in OWNER_NAME vanishes, a `$` or a backtick
+    runs. Each step reads the values from its `env:` as shell variables ($$NAME) instead."""
+    for step in BUILD["steps"]:
+        for arg in step.get("args", []):
+            pasted = re.findall(r"\$\{?[A-Za-z_][A-Za-z0-9_]*", arg.replace("$$", ""))
+            assert pasted == [], (step["id"], pasted)
+        for entry in step.get("env", []):
+            assert re.fullmatch(r"[A-Z_]+=(\$\{[A-Z_]+\}|[a-z]+)", entry), (step["id"], entry)
+
+
+def test_the_image_context_leaves_out_caches_and_databases_at_any_depth():
+    """Docker matches a .dockerignore pattern from the context's root (`__pycache__` is only the top one);
+    `**` matches any number of folders, and a folder left out leaves out what it holds."""
+    patterns = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]  # fmt: skip
+
+    def regex(pattern: str) -> re.Pattern:
+        out, i = "", 0
+        while i < len(pattern):
+            if pattern.startswith("**/", i):
+                out, i = out + "(?:.*/)?", i + 3
+            elif pattern.startswith("**", i):
+                out, i = out + ".*", i + 2
+            else:
+                out += {"*": "[^/]*", "?": "[^/]"}.get(pattern[i], re.escape(pattern[i]))
+                i += 1
+        return re.compile(out)
+
+    def left_out(path: str) -> bool:
+        parts = path.split("/")
+        verdict = False
+        for pattern in patterns:
+            keep = pattern.startswith("!")
+            expression = regex(pattern.lstrip("!").strip("/"))
+            if any(expression.fullmatch("/".join(parts[:n])) for n in range(1, len(parts) + 1)):
+                verdict = not keep
+        return verdict
+
+    for path in ("chatbot/__pycache__/relay.cpython-311.pyc", "mentor/__pycache__/actions.cpython-311.pyc",
+                 "__pycache__/app.cpython-311.pyc", "chatbot/store/stray.pyc", "chatbot.db", "chatbot.db-wal",
+                 "chatbot/store/local.db", "mentor/data/x.db-shm", "deploy/bootstrap.sh", "tests/x.py"):  # fmt: skip
+        assert left_out(path), path
+    for path in ("app.py", "chatbot/store/sqlite.py", "deploy/serve.sh", "deploy/nginx.conf.template", "skills.json"):
+        assert not left_out(path), path
+
+
 def test_the_test_step_runs_the_images_python():
     from_line = next(line for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("FROM "))
     python = re.search(r"python:(\d+\.\d+)", from_line).group(1)
@@ -781,7 +1113,7 @@ def test_the_test_step_runs_the_images_python():
 
 def test_the_build_reuses_the_last_images_layers_with_buildkit_too():
     build = next(s for s in BUILD["steps"] if s["id"] == "build")["args"][-1]
-    assert '--cache-from "${_IMAGE}:latest"' in build and "--build-arg BUILDKIT_INLINE_CACHE=1" in build
+    assert '--cache-from "$$IMAGE:latest"' in build and "--build-arg BUILDKIT_INLINE_CACHE=1" in build
 
 
 def test_every_secret_and_setting_the_service_reads_reaches_it_through_the_pipeline():
@@ -804,8 +1136,9 @@ def test_every_secret_and_setting_the_service_reads_reaches_it_through_the_pipel
     for name in (field.upper() for field in SECRET_FIELDS):
         assert name in passed, f"cloudbuild.yaml does not pass the secret {name}"
         assert passed[name] in created, f"the bootstrap does not create {passed[name]} for {name}"
-    # The owner's plain settings that only the deploy can set, each with a substitution.
-    env = re.search(r'--set-env-vars="\^\|\^([^"]+)"', deploy).group(1)
-    names = {pair.split("=", 1)[0] for pair in env.split("|")}
+    # The owner's plain settings that only the deploy can set, each with a substitution: the keys of the
+    # settings file the deploy step writes (--env-vars-file replaces every variable).
+    settings_file = re.search(r"settings = \{(.*?)\n\s*\}", deploy, re.S).group(1)
+    names = set(re.findall(r'^\s*"([A-Z_]+)":', settings_file, re.M))
     for setting in ("OWNER_NAME", "OWNER_CONTACT", "RETENTION_DAYS", "FB_APP_ID", "STORE_URL", "PUBLIC_URL"):
         assert setting in names and setting.lower() in known, setting
