@@ -31,7 +31,7 @@ from chatbot.delivery import flood
 from chatbot.owner.task_auth import TaskAuth
 from chatbot.service import admin, cli, hooks, pages, tasks, webhooks
 from chatbot.service.parts import Channels, Services, handoff_of, load_skills, load_store
-from chatbot.store.base import Backend
+from chatbot.store.base import Backend, service_clock
 
 MAX_BODY_BYTES = 1024 * 1024  # Messenger batches are far smaller; anything larger is refused (413)
 # Each channel of the registry and the module that speaks to its platform (its ``make`` and ``routes``).
@@ -103,7 +103,7 @@ def build_services(settings: Settings, store: Backend | None, clock, sleep, sess
         store=store,
         channels=channels,
         handoff=handoff_of(settings, channels),
-        clock=clock or time.time,
+        clock=clock or service_clock(store),
         sleep=sleep,
         tasks=TaskAuth(settings, session),
         guard=flood.Guard(flood.Limit(settings.flood_per_minute, settings.flood_per_day)),

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from chatbot.core import channels, logs, outbound
+from chatbot.core import channels, deadline, logs, outbound
 from chatbot.core.health import Check
 from chatbot.core.outbound import SendFailed
 from chatbot.core.settings import SecretError
@@ -198,6 +198,12 @@ def absolute_image(url: str, public_url: str) -> str:
     return public_url + url if url.startswith("/") and public_url.startswith("https://") else ""
 
 
+def as_text(photo: dict) -> dict:
+    """A sendPhoto's parameters as a sendMessage's: the caption as the text, the buttons kept."""
+    params = {name: value for name, value in photo.items() if name not in ("photo", "caption")}
+    return params | {"text": photo.get("caption") or "…", "link_preview_options": {"is_disabled": True}}
+
+
 def render_reply(reply: Reply, chat_id: str, short: Callable[[str], str], public_url: str = "") -> list[dict]:
     """One neutral reply as Bot API calls: text chunks, cards, quick replies on the last one."""
     calls: list[dict] = []
@@ -355,6 +361,7 @@ class Telegram:
     def call(self, method: str, params: dict, read_timeout: float | None = None) -> dict:
         """One Bot API call; short 429 waits are honoured here, anything else raises SendFailed."""
         timeout = (TIMEOUT[0], read_timeout or TIMEOUT[1])
+        started = time.monotonic()
         for attempt in range(MAX_INLINE_RETRIES + 1):
             status, body = outbound.post_json(self.session, self.url(method), params, timeout)
             if status == 200 and body.get("ok") is not False:
@@ -362,7 +369,7 @@ class Telegram:
             description = str(body.get("description", ""))[:200]
             if status == 429:
                 retry_after = _int(_dict(body.get("parameters")).get("retry_after")) or 1
-                if retry_after <= self.max_inline_wait and attempt < MAX_INLINE_RETRIES:
+                if attempt < MAX_INLINE_RETRIES and self.may_wait(retry_after, time.monotonic() - started):
                     logs.get().info("telegram rate limit, waiting", extra={"retry_after": retry_after})
                     self.sleep(retry_after)
                     continue
@@ -376,9 +383,30 @@ class Telegram:
             raise SendFailed(reason, transient=transient, user_gone=status == 403, status=status)
         raise SendFailed("telegram 429: retries used up", transient=True)
 
+    def may_wait(self, retry_after: int, elapsed: float) -> bool:
+        """Whether a 429's wait is worth taking here rather than handing the message back: it is short,
+        and the wait and one more try still fit in a send's bound (outbound.SEND_SECONDS_MAX, which a
+        claim on replies outlives) and in what the request has left. The owner's commands (``patient``)
+        wait out up to a minute, with no claim to keep."""
+        if retry_after > self.max_inline_wait:
+            return False
+        patient = self.max_inline_wait > MAX_INLINE_WAIT
+        bound = outbound.PATIENT_SEND_SECONDS_MAX if patient else outbound.SEND_SECONDS_MAX
+        longest = retry_after + TIMEOUT[0] + TIMEOUT[1]  # the wait, then a try that takes all it may
+        shortest = retry_after + TIMEOUT[0] + 1.0  # ... or, cut to the request's deadline, a short answer
+        return elapsed + longest <= bound and deadline.left(shortest) >= shortest
+
     def send(self, item: dict) -> None:
         try:
-            self.call(item["method"], item["params"])
+            try:
+                self.call(item["method"], item["params"])
+            except SendFailed as error:
+                if item["method"] != "sendPhoto" or error.status != 400:
+                    raise
+                # Telegram could not fetch or read the picture ("failed to get HTTP URL content", "wrong
+                # type of the web page content"): the card goes out as text rather than not at all.
+                logs.get().warning("a card's picture was refused, sent as text", extra={"reason": str(error)})
+                self.call("sendMessage", as_text(item["params"]))
         except SendFailed as error:
             if error.status in (401, 404):  # the token was revoked or replaced: every send fails alike
                 self._noticed = token_check(error)

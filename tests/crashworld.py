@@ -34,6 +34,7 @@ from payloads import TG_SECRET, platform_env, tg_callback, tg_in_topic, tg_messa
 from servers import ROOT, free_port, start_gunicorn, stop
 
 SCRIPT = ["/start", "/skills", "cb:PICK:git", "cb:LEVEL:git:beginner", "cb:HOURS:git:4", "/help", "/progress"]
+TASKS_TOKEN = "tasks-token-for-the-crash-world"  # the scheduler's, for /tasks/reminders
 CLOCK_SHIFT = Path(__file__).resolve().parent / "clockshift" / "clockshift.c"  # a wall clock a test can move
 
 
@@ -168,6 +169,7 @@ class World:
                 "LOG_LEVEL": "ERROR",
                 "FLOOD_PER_MINUTE": "1000",
                 "CLAIM_LEASE_SECONDS": str(lease),
+                "TASKS_TOKEN": TASKS_TOKEN,
                 "CHATBOT_FAULTS": faults,
                 "CHATBOT_FAULT_MARK": str(self.mark),
                 "CHATBOT_FAULT_PAUSE": "1.5",

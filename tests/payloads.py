@@ -82,6 +82,16 @@ def tg_user(user_id: int, first_name: str = "Ana", language_code: str = "en") ->
     return {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": language_code}
 
 
+def tg_too_many(retry_after: int) -> dict:
+    """The Bot API's answer to a call over its rate limit (HTTP 429)."""
+    return {
+        "ok": False,
+        "error_code": 429,
+        "description": f"Too Many Requests: retry after {retry_after}",
+        "parameters": {"retry_after": retry_after},
+    }
+
+
 def tg_message(user_id: int, text: str, update_id: int | None = None, **user) -> dict:
     message = {
         "message_id": next(_ids),

@@ -10,10 +10,23 @@ import threading
 import time
 
 import pytest
+import requests
 from conftest import require
-from crashworld import HANDOFF_CHAT, World, clockshift_library, problems, reference, threads_of
+from crashworld import (
+    HANDOFF_CHAT,
+    TASKS_TOKEN,
+    World,
+    clockshift_library,
+    problems,
+    reference,
+    threads_of,
+)
+from payloads import tg_callback
 
 import app as app_module
+from chatbot.delivery import relay
+from chatbot.service.parts import open_store
+from chatbot.store.base import Change
 
 pytestmark = pytest.mark.slow
 # Each point of a delivery once (chatbot/core/faults.py), on updates well into the conversations.
@@ -117,3 +130,49 @@ def test_two_instances_whose_clocks_are_150_s_apart_deliver_everything_once(worl
     world.start(clock_offset=150.0, faults="after-send:kill@6")
     world.talk(twins=True)
     assert problems(world, wanted, allowed_doubles=len(world.faults())) == []
+
+
+def test_two_instances_whose_clocks_are_150_s_apart_remind_everyone_on_time_and_once(world):
+    """Reminders are due by the store's clock: the instance 150 s ahead finds none early, and both
+    running the scheduled job at once once they are due remind each person once."""
+    for n, person in enumerate(world.people):
+        person.updates = person.updates[:5] + [tg_callback(person.user, "REMIND:on", update_id=790000 + n)]
+    ahead = world.start(clock_offset=150.0)
+    on_time = world.start(clock_offset=0.0)
+    world.talk()
+    store = open_store(world.store_url)
+    due = store.now() + 6.0
+
+    def soon(doc):
+        conv, record = relay.read(conv_key, doc)
+        assert conv.reminder.get("enabled")
+        conv.wake_at(due, conv.wake["payload"])
+        return Change(relay.document(conv, record)), None
+
+    for person in world.people:
+        conv_key = f"telegram:{person.user}"
+        store.transact(conv_key, soon)
+    world.telegram.reset()
+    headers = {"Authorization": f"Bearer {TASKS_TOKEN}"}
+    early = requests.post(ahead + "/tasks/reminders", json={"budget_seconds": 20}, headers=headers, timeout=30)
+    assert early.status_code == 200 and early.json()["sent"] == 0, early.text  # 150 s ahead, yet not due
+    time.sleep(max(0.0, due - store.now()) + 1.5)  # by the store's clock (on SQLite, the first process's)
+    store.close()
+    answers: list = []
+    runs = [
+        threading.Thread(
+            target=lambda base=base: answers.append(
+                requests.post(base + "/tasks/reminders", json={"budget_seconds": 20}, headers=headers, timeout=30)
+            )
+        )
+        for base in (ahead, on_time)
+    ]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join()
+    assert [answer.status_code for answer in answers] == [200, 200]
+    assert sum(answer.json()["sent"] for answer in answers) == len(world.people)
+    for person in world.people:
+        reminders = [c for c in world.telegram.calls_for(str(person.user)) if c.status == 200]
+        assert len(reminders) == 1, [c.body for c in reminders]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from fakes import FakeGoogleCerts
-from payloads import fb_body, fb_text, post_fb, post_tg, tg_message
+from payloads import fb_body, fb_text, post_fb, post_tg, tg_message, tg_too_many
 
 import app as app_module
 from chatbot.delivery import relay
@@ -335,12 +335,7 @@ def test_a_thousand_reminders_three_concurrent_runs_exactly_once(make_app, store
     groups = seed(store, clock(), telegram_users=500, messenger_users=500)
     blocked = {key.split(":")[1] for key in groups["telegram"][:20]}
     telegram.blocked.update(blocked)
-    body = {
-        "ok": False,
-        "error_code": 429,
-        "description": "Too Many Requests: retry after 1",
-        "parameters": {"retry_after": 1},
-    }
+    body = tg_too_many(1)
     telegram.queue(429, body, match="sendPhoto", times=15)
 
     reports, started = [], time.perf_counter()

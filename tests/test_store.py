@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from chatbot.core import deadline
 from chatbot.core.outbound import SendFailed
 from chatbot.delivery import relay
 from chatbot.delivery.relay import DeliveryRecord
@@ -349,6 +350,29 @@ def test_a_delivery_whose_entries_were_taken_over_stops_sending(store):
     channel = Quiet()
     assert not Sending("web:over", "slow", channel, store, lease=60).run(taken)
     assert channel.sent == [{"n": 1}]  # the one in flight; then it sees the entry is someone else's
+
+
+def test_a_sent_message_is_recorded_past_the_deadline_while_the_file_is_busy_a_moment(tmp_path):
+    """The platform took a message as the request's time ran out, and another process holds the
+    file's write lock for a second: the record still lands (a short grace past the deadline), so the
+    redelivery does not send that message again."""
+    store = SQLiteStore(str(tmp_path / "busy.db"))
+
+    def queue(doc):
+        conv, record = relay.read("web:busy", doc)
+        record.enqueue("e1", [{"n": 1}, {"n": 2}], now=store.now())
+        taken = record.claim("k", store.now(), lease=60)
+        return Change(relay.document(conv, record)), taken
+
+    taken = store.transact("web:busy", queue, token="k")
+    other = sqlite3.connect(str(tmp_path / "busy.db"), check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another writer, as a second worker would be
+    threading.Timer(1.0, other.rollback).start()
+    with deadline.within(0.2):
+        assert Sending("web:busy", "k", Quiet(), store, lease=60).record(taken[0], 1, last=False)
+    assert relay.read("web:busy", store.load("web:busy"))[1].outbox["1"]["sent"] == 1
+    other.close()
+    store.close()
 
 
 def test_an_expired_claim_can_be_taken_over():

@@ -8,7 +8,7 @@ import re
 
 import pytest
 from conftest import CATALOG_PAGES
-from payloads import TG_SECRET, TG_TOKEN, post_tg, tg_callback, tg_message
+from payloads import TG_SECRET, TG_TOKEN, post_tg, tg_callback, tg_message, tg_too_many
 
 import tg
 from chatbot.core.text import utf16_len
@@ -165,12 +165,7 @@ def test_redelivered_update_is_applied_once(client, app, telegram, store):
 def test_short_429_is_waited_out_in_the_request(client, telegram):
     telegram.queue(
         429,
-        {
-            "ok": False,
-            "error_code": 429,
-            "description": "Too Many Requests: retry after 1",
-            "parameters": {"retry_after": 1},
-        },
+        tg_too_many(1),
         match="sendMessage",
     )
     assert post_tg(client, tg_message(7010, "/help")).status_code == 200
@@ -184,12 +179,7 @@ def test_long_429_is_503_and_redelivery_sends_the_rest(client, telegram):
     telegram.queue(200, {"ok": True, "result": {"message_id": 1}}, match="sendMessage")
     telegram.queue(
         429,
-        {
-            "ok": False,
-            "error_code": 429,
-            "description": "Too Many Requests: retry after 30",
-            "parameters": {"retry_after": 30},
-        },
+        tg_too_many(30),
         match="sendMessage",
     )
     assert post_tg(client, update).status_code == 503
@@ -332,3 +322,30 @@ def test_only_a_start_command_is_marked_as_opening_a_conversation(text, opens):
     # refused write and a read, never a lost event (tests/test_firestore.py), but should stay rare.
     update = tg.parse(tg_message(7100, text), username="chatbot_test_bot")
     assert update is not None and update.opens is opens
+
+
+def test_a_card_whose_picture_telegram_cannot_fetch_goes_out_as_text(client, telegram):
+    # What the Bot API answers when it cannot download a photo given by URL.
+    refused = {"ok": False, "error_code": 400, "description": "Bad Request: failed to get HTTP URL content"}
+    telegram.queue(400, refused, match="sendPhoto")
+    for step in ("/start", "PICK:git", "LEVEL:beginner", "HOURS:8"):
+        body = tg_message(7030, step) if step.startswith("/") else tg_callback(7030, step)
+        assert post_tg(client, body).status_code == 200
+    calls = telegram.sent(None, 7030)
+    photo = next(n for n, (method, _) in enumerate(calls) if method == "sendPhoto")
+    method, text = calls[photo + 1]
+    assert method == "sendMessage" and text["text"] == calls[photo][1]["caption"]
+    assert text["reply_markup"] == calls[photo][1]["reply_markup"]  # the step's buttons are still there
+
+
+def test_waits_for_a_rate_limit_stop_where_one_send_would_outlast_its_claim(client, telegram):
+    """A 429 asking for 5 s is waited out once; a second wait would take the send past its bound (20 s,
+    which a claim on replies outlives), so the update is handed back (503) for Telegram to redeliver."""
+    too_many = tg_too_many(5)
+    telegram.queue(429, too_many, match="sendMessage", times=3)
+    assert post_tg(client, tg_message(7031, "/help", update_id=777031)).status_code == 503
+    assert len(telegram.sent("sendMessage", 7031)) == 2  # the first try, and one after the wait
+    # The redelivery meets the third 429, waits it out once and sends: the help text arrives once.
+    assert post_tg(client, tg_message(7031, "/help", update_id=777031)).status_code == 200
+    statuses = [call.status for call in telegram.calls if call.path.endswith("/sendMessage")]
+    assert statuses == [429, 429, 429, 200]

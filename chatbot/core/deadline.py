@@ -31,3 +31,25 @@ def left(bound: float) -> float:
     """The time a call may take: ``bound``, or less when the request's deadline is nearer (0 once past)."""
     until = _until.get()
     return bound if until is None else max(0.0, min(bound, until - time.monotonic()))
+
+
+@contextlib.contextmanager
+def extended(seconds: float):
+    """Within the block the deadline is ``seconds`` later: for the write that records what already
+    happened outside (a message the platform took), which is worth a little past the deadline
+    (the platform's own limit is a few seconds beyond it) rather than a resend later."""
+    outer = _until.get()
+    token = _until.set(None if outer is None else max(outer, time.monotonic()) + seconds)
+    try:
+        yield
+    finally:
+        _until.reset(token)
+
+
+def fitted(timeout: tuple[float, float], least_read: float = 1.0) -> tuple[float, float]:
+    """A (connect, read) timeout cut to what the request has left, the read never under ``least_read``."""
+    connect, read = timeout
+    time_left = left(connect + read)
+    if time_left >= connect + read:
+        return timeout
+    return connect, max(least_read, min(read, time_left - connect))

@@ -13,7 +13,15 @@ import os
 import re
 from typing import Any
 
+from chatbot.core import deadline
+
 DEFAULT_TIMEOUT = (3.05, 8.0)  # connect, read: a send still fits in Messenger's 20-second window
+# The longest one send may take, its waits for a rate limit included (tg.Telegram.call): a claim on
+# replies (delivery/relay.py LEASE_SECONDS) outlives it, so no live sender is taken over mid-send.
+SEND_SECONDS_MAX = 20.0
+# The same for the owner's commands (a broadcast), which wait out a rate limit of up to a minute: their
+# claims last this much longer than the settings' lease.
+PATIENT_SEND_SECONDS_MAX = 90.0
 _TOKEN_IN_URL = re.compile(r"/bot\d+:[A-Za-z0-9_-]+|access_token=[^&\s]+")
 
 
@@ -54,11 +62,12 @@ def new_session():
 
 
 def request(session, method: str, url: str, *, timeout=DEFAULT_TIMEOUT, **kwargs: Any) -> tuple[int, dict]:
-    """One HTTP call; network trouble becomes a transient ``SendFailed``. Returns (status, JSON object or {})."""
+    """One HTTP call; network trouble becomes a transient ``SendFailed``. Returns (status, JSON object or {}).
+    Within a request's deadline (core/deadline.py) the read timeout is cut to the time left."""
     import requests
 
     try:
-        response = session.request(method, url, timeout=timeout, **kwargs)
+        response = session.request(method, url, timeout=deadline.fitted(timeout), **kwargs)
     except requests.RequestException as error:
         # The exception text can carry the URL, and a Telegram URL carries the token.
         raise SendFailed(f"network error: {type(error).__name__}", transient=True) from None

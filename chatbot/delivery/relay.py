@@ -42,8 +42,9 @@ from chatbot.engine.skills import Skills
 from chatbot.engine.types import Reply, Update
 from chatbot.store.base import FORGOTTEN, Change, Store
 
-# A claim on replies is the claimer's until then, by the store's clock. Each message sent renews it
-# (a send is bounded to ~11 s), so a live sender keeps it; a dead one's replies go out again after it.
+# A claim on replies is the claimer's until then, by the store's clock. Each message sent renews it,
+# and one send is bounded (outbound.SEND_SECONDS_MAX, a rate limit's wait included), so a live sender
+# keeps it; a dead one's replies go out again after it. The settings' claim lease may not be shorter.
 LEASE_SECONDS = 30.0
 BATCH_BUDGET_SECONDS = 15.0  # one webhook request stops taking on updates after this; the rest are redelivered
 

@@ -20,9 +20,18 @@ from chatbot.core.outbound import SendFailed
 from chatbot.delivery import tally
 from chatbot.delivery.channel import Channel
 from chatbot.delivery.record import Taken, document, read
-from chatbot.store.base import DELETE, FORGOTTEN, Change, Store
+from chatbot.store.base import DELETE, FORGOTTEN, Change, Store, StoreUnavailable
 
 SEND_BUDGET_SECONDS = 15.0  # stop sending and answer 503 before Messenger's 20-second window closes
+# A send is started only with this much of the request left (its read is cut to fit, core/deadline.py):
+# a send that cannot finish in time would leave the platform's retry waiting on our claim.
+SEND_ROOM_SECONDS = 5.0
+# Recording a message the platform took: tried again this many times, a moment apart, and given this
+# much past the request's deadline (Messenger waits 20 s, the deadline is 17 s): a record that fails
+# for good means that message goes out again with the redelivery.
+RECORD_ATTEMPTS = 3
+RECORD_PAUSE_SECONDS = 0.25
+RECORD_GRACE_SECONDS = 2.5
 
 
 class Lookup:
@@ -82,7 +91,7 @@ class Sending:
                 if entry.sent >= len(entry.items) and not self.record(entry, entry.sent, last=n == len(taken) - 1):
                     return False  # every message of it went out, but it was not cleared yet
                 for index in range(entry.sent, len(entry.items)):
-                    if time.monotonic() - started > SEND_BUDGET_SECONDS or not deadline.left(1.0):
+                    if time.monotonic() - started > SEND_BUDGET_SECONDS or not self.room_to_send():
                         logs.get().warning("send budget used up, the retry sends the rest", extra={"key": self.key})
                         self.failed = True
                         self.release(taken[n:], index)
@@ -105,6 +114,10 @@ class Sending:
         if not taken and self.lookup is not None:
             self.record(None, 0, last=True)
         return True
+
+    @staticmethod
+    def room_to_send() -> bool:
+        return deadline.left(SEND_ROOM_SECONDS) >= SEND_ROOM_SECONDS
 
     def channel_of(self, entry: Taken) -> Channel | None:
         if not entry.via or entry.via == self.channel.name:
@@ -174,17 +187,32 @@ class Sending:
             return (Change(document(conv, record)) if changed else None), None
 
         faults.point("before-progress")
-        if self.gone:
-            # The person is gone: the wake index must drop them too, which a full step keeps in line.
-            self.store.transact(self.key, step, token=self.claim_id)
-        elif fields:
-            self.store.patch(self.key, self.claim_id, fields, step)
+        with deadline.extended(RECORD_GRACE_SECONDS):
+            self.write(step, fields)
         if entry is not None:
             entry.sent = sent
         self.lost = self.lost or not ours[0]
         if self.lost:
             logs.get().warning("replies taken over by another delivery", extra={"key": self.key})
         return ours[0]
+
+    def write(self, step, fields: dict[tuple[str, ...], Any]) -> None:
+        """One record, tried again a moment later when the store failed: a store that stays down
+        raises (the request answers 503, and the message in flight is the one sent again)."""
+        for attempt in range(RECORD_ATTEMPTS):
+            try:
+                if self.gone:
+                    # The person is gone: the wake index must drop them too, which a full step keeps in line.
+                    self.store.transact(self.key, step, token=self.claim_id)
+                elif fields:
+                    self.store.patch(self.key, self.claim_id, fields, step)
+                return
+            except StoreUnavailable as error:
+                pause = RECORD_PAUSE_SECONDS * (attempt + 1)
+                if attempt == RECORD_ATTEMPTS - 1 or deadline.left(pause + 1.0) < pause + 1.0:
+                    raise
+                logs.get().warning("recording a sent message failed, trying again", extra={"error": str(error)})
+                time.sleep(pause)
 
     def release(self, taken: list[Taken], sent: int | None, quietly: bool = False) -> None:
         """Hand back the entries not finished: the first at ``sent`` messages out (None: as recorded),

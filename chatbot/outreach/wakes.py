@@ -219,10 +219,13 @@ def broadcast(
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
     rate: float = ANNOUNCE_RATE,
+    lease: float = relay.LEASE_SECONDS,
 ) -> BroadcastReport:
     """Send one announcement to an audience, once per person: the event id is kept in each person's
     record with the state it caused, so an overlapping or repeated run skips who got it already and
-    sends only what a failed run left unsent. ``update_for(channel, user_id)`` makes the update."""
+    sends only what a failed run left unsent. ``update_for(channel, user_id)`` makes the update.
+    ``lease``: how long a claim on one person's announcement lasts (a run that died holding it: the
+    next run sends it once that has passed); it must outlive the longest send."""
     report, pacer = BroadcastReport(), Pacer(rate, clock, sleep)
     for row in store.scan(SCANNED, audience(to)):
         key = str(row.get("key") or "")
@@ -243,13 +246,13 @@ def broadcast(
             report.count(channel_name, reason)
             continue
         pacer.wait()
-        announce_one(store, channel, skills, update, rule, clock, report)
+        announce_one(store, channel, skills, update, rule, clock, report, lease)
     return report
 
 
-def announce_one(store, channel, skills, update: Update, rule, clock, report: BroadcastReport) -> None:
+def announce_one(store, channel, skills, update: Update, rule, clock, report: BroadcastReport, lease: float) -> None:
     try:
-        result = relay.deliver(update, channel, store, skills, clock=clock, screen=rule)
+        result = relay.deliver(update, channel, store, skills, clock=clock, screen=rule, lease=lease)
     except Exception as error:  # the store failed for this one: a rerun picks it up
         report.failed += 1
         logs.get().warning("announcement not delivered", extra={"key": update.key, "error": type(error).__name__})

@@ -13,6 +13,7 @@ from typing import cast
 import click
 
 from chatbot.core import channels as registry
+from chatbot.core import outbound
 from chatbot.core.outbound import SendFailed
 from chatbot.core.text import plain_text
 from chatbot.delivery import relay
@@ -300,8 +301,18 @@ def register_broadcast(app, services: Services) -> None:
             return Update(channel=channel_name, user_id=user_id, event_id=event_id, from_bot=True, payload=payload)
 
         click.echo(f"{name} to {to}{' (dry run: nothing is sent)' if dry_run else ''}")
+        # The channels here wait out a rate limit of up to a minute (``patient``): the claims outlive that.
+        lease = services.settings.claim_lease_seconds + outbound.PATIENT_SEND_SECONDS_MAX - outbound.SEND_SECONDS_MAX
         report = wakes.broadcast(
-            store, channel, skills, update_for, to, dry_run=dry_run, clock=services.clock, sleep=services.sleep
+            store,
+            channel,
+            skills,
+            update_for,
+            to,
+            dry_run=dry_run,
+            clock=services.clock,
+            sleep=services.sleep,
+            lease=lease,
         )
         sent = ", ".join(f"{n} on {c}" for c, n in sorted(report.sent.items())) or "nobody"
         click.echo(f"{'would get it' if dry_run else 'sent'}: {sum(report.sent.values())} ({sent})")

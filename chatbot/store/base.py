@@ -14,6 +14,7 @@ document matter to it, ``wake.at`` and ``active``, through ``wake_due``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -129,6 +130,22 @@ class Store(Protocol):
         judged by it, never by one instance's own clock."""
 
     def close(self) -> None: ...
+
+
+def service_clock(store: Store | None) -> Callable[[], float]:
+    """The time the service works by (when a reminder is due, when an announcement may go, how old a
+    message is): the store's, so that two instances whose own clocks disagree agree on it. Should the
+    store not be able to say (unreachable before it ever answered), this machine's clock."""
+    if store is None:
+        return time.time
+
+    def clock() -> float:
+        try:
+            return store.now()
+        except StoreUnavailable:
+            return time.time()
+
+    return clock
 
 
 class WakeIndex(Protocol):

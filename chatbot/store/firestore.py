@@ -18,7 +18,7 @@ from chatbot.core import deadline
 from chatbot.store import base
 from chatbot.store.base import DAY, QUEUES, RETENTION_DAYS, Step, StoreError, StoreUnavailable, Where, Writes, plan
 from chatbot.store.firestore_calls import CREDENTIALS_HINT, STORE_DEADLINE, Deadline, classify
-from chatbot.store.firestore_recent import Recent, Stale
+from chatbot.store.firestore_recent import Recent, Stale, Unchecked
 from chatbot.store.firestore_shapes import (
     api_paths,
     changes,
@@ -133,12 +133,16 @@ class FirestoreStore:
         2 s on the emulator). A conditional write never waits: of two racers one wins at once, and
         the other reads again. It also saves the BeginTransaction round trip. A conversation this
         process wrote last starts from what it wrote, without a read (``Recent``); a ``fresh`` one
-        from nothing, created only if it does not exist yet."""
+        from nothing, created only if it does not exist yet, once this process knows Firestore's time
+        (``now``): a cold process reads first, so that no claim it writes is stamped by its own clock."""
         cached = self._recent.get(key)
+        fresh = fresh and self._server_time is not None
         if cached is not None or fresh:
             update_time, stored = cached or (None, None)
             try:
                 result = self._apply(key, step, token, abandoned, update_time, stored, speculative=True)
+            except Unchecked:  # nothing to write: the answer is read from what is there
+                pass
             except Stale:  # someone wrote since (or the fresh one exists): read, at once
                 if cached is not None:
                     self._recent.outcome(False)
@@ -157,6 +161,11 @@ class FirestoreStore:
         before = from_document(stored)
         change, result = step(before)
         if change is None:
+            if speculative:
+                # What this process wrote last may not be what is there now (another instance wrote
+                # since): a step that writes nothing has no write to fail, so its answer is checked
+                # against a read ("already sent", "this reminder was moved" are not trusted from memory).
+                raise Unchecked
             return result
         if abandoned.is_set():
             raise StoreUnavailable("firestore: abandoned after the deadline")  # nothing written
@@ -201,7 +210,7 @@ class FirestoreStore:
         """One atomic batch: the conversation (conditional on the version read, ``update_time``), its wake
         index entry, filed records, and on an erase the person's filed records. With it, the
         conversation as stored after the batch (None once deleted)."""
-        client, ref, now = self.client(), self._ref(writes.key), time.time()
+        client, ref, now = self.client(), self._ref(writes.key), self.now()
         batch = client.batch()
         for filed_ref in erased:
             batch.delete(filed_ref)

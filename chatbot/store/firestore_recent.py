@@ -17,6 +17,10 @@ class Stale(Exception):
     """A write made from what this process wrote last was refused: someone wrote since."""
 
 
+class Unchecked(Stale):
+    """A step made from what this process wrote last wrote nothing: its answer wants a read."""
+
+
 class Recent:
     """What this process last wrote to each conversation it served lately, with that write's update
     time. The next message for one of them starts from it instead of a read; its write is

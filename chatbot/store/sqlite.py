@@ -86,6 +86,7 @@ DROP TABLE suggestions;
 REOPEN_AFTER = ("readonly", "read-only", "disk i/o error", "unable to open", "no such table", "not a database")
 WRITE_ATTEMPTS = 20  # a step runs again when another writer changed the document since it was read
 BOOT_ID = "/proc/sys/kernel/random/boot_id"
+CLOCK_RETRY = 5.0  # seconds before the clock's base is asked for again after the file could not give it
 
 
 def boot_id() -> str:
@@ -108,6 +109,7 @@ class SQLiteStore:
         self._all: list[tuple[sqlite3.Connection, threading.Thread]] = []  # each with the thread that owns it
         self._lock = threading.Lock()
         self._clock_base: float | None = None
+        self._clock_retry = 0.0  # (monotonic) not before then: the last attempt to read the base failed
 
     def now(self) -> float:
         """The store's time: wall time at this boot (the first process to ask keeps it in the file)
@@ -115,8 +117,9 @@ class SQLiteStore:
         move it. Without a boot id (not Linux), the wall clock."""
         if self._clock_base is None:
             boot = boot_id()
-            if not boot:
+            if not boot or time.monotonic() < self._clock_retry:
                 return time.time()
+            self._clock_retry = time.monotonic() + CLOCK_RETRY  # a busy or read-only file is not asked at once again
             with self._immediate() as conn:
                 conn.execute("DELETE FROM clock WHERE boot != ?", (boot,))
                 base = time.time() - time.monotonic()
@@ -217,23 +220,24 @@ class SQLiteStore:
             change, result = step(before)  # outside the lock: the engine may take its time
             if change is None:
                 return result
+            now = self.now()  # the store's clock stamps what is kept, as it judges claims
             with self._immediate() as conn:
                 row = conn.execute("SELECT doc FROM conversations WHERE key = ?", (key,)).fetchone()
                 if (row[0] if row else None) != seen:
                     continue  # written meanwhile: the step runs again on what is there now
-                self._write(conn, plan(key, before, change))
+                self._write(conn, plan(key, before, change), now)
             break
         else:
             raise StoreUnavailable("sqlite: the conversation kept changing meanwhile", contention=True)
-        if time.time() - self._swept > SWEEP_EVERY:
+        if self.now() - self._swept > SWEEP_EVERY:
             # No scheduler needed on a laptop: writes keep the file within retention. The message is
             # already committed, so a busy file only postpones the sweep.
             with contextlib.suppress(StoreUnavailable):
-                self.sweep(time.time())
+                self.sweep(self.now())
         return result
 
-    def _write(self, conn: sqlite3.Connection, writes: Writes) -> None:
-        key, now = writes.key, time.time()
+    def _write(self, conn: sqlite3.Connection, writes: Writes, now: float) -> None:
+        key = writes.key
         if writes.erase:
             conn.execute("DELETE FROM filed WHERE conversation = ?", (key,))  # receipts are never linked
         if writes.wake_changed and writes.wake_due is None:
