@@ -1,0 +1,78 @@
+"""Answers to the question on screen found inside a longer message, and a time or how often said when
+reminders were offered."""
+
+from __future__ import annotations
+
+from chatbot.engine import amounts, phrasing, understand
+from chatbot.engine.reading.clauses import Clauses
+from chatbot.engine.reading.kinds import (
+    ACTS,
+    CHANGES,
+    SHORT_ANSWER,
+    Reading,
+)
+from chatbot.engine.reading.patterns import ask, payload_reading
+from chatbot.engine.skills import Hit
+
+
+class Answers(Clauses):
+    """Answers to the question on screen found inside a longer message, and a time or how often said when"""
+
+    def answer_inside(self, alias: Hit, hit: Hit | None) -> Reading:
+        """The state's own words found inside a longer message: the answer to the question asked,
+        unless the message plainly asks for something else ("my english is not good, ¿puedes
+        hablar en español?"), its clause is a whole reading of its own ("never mind, I don't
+        want this"), or it asks about the answer rather than giving it ("what does intermediate
+        mean?": asked, with the answer as a button)."""
+        explained = self.explained(self.absolute(alias), alias.intent, own_only=True)
+        if explained is not None:
+            return explained
+        negations = self.meanings.get("negation", [])
+        itself = {understand.trim(n) for n in negations} & set(understand.words(alias.folded[alias.start : alias.end]))
+        if not itself and phrasing.negated(self.said, self.absolute(alias), negations):
+            return self.state_text()  # "not very good": not the answer it names ("no sé nada" is one)
+        answers = self.answers_said(alias)
+        if len(answers) > 1:  # "beginner or intermediate": which?
+            return ask(self.skills, answers)
+        longer = hit is not None and hit.intent not in CHANGES and hit.span > alias.span
+        if hit is not None and longer and (hit.intent not in ACTS or self.asks_in_clause(self.absolute(hit))):
+            return Reading(hit.intent, hit.args)
+        if phrasing.is_question(self.said):
+            return ask(self.skills, [alias.intent])
+        return payload_reading(self.skills, alias.intent)
+
+    def reminder_answer(self) -> Reading | None:
+        """Reminders offered, and the message says only a time or how often ("at seven pm",
+        "once a week is enough", "todos los días"): that time, or that often."""
+        intents = [(self.skills.match_payload(c.get("payload", "")) or ("",))[0] for c in self.choices]
+        said = understand.words(self.said.folded)
+        if "remind_on" not in intents or len(said) > SHORT_ANSWER or not self.only_when(said):
+            return None
+        refined = self.more(Reading("remind_on"))
+        return refined if refined.intent != "remind_on" else None
+
+    def new_pace(self) -> Reading | None:
+        """A skill under way, no question asked, and the message says hours a week and little else
+        ("10 hours a week", "6 hours for git"): asked whether that is the skill's new pace."""
+        if not self.conv.progress or self.state:
+            return None
+        said = understand.words(self.said.folded)
+        table = self.skills.words(self.locale, "durations")
+        if len(said) > SHORT_ANSWER or not amounts.read_amounts(self.text, table, self.locale):
+            return None
+        hours = amounts.hours_per_week(self.text, table, self.locale)
+        named = [k for k in self.skills.skills_named(self.said.folded) if k in self.conv.progress]
+        names = {w for name in self.skills.entities.get("skill", {}) for w in understand.words(name)}
+        if not hours or not self.only_when([w for w in said if w not in names]):
+            return None
+        args = {"hours": str(max(1, int(hours + 0.5))), **({"skill": named[0]} if named else {})}
+        return ask(self.skills, [self.payload_of("change_pace", args)])
+
+    def state_text(self, cues: bool = False) -> Reading:
+        """The state's free text; with no state, the fallback, or (``cues``) a question with the acts
+        the message's words give signs of as buttons ("this app is so confusing": Help?)."""
+        on_text = self.state.get("on_text")
+        if on_text:
+            return Reading(on_text, {"text": self.text})
+        offers = [self.payload_of(i, {}) for i in phrasing.cued(self.said.folded, self.meanings)] if cues else []
+        return ask(self.skills, offers) if any(offers) else self.fallback()

@@ -1,0 +1,240 @@
+"""The message being read and the question on screen: its words, openers and courtesies trimmed,
+what a button or a short answer typed whole is, and the small judgements the reader builds on."""
+
+from __future__ import annotations
+
+from chatbot.engine import also_said, amounts, phrasing, understand
+from chatbot.engine.conversation import Conversation
+from chatbot.engine.reading.kinds import (
+    MAX_OFFERS,
+    NO_ANSWER,
+    ON_A_STEP,
+    OPENING_WORDS,
+    OTHER_WORDS,
+    SHORT_CLAUSE,
+    SOCIAL,
+    SUGGESTS,
+    Reading,
+)
+from chatbot.engine.reading.patterns import ask, mention, payload_for, payload_reading, says
+from chatbot.engine.skills import Hit, Skills
+
+
+class Message:
+    """One message being read in one conversation: what it says, and the question on screen."""
+
+    def __init__(self, conv: Conversation, skills: Skills, locale: str, text: str) -> None:
+        self.conv, self.skills, self.locale = conv, skills, locale
+        self.meanings = skills.words(locale, "meanings")
+        own = skills.vocabulary(locale).get("meanings", {})
+        self.text = phrasing.respell(text, own, lambda word: word in skills.names or word in skills.known_words())
+        self.said = phrasing.read_said(self.text, self.meanings.get("but", []))
+        self.state_name = conv.state or ""
+        self.state = skills.states.get(self.state_name, {})
+        self.capture = bool(self.state.get("capture_text"))
+        self.core = self.opened(self.text)
+        self.bare = self.closed(self.core)
+        self.choices = conv.choices
+
+    def opened(self, text: str) -> str:
+        """``text`` past the words that open it and ask nothing ("ok so", "could you", "mmm")."""
+        openers = [*self.meanings.get("filler", []), *self.meanings.get("polite", [])]
+        folded = understand.fold(text)
+        lead = len(folded) - len(understand.strip_fillers(folded, openers))
+        return text[lead:] if 0 < lead < len(text) else text
+
+    def closed(self, text: str) -> str:
+        """``text`` without the courtesy it ends with ("another one please", "siguiente, gracias")."""
+        folded = understand.fold(text)
+        end = also_said.without_tails(folded, 0, len(folded), self.meanings.get("courtesy", []))
+        return text[:end] if 0 < end < len(text) else text
+
+    def pointed(self, text: str) -> str:
+        """``text`` without the words that point at a choice ("the 1st", "el número dos", "the
+        first option"): what is left names it."""
+        pointers = {understand.trim(p) for p in self.meanings.get("pointer", [])}
+        kept = [w for w in understand.trim(text).split() if w not in pointers]
+        return " ".join(kept) if kept else text
+
+    def whole(self, text: str) -> Reading | None:
+        """A button on screen (by its title or a short answer) or the state's own words, as the
+        whole of ``text``, or of it past its openers or its pointing words."""
+        core = self.opened(text)
+        if self.denies(text, core):
+            core = text  # "no muy bien" is not "muy bien"; "no, never mind" is "never mind"
+        bare = self.closed(core)
+        starts = understand.pick_choice(text, self.choices, self.meanings) if self.choices else ""
+        variants = list(dict.fromkeys([text, core, bare, self.pointed(bare)]))
+        if self.choices:
+            for n, said in enumerate(variants):
+                if n and starts:
+                    break  # "yes, the second one" starts with an answer: not a choice said whole
+                payload = understand.pick_choice(said, self.choices, self.meanings, whole_only=True)
+                if payload:
+                    return payload_reading(self.skills, payload)
+        for said in variants:
+            alias = self.skills.alias_hit(self.state_name, self.locale, said)
+            if alias and alias.whole:
+                return payload_reading(self.skills, alias.intent)
+        return None
+
+    def denies(self, text: str, core: str) -> bool:
+        """Whether the words that open ``text`` end with a negation said of what follows (no comma
+        between): then what follows is not said, it is denied."""
+        lead = text[: len(text) - len(core)]
+        said = understand.words(understand.fold(lead))
+        negations = {understand.trim(n) for n in self.meanings.get("negation", [])}
+        return bool(said) and said[-1] in negations and lead.rstrip()[-1:] not in ",.;:!?"
+
+    def no_answer(self) -> bool:
+        """A message that cannot be the text a question asks for: a short answer of another kind
+        said whole ("yes", "idk"), or a question of its own that opens like one ("what should I
+        suggest?")."""
+        said = understand.meanings(self.text, self.meanings)
+        whole = said and understand.trim(self.text) in {understand.trim(p) for p in self.meanings.get(said[0], [])}
+        if whole and said[0] in NO_ANSWER:
+            return True
+        opener = phrasing.opens_with(understand.fold(self.core), self.meanings.get("request", []))
+        return bool(opener) and phrasing.is_question(self.said)
+
+    def says_an_amount(self) -> bool:
+        return bool(amounts.read_amounts(self.text, self.skills.words(self.locale, "durations"), self.locale))
+
+    def asks_in_clause(self, start: int) -> bool:
+        """Whether the clause holding ``start`` is a question or opens with a request."""
+        a, b = self.said.clause_of(start)
+        opener = phrasing.opens_with(self.said.folded[a:b], self.meanings.get("request", []))
+        return bool(opener) or phrasing.is_question(self.said, (a, b))
+
+    def is_request(self) -> bool:
+        """A question, or a message that opens with what opens a request ("show me", "can we")."""
+        phrases = self.meanings.get("request", [])
+        opener = any(phrasing.opens_with(understand.fold(said), phrases) for said in (self.text, self.core))
+        return opener or phrasing.is_question(self.said)
+
+    def topic(self, hit: Hit) -> Reading | None:
+        """A topic the catalog has is that skill ("do you have anything on excel?"); one a slip of
+        the keyboard away from a skill's name is asked about ("learn gti"); a suggestion of no
+        subject yet is the wish to suggest ("suggest something")."""
+        if hit.intent in SUGGESTS:
+            suggested = understand.trim(also_said.subject(str(hit.args.get("text") or ""), self.meanings))
+            placeholders = {understand.trim(p) for p in self.meanings.get("placeholder", [])}
+            return Reading(SUGGESTS[hit.intent]) if suggested in placeholders else None
+        topic = str(hit.args.get("topic") or "")
+        if not topic:
+            return None
+        named = mention(self.skills, self.state_name, self.locale, topic, topic)
+        if named:
+            return named
+        words = understand.words(understand.fold(topic))
+        near = understand.near_miss(words[0], self.skills.names, shortest=3) if len(words) == 1 else ""
+        skill = self.skills.entities.get("skill", {}).get(near)
+        return ask(self.skills, [f"PICK:{skill}"]) if skill else None
+
+    def answers_said(self, alias: Hit) -> list[str]:
+        """The different answers the state's own words read in the message, apart from each other
+        (words inside another answer's, "beginner" in "not a beginner", are not one)."""
+        text = self.text if alias.folded == understand.fold(self.text).lstrip(understand.OPENERS) else self.core
+        found = self.skills.alias_hits(self.state_name, self.locale, text)
+        apart = [
+            h
+            for h in found
+            if not any(o is not h and o.start <= h.start and h.end <= o.end and o.span > h.span for o in found)
+        ]
+        return list(dict.fromkeys(h.intent for h in apart))
+
+    def clear(self, hit: Hit, start: int) -> bool:
+        """Whether an act is said clearly: as the whole message, in a short clause ("this link is
+        broken"), or as what a clause opens with ("I finished it", "ok, give me something
+        harder"); not as words found deep inside a longer one ("I need a cup of java before
+        anything else lol")."""
+        if hit.whole:
+            return True
+        a, b = self.said.clause_of(start)
+        clause = self.opened(self.text[a:b])
+        before = understand.words(self.said.folded[b - len(clause) : start])
+        return len(before) <= OPENING_WORDS or len(understand.words(understand.fold(clause))) <= SHORT_CLAUSE
+
+    def may(self, hit: Hit) -> bool:
+        """Whether ``hit`` can mean what it reads here: an act on a step needs a skill under way
+        ("I'm confused" with none is no step too hard)."""
+        return hit.intent not in ON_A_STEP or bool(self.conv.progress)
+
+    def skills_beside(self, hit: Hit, start: int) -> list[str]:
+        """The skills the message names outside the words ``hit`` read."""
+        folded = self.said.folded
+        rest = folded[:start] + " " + folded[start + hit.span :]
+        return self.skills.skills_named(rest)[: MAX_OFFERS - 1]
+
+    def same_choice(self, hit: Hit) -> str:
+        """The button on screen that is the act ``hit`` reads, with what the screen adds: the Keep
+        button's skill for "keep going", the next page for "any other options?"."""
+        folded = understand.fold(self.text)
+        for choice in self.choices:
+            found = self.skills.match_payload(choice.get("payload", ""))
+            if not found or found[0] != hit.intent:
+                continue
+            args = found[1]
+            if any(str(args.get(k, "")) != str(v) for k, v in hit.args.items()):
+                continue
+            extra = set(args) - set(hit.args)
+            said = any(says(folded, p) for m in choice.get("means", []) for p in self.meanings.get(m, []))
+            if extra and (extra <= {"skill"} or said):
+                return choice["payload"]
+        return ""
+
+    def opening_answer(self, text: str) -> tuple[str, int]:
+        """The choice on screen the message opens with a short answer for ("yes, drop it"), and
+        where that answer ends; ("", 0) when none."""
+        if not self.choices:
+            return "", 0
+        payload = understand.pick_choice(text, self.choices, self.meanings)
+        if not payload:
+            return "", 0
+        folded = understand.fold(text)
+        meant = dict.fromkeys(m for c in self.choices for m in c.get("means", []))
+        phrases = [p for m in meant for p in self.meanings.get(m, [])]
+        phrases += [c.get("title", "") for c in self.choices]
+        said = phrasing.opens_with(folded, phrases)
+        lead = len(folded) - len(folded.lstrip(understand.EDGES + "¿¡"))
+        return payload, lead + len(said)
+
+    def only_when(self, said: list[str]) -> bool:
+        """Whether the words say little but when: no negation, and at most a few words that are
+        not about time ("once a week is enough"; not "I'm busy this week")."""
+        if any(phrase in " ".join(said) for phrase in also_said.OTHER_DAY):
+            return True  # "un día sí y otro no": its "no" is no negation
+        negations = {understand.trim(n) for n in self.meanings.get("negation", [])}
+        timely = amounts.words_of(self.skills.words(self.locale, "durations"))
+        others = [w for w in said if w not in timely]
+        return not negations & set(said) and len(others) <= OTHER_WORDS
+
+    def signs(self) -> list[str]:
+        """The payloads of the acts the message's words give signs of, greetings aside."""
+        found = [i for i in phrasing.cued(self.said.folded, self.meanings) if i not in SOCIAL]
+        return [p for p in (self.payload_of(intent, {}) for intent in found) if p]
+
+    def fallback(self) -> Reading:
+        return Reading(self.skills.data["bot"]["fallback"], sure=False)
+
+    def more(self, reading: Reading) -> Reading:
+        said = (self.text, self.state_name, self.locale)
+        intent, args = also_said.fill(self.skills, reading.intent, reading.args, *said)
+        if intent == reading.intent:
+            reading.args = args
+            return reading
+        return Reading(intent, args)
+
+    def absolute(self, hit: Hit) -> int:
+        """Where ``hit`` starts in the whole (folded) message: it may have matched a suffix of it."""
+        if hit.offset is not None:
+            return hit.offset + hit.start
+        return max(0, len(self.said.folded) - len(hit.folded) + hit.start)
+
+    def payload_of(self, intent: str, args: dict) -> str:
+        """The button payload that runs ``intent`` with ``args``, the step on screen filling in
+        the skill and the step a button about it needs."""
+        shown = str(self.conv.slots.get("shown", ""))
+        skill, _, item = shown.partition(":")
+        screen = {"skill": skill or str(self.conv.slots.get("skill", "")), "item": item}
+        return payload_for(self.skills, intent, {**{k: v for k, v in screen.items() if v}, **args})
