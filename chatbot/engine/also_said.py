@@ -15,6 +15,7 @@ SUBJECT_EDGES = understand.EDGES + "🙂😊🙏👍😀😄❤️❤!?"
 OTHER_DAY = ("other day", "2 days", "two days", "dos dias", "2 dias", "dia por medio", "alternate", "dia si y otro no")
 DAY_WORDS = frozenset({"day", "days", "dia", "dias"})  # "in 3 days": a snooze's
 EVERY = frozenset({"every", "each", "cada"})  # "cada dos días": how often, not when
+HABIT_ARTICLES = frozenset({"los", "todos"})  # "los lunes", "todos los martes": every week's
 LEVEL_WORDS = frozenset({"level", "nivel"})  # "nivel básico": a level named outright
 LEVEL_NAME = 7  # letters of a level's name said outright with a skill ("beginner"), not "pro" or "medium"
 
@@ -66,7 +67,19 @@ def _cadence(text: str, table: dict, locale: str = "") -> str:
     for (i, kind, value), nxt in zip(marks, marks[1:], strict=False):
         if kind == "number" and nxt[1] == "week" and nxt[0] - i <= 3 and toks[i] not in amounts.ARTICLES:
             return str(max(1, min(7, int(7 / max(float(value), 1) + 0.5))))  # "twice a week": every 4 days
+    # Days of the week said as a habit ("every monday", "on fridays", "los lunes", "mondays and
+    # thursdays"): once a week each; "on monday" or "el lunes" alone is one day, not how often.
+    weekdays = {value for i, kind, value in marks if kind == "weekday_name" and _a_habit(toks, i)}
+    if weekdays:
+        return str(max(1, int(7 / len(weekdays) + 0.5)))
     return "1" if "day" in kinds else "7" if "week" in kinds else ""
+
+
+def _a_habit(toks: list[str], i: int) -> bool:
+    """Whether the day of the week at ``i`` is said as every week's: after every, each, cada or a
+    plural article (los, todos los), or in the plural itself (mondays)."""
+    before = toks[i - 1] if i else ""
+    return before in EVERY or before in HABIT_ARTICLES or toks[i].endswith("days")
 
 
 def _in_days(text: str, table: dict, locale: str) -> str:

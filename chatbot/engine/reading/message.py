@@ -106,6 +106,11 @@ class Message:
         opener = phrasing.opens_with(self.said.folded[a:b], self.meanings.get("request", []))
         return bool(opener) or phrasing.is_question(self.said, (a, b))
 
+    def names_a_person(self) -> bool:
+        """Whether the message names a person to talk to ("a human", "alguien", "una persona")."""
+        folded = understand.fold(self.text)
+        return any(says(folded, word) for word in self.meanings.get("cue_human", []))
+
     def is_request(self) -> bool:
         """A question, or a message that opens with what opens a request ("show me", "can we")."""
         phrases = self.meanings.get("request", [])

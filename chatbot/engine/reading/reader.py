@@ -9,6 +9,7 @@ from chatbot.engine.reading.kinds import (
     ACKNOWLEDGE,
     ACTS,
     CHANGES,
+    ESCAPES,
     SOCIAL,
     Reading,
 )
@@ -48,6 +49,8 @@ class Reader(Acts, Answers):
             request = other and self.is_request() and "topic" not in other.args
             asks = other and ((other.whole and not other.args) or request or list(other.args) == ["text"])
             acts = other and other.intent in ACTS and not request  # "later": not a snooze of nothing
+            if other and other.intent in ESCAPES and self.names_a_person():
+                return Reading(other.intent, other.args)
             if other and asks and not acts and (other.intent not in CHANGES or self.clear(other, self.absolute(other))):
                 return Reading(other.intent, other.args)
             if self.no_answer():
