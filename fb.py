@@ -59,7 +59,9 @@ def verify_signature(raw: bytes, header: str | None, app_secret: str) -> bool:
     if not header or not app_secret or not header.startswith("sha256="):
         return False
     expected = hmac.new(app_secret.encode(), raw, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header[len("sha256=") :].strip().lower())
+    # As bytes: compare_digest refuses str with characters beyond ASCII (a TypeError, a 500).
+    given = header[len("sha256=") :].strip().lower().encode("utf-8", "replace")
+    return hmac.compare_digest(expected.encode(), given)
 
 
 def handshake(args, verify_token: str) -> str | None:
@@ -344,7 +346,7 @@ class Messenger:
         try:
             me = graph_get(self, "me", "id,name")
         except (SendFailed, SecretError) as error:
-            return [page_token_check(str(error))]
+            return [page_token_check(str(error), unsure=isinstance(error, SendFailed) and error.transient)]
         checks = [Check(True, "messenger page token", f"the page is {me.get('name', me.get('id', '?'))}")]
         wanted = {"messages", "messaging_postbacks"}
         if self.settings.handoff_messenger.strip().lower() == "inbox":
@@ -395,9 +397,12 @@ def refusal(status: int, error: dict) -> str:
     return f"{said}: {str(error.get('message', ''))[:200]}"
 
 
-def page_token_check(reason: str) -> Check:
+def page_token_check(reason: str, unsure: bool = False) -> Check:
     """The page token check, failed: what doctor prints, the dashboard shows and the owner is told,
-    whether the check or a send found it."""
+    whether the check or a send found it. ``unsure``: Meta did not answer (a 5xx, a transient error,
+    the network), which says nothing about the token."""
+    if unsure:
+        return Check(False, "messenger page token", f"{reason} — Meta did not answer: try again later", unsure=True)
     fix = (
         "generate a page access token for the page (Meta dashboard → Messenger → Access tokens) "
         "and put it in FB_PAGE_ACCESS_TOKEN"
@@ -511,6 +516,11 @@ MAX_DELETION_BYTES = 8 * 1024  # a data deletion request is one signed_request o
 GRAPH_TIMEOUT = (3.05, 8.0)
 
 
+def canonical(raw: bytes) -> str:
+    """base64url without padding: the one way Meta writes a signed request's parts."""
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
 def _b64(part: str) -> bytes:
     return base64.b64decode(part + "=" * (-len(part) % 4), altchars=b"-_", validate=True)
 
@@ -541,6 +551,10 @@ def parse_signed_request(value: str, app_secret: str, now: float | None = None) 
     expected = hmac.new(app_secret.encode(), payload_part.encode(), hashlib.sha256).digest()
     if not app_secret or not hmac.compare_digest(expected, signature):
         raise Refused(403, "signature does not match")
+    if not hmac.compare_digest(signature_part.encode(), canonical(signature).encode()):
+        # The same signature written another way (padding, the +/ alphabet, spare bits in its last
+        # character) would be a new request to the replay check: Meta writes it one way only.
+        raise Refused(400, "the signature is not in base64url without padding")
     try:
         payload = json.loads(payload_bytes)
     except (ValueError, UnicodeDecodeError, RecursionError):

@@ -347,6 +347,8 @@ class Telegram:
             me = self.call("getMe", {}).get("result") or {}
             member = self.call("getChatMember", {"chat_id": chat, "user_id": me.get("id")}).get("result") or {}
         except (SendFailed, SecretError) as error:
+            if isinstance(error, SendFailed) and error.transient:
+                return [Check(False, name, f"Telegram did not answer ({error}): try again later", unsure=True)]
             detail = f"Telegram cannot show the bot the chat {chat} ({error}): add the bot to it; {how}"
             return [Check(False, name, detail)]
         title = found.get("title") or chat
@@ -485,9 +487,10 @@ def token_check(error: Exception) -> Check:
     """The token check, failed: what doctor prints, the dashboard shows and the owner is told,
     whether the check or a send found it."""
     fix = "copy the token again from @BotFather into TELEGRAM_BOT_TOKEN"
-    if getattr(error, "status", 0) not in (401, 404):
+    refused = getattr(error, "status", 0) in (401, 404) or isinstance(error, SecretError)
+    if not refused:
         fix = "Telegram did not answer: check the network, then run this again"
-    return Check(False, "telegram token", f"{error} — fix: {fix}")
+    return Check(False, "telegram token", f"{error} — fix: {fix}", unsure=not refused)
 
 
 def make(settings, *, session=None, sleep=time.sleep) -> Telegram:

@@ -165,6 +165,28 @@ def test_a_wrong_bearer_token_counts_as_a_guess(guarded):
     assert client.get("/admin", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 429
 
 
+def test_a_forged_sign_in_cookie_counts_as_a_guess(guarded):
+    """A cookie made with a guessed token (its time not past, its signature to check) is a guess like a
+    typed one: after the free tries the address is held, the right cookie included."""
+    from chatbot.owner import dashboard
+
+    application, clock = guarded
+    client = application.test_client()
+
+    def with_cookie(token: str) -> int:
+        client.set_cookie("mentor_admin", dashboard.session_value(token, clock() + 3600), path="/admin")
+        return client.get("/admin").status_code
+
+    statuses = [with_cookie(f"guess-{n}") for n in range(40)]
+    assert statuses[:5] == [401] * 5 and set(statuses[7:]) == {429}
+    assert with_cookie(TOKEN) == 429  # held: not even the right one is checked
+    clock.now += 3600
+    assert with_cookie(TOKEN) == 200
+    # A time of thousands of digits is no cookie at all, not a 500.
+    client.set_cookie("mentor_admin", "9" * 5000 + ".x", path="/admin")
+    assert client.get("/admin").status_code == 401 and client.get("/admin/stats.json").status_code == 401
+
+
 def test_the_sign_in_cookie_expires_and_dies_with_the_token(make_settings, store):
     clock = Clock()
     application = app_module.create_app(make_settings(admin_token=TOKEN), store=store, clock=clock)

@@ -86,7 +86,11 @@ def make_inbox(make_settings, telegram, graph, clock, store):
     """An app whose handoff inbox is the fake Telegram's forum (SQLite), with more settings if given."""
 
     def build(**settings) -> Inbox:
-        settings = {"handoff_telegram_chat_id": telegram.forum.chat_id, "tasks_token": "tasks-token-123"} | settings
+        settings = {
+            "handoff_telegram_chat_id": telegram.forum.chat_id,
+            "tasks_token": "tasks-token-123",
+            "log_level": "INFO",  # every log line made, as in production
+        } | settings
         graph.clock = clock
         made = app_module.create_app(make_settings(**settings), store=store, clock=clock)
         return Inbox(made, telegram, graph, clock, store)
@@ -103,7 +107,7 @@ def inbox(make_inbox):
 def both(make_settings, store_url, each_store, telegram, graph, clock):
     """The same, on each store (SQLite, the Firestore emulator)."""
     graph.clock = clock
-    settings = make_settings(store_url=store_url, handoff_telegram_chat_id=telegram.forum.chat_id)
+    settings = make_settings(store_url=store_url, handoff_telegram_chat_id=telegram.forum.chat_id, log_level="INFO")
     return Inbox(app_module.create_app(settings, store=each_store, clock=clock), telegram, graph, clock, each_store)
 
 

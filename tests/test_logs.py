@@ -125,3 +125,14 @@ def test_debug_is_off_whatever_the_environment(make_settings, monkeypatch):
     assert application.debug is False
     response = application.test_client().post("/webhook/telegram", data=b"x" * 10)
     assert b"Traceback" not in response.data
+
+
+def test_an_extra_field_named_like_a_records_own_is_logged_not_raised():
+    """``thread``, ``name`` or ``message`` in ``extra`` would make logging itself raise (a KeyError,
+    which once turned every message in the owner's group into a 503): they are kept with a "_"."""
+    stream = io.StringIO()
+    logs.setup("INFO", stream=stream)
+    logs.get().info("routed", extra={"thread": 42, "name": "Ana", "message": "hi", "channel": "telegram"})
+    entry = json.loads(stream.getvalue().splitlines()[-1])
+    assert entry["message"] == "routed" and entry["thread_"] == 42 and entry["name_"] == "Ana"
+    assert entry["message_"] == "hi" and entry["channel"] == "telegram"

@@ -264,6 +264,33 @@ def test_a_replayed_deletion_request_deletes_nothing_new(store_app, graph, each_
     assert len(each_store.filed(RECEIPTS)) == 1
 
 
+def respelled(request: str) -> list[str]:
+    """The same signature written other ways base64 decoders accept: padded, in the +/ alphabet,
+    with other spare bits in its last character."""
+    import base64
+
+    signature, payload = request.split(".")
+    raw = base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4))
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    last = alphabet.index(signature[-1])
+    spare = alphabet[last ^ 1] if len(raw) % 3 else signature[-1]  # 32 bytes: 2 spare bits in the last
+    ways = [signature + "=", base64.b64encode(raw).decode().rstrip("="), signature[:-1] + spare]
+    return [f"{way}.{payload}" for way in ways if way != signature]
+
+
+def test_a_replay_with_the_signature_respelled_deletes_nothing_new(store_app, graph, each_store):
+    messenger_learner(store_app, graph, "7100010")
+    graph.page_ids_of["4455667710"] = ["7100010"]
+    client = store_app.test_client()
+    recorded = meta_request("4455667710")
+    assert post_deletion(client, recorded).status_code == 200
+    messenger_learner(store_app, graph, "7100010")  # the person comes back
+    for variant in respelled(recorded):
+        assert post_deletion(client, variant).status_code == 400
+    assert relay.load_conversation(each_store, "messenger:7100010").slots["skill"] == "sql"
+    assert len(each_store.filed(RECEIPTS)) == 1
+
+
 def test_deletion_routes_refuse_wrong_methods_and_codes(app):
     client = app.test_client()
     assert client.get("/webhook/messenger/data-deletion").status_code == 405

@@ -93,3 +93,14 @@ def test_every_answer_says_what_it_may_load_where_it_may_be_framed_and_to_keep_h
 def test_the_chat_page_may_run_only_its_own_script(client):
     policy = client.get("/").headers["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "connect-src 'self'" in policy
+
+
+@pytest.mark.parametrize("header", ["sha256=\u00e9", "sha256=" + "\u00e9" * 64, "sha256=\u2603abc"])
+def test_a_signature_beyond_ascii_is_refused_not_a_crash(client, graph, header):
+    raw = json.dumps(fb_body(fb_text("psid-sec-ascii", "hi"))).encode()
+    response = client.post(
+        "/webhook/messenger",
+        data=raw,
+        headers={"X-Hub-Signature-256": header.encode("utf-8").decode("latin-1"), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 403 and graph.messages("psid-sec-ascii") == []

@@ -375,6 +375,39 @@ def test_a_sent_message_is_recorded_past_the_deadline_while_the_file_is_busy_a_m
     store.close()
 
 
+def test_the_sqlite_clock_is_the_files_even_while_another_process_holds_the_write_lock(tmp_path):
+    """A process that starts while another holds the file's write lock reads the clock's base (a read
+    needs no lock); where there is none yet, it says it cannot tell (503), never its own wall clock."""
+    from chatbot.store.base import StoreUnavailable
+    from chatbot.store.sqlite import boot_id
+
+    if not boot_id():
+        pytest.skip("no boot id to key the clock on (not Linux)")
+    path = str(tmp_path / "clock.db")
+    first = SQLiteStore(path)
+    first.load("x")  # the file and its tables
+    skewed = time.time() - time.monotonic() - 90_000.0  # as the first process of this boot had it
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO clock (boot, base) VALUES (?, ?)", (boot_id(), skewed))
+    other = sqlite3.connect(path, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    late = SQLiteStore(path)
+    assert abs(late.now() - (skewed + time.monotonic())) < 1.0  # the file's clock, a day behind this one's
+    other.rollback()
+    fresh_path = str(tmp_path / "fresh.db")
+    SQLiteStore(fresh_path).load("x")
+    other = sqlite3.connect(fresh_path, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    cold = SQLiteStore(fresh_path)
+    for _ in range(2):  # at once, and again within the pause before it asks the file again
+        with deadline.within(0.3), pytest.raises(StoreUnavailable):
+            cold.now()
+    other.rollback()
+    for made in (first, late, cold):
+        made.close()
+    other.close()
+
+
 def test_an_expired_claim_can_be_taken_over():
     record = DeliveryRecord()
     record.enqueue("e", [{"n": 1}], 0.0)

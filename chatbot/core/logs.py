@@ -112,5 +112,17 @@ def setup(level: str = "INFO", secrets: Callable[[], Iterable[str]] = tuple, str
     return logger
 
 
-def get() -> logging.Logger:
-    return logging.getLogger(LOGGER_NAME)
+class _Logger(logging.LoggerAdapter):
+    """The app's logger, whose ``extra`` may name anything: a key that a log record already has
+    ("thread", "name", "message") would make the logging call itself raise, so it is kept as
+    "thread_" instead."""
+
+    def process(self, msg, kwargs):
+        extra = kwargs.get("extra")
+        if extra and not _STANDARD_ATTRS.isdisjoint(extra):
+            kwargs["extra"] = {(f"{key}_" if key in _STANDARD_ATTRS else key): value for key, value in extra.items()}
+        return msg, kwargs
+
+
+def get() -> logging.LoggerAdapter:
+    return _Logger(logging.getLogger(LOGGER_NAME), None)

@@ -122,7 +122,7 @@ class Handoff:
             routed = self.to_learner(update, store)
             if routed is None:
                 logs.get().info(
-                    "owner's chat: not a learner's topic, nothing passed on", extra={"thread": update.thread}
+                    "owner's chat: not a learner's topic, nothing passed on", extra={"topic": update.thread}
                 )
             else:
                 out.append(routed)

@@ -65,6 +65,8 @@ def record(
     opened, closed, changed = [], [], False
     for channel, checks in found:
         for check in checks:
+            if check.unsure:
+                continue  # the platform did not answer: nothing is known either way
             was, detail = problems.get(check.name), scrub(check.detail)[:DETAIL_LIMIT]
             if was is None:
                 if not check.ok:
@@ -98,24 +100,38 @@ def notice(name: str, channel: str, ok: bool, detail: str, at: float, since: flo
     return {"name": name, "channel": channel, "ok": ok, "detail": detail, "at": at, "since": since}
 
 
-def run(store: Store, channels: Iterable[Channel], now: float, tell: Tell | None, secrets=(), where="") -> dict:
-    """The scheduled job's part: ask the platforms if it is time, record what changed, tell the owner."""
+def run(
+    store: Store,
+    channels: Iterable[Channel],
+    now: float,
+    tell: Tell | None,
+    secrets=(),
+    where="",
+    more: Callable[[], Found] | None = None,
+) -> dict:
+    """The scheduled job's part: ask the platforms if it is time, record what changed, tell the owner.
+    ``more``: checks beyond each channel's own (the handoff inbox), by channel."""
     report: dict = {"checked": False, "opened": [], "closed": [], "told": 0}
     listed = list(channels)
     if claim(store, now):
         found: Found = []
-        for channel in listed:
+        asks: list[Callable[[], Found]] = [partial(diagnosed, channel) for channel in listed]
+        for ask in asks + ([more] if more else []):
             try:
-                found.append((channel.name, channel.diagnose()))
+                found += ask()
             except Exception as error:  # the platform could not be asked: its problems stay as they were
                 reason = scrub(f"{type(error).__name__}: {error}")[:300]
-                logs.get().warning("platform check failed", extra={"channel": channel.name, "error": reason})
+                logs.get().warning("platform check failed", extra={"error": reason})
         step = partial(record, found, [channel.name for channel in listed], now, tell is not None)
         opened, closed = store.transact(KEY, step)
         report.update(checked=True, opened=opened, closed=closed)
     if tell is not None:
         report["told"] = tell_pending(store, tell, now, secrets, where)
     return report
+
+
+def diagnosed(channel: Channel) -> Found:
+    return [(channel.name, channel.diagnose())]
 
 
 def notice_sent(store: Store, found: Found, now: float, notify: bool) -> list[str]:

@@ -52,7 +52,11 @@ def blueprint(services: Services) -> Blueprint:
 
     def refused() -> tuple | None:
         token = services.settings.secret("admin_token")
-        guess = bool(token) and request.headers.get("Authorization", "").startswith("Bearer ")  # a bearer to check
+        # A bearer, or a sign-in cookie whose signature is to be checked: either is a guess at the token
+        # until it proves right, held and counted like one typed in the form.
+        bearer = request.headers.get("Authorization", "").startswith("Bearer ")
+        cookie = dashboard.session_checked(request.cookies.get(dashboard.COOKIE, ""), services.clock())
+        guess = bool(token) and (bearer or cookie)
         problem = held() if guess else None
         if problem:
             return problem

@@ -10,10 +10,11 @@ owner/alerts.py, owner/status.py.
 from __future__ import annotations
 
 from functools import partial
+from typing import cast
 
 from chatbot.core import channels as registry
 from chatbot.core import logs
-from chatbot.delivery.channel import Channel
+from chatbot.delivery.channel import Channel, Forums
 from chatbot.owner import alerts, status, traffic
 from chatbot.service.parts import Services
 
@@ -62,9 +63,19 @@ def scheduled(services: Services) -> dict:
         alerts.owner_chat(chat, settings.handoff_telegram_chat_id) if chat else None,
         settings.known_secret_values(),
         where,
+        more=inbox_checks(chat, settings.handoff_telegram_chat_id),
     )
     logs.get().info("platforms checked" if report["checked"] else "platforms not due", extra=report)
     return report
+
+
+def inbox_checks(chat: Channel | None, chat_id: str):
+    """The handoff inbox's checks, as `flask doctor` makes them (the bot still in the group, an admin
+    that manages topics): a learner's messages go nowhere while they fail."""
+    if chat is None or not chat_id:
+        return None
+    forums = cast(Forums, chat)
+    return lambda: [(chat.name, forums.inbox_checks(chat_id))]
 
 
 def now(services: Services) -> dict:

@@ -109,23 +109,37 @@ class SQLiteStore:
         self._all: list[tuple[sqlite3.Connection, threading.Thread]] = []  # each with the thread that owns it
         self._lock = threading.Lock()
         self._clock_base: float | None = None
-        self._clock_retry = 0.0  # (monotonic) not before then: the last attempt to read the base failed
+        self._clock_retry = 0.0  # (monotonic) not before then: the last attempt to write the base failed
+        self._clock_lock = threading.Lock()
 
     def now(self) -> float:
         """The store's time: wall time at this boot (the first process to ask keeps it in the file)
         plus the monotonic clock, so every process here agrees and a wall clock that jumps does not
-        move it. Without a boot id (not Linux), the wall clock."""
+        move it. Without a boot id (not Linux), the wall clock. A file that cannot say raises
+        StoreUnavailable (the request answers 503): never this process's own clock in its place."""
         if self._clock_base is None:
             boot = boot_id()
-            if not boot or time.monotonic() < self._clock_retry:
+            if not boot:
                 return time.time()
-            self._clock_retry = time.monotonic() + CLOCK_RETRY  # a busy or read-only file is not asked at once again
+            with self._clock_lock:  # one thread asks the file; the others wait for its answer
+                if self._clock_base is None:
+                    found = self._read("SELECT base FROM clock WHERE boot = ?", [boot])  # a read: no write lock
+                    self._clock_base = float(found[0][0]) if found else self._first_base(boot)
+        return self._clock_base + time.monotonic()
+
+    def _first_base(self, boot: str) -> float:
+        """The first process of this boot writes the base (or finds another's, written meanwhile)."""
+        if time.monotonic() < self._clock_retry:
+            raise StoreUnavailable("sqlite: the clock's base could not be written a moment ago")
+        try:
             with self._immediate() as conn:
                 conn.execute("DELETE FROM clock WHERE boot != ?", (boot,))
                 base = time.time() - time.monotonic()
                 conn.execute("INSERT OR IGNORE INTO clock (boot, base) VALUES (?, ?)", (boot, base))
-                self._clock_base = float(conn.execute("SELECT base FROM clock WHERE boot = ?", (boot,)).fetchone()[0])
-        return self._clock_base + time.monotonic()
+                return float(conn.execute("SELECT base FROM clock WHERE boot = ?", (boot,)).fetchone()[0])
+        except StoreUnavailable:
+            self._clock_retry = time.monotonic() + CLOCK_RETRY  # a busy or read-only file: not asked at once again
+            raise
 
     def _forget_connection(self, error: Exception) -> None:
         """Close this thread's connection after an error a fresh one may not have."""
