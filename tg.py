@@ -334,6 +334,10 @@ class Telegram:
             call["params"]["message_thread_id"] = int(topic)
         return calls
 
+    def text_of(self, item: dict) -> str:
+        params = _dict(item.get("params"))
+        return html.unescape(str(params.get("text") or params.get("caption") or ""))
+
     def closing_topic(self, chat: str, topic: str) -> dict:
         return {"method": "closeForumTopic", "params": {"chat_id": chat, "message_thread_id": int(topic)}}
 

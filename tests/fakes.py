@@ -418,6 +418,7 @@ class Forum:
     def __init__(self, chat_id: str = "-1001234567890") -> None:
         self.chat_id = chat_id
         self.title = "Mentor inbox"
+        self.kicked = False
         self.is_forum = True
         self.member = {"status": "administrator", "can_manage_topics": True}  # the bot, in the group
         self.topics: dict[int, dict] = {}  # message_thread_id -> {"name", "closed"}
@@ -435,6 +436,8 @@ class Forum:
     def answer(self, method: str, params: dict) -> tuple[int, dict] | None:
         if str(params.get("chat_id")) != self.chat_id:
             return self.bad("Bad Request: chat not found") if method != "sendMessage" else None
+        if self.kicked:  # an admin removed the bot from the group
+            return self.bad("Forbidden: bot was kicked from the supergroup chat", status=403)
         thread = params.get("message_thread_id")
         if method == "getChat":
             chat = {"id": int(self.chat_id), "type": "supergroup", "title": self.title}

@@ -24,6 +24,7 @@ from payloads import (
 import app as app_module
 from chatbot.delivery import relay
 from chatbot.outreach import wakes
+from chatbot.owner import alerts
 from chatbot.store.base import Change
 
 START = 1_795_000_000.0  # a Wednesday, 11:06 UTC
@@ -325,6 +326,38 @@ def test_a_learner_who_blocked_the_bot_is_reported_in_the_topic_once(inbox):
     assert inbox.owner(thread, "Hello?") == 200  # known now: not even tried, and said again for this one
     assert sum("has blocked the bot" in text for text in inbox.in_topic(thread)) == 2
     assert [c for c in inbox.telegram.calls_for(str(user)) if (c.body or {}).get("text") == "Hello?"] == []
+
+
+def test_a_topic_the_owner_deleted_by_hand_is_made_again_with_what_the_learner_wrote(inbox):
+    user = 8109
+    inbox.learner(user, "/human")
+    first = inbox.topic()
+    del inbox.telegram.forum.topics[first]  # the owner deletes the topic in Telegram
+    assert inbox.learner(user, "are you there?") == 200  # refused by Telegram: kept for a new topic
+    assert inbox.handoff(f"telegram:{user}")["waiting"] == ["are you there?"]
+    assert relay.load_conversation(inbox.store, f"telegram:{user}").active  # not taken for the learner gone
+    assert inbox.learner(user, "hello?") == 200  # the next message makes the topic again
+    again = inbox.topic()
+    assert again != first and inbox.in_topic(again)[-2:] == ["are you there?", "hello?"]
+
+
+def test_a_bot_removed_from_the_owners_group_loses_no_learner_message_and_the_owner_is_told(inbox):
+    user = 8110
+    inbox.learner(user, "/human")
+    thread = inbox.topic()
+    inbox.telegram.forum.kicked = True
+    assert inbox.learner(user, "my exercise fails") == 200
+    assert relay.load_conversation(inbox.store, f"telegram:{user}").active  # the learner is not gone
+    hello = tg_message(user, "hello?", update_id=881100)
+    assert post_tg(inbox.client, hello).status_code == 503  # no topic can be made: Telegram asks again later
+    report = inbox.client.post("/tasks/reminders", json={}, headers={"Authorization": "Bearer tasks-token-123"})
+    assert report.status_code == 200
+    problems = {p["name"]: p for p in alerts.state(inbox.store)["open"]}  # on the dashboard; told when it can be
+    assert "kicked" in problems["handoff inbox"]["detail"]
+    inbox.telegram.forum.kicked = False  # the owner adds the bot back
+    assert post_tg(inbox.client, hello).status_code == 200  # Telegram's redelivery
+    assert inbox.topics() == [thread]  # the topic is still there: used again
+    assert inbox.in_topic(thread)[-2:] == ["my exercise fails", "hello?"]
 
 
 # ---------------------------------------------------------------- reminders wait

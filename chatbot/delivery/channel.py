@@ -75,6 +75,9 @@ class Forums(Protocol):
     def render_in_topic(self, chat: str, topic: str, text: str) -> list[dict]:
         """The messages that post ``text`` (plain text) in the topic, within the platform's limits."""
 
+    def text_of(self, item: dict) -> str:
+        """The plain text a message from ``render_in_topic`` posts ("" for what posts none)."""
+
     def closing_topic(self, chat: str, topic: str) -> dict:
         """The message (an outbox item, sent like any other) that closes the topic."""
 

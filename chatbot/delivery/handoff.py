@@ -34,7 +34,7 @@ from chatbot.delivery import tally
 from chatbot.delivery.briefing import FORGOTTEN_NOTE, cannot_reach, intro, learner_name, remember, topic_name, words_of
 from chatbot.delivery.channel import Channel, Forums, HandsOver
 from chatbot.delivery.hours import OfficeHours
-from chatbot.delivery.record import TRANSCRIPT_LENGTH, DeliveryRecord, Taken, document, read
+from chatbot.delivery.record import KEEP_WAITING, TRANSCRIPT_LENGTH, DeliveryRecord, Taken, document, read
 from chatbot.delivery.sending import Sending
 from chatbot.engine import chat
 from chatbot.engine.context import People, Turn
@@ -54,7 +54,6 @@ DONE = "HANDOFF_DONE"  # the payload that ends a handoff
 INBOX_TOOK, INBOX_RETURNED = "INBOX_TOOK", "INBOX_RETURNED"
 ENDED = "HANDOFF_ENDED"  # what the engine is told when a person ends it: skills.json says goodbye
 TOPIC, INBOX = "topic", "inbox"
-KEEP_WAITING = 20  # what a learner writes before their topic exists, kept for it
 
 
 def is_open(record: DeliveryRecord) -> bool:

@@ -30,6 +30,7 @@ from chatbot.store.base import FORGOTTEN, Change, Store
 RECENT_EVENTS = 100  # event ids kept for deduplication; platforms redeliver within minutes
 RECENT_PAYLOAD_KEYS = 200  # short callback keys kept for Telegram (64-byte callback_data)
 TRANSCRIPT_LENGTH = 50  # what a channel that shows history (the web page, after a reload) gets back
+KEEP_WAITING = 20  # what a learner writes while their topic cannot take it, kept for it (handoff.py)
 OUTBOX_MAX_AGE = 24 * 3600  # by the store's clock: unsent after a day is stale (Messenger's window is closed)
 WAKE_EVENT = "wake:"
 ANNOUNCE_EVENT = "announce:"  # event ids of broadcasts: announce:<name>, kept in ``announced`` for good
@@ -121,6 +122,15 @@ class DeliveryRecord:
             if entry.get("event") == event_id:
                 return False
         return False
+
+    def keep_for_topic(self, texts: list[str]) -> None:
+        """What the owner's inbox refused for this conversation's topic (the topic deleted, the bot no
+        longer in the group): kept for a topic made anew, which the handoff no longer takes as open,
+        so the next delivery or the scheduled job makes one and posts them first (handoff.py)."""
+        if not self.handoff.get("open"):
+            return
+        self.handoff["topic_open"] = False
+        self.handoff["waiting"] = [*self.handoff.get("waiting", []), *texts][-KEEP_WAITING:]
 
     def note(self, said_by_person: str, replies: list[Reply]) -> None:
         """Add one exchange to the transcript, keeping the last TRANSCRIPT_LENGTH entries."""

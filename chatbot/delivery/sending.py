@@ -13,12 +13,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from chatbot.core import deadline, faults, logs
 from chatbot.core.outbound import SendFailed
 from chatbot.delivery import tally
-from chatbot.delivery.channel import Channel
+from chatbot.delivery.channel import Channel, Forums
 from chatbot.delivery.record import Taken, document, read
 from chatbot.store.base import DELETE, FORGOTTEN, Change, Store, StoreUnavailable
 
@@ -82,6 +82,7 @@ class Sending:
         self.gone = False  # the platform says the person is gone (blocked the bot)
         self.lost = False  # another delivery took the entries over (our lease ran out): it sends the rest
         self.failed = False  # a send failed for now (or the time ran out): the platform's retry sends the rest
+        self.refused_inbox: list[str] = []  # what the owner's inbox refused, to keep for a new topic
 
     def run(self, taken: list[Taken]) -> bool:
         """Send every claimed entry from where it stopped; True when all went out."""
@@ -96,7 +97,7 @@ class Sending:
                         self.failed = True
                         self.release(taken[n:], index)
                         return False
-                    if not self.send(entry.items[index], self.channel_of(entry)):
+                    if not self.send(entry.items[index], self.channel_of(entry), to_person=not entry.via):
                         self.failed = True
                         self.release(taken[n:], index)
                         return False
@@ -124,9 +125,11 @@ class Sending:
             return self.channel
         return self.channels(entry.via) if self.channels is not None else None
 
-    def send(self, item: dict, channel: Channel | None) -> bool:
+    def send(self, item: dict, channel: Channel | None, to_person: bool = True) -> bool:
         """One message; False when it could not go now (worth retrying). A permanent refusal is logged
-        and passed over: retrying would repeat it. A channel that is off here cannot send: retried."""
+        and passed over: retrying would repeat it; one by the owner's inbox (``to_person`` false: a
+        topic deleted, the bot removed from the group) keeps the text for a topic made anew, and says
+        nothing about the person. A channel that is off here cannot send: retried."""
         if channel is None:
             logs.get().warning("the channel of queued messages is off here", extra={"key": self.key})
             return False
@@ -136,6 +139,11 @@ class Sending:
             if failure.transient:
                 logs.get().warning("send failed, will retry", extra={"key": self.key, "reason": str(failure)})
                 return False
+            if not to_person:
+                text = cast(Forums, channel).text_of(item) if hasattr(channel, "text_of") else ""
+                self.refused_inbox += [text] if text else []
+                logs.get().error("the owner's inbox refused a message", extra={"key": self.key, "reason": str(failure)})
+                return True
             self.gone = self.gone or failure.user_gone and channel is self.channel
             logs.get().error("send refused, dropped", extra={"key": self.key, "reason": str(failure)})
             return True
@@ -180,6 +188,9 @@ class Sending:
             if profile and doc is not None and not doc.get(FORGOTTEN) and not conv.profile.get("looked_up"):
                 conv.profile.update(profile)
                 changed = True
+            if self.refused_inbox and doc is not None and not doc.get(FORGOTTEN):
+                record.keep_for_topic(self.refused_inbox)
+                changed = True
             if self.gone and conv.active and doc is not None and not doc.get(FORGOTTEN):
                 conv.active, changed = False, True
                 if self.unprompted:
@@ -201,9 +212,11 @@ class Sending:
         raises (the request answers 503, and the message in flight is the one sent again)."""
         for attempt in range(RECORD_ATTEMPTS):
             try:
-                if self.gone:
-                    # The person is gone: the wake index must drop them too, which a full step keeps in line.
+                if self.gone or self.refused_inbox:
+                    # The person is gone (the wake index must drop them too, which a full step keeps in
+                    # line), or the inbox refused what is to be kept for a new topic: a full step.
                     self.store.transact(self.key, step, token=self.claim_id)
+                    self.refused_inbox = []
                 elif fields:
                     self.store.patch(self.key, self.claim_id, fields, step)
                 return
