@@ -127,8 +127,11 @@ def parse_message(event_id: str, message: dict, username: str = "") -> Update | 
     sender = _dict(message.get("from"))
     person = conversation_id(chat, sender)
     # Channels are broadcasts, and bots talking to bots loop; groups are fine: by default a bot
-    # in a group only receives commands and replies to its own messages.
-    if person is None or chat.get("type") == "channel" or sender.get("is_bot") is True:
+    # in a group only receives commands and replies to its own messages. An anonymous admin of a
+    # group writes as the group itself (``sender_chat`` is the chat; ``from`` is Telegram's stand-in
+    # bot): a person, the owner answering from their inbox for one.
+    anonymous_admin = _int(_dict(message.get("sender_chat")).get("id")) == _int(chat.get("id"))
+    if person is None or chat.get("type") == "channel" or sender.get("is_bot") is True and not anonymous_admin:
         return None
     base: dict[str, Any] = {
         "channel": CHANNEL,

@@ -337,3 +337,15 @@ def test_a_message_to_the_owner_never_carries_a_secret():
 def test_doctor_says_who_hears_of_a_problem(chat, token, ok, said):
     check = alerts.setting_check(chat, token)
     assert check.ok is ok and said in check.detail
+
+
+def test_a_problem_that_comes_and_goes_is_told_at_most_twice_an_hour(instances, telegram, clock):
+    one = instances()
+    for round_ in range(6):  # an hour of checks, the webhook failing and recovering in turn
+        failing = round_ % 2 == 0
+        telegram.last_error = {"last_error_date": int(time.time()) - 30, "last_error_message": WEBHOOK_503}
+        telegram.pending_update_count = 3 if failing else 0
+        run_job(one)
+        clock.advance(601)
+        assert bool(health(one)["problems"]) == failing  # the dashboard always says how it is now
+    assert len(told(telegram)) == 2  # the first failure and its fix; the flaps after them are only shown

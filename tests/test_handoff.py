@@ -313,6 +313,22 @@ def test_nothing_from_another_chat_or_outside_a_learners_topic_reaches_a_learner
     assert inbox.store.load("telegram:-1001234567890/4242") is None  # the inbox is nobody's conversation
 
 
+def test_an_owner_writing_as_an_anonymous_admin_reaches_the_learner_and_other_bots_do_not(inbox):
+    user = 8111
+    inbox.learner(user, "/human")
+    thread = inbox.topic()
+    # An anonymous admin writes as the group: Telegram's stand-in bot in "from", the group in "sender_chat".
+    anonymous = tg_in_topic(inbox.chat, thread, "I'm here, what's up?", user_id=1087968824)
+    anonymous["message"]["from"] |= {"is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
+    anonymous["message"]["sender_chat"] = {"id": int(inbox.chat), "title": "Mentor inbox", "type": "supergroup"}
+    assert post_tg(inbox.client, anonymous).status_code == 200
+    assert inbox.to_learner(user)[-1] == "I'm here, what's up?"
+    other_bot = tg_in_topic(inbox.chat, thread, "spam from another bot", user_id=5550001)
+    other_bot["message"]["from"]["is_bot"] = True
+    assert post_tg(inbox.client, other_bot).status_code == 200
+    assert "spam from another bot" not in inbox.to_learner(user)
+
+
 def test_a_learner_who_blocked_the_bot_is_reported_in_the_topic_once(inbox):
     user = 8108
     inbox.learner(user, "/human")
