@@ -104,8 +104,9 @@ lock:  ## recompile the pinned, hashed requirements (runtime and dev)
 	$(BIN)/uv pip compile --quiet --python-version 3.11 --generate-hashes requirements.in -o requirements.txt
 	$(BIN)/uv pip compile --quiet --python-version 3.11 --generate-hashes requirements-dev.in -o requirements-dev.txt
 
-deploy:  ## run the Cloud Build trigger on main now, as a git push does (PROJECT=, else gcloud's; REGION=us-central1, SERVICE=mentor-bot unless given)
-	@project="$(PROJECT)"; [ -n "$$project" ] || project=$$(gcloud config get-value project 2>/dev/null); \
+deploy:  ## run the Cloud Build trigger on main now, as a git push does (PROJECT=, else GOOGLE_CLOUD_PROJECT, else gcloud's; REGION=us-central1, SERVICE=mentor-bot unless given)
+	@project="$(PROJECT)"; [ -n "$$project" ] || project="$${GOOGLE_CLOUD_PROJECT:-}"; \
+	[ -n "$$project" ] || project=$$(gcloud config get-value project 2>/dev/null); \
 	if [ -z "$$project" ]; then echo "no project: run make deploy PROJECT=my-project, or gcloud config set project my-project" >&2; exit 2; fi; \
 	echo "running the trigger $(or $(SERVICE),mentor-bot)-deploy on main in $$project ($(or $(REGION),us-central1); REGION= and SERVICE= name another)"; \
 	gcloud builds triggers run "$(or $(SERVICE),mentor-bot)-deploy" --project="$$project" --region="$(or $(REGION),us-central1)" --branch=main

@@ -42,6 +42,9 @@ value_of() {  # option, then what follows it
     printf '%s' "$2"
 }
 while [ $# -gt 0 ]; do
+    case "$1" in  # --region=europe-west1 as well as --region europe-west1
+        --project=*|--region=*|--service=*|--connection=*|--repository=*) set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
+    esac
     case "$1" in
         --project) PROJECT=$(value_of "$@"); shift 2 ;;
         --region) REGION=$(value_of "$@"); shift 2 ;;
@@ -229,12 +232,12 @@ if [ -n "$BUDGET_CURRENCY" ]; then
     if ! account=$(g billing projects describe "$PROJECT" --format='value(billingAccountName)' 2>"$ERRFILE"); then
         is_off "$(cat "$ERRFILE")" &&
             budget_refused "the billing account's currency cannot be checked while the Cloud Billing API is off in $PROJECT: give the amount alone (BUDGET=${BUDGET_AMOUNT%%.*}${cents:+.${cents:0:2}}), which is in the account's currency"
-        budget_refused "could not read $PROJECT's billing account to check the currency: $(tail -1 "$ERRFILE")"
+        budget_refused "could not read $PROJECT's billing account to check the currency (signed in? gcloud auth login): $(tail -3 "$ERRFILE" | tr '\n' ' ')"
     fi
     account="${account##*/}"
     [ -n "$account" ] || budget_refused "$PROJECT has no billing account: link one, then run this again"
     currency=$(g billing accounts describe "$account" --format='value(currencyCode)' 2>"$ERRFILE") ||
-        budget_refused "could not read the currency of billing account $account (Billing Account Viewer on it is needed): $(tail -1 "$ERRFILE")"
+        budget_refused "could not read the currency of billing account $account (Billing Account Viewer on it is needed): $(tail -3 "$ERRFILE" | tr '\n' ' ')"
     [ "$currency" = "$BUDGET_CURRENCY" ] ||
         budget_refused "the billing account $account is in $currency, not $BUDGET_CURRENCY: give the amount in $currency, alone (BUDGET=${BUDGET_AMOUNT%%.*}${cents:+.${cents:0:2}} means ${BUDGET_AMOUNT%%.*}${cents:+.${cents:0:2}} $currency)"
 fi
@@ -453,16 +456,27 @@ else
     # Until the first deploy there is no /health to check: its alert is made off, and turned on by
     # the first run of this script that finds the service.
     serving=$(look run services list --region="$REGION" --filter="metadata.name=${SERVICE}" --format='value(metadata.name)')
-    health_on=$([ -n "$serving" ] && echo true || echo false)
+    # The filter narrows; the name is matched here, whole (gcloud's `=` is to match parts of names too).
+    health_on=$(grep -qxF -- "$SERVICE" <<<"$serving" && echo true || echo false)
     # One policy: its display name, its file's name, and the policy itself on stdin. Made once; an
     # existing policy is left as it is, apart from getting the e-mail channel when one is new and
     # being turned on when it was made off.
-    alert() {
-        local name="$1" file="$WORK/$2.json" policy found
+    alert() {  # display name, file name, and what the policy must name (the uptime check) if anything
+        local name="$1" file="$WORK/$2.json" must="${3:-}" policy found current
         policy=$(cat)
         found=$(look alpha monitoring policies list --filter="displayName=\"${name}\"" \
             --format='value(name,enabled,notificationChannels.list())' </dev/null)
+        printf '%s\n' "$policy" >"$file"
         if [ -n "$found" ]; then
+            if [ -n "$must" ] && [ "$DRY_RUN" -eq 0 ]; then
+                # Made for another uptime check (one since deleted, or a dry run's line pasted with NEW in
+                # its file): it could never fire, so it becomes the policy above.
+                current=$(look alpha monitoring policies describe "${found%%$'\t'*}" \
+                    --format='value(conditions[0].conditionThreshold.filter)' </dev/null)
+                if [[ "$current" != *"$must"* ]]; then
+                    change alpha monitoring policies update "${found%%$'\t'*}" --policy-from-file="$file"
+                fi
+            fi
             if [ -n "$channel" ] && [[ "$found" != *"$channel"* ]]; then
                 change alpha monitoring policies update "${found%%$'\t'*}" --add-notification-channels="$channel"
             fi
@@ -471,7 +485,9 @@ else
             fi
             return 0
         fi
-        printf '%s\n' "$policy" >"$file"
+        if [ "$DRY_RUN" -eq 1 ] && [[ "$policy" == *'"NEW'* || "$policy" == *'/NEW"'* ]]; then
+            echo "  (the next line's file names NEW, what a line above creates: run the script rather than paste it)"
+        fi
         if [ -n "$channel" ]; then
             change alpha monitoring policies create --policy-from-file="$file" --notification-channels="$channel"
         else
@@ -527,7 +543,7 @@ JSON
                     "content": "The slowest 1 % of the requests to ${SERVICE} took more than 800 ms in the last 10 minutes (cold starts count too). ${logs}"}
 }
 JSON
-    alert "${SERVICE} /health failing" health <<JSON
+    alert "${SERVICE} /health failing" health "check_id = \"${check##*/}\"" <<JSON
 {
   "displayName": "${SERVICE} /health failing",
   "enabled": ${health_on},
@@ -635,4 +651,6 @@ else
 fi
 [ -z "$LEFT" ] || printf 'still to do:\n%s' "$LEFT"
 echo "service URL after the first deploy: $url"
-echo "to run the trigger by hand (as a git push does): make deploy $(quoted PROJECT="$PROJECT" REGION="$REGION" SERVICE="$SERVICE")"
+if [ -n "$CONNECTION" ] && [ -n "$REPOSITORY" ]; then
+    echo "to run the trigger by hand (as a git push does): make deploy $(quoted PROJECT="$PROJECT" REGION="$REGION" SERVICE="$SERVICE")"
+fi

@@ -239,8 +239,16 @@ def monitoring_command(state: dict, words: list[str], flags: dict) -> int:
         name = f"projects/{project()}/alertPolicies/{len(world['policies']) + 100}"
         world["policies"].append({"name": name, "displayName": policy["displayName"], "channels": channels,
                                   "enabled": policy.get("enabled", True), "policy": policy})  # fmt: skip
+    elif words[:2] == ["policies", "describe"]:
+        policy = next(p for p in world["policies"] if p["name"] == words[2])
+        conditions = policy["policy"].get("conditions") or [{}]
+        print(conditions[0].get("conditionThreshold", {}).get("filter", ""))  # the one --format the bootstrap asks
+        return 0
     elif words[:2] == ["policies", "update"]:
         policy = next(p for p in world["policies"] if p["name"] == words[2])
+        if "--policy-from-file" in flags:
+            with open(flags["--policy-from-file"]) as handle:
+                policy["policy"] = json.load(handle)
         policy["channels"] += [c for c in flags.get("--add-notification-channels", "").split(",") if c]
         policy["enabled"] = True if "--enabled" in flags else False if "--no-enabled" in flags else policy["enabled"]
     else:

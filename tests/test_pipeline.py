@@ -670,6 +670,24 @@ def test_monitoring_is_made_once_and_the_owners_email_is_added_later(world):
     assert health["enabled"] is True
     calls = len(world.calls())
     assert world.bootstrap().returncode == 0 and mutations(world.calls()[calls:]) == []
+    # A /health alert made for another check (a dry run's line pasted with NEW in its file) could never
+    # fire: the next run makes it the policy for the check there is.
+
+    def pasted(state: dict) -> None:
+        for policy in state["monitoring"]["policies"]:
+            if policy["displayName"] == "mentor-bot /health failing":
+                condition = policy["policy"]["conditions"][0]["conditionThreshold"]
+                condition["filter"] = condition["filter"].rsplit("check_id", 1)[0] + 'check_id = "NEW"'
+
+    world.edit(pasted)
+    calls = len(world.calls())
+    assert world.bootstrap().returncode == 0
+    made = mutations(world.calls()[calls:])
+    assert len(made) == 1
+    assert made[0].startswith(f"alpha monitoring policies update {health['name']} --policy-from-file=")
+    health = next(p for p in world.state["monitoring"]["policies"] if p["displayName"] == "mentor-bot /health failing")
+    check_id = world.state["monitoring"]["uptime"][0]["name"].rsplit("/", 1)[1]
+    assert f'check_id = "{check_id}"' in health["policy"]["conditions"][0]["conditionThreshold"]["filter"]
 
 
 def test_without_the_alpha_commands_the_bootstrap_says_how_to_install_them(world):
@@ -760,6 +778,15 @@ def test_the_longest_service_name_makes_every_account_within_its_limit(world):
     plan = [local(argv) for argv in planned(dry.stdout)]
     accounts = [argv[3] for argv in plan if argv[:3] == ["iam", "service-accounts", "create"]]
     assert len(accounts) == 3 and max(map(len, accounts)) == 30
+
+
+def test_an_option_and_its_value_may_be_joined_by_an_equals_sign(world):
+    """As every gcloud line in the docs writes them: --region=europe-west1 is --region europe-west1."""
+    dry = world.bootstrap("--dry-run", "--service=a-bot", "--region=europe-west1")
+    assert dry.returncode == 0, dry.stderr
+    plan = [local(argv) for argv in planned(dry.stdout)]
+    assert any(argv[:3] == ["iam", "service-accounts", "create"] and argv[3] == "a-bot-runtime" for argv in plan)
+    assert "make deploy PROJECT=" in dry.stdout and "REGION=europe-west1 SERVICE=a-bot" in dry.stdout
 
 
 def test_help_names_every_option():

@@ -135,14 +135,15 @@ class Store(Protocol):
 def service_clock(store: Store | None) -> Callable[[], float]:
     """The time the service works by (when a reminder is due, when an announcement may go, how old a
     message is): the store's, so that two instances whose own clocks disagree agree on it. Should the
-    store not be able to say (unreachable before it ever answered), this machine's clock."""
+    store not be able to say (unreachable before it ever answered), this machine's clock: a request
+    that needs the store fails on the store itself, and answers 503."""
     if store is None:
         return time.time
 
     def clock() -> float:
         try:
             return store.now()
-        except StoreUnavailable:
+        except Exception:  # whatever a broken store raises: the claims themselves still ask it, and fail
             return time.time()
 
     return clock
