@@ -63,6 +63,7 @@ class Delivery:
     flooded: str = ""  # over the flood limit: "warn" (told to slow down) or "drop" (not handled)
     skipped: str = ""  # an announcement not sent, and why
     counted: int = 0  # messages dropped earlier whose count this write carries
+    bucket: str = ""  # which flood limit dropped it (the log says)
     erased: bool = False  # the person asked to be forgotten, and is
     lookup: bool = False  # the channel has a profile to ask for (a new person on Messenger)
     pending: bool = False  # replies of this event another delivery holds (sending now, or died holding them)
@@ -98,6 +99,8 @@ def deliver(
     claimed_all = [False]  # every entry of this event was among what the write claimed
 
     def step(doc: dict | None):
+        nonlocal result
+        result = Delivery()  # what this run of the step found: a store may run it more than once
         now, store_now = clock(), store.now()
         conv, record = read(update.key, doc)
         taken: list[Taken] = []
@@ -136,6 +139,8 @@ def deliver(
     lookup = Lookup(channel, update.user_id) if result.lookup and not result.erased else None
     if result.counted:
         guard.written(update.key, result.counted)
+    if result.flooded == flood.DROP and guard.drop(update.key) == 1:
+        logs.get().info("flood: dropping messages", extra={"key": update.key, "bucket": result.bucket})
     if result.duplicate:
         logs.get().info("redelivered event", extra={"event_id": update.event_id, "resending": len(taken)})
     sending = Sending(
@@ -208,8 +213,7 @@ def over_limit(update: Update, record: DeliveryRecord, guard: flood.Guard, now: 
     verdict, bucket = flood.take(record.flood, guard.limit, now)
     result.flooded = "" if verdict == flood.OK else verdict
     if verdict == flood.DROP:
-        if guard.drop(update.key) == 1:
-            logs.get().info("flood: dropping messages", extra={"key": update.key, "bucket": bucket})
+        result.bucket = bucket  # counted once the write is done (``deliver``): a step may run twice
         return verdict
     result.counted = guard.pending(update.key)
     if result.counted:

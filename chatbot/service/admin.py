@@ -92,7 +92,7 @@ def blueprint(services: Services) -> Blueprint:
             form.get("nonce", "")[:40] or inbox.nonce(),
             text=form.get("text", ""),
             end=form.get("do") == "end",
-            clock=services.clock,
+            clock=services.now,
             lease=services.settings.claim_lease_seconds,
         )
         where = "/admin" + (f"?{urlencode({'said': said})}" if said else "") + "#handoffs"

@@ -310,7 +310,7 @@ def register_broadcast(app, services: Services) -> None:
             update_for,
             to,
             dry_run=dry_run,
-            clock=services.clock,
+            clock=services.now,
             sleep=services.sleep,
             lease=lease,
         )

@@ -73,9 +73,20 @@ class Services:
     problems: dict[str, Exception] = field(default_factory=dict)
     handoff: Handoff = field(default_factory=Handoff)  # who can take a conversation over (delivery/handoff.py)
     traffic: Traffic = field(init=False)  # this process's answers, counted for the owner (watch.py)
+    # The time conversations go by (when a reminder is due, a claim runs out, a message is old): the
+    # store's, which every instance agrees on (store/base.py service_clock); ``clock`` is this
+    # machine's, for what only this process counts (its answers, wrong tokens) and never touches the
+    # store (a /health answers without it). The same when a test gives one clock.
+    store_clock: Callable[[], float] | None = None
 
     def __post_init__(self) -> None:
         self.traffic = Traffic(self.clock)
+        if self.store_clock is None:
+            self.store_clock = self.clock
+
+    def now(self) -> float:
+        """The store's time (``store_clock``)."""
+        return self.store_clock() if self.store_clock is not None else self.clock()
 
     def sender(self, name: str) -> Channel | None:
         """The channel that sends what is queued for ``name``: the one that is on, or for the owner's

@@ -41,7 +41,7 @@ def blueprint(services: Services) -> Blueprint:
                 services.store,
                 services.channels.get,
                 services.skills,
-                clock=services.clock,
+                clock=services.now,
                 sleep=services.sleep,
                 budget=budget,
                 lease=services.settings.claim_lease_seconds,
@@ -60,8 +60,8 @@ def blueprint(services: Services) -> Blueprint:
                 services.handoff,
                 services.sender,
                 services.skills,
-                services.clock(),
-                clock=services.clock,
+                services.now(),
+                clock=services.now,
                 lease=services.settings.claim_lease_seconds,
             )
             if handed["open"]:

@@ -39,7 +39,7 @@ def write_seen(services: Services) -> None:
         logs.get().warning("could not write the traffic counts", extra={"error": failure(error)})
     found = [(channel.name, channel.noticed()) for channel in services.channels.built()]
     try:
-        opened = alerts.notice_sent(store, found, services.clock(), notify=owner_channel(services) is not None)
+        opened = alerts.notice_sent(store, found, services.now(), notify=owner_channel(services) is not None)
     except Exception as error:
         logs.get().warning("could not record what a send noticed", extra={"error": failure(error)})
         return
@@ -59,7 +59,7 @@ def scheduled(services: Services) -> dict:
     report = alerts.run(
         services.backend(),
         channels,
-        services.clock(),
+        services.now(),
         alerts.owner_chat(chat, settings.handoff_telegram_chat_id) if chat else None,
         settings.known_secret_values(),
         where,

@@ -69,7 +69,7 @@ def receive(services: Services, name: str, prepare: Callable[[list], list] | Non
             channel,
             services.store,
             services.skills,
-            clock=services.clock,
+            clock=services.now,
             guard=services.guard,
             lease=services.settings.claim_lease_seconds,
             channels=services.sender,
