@@ -174,7 +174,7 @@ class Sending:
 
         def step(doc: dict | None):
             conv, record = read(self.key, doc)
-            changed = False
+            changed, ours[0] = False, True  # what this run finds (a store may run a step twice)
             if entry is not None:
                 found = record.outbox.get(entry.seq)
                 if found is None or found.get("claim") != self.claim_id:
