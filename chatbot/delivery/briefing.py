@@ -41,8 +41,11 @@ def words_of(update: Update) -> str:
     return f"[sent a {update.attachment}: only text reaches you]" if update.attachment else ""
 
 
+UNKNOWN_NAME = "The learner"  # until the platform says their name
+
+
 def learner_name(conv: Conversation) -> str:
-    return str(conv.profile.get("first_name") or "The learner")
+    return str(conv.profile.get("first_name") or UNKNOWN_NAME)
 
 
 def title(channel: str) -> str:

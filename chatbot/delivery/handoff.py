@@ -31,7 +31,16 @@ from chatbot.core import channels as registry
 from chatbot.core import faults, logs
 from chatbot.core.outbound import SendFailed
 from chatbot.delivery import tally
-from chatbot.delivery.briefing import FORGOTTEN_NOTE, cannot_reach, intro, learner_name, remember, topic_name, words_of
+from chatbot.delivery.briefing import (
+    FORGOTTEN_NOTE,
+    UNKNOWN_NAME,
+    cannot_reach,
+    intro,
+    learner_name,
+    remember,
+    topic_name,
+    words_of,
+)
 from chatbot.delivery.channel import Channel, Forums, HandsOver
 from chatbot.delivery.hours import OfficeHours
 from chatbot.delivery.record import KEEP_WAITING, TRANSCRIPT_LENGTH, DeliveryRecord, Taken, document, read
@@ -323,7 +332,9 @@ class Handoff:
         handoff = record.handoff
         return is_open(record) and handoff.get("mode") == TOPIC and not handoff.get("topic_open")
 
-    def open_topic(self, store: Store, key: str, token: str, lease: float) -> tuple[list[Taken], bool]:
+    def open_topic(
+        self, store: Store, key: str, token: str, lease: float, channel: Channel | None = None
+    ) -> tuple[list[Taken], bool]:
         """Make (or reopen) the learner's topic after the write that opened the handoff, then queue its
         first message (the request, the last exchanges, what they wrote meanwhile) in one write, claimed
         for this delivery. Telegram takes no idempotency key: a process that dies between making the
@@ -335,6 +346,8 @@ class Handoff:
         conv, record = read(key, store.load(key))
         if not self.needs_topic(record):
             return [], True
+        profile = learner_profile(conv, channel)  # the topic is named after them: asked first if unknown
+        conv.profile.update(profile)
         known, made = str(record.handoff.get("topic") or ""), ""
         try:
             if known and record.handoff.get("chat") == self.chat and forums.reopen_topic(self.chat, known):
@@ -352,8 +365,13 @@ class Handoff:
                 return None, ([], False)
             handoff = record.handoff
             handoff.update(chat=self.chat, topic=topic, topic_open=True)
+            first = handoff.pop("intro", "") or intro(None, conv, record, "")
+            if profile and not conv.profile.get("looked_up"):
+                conv.profile.update(profile)  # kept, as the first reply's lookup would have
+            if profile.get("first_name"):
+                first = first.replace(UNKNOWN_NAME, str(profile["first_name"]))  # written before the name was known
             items = []
-            for text in [handoff.pop("intro", "") or intro(None, conv, record, ""), *handoff.pop("waiting", [])]:
+            for text in [first, *handoff.pop("waiting", [])]:
                 items += forums.render_in_topic(self.chat, topic, text)
             seq, now = str(record.next_seq), store.now()
             record.enqueue(str(handoff.get("event") or "handoff"), items, now, via=self.owner_name)
@@ -410,6 +428,18 @@ def goodbye(update: Update, conv: Conversation, skills: Skills, now: float, chan
     except Exception:
         logs.get().exception("the handoff's goodbye failed", extra={"event_id": update.event_id})
         return []
+
+
+def learner_profile(conv: Conversation, channel: Channel | None) -> dict:
+    """The learner's profile from their platform, when their name is not known yet and it can say
+    (Messenger's, asked once); {} otherwise, or when the platform would not say."""
+    if conv.profile.get("first_name") or channel is None or not channel.needs_profile(conv):
+        return {}
+    try:
+        return {**channel.fetch_profile(conv.user_id), "looked_up": True}
+    except Exception as error:  # the name is a nicety: the topic is made without it
+        logs.get().warning("the learner's profile could not be read", extra={"error": type(error).__name__})
+        return {}
 
 
 def is_inbox(record: DeliveryRecord) -> bool:

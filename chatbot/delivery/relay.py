@@ -134,7 +134,7 @@ def deliver(
     faults.point("after-write")
     topic_ok = True
     if result.topic and handoff is not None and not queue_only:
-        more, topic_ok = handoff.open_topic(store, update.key, token, lease)  # the learner's topic, first message
+        more, topic_ok = handoff.open_topic(store, update.key, token, lease, channel)  # the topic, its first message
         taken = [*taken, *more]
     lookup = Lookup(channel, update.user_id) if result.lookup and not result.erased else None
     if result.counted:
