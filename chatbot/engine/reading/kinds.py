@@ -31,9 +31,10 @@ PICKS = frozenset({"pick_skill", "mention_skill"})
 LANGUAGE = frozenset({"set_language"})  # a language's name may be a skill's too ("inglés")
 ON_A_STEP = frozenset({"mark_done", "skip_step", "too_hard", "too_easy", "broken_link"})  # need a skill under way
 TOGETHER = ({"remind_on", "remind_at", "remind_every"},)  # acts that say one thing between them
-# Asking for a person, which no question on screen takes as its answer ("a human please" is not a
-# skill to suggest) when the message names a person.
-ESCAPES = frozenset({"human"})
+# Ways out of a question that takes any text, which it never takes as its answer when said plainly:
+# asking for a person ("a human please" is not a skill to suggest), and never mind ("oops, I didn't
+# mean to press that").
+ESCAPES = frozenset({"human", "cancel"})
 SOCIAL = frozenset({"thanks", "welcome"})  # said around a request, not instead of one
 GENERIC = frozenset({"help", "browse"})  # read from a word that may be about a skill named beside it
 # What a negation before it undoes ("I don't want to learn git", "no quiero empezar de cero").

@@ -124,7 +124,11 @@ class Message:
         if hit.intent in SUGGESTS:
             suggested = understand.trim(also_said.subject(str(hit.args.get("text") or ""), self.meanings))
             placeholders = {understand.trim(p) for p in self.meanings.get("placeholder", [])}
-            return Reading(SUGGESTS[hit.intent]) if suggested in placeholders else None
+            if suggested in placeholders:
+                return Reading(SUGGESTS[hit.intent])
+            # A skill the catalog has, asked to be added ("add sql too"): that skill, picked.
+            named = mention(self.skills, self.state_name, self.locale, suggested, suggested) if suggested else None
+            return named if named is not None and named.sure else None
         topic = str(hit.args.get("topic") or "")
         if not topic:
             return None

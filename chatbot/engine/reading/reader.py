@@ -49,7 +49,7 @@ class Reader(Acts, Answers):
             request = other and self.is_request() and "topic" not in other.args
             asks = other and ((other.whole and not other.args) or request or list(other.args) == ["text"])
             acts = other and other.intent in ACTS and not request  # "later": not a snooze of nothing
-            if other and other.intent in ESCAPES and self.names_a_person():
+            if other and other.intent in ESCAPES and self.escapes(other):
                 return Reading(other.intent, other.args)
             if other and asks and not acts and (other.intent not in CHANGES or self.clear(other, self.absolute(other))):
                 return Reading(other.intent, other.args)
@@ -59,6 +59,13 @@ class Reader(Acts, Answers):
         if hit:
             return Reading(hit.intent, hit.args)
         return Reading(self.state["on_text"], {"text": self.text}) if self.state.get("on_text") else self.fallback()
+
+    def escapes(self, hit) -> bool:
+        """Whether a way out of the question is said plainly: a person named ("a human please"), or
+        a "never mind" said clearly ("oops, I didn't mean to press that")."""
+        if hit.intent == "human":
+            return self.names_a_person()
+        return self.clear(hit, self.absolute(hit))
 
     def weigh(self) -> Reading:
         text, core, skills = self.text, self.core, self.skills
