@@ -24,6 +24,7 @@ from chatbot.core import channels, logs, outbound
 from chatbot.core.health import Check
 from chatbot.core.outbound import SendFailed
 from chatbot.core.settings import SecretError
+from chatbot.core.stamps import outside_time
 from chatbot.core.text import shorten, split_text
 from chatbot.delivery.handoff import INBOX_EVENT, INBOX_RETURNED, INBOX_TOOK
 from chatbot.engine.conversation import Conversation
@@ -103,12 +104,11 @@ def as_object(value) -> dict:
 def parse_event(event: dict) -> Update | None:
     sender = as_object(event.get("sender"))
     user_id = _text(sender.get("id")) or (str(sender.get("id")) if isinstance(sender.get("id"), int) else "")
-    stamp = event.get("timestamp")
-    timestamp = stamp if isinstance(stamp, int | float) else 0
+    timestamp = outside_time(event.get("timestamp"), per_second=1000)
     if not user_id:
         return None
     message, postback = event.get("message"), event.get("postback")
-    base: dict[str, Any] = {"channel": CHANNEL, "user_id": user_id, "timestamp": timestamp / 1000}
+    base: dict[str, Any] = {"channel": CHANNEL, "user_id": user_id, "timestamp": timestamp}
     for kind, meaning in HANDOVERS.items():
         # The Page Inbox gave the conversation back to this app (pass_thread_control), or took it from
         # it (take_thread_control): the owner's side of a handoff, never the person's own message.
@@ -355,7 +355,7 @@ class Messenger:
             apps = graph_get(self, "me/subscribed_apps").get("data") or []
         except SendFailed as error:
             detail = f"could not read the page's subscribed apps: {error}"
-            return [*checks, Check(False, "messenger subscription", detail)]
+            return [*checks, Check(False, "messenger subscription", detail, unsure=error.transient)]
         app_id = self.settings.fb_app_id  # when known, only this app's subscription counts
         ours = [app for app in apps if isinstance(app, dict) and (not app_id or str(app.get("id")) == app_id)]
         fields = {field for app in ours for field in app.get("subscribed_fields") or []}
@@ -383,7 +383,11 @@ def graph_get(page: Messenger, path: str, fields: str = "") -> dict:
     params = {"access_token": page.token} | ({"fields": fields} if fields else {})
     status, body = outbound.request(page.session, "GET", f"{page.graph}/{path}", params=params)
     if status != 200:
-        raise SendFailed(refusal(status, as_object(body.get("error"))), False, status=status)
+        error = as_object(body.get("error"))
+        # Meta did not answer (a 5xx, a rate limit, an error it marks transient): nothing is known of the token.
+        transient = status >= 500 or status == 429 or bool(error.get("is_transient"))
+        transient = transient or error.get("code") in TRANSIENT_CODES
+        raise SendFailed(refusal(status, error), transient, status=status)
     return body
 
 

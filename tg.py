@@ -19,6 +19,7 @@ from chatbot.core import channels, deadline, logs, outbound
 from chatbot.core.health import Check
 from chatbot.core.outbound import SendFailed
 from chatbot.core.settings import SecretError
+from chatbot.core.stamps import outside_time
 from chatbot.core.text import shorten, split_text
 from chatbot.engine.conversation import Conversation
 from chatbot.engine.types import Button, Card, Reply, Update
@@ -139,7 +140,7 @@ def parse_message(event_id: str, message: dict, username: str = "") -> Update | 
         "event_id": event_id,
         "first_name": _str(sender.get("first_name")),
         "locale": _str(sender.get("language_code")),
-        "timestamp": float(_int(message.get("date")) or 0),
+        "timestamp": outside_time(message.get("date")),
     }
     thread = _int(message.get("message_thread_id"))
     if message.get("is_topic_message") is True and thread is not None:

@@ -24,6 +24,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, send_from_
 from chatbot.core import logs
 from chatbot.core.bearer import bearer_ok
 from chatbot.core.health import Check
+from chatbot.core.stamps import outside_time
 from chatbot.core.text import plain_text
 from chatbot.delivery.record import DeliveryRecord
 from chatbot.engine.conversation import Conversation
@@ -170,8 +171,8 @@ def sent_time(sent_at: float | None, now: float | None = None) -> float:
     if sent_at is None:
         return 0.0
     now = time.time() if now is None else now
-    sent = float(sent_at) / 1000
-    return min(sent, now) if abs(sent - now) <= SENT_AT_SKEW else 0.0
+    sent = outside_time(sent_at, per_second=1000)
+    return min(sent, now) if sent and abs(sent - now) <= SENT_AT_SKEW else 0.0
 
 
 def open_locally(remote_addr: str, host: str) -> bool:

@@ -151,6 +151,7 @@ def test_doctor_and_the_owner_read_the_same_check(instances, graph, telegram, su
 
 def test_telegram_cannot_deliver_to_the_webhook(instances, telegram, clock):
     one, two = instances(), instances()
+    ours = dict(telegram.webhook)
     telegram.last_error = {"last_error_date": int(time.time()) - 30, "last_error_message": WEBHOOK_503}
     telegram.pending_update_count = 7
     run_job(one)
@@ -164,8 +165,16 @@ def test_telegram_cannot_deliver_to_the_webhook(instances, telegram, clock):
     clock.advance(601)
     run_job(one)
     assert len(told(telegram)) == 2 and told(telegram)[1].startswith("Fixed on Telegram: telegram webhook")
-    telegram.webhook = {"url": "https://elsewhere.example.test/hook"}  # someone set another URL
+    telegram.webhook = {"url": "https://elsewhere.example.test/hook"}  # someone set another URL, 10 minutes on
     clock.advance(601)
+    run_job(two)
+    assert len(told(telegram)) == 2  # within the hour after a fix: shown, not told (a check that comes and goes)
+    assert "points at https://elsewhere.example.test/hook" in health(one)["problems"][0]["detail"]
+    telegram.webhook = ours
+    clock.advance(601)
+    run_job(one)
+    telegram.webhook = {"url": "https://elsewhere.example.test/hook"}  # and again, an hour after the fix
+    clock.advance(3601)
     run_job(two)
     assert len(told(telegram)) == 3 and "points at https://elsewhere.example.test/hook" in told(telegram)[2]
 
@@ -341,11 +350,22 @@ def test_doctor_says_who_hears_of_a_problem(chat, token, ok, said):
 
 def test_a_problem_that_comes_and_goes_is_told_at_most_twice_an_hour(instances, telegram, clock):
     one = instances()
-    for round_ in range(6):  # an hour of checks, the webhook failing and recovering in turn
+    ours = dict(telegram.webhook)
+    for round_ in range(6):  # an hour of checks, the webhook failing and recovering, in other words each time
         failing = round_ % 2 == 0
         telegram.last_error = {"last_error_date": int(time.time()) - 30, "last_error_message": WEBHOOK_503}
         telegram.pending_update_count = 3 if failing else 0
+        telegram.webhook = {"url": f"https://other{round_}.example.test/hook"} if round_ == 4 else ours
         run_job(one)
         clock.advance(601)
         assert bool(health(one)["problems"]) == failing  # the dashboard always says how it is now
     assert len(told(telegram)) == 2  # the first failure and its fix; the flaps after them are only shown
+
+
+def test_a_platform_that_did_not_answer_opens_no_problem(instances, graph, telegram, clock):
+    """Meta's "unexpected error" (500, code 2, is_transient) says nothing of the token: no alert."""
+    one = instances()
+    unexpected = {"error": {"message": "An unexpected error has occurred.", "code": 2, "is_transient": True}}
+    graph.queue(500, unexpected, match="/me", times=2)
+    run_job(one)
+    assert health(one)["problems"] == [] and told(telegram) == []

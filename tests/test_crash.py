@@ -133,11 +133,11 @@ def test_two_instances_whose_clocks_are_150_s_apart_deliver_everything_once(worl
 
 
 def test_two_instances_whose_clocks_are_150_s_apart_remind_everyone_on_time_and_once(world):
-    """Reminders are due by the store's clock: the instance 150 s ahead finds none early, and both
-    running the scheduled job at once once they are due remind each person once."""
+    """Reminders are due by the store's clock: an instance 150 s ahead, fresh (nothing read from the
+    store yet), finds none early, and both running the scheduled job at once once they are due remind
+    each person once."""
     for n, person in enumerate(world.people):
         person.updates = person.updates[:5] + [tg_callback(person.user, "REMIND:on", update_id=790000 + n)]
-    ahead = world.start(clock_offset=150.0)
     on_time = world.start(clock_offset=0.0)
     world.talk()
     store = open_store(world.store_url)
@@ -153,6 +153,7 @@ def test_two_instances_whose_clocks_are_150_s_apart_remind_everyone_on_time_and_
         conv_key = f"telegram:{person.user}"
         store.transact(conv_key, soon)
     world.telegram.reset()
+    ahead = world.start(clock_offset=150.0)  # fresh: its first request is the scheduled job's
     headers = {"Authorization": f"Bearer {TASKS_TOKEN}"}
     early = requests.post(ahead + "/tasks/reminders", json={"budget_seconds": 20}, headers=headers, timeout=30)
     assert early.status_code == 200 and early.json()["sent"] == 0, early.text  # 150 s ahead, yet not due

@@ -339,6 +339,14 @@ def test_an_owner_writing_as_an_anonymous_admin_reaches_the_learner_and_other_bo
     assert "spam from another bot" not in inbox.to_learner(user)
 
 
+def test_a_name_with_a_right_to_left_override_reaches_the_owner_without_it(inbox):
+    user = 8112
+    assert inbox.learner(user, "/human", first_name="Eve\u202egnp.exe") == 200
+    thread = inbox.topic()
+    name = inbox.telegram.forum.topics[thread]["name"]
+    assert name.startswith("Evegnp.exe · Telegram") and "\u202e" not in "".join(inbox.in_topic(thread))
+
+
 def test_a_learner_who_blocked_the_bot_is_reported_in_the_topic_once(inbox):
     user = 8108
     inbox.learner(user, "/human")
@@ -352,6 +360,11 @@ def test_a_learner_who_blocked_the_bot_is_reported_in_the_topic_once(inbox):
     assert inbox.owner(thread, "Hello?") == 200  # known now: not even tried, and said again for this one
     assert sum("has blocked the bot" in text for text in inbox.in_topic(thread)) == 2
     assert [c for c in inbox.telegram.calls_for(str(user)) if (c.body or {}).get("text") == "Hello?"] == []
+    # They unblock the bot and write: reachable again, the owner's answers reach them.
+    inbox.telegram.blocked.discard(str(user))
+    assert inbox.learner(user, "sorry, I was away") == 200
+    assert inbox.owner(thread, "Welcome back!") == 200
+    assert inbox.to_learner(user)[-1] == "Welcome back!"
 
 
 def test_a_topic_the_owner_deleted_by_hand_is_made_again_with_what_the_learner_wrote(inbox):
@@ -374,16 +387,18 @@ def test_a_bot_removed_from_the_owners_group_loses_no_learner_message_and_the_ow
     inbox.telegram.forum.kicked = True
     assert inbox.learner(user, "my exercise fails") == 200
     assert relay.load_conversation(inbox.store, f"telegram:{user}").active  # the learner is not gone
-    hello = tg_message(user, "hello?", update_id=881100)
-    assert post_tg(inbox.client, hello).status_code == 503  # no topic can be made: Telegram asks again later
+    for n in range(3):  # no topic can be made: each waits for one, and Telegram is not asked to send them again
+        assert inbox.learner(user, f"hello {n}?") == 200
     report = inbox.client.post("/tasks/reminders", json={}, headers={"Authorization": "Bearer tasks-token-123"})
     assert report.status_code == 200
     problems = {p["name"]: p for p in alerts.state(inbox.store)["open"]}  # on the dashboard; told when it can be
     assert "kicked" in problems["handoff inbox"]["detail"]
     inbox.telegram.forum.kicked = False  # the owner adds the bot back
-    assert post_tg(inbox.client, hello).status_code == 200  # Telegram's redelivery
-    assert inbox.topics() == [thread]  # the topic is still there: used again
-    assert inbox.in_topic(thread)[-2:] == ["my exercise fails", "hello?"]
+    report = inbox.client.post("/tasks/reminders", json={}, headers={"Authorization": "Bearer tasks-token-123"})
+    assert report.status_code == 200  # the scheduled job opens the topic again and posts what waited
+    assert inbox.topics() == [thread]  # the topic is still there: used again, without its first message again
+    assert inbox.in_topic(thread)[-4:] == ["my exercise fails", "hello 0?", "hello 1?", "hello 2?"]
+    assert sum(text.startswith("Ana on Telegram asks for a person") for text in inbox.in_topic(thread)) == 1
 
 
 # ---------------------------------------------------------------- reminders wait
@@ -419,8 +434,8 @@ def test_the_dashboard_lists_open_handoffs_answers_and_ends_them_once_per_form(m
     page = client.get("/admin", headers=bearer).get_data(as_text=True)
     assert 'data-key="telegram:8110"' in page and "waiting for a first answer" in page
     form = {"key": "telegram:8110", "nonce": "n-1", "text": "From the dashboard, hi", "do": "answer"}
-    for _ in range(2):  # the same form sent twice
-        assert client.post("/admin/handoffs", data=form, headers=bearer).status_code == 303
+    said = [client.post("/admin/handoffs", data=form, headers=bearer).headers["Location"] for _ in range(2)]
+    assert "said=sent" in said[0] and "said=again" in said[1]  # the same form sent twice: once, and said so
     assert inbox.to_learner(user).count("From the dashboard, hi") == 1
     assert inbox.in_topic(thread)[-1] == "Answered from the dashboard: From the dashboard, hi"
     nobody = {"key": "telegram:999", "nonce": "n-2", "text": "hi", "do": "answer"}
@@ -430,6 +445,20 @@ def test_the_dashboard_lists_open_handoffs_answers_and_ends_them_once_per_form(m
     assert "it's me again" in inbox.to_learner(user)[-1]
     assert inbox.in_topic(thread)[-1] == "Done: Ana is back with the bot (ended from the dashboard)."
     assert "Nobody is waiting for a person" in client.get("/admin", headers=bearer).get_data(as_text=True)
+
+
+def test_a_dashboard_answer_messenger_no_longer_allows_says_so(make_inbox):
+    inbox = make_inbox(admin_token="admin-token-for-tests")
+    psid, bearer = "fb-8203", {"Authorization": "Bearer admin-token-for-tests"}
+    assert post_fb(inbox.client, fb_body(fb_text(psid, "I want to talk to a human"))).status_code == 200
+    inbox.graph.inbound[psid] = inbox.clock()
+    inbox.clock.advance(8 * 24 * HOUR)  # past the 7 days Meta allows a person's answer
+    form = {"key": f"messenger:{psid}", "nonce": "late", "text": "Sorry for the wait!", "do": "answer"}
+    where = inbox.client.post("/admin/handoffs", data=form, headers=bearer).headers["Location"]
+    assert "said=unreachable" in where
+    page = inbox.client.get("/admin?said=unreachable", headers=bearer).get_data(as_text=True)
+    assert "Not sent: their platform no longer lets anyone write to them" in page
+    assert not [b for b in inbox.graph.messages(psid) if "Sorry for the wait" in json.dumps(b)]
 
 
 def test_a_handoff_nobody_wrote_in_ends_after_the_idle_hours(make_inbox):

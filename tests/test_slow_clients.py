@@ -158,3 +158,26 @@ def test_the_front_passes_on_a_forwarded_address_only_from_a_trusted_proxy(tmp_p
         assert statuses == [200] * 25
     else:  # anyone else's header is ignored: one address, past its limit on new web identities
         assert statuses[:20] == [200] * 20 and set(statuses[20:]) == {429}
+
+
+def test_one_address_cannot_hold_every_connection(server, graph):
+    """Seventy requests from one address (not this machine's own) that never finish their bodies: the
+    front holds 64 of them and answers the rest 429 at once; everyone else is served meanwhile."""
+    port, held = port_of(server), []
+    head = (b"POST /webhook/messenger HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100000\r\nX-Hub-Signature-256: sha256=00\r\n\r\n{")  # fmt: skip
+    try:
+        for _ in range(70):
+            sock = socket.create_connection(("127.0.0.1", port), source_address=("127.0.0.2", 0))
+            sock.sendall(head)
+            held.append(sock)
+        time.sleep(0.5)
+        extra = socket.create_connection(("127.0.0.1", port), source_address=("127.0.0.2", 0))
+        extra.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        extra.settimeout(5)
+        assert extra.recv(64).startswith(b"HTTP/1.1 429")
+        extra.close()
+        still_serving(server, graph, "psid-per-address")
+    finally:
+        for sock in held:
+            sock.close()

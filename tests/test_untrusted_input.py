@@ -319,3 +319,21 @@ def test_the_task_route_answers_a_body_it_cannot_read_with_a_400(make_settings, 
     assert answer.status_code == 400 and b"JSON" in answer.data
     assert client.post("/tasks/reminders", json={"budget_seconds": 5}, headers=headers).status_code == 200
     assert client.post("/tasks/reminders", headers=headers).status_code == 200  # no body: the defaults
+
+
+HUGE = 10**400  # JSON carries it; a float cannot
+
+
+def test_a_time_too_large_for_a_float_is_unknown_not_a_crash(client, graph, telegram):
+    """A platform's or a browser's timestamp of 400 digits: read as "unknown", the message answered."""
+    from payloads import tg_message
+
+    event = fb_text("psid-huge-time", "hi")
+    event["timestamp"] = HUGE
+    assert post_fb(client, fb_body(event)).status_code == 200 and graph.messages("psid-huge-time")
+    update = tg_message(7040, "/help")
+    update["message"]["date"] = HUGE
+    assert post_tg(client, update).status_code == 200 and telegram.sent("sendMessage", 7040)
+    raw = '{"user_id": "w-huge", "text": "hi", "sent_at": 1' + "0" * 400 + "}"
+    answer = client.post("/api/chat", data=raw, content_type="application/json")
+    assert answer.status_code == 200 and answer.get_json()["replies"]

@@ -8,6 +8,7 @@ over, so that the owner's first message shows what happened before the learner a
 from __future__ import annotations
 
 from chatbot.core import channels as registry
+from chatbot.core.text import plain_text
 from chatbot.delivery.channel import Channel
 from chatbot.delivery.record import DeliveryRecord
 from chatbot.engine.conversation import Conversation
@@ -45,7 +46,9 @@ UNKNOWN_NAME = "The learner"  # until the platform says their name
 
 
 def learner_name(conv: Conversation) -> str:
-    return str(conv.profile.get("first_name") or UNKNOWN_NAME)
+    """Their name as the owner sees it: without control or format characters (a right-to-left override
+    in a name would turn the topic's title and the owner's lines around)."""
+    return plain_text(str(conv.profile.get("first_name") or "")) or UNKNOWN_NAME
 
 
 def title(channel: str) -> str:

@@ -43,7 +43,7 @@ from chatbot.delivery.briefing import (
 )
 from chatbot.delivery.channel import Channel, Forums, HandsOver
 from chatbot.delivery.hours import OfficeHours
-from chatbot.delivery.record import KEEP_WAITING, TRANSCRIPT_LENGTH, DeliveryRecord, Taken, document, read
+from chatbot.delivery.record import TRANSCRIPT_LENGTH, DeliveryRecord, Taken, document, read, wait_for_topic
 from chatbot.delivery.sending import Sending
 from chatbot.engine import chat
 from chatbot.engine.context import People, Turn
@@ -180,6 +180,9 @@ class Handoff:
         """A learner's message to the person: kept with its event, queued for their topic."""
         chat.take_profile(update, conv)
         conv.last_message_at = conv.updated_at = now
+        # Writing, they are reachable again (they may have blocked the bot and unblocked it since).
+        conv.active = True
+        record.handoff.pop("gone_told", None)
         tally.add(record.tally, tally.MESSAGES, now)
         said = words_of(update)
         if channel.keeps_transcript:
@@ -198,7 +201,7 @@ class Handoff:
             items = forums.render_in_topic(self.chat, handoff["topic"], text)
             record.enqueue(event_id, items, store_now, via=self.owner_name)
         elif waits:
-            handoff["waiting"] = [*handoff.get("waiting", []), text][-KEEP_WAITING:]
+            wait_for_topic(handoff, [text])
 
     def from_owner(self, update, conv, record, channel: Channel, skills, now, store_now) -> Routed:
         handoff, name = record.handoff, learner_name(conv)
@@ -356,7 +359,11 @@ class Handoff:
                 topic = made = forums.create_topic(self.chat, topic_name(conv))
         except (SendFailed, KeyError, ValueError, TypeError) as error:
             logs.get().warning("could not open the learner's topic", extra={"key": key, "error": str(error)[:300]})
-            return [], False
+            # Refused for good (the bot removed from the group, no right to make topics): what the learner
+            # wrote waits for the topic, the scheduled job tries again, and the alerts tell the owner;
+            # answering 503 would only have the platform send the same update again and again.
+            refused = isinstance(error, SendFailed) and not error.transient
+            return [], refused
         faults.point("after-topic")
 
         def step(doc: dict | None):
@@ -364,14 +371,23 @@ class Handoff:
             if not self.needs_topic(record):
                 return None, ([], False)
             handoff = record.handoff
-            handoff.update(chat=self.chat, topic=topic, topic_open=True)
-            first = handoff.pop("intro", "") or intro(None, conv, record, "")
             if profile and not conv.profile.get("looked_up"):
                 conv.profile.update(profile)  # kept, as the first reply's lookup would have
-            if profile.get("first_name"):
-                first = first.replace(UNKNOWN_NAME, str(profile["first_name"]))  # written before the name was known
+            # The request and the last exchanges: in a topic new to it, once (a topic opened again after
+            # the inbox refused it has them already), with the name when it is known by now.
+            first = handoff.pop("intro", "") or intro(None, conv, record, "")
+            if topic == made or not handoff.get("introduced"):
+                name = learner_name(conv)
+                texts = [first.replace(UNKNOWN_NAME, name) if name != UNKNOWN_NAME else first]
+            else:
+                texts = []
+            lost = int(handoff.pop("waiting_lost", 0) or 0)
+            if lost:
+                who = learner_name(conv)
+                texts.append(f"{lost} earlier message(s) from {who} could not be kept while the inbox refused them.")
+            handoff.update(chat=self.chat, topic=topic, topic_open=True, introduced=True)
             items = []
-            for text in [first, *handoff.pop("waiting", [])]:
+            for text in [*texts, *handoff.pop("waiting", [])]:
                 items += forums.render_in_topic(self.chat, topic, text)
             seq, now = str(record.next_seq), store.now()
             record.enqueue(str(handoff.get("event") or "handoff"), items, now, via=self.owner_name)

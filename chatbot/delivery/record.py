@@ -30,12 +30,30 @@ from chatbot.store.base import FORGOTTEN, Change, Store
 RECENT_EVENTS = 100  # event ids kept for deduplication; platforms redeliver within minutes
 RECENT_PAYLOAD_KEYS = 200  # short callback keys kept for Telegram (64-byte callback_data)
 TRANSCRIPT_LENGTH = 50  # what a channel that shows history (the web page, after a reload) gets back
-KEEP_WAITING = 20  # what a learner writes while their topic cannot take it, kept for it (handoff.py)
+KEEP_WAITING = 100  # what a learner writes while their topic cannot take it, kept for it (handoff.py) ...
+KEEP_WAITING_CHARS = 60_000  # ... within this many characters (a Firestore document holds 1 MiB)
 OUTBOX_MAX_AGE = 24 * 3600  # by the store's clock: unsent after a day is stale (Messenger's window is closed)
 WAKE_EVENT = "wake:"
 ANNOUNCE_EVENT = "announce:"  # event ids of broadcasts: announce:<name>, kept in ``announced`` for good
 KEEP_ANNOUNCED = 50  # event ids of what the bot says unprompted: wake:<due time>
 PENDING_PATIENCE = 2.0  # seconds a redelivery waits for a twin to finish sending before answering 503
+
+
+def wait_for_topic(handoff: dict, texts: list[str]) -> None:
+    """Keep ``texts`` for the learner's topic until it can take them: the newest, within KEEP_WAITING
+    messages and KEEP_WAITING_CHARS characters; how many older ones could not be kept is counted
+    (``waiting_lost``), and the topic is told."""
+    waiting = [*handoff.get("waiting", []), *texts]
+    kept: list[str] = []
+    size = 0
+    for text in reversed(waiting):
+        if len(kept) == KEEP_WAITING or size + len(text) > KEEP_WAITING_CHARS:
+            break
+        kept.insert(0, text)
+        size += len(text)
+    if len(kept) < len(waiting):
+        handoff["waiting_lost"] = int(handoff.get("waiting_lost", 0)) + len(waiting) - len(kept)
+    handoff["waiting"] = kept
 
 
 @dataclass
@@ -130,7 +148,7 @@ class DeliveryRecord:
         if not self.handoff.get("open"):
             return
         self.handoff["topic_open"] = False
-        self.handoff["waiting"] = [*self.handoff.get("waiting", []), *texts][-KEEP_WAITING:]
+        wait_for_topic(self.handoff, texts)
 
     def note(self, said_by_person: str, replies: list[Reply]) -> None:
         """Add one exchange to the transcript, keeping the last TRANSCRIPT_LENGTH entries."""

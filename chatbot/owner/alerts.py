@@ -38,7 +38,6 @@ CHECK_EVERY = 600.0  # seconds: the platforms are asked at most this often, acro
 KEEP_NOTICES = 24 * 3600.0  # a notice Telegram would not take is tried again for a day, then dropped
 MAX_NOTICES = 20
 FLAP_WINDOW = 3600.0  # a problem back within this long after its fix is shown, not told again
-SAME_WORDS = 40  # characters of a problem's words that say which trouble it is (numbers come later)
 DETAIL_LIMIT = 600
 Found = list[tuple[str, list[Check]]]  # (channel name, what its checks said)
 Tell = Callable[[str], None]
@@ -73,11 +72,11 @@ def record(
             was, detail = problems.get(check.name), scrub(check.detail)[:DETAIL_LIMIT]
             if was is None:
                 if not check.ok:
-                    # Back within the hour after its fix: on the dashboard at once, told no more (nor
-                    # its next fix), so a problem that comes and goes is told at most twice an hour.
+                    # Failing again within the hour after its fix, in whatever words: on the dashboard at
+                    # once, told no more (nor its next fix), so a check that comes and goes, or changes
+                    # between troubles, is told at most twice an hour.
                     last = fixed.get(check.name) or {}
-                    same = last.get("what") == detail[:SAME_WORDS]  # the same trouble, not another of that check
-                    flapping = same and now - float(last.get("at", -FLAP_WINDOW)) < FLAP_WINDOW
+                    flapping = now - float(last.get("at", -FLAP_WINDOW)) < FLAP_WINDOW
                     problems[check.name] = {"channel": channel, "detail": detail, "since": now, "quiet": flapping}
                     opened.append(check.name)
                     if notify and not flapping:
@@ -89,7 +88,7 @@ def record(
                 del problems[check.name]
                 closed.append(check.name)
                 if not was.get("quiet"):
-                    fixed[check.name] = {"at": now, "what": was["detail"][:SAME_WORDS]}
+                    fixed[check.name] = {"at": now}
                 told = [n for n in notices if n["name"] == check.name and not n["ok"]]
                 if told:  # fixed before the owner heard of it: nothing to say
                     notices.remove(told[-1])

@@ -16,11 +16,12 @@ from collections.abc import Callable
 
 from chatbot.core import channels as registry
 from chatbot.core import logs
+from chatbot.core.text import plain_text
 from chatbot.delivery import relay
 from chatbot.delivery.channel import Channel
 from chatbot.delivery.handoff import DESK_EVENT, DONE, IDLE_EVENT, TOPIC, Handoff, is_open
 from chatbot.engine.skills import Skills
-from chatbot.engine.types import Update
+from chatbot.engine.types import Reply, Update
 from chatbot.owner.status import ago
 from chatbot.store.base import Backend
 
@@ -33,6 +34,11 @@ NOTES = {
     "closed": "That conversation is no longer handed to a person.",
     "empty": "Write an answer first.",
     "later": "Not sent yet: the platform did not take it. Send it again in a moment.",
+    "sent": "Sent.",
+    "ended": "Ended: they are back with the bot.",
+    "again": "That form was sent already: what it said went out once. Write a new answer to say more.",
+    "unreachable": "Not sent: their platform no longer lets anyone write to them (Messenger allows a "
+    "person's answer for 7 days after their last message), or they blocked the bot.",
 }
 
 
@@ -47,7 +53,7 @@ def open_handoffs(store: Backend) -> list[dict]:
         found.append(
             {
                 "key": key,
-                "name": row.get("profile.first_name") or "someone",
+                "name": plain_text(str(row.get("profile.first_name") or "")) or "someone",
                 "channel": channel,
                 "since": float(handoff.get("since") or 0),
                 "last_at": float(handoff.get("last_at") or 0),
@@ -72,7 +78,7 @@ def act(
     lease: float = relay.LEASE_SECONDS,
 ) -> str:
     """An answer (``text``) or an ending (``end``) from the dashboard, for the open handoff ``key``;
-    "" when it went out, else a code of NOTES. Only an open handoff is acted on: a form names any key."""
+    a code of NOTES for the owner. Only an open handoff is acted on: a form names any key."""
     channel_name, _, user_id = key.partition(":")
     channel = channels(channel_name) if channel_name in registry.NAMES and user_id else None
     if channel is None:
@@ -85,8 +91,18 @@ def act(
         return "empty"
     event = f"{DESK_EVENT}{nonce}:{'end' if end else 'answer'}"
     update = Update(channel_name, user_id, event, text="" if end else text, payload=DONE if end else "", from_bot=True)
+    # Whether the platform still lets anyone write to them (Messenger's window, a blocked bot): the
+    # answer is recorded and the topic told either way; the owner at the dashboard is told too.
+    conv = relay.load_conversation(store, key)
+    reachable = end or (
+        conv is not None and conv.active and channel.render_human([Reply(text=text)], conv, clock()) is not None
+    )
     result = relay.deliver(update, channel, store, skills, clock=clock, lease=lease, channels=channels, handoff=handoff)
-    return "" if result.ok else "later"
+    if not result.ok:
+        return "later"
+    if result.duplicate:
+        return "again"
+    return ("ended" if end else "sent") if reachable else "unreachable"
 
 
 def scheduled(

@@ -141,7 +141,15 @@ def poll_command(info: registry.ChannelInfo, services: Services) -> click.Comman
         def handle(body: dict) -> bool:
             updates = services.handoff.route(bot.parse(body), store)  # the owner's answers go to their learners
             outcome = relay.deliver_all(
-                updates, bot, store, skills, guard=services.guard, channels=services.sender, handoff=services.handoff
+                updates,
+                bot,
+                store,
+                skills,
+                clock=services.now,
+                guard=services.guard,
+                lease=services.settings.claim_lease_seconds,
+                channels=services.sender,
+                handoff=services.handoff,
             )
             return not outcome.retry
 
@@ -323,7 +331,7 @@ def register_broadcast(app, services: Services) -> None:
         if report.pending:
             click.echo(
                 f"still pending: {report.pending} (another run was sending them, or stopped while it did: run this "
-                f"again in {int(relay.LEASE_SECONDS)} s and it sends what that run left)"
+                f"again in {int(lease)} s and it sends what that run left)"
             )
 
 

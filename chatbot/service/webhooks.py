@@ -70,6 +70,7 @@ def receive(services: Services, name: str, prepare: Callable[[list], list] | Non
             services.store,
             services.skills,
             clock=services.now,
+            timer=services.clock,  # the batch's time budget: this machine's (a test's) clock
             guard=services.guard,
             lease=services.settings.claim_lease_seconds,
             channels=services.sender,

@@ -34,6 +34,7 @@ T = TypeVar("T")
 
 MAX_ERASED_IN_BATCH = 400  # filed records deleted in the erasing write itself; Firestore's batch limit is 500
 WRITE_ATTEMPTS = 12  # concurrent messages from one user (across instances) race for one document
+CLOCK_KEY = base.SERVICE_KEYS + "clock"  # read (never written) by a process asking Firestore its time
 
 
 class FirestoreStore:
@@ -83,7 +84,16 @@ class FirestoreStore:
         first answer, this machine's clock: only the first write of a brand-new conversation (a Get
         Started, made without a read) can meet that, and it judges no one else's claim."""
         seen = self._server_time
+        if seen is None:
+            self._bounded(self._learn_time)
+            seen = self._server_time
         return time.time() if seen is None else seen[0] + (time.monotonic() - seen[1])
+
+    def _learn_time(self, abandoned: Deadline) -> None:
+        """Ask Firestore its time (a read's read time; the document need not exist) before anything is
+        judged or stamped by it: a process asked the time before its first read or write."""
+        snapshot = self._call(self._ref(CLOCK_KEY).get, **abandoned.limits())
+        self._saw(snapshot.read_time)
 
     def _saw(self, stamp) -> None:
         """Firestore stated its time (a read or commit timestamp)."""
