@@ -101,6 +101,7 @@ def deliver(
     def step(doc: dict | None):
         nonlocal result
         result = Delivery()  # what this run of the step found: a store may run it more than once
+        claimed_all[0] = False
         now, store_now = clock(), store.now()
         conv, record = read(update.key, doc)
         taken: list[Taken] = []
