@@ -342,7 +342,8 @@ class Handoff:
         first message (the request, the last exchanges, what they wrote meanwhile) in one write, claimed
         for this delivery. Telegram takes no idempotency key: a process that dies between making the
         topic and recording it leaves one empty topic behind (the floor, as for a message in flight).
-        Returns what to send, and False when it could not be done now (the platform retries)."""
+        Returns what to send, and False when it could not be done now but a retry may do it (the
+        platform retries); True as well when the inbox refused for good (what the learner wrote waits)."""
         forums = self.forums()
         if forums is None:
             return [], False
