@@ -76,7 +76,7 @@ bench-python: install  ## our cold start and CPU on Python 3.11, 3.12 and 3.13 w
 loadtest: install  ## 100 users per channel for 60 s; a flooder; a 10,000-person broadcast; 10,000 hostile bodies (loopback)
 	$(SAY) "1/4 load: 100 users per channel for 60 s with redeliveries and failing sends"
 	$(BIN)/python bench/loadtest.py --users 100 --seconds 60
-	$(SAY) "1b/4 the same load while a worker is killed every 5 s: nothing lost, no more doubles than kills"
+	$(SAY) "1b/4 the same load while a worker is killed every 5 s: nothing lost, nobody getting more messages twice than kills"
 	$(BIN)/python bench/loadtest.py --users 100 --seconds 60 --kill-every 5
 	$(SAY) "2/4 flood: one person sends 1,000 messages in a minute while 50 chat (three 60 s phases)"
 	$(BIN)/python bench/floodtest.py --flood 1000 --seconds 60 --users 50

@@ -25,11 +25,13 @@ def test_short_load_nothing_doubled_nothing_lost(firestore_url):
 
 
 def test_short_load_with_workers_killed_loses_nothing(tmp_path):
-    """Workers SIGKILLed every 1.5 s under load: no reply lost, no more messages doubled than kills."""
+    """Workers SIGKILLed every 1.5 s under load: no reply lost, and no person gets more messages twice
+    than workers were killed (a worker killed while answering several people may have had one message
+    in flight to each)."""
     report = loadtest.run(users=4, seconds=6, store_url=f"sqlite:///{tmp_path}/k.db", think=(0.0, 0.2), kill_every=1.5)
     assert report["workers_killed"] >= 2 and report["journeys"] >= 8
     assert report["lost_replies"] == 0, report["journey_errors"]
-    assert report["doubled_replies"] <= report["workers_killed"], report
+    assert report["most_doubled_for_one_person"] <= report["workers_killed"], report
     assert loadtest.passed(report), report
 
 
