@@ -15,6 +15,7 @@ import os
 import random
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -109,6 +110,7 @@ def run(bodies: int, store_url: str) -> dict:
     }  # fmt: skip
     server, base = start_gunicorn(env)
     statuses: dict[str, dict[int, int]] = {"messenger": {}, "telegram": {}}
+    count = threading.Lock()  # sixteen threads add to the same tallies: a bare read-add-write loses some
     try:
         resets = [0]
 
@@ -118,7 +120,8 @@ def run(bodies: int, store_url: str) -> dict:
             except requests.ConnectionError:
                 # After refusing a body unread (413, or 400 early) the server closes the connection;
                 # a client that reused it sees a reset. Send again on a fresh one, as platforms do.
-                resets[0] += 1
+                with count:
+                    resets[0] += 1
                 return requests.post(url, data=raw, headers=headers, timeout=30).status_code
 
         def send(index: int) -> None:
@@ -140,8 +143,9 @@ def run(bodies: int, store_url: str) -> dict:
                 raw = b"{" * 5000
             tg_headers = {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET, "Content-Type": "application/json"}
             tg_status = post(session, base + "/webhook/telegram", raw, tg_headers)
-            for channel, status in (("messenger", fb_status), ("telegram", tg_status)):
-                statuses[channel][status] = statuses[channel].get(status, 0) + 1
+            with count:
+                for channel, status in (("messenger", fb_status), ("telegram", tg_status)):
+                    statuses[channel][status] = statuses[channel].get(status, 0) + 1
 
         started = time.monotonic()
         with ThreadPoolExecutor(max_workers=16) as pool:
