@@ -358,3 +358,63 @@ def test_a_number_alone_at_the_hours_question_is_hours_not_the_level_questions_t
         )
     chat.handle(Update(channel="web", user_id="three", event_id="t", locale="en", text="3"), conv, SKILLS, now=1e6 + 9)
     assert conv.progress["python"]["level"] == "beginner" and conv.progress["python"]["hours"] == 3
+
+
+def suggesting(lang: str = "en") -> Conversation:
+    conv = Conversation(key=f"web:u{next(_ids)}")
+    say(conv, payload="SUGGEST", lang=lang)
+    return conv
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [
+        ("en", "I'll think about it"),
+        ("en", "what was my last assignment"),
+        ("en", "this is confusing"),
+        ("en", "lol"),
+        ("es", "no sé, luego te digo"),
+        ("es", "klk mi pana"),
+    ],
+)
+def test_words_to_the_bot_at_the_suggestion_prompt_are_not_filed_as_a_suggestion(lang, said):
+    conv = suggesting(lang)
+    turn = say(conv, text=said, lang=lang)
+    assert not turn.filed, turn.filed
+    assert turn.answered in {"fallback", "clarify", "cancel"}  # the question again, or asked which
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "subject"),
+    [
+        ("en", "I'd really like to learn guitar", "guitar"),
+        ("en", "there should be a course on negotiation skills", "negotiation skills"),
+        ("en", "baking bread would be amazing", "baking bread"),
+        ("en", "I have an idea: pottery", "pottery"),
+        ("en", "help desk skills", "help desk skills"),
+        ("es", "ojalá tuvieran algo de jardinería", "jardinería"),
+    ],
+)
+def test_a_suggestion_is_filed_as_its_subject(lang, said, subject):
+    turn = say(suggesting(lang), text=said, lang=lang)
+    assert turn.filed and turn.filed[-1][1]["text"] == subject
+
+
+def test_a_question_about_something_else_at_the_suggestion_prompt_is_asked_about():
+    turn = say(suggesting("es"), text="y esto como va? ayuda", lang="es")
+    assert turn.answered == "clarify" and "HELP" in payloads(turn) and not turn.filed
+
+
+def test_a_skill_the_catalog_has_under_another_name_is_offered_not_picked():
+    conv = Conversation(key=f"web:u{next(_ids)}")
+    turn = say(conv, text="you should add kubernetes")
+    assert turn.answered == "clarify" and "PICK:docker" in payloads(turn)
+    assert not conv.progress and conv.slots.get("skill") != "docker"
+
+
+def test_two_answers_to_the_question_on_screen_are_asked_about():
+    conv = on_a_card()
+    say(conv, payload="DROP:git")
+    turn = say(conv, text="yeah drop it, no time for it")
+    assert turn.answered == "clarify" and "git" in conv.progress
+    assert {"DROP_YES:git", "NEXT:git"} <= set(payloads(turn))

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chatbot.engine import amounts, understand
+from chatbot.engine import amounts, linear, understand
 from chatbot.engine.skills import Skills
 
+TOKEN = linear.scanner(r"\S+")
+# The acts whose text is what something is about ("a course on negotiation": negotiation), not an
+# answer to read further (the hours' "30 minutes a day").
+SUBJECTS = frozenset({"save_suggestion", "suggest_this", "learn_topic", "save_topic"})
 MAX_TAILS = 4  # courtesy words taken off the end of a subject ("please, thanks!")
 SUBJECT_EDGES = understand.EDGES + "🙂😊🙏👍😀😄❤️❤!?"
 OTHER_DAY = ("other day", "2 days", "two days", "dos dias", "2 dias", "dia por medio", "alternate", "dia si y otro no")
@@ -28,15 +32,40 @@ class Meant:
     args: dict
 
 
-def subject(text: str, meanings: dict) -> str:
+def subject(text: str, meanings: dict, lead_words: bool = False) -> str:
     """What a suggestion or a topic is about, as typed: without the words that lead to it ("maybe",
     "a course on", "clases de"), courtesy ("please", "gracias"), punctuation or emoji around it."""
     leads = [*meanings.get("filler", []), *meanings.get("lead_in", [])]
     folded = understand.fold(text)
     start = len(folded) - len(understand.strip_fillers(folded, leads))
-    end = without_tails(folded, start, len(folded), meanings.get("courtesy", []))
+    end = len(folded)
+    if lead_words:
+        start = past_lead_words(folded, start, frozenset(understand.trim(w) for w in meanings.get("lead_word", [])))
+        end = before_tail_words(folded, start, frozenset(understand.trim(w) for w in meanings.get("tail_word", [])))
+    end = without_tails(folded, start, end, meanings.get("courtesy", []))
     said = text[start:end].strip(SUBJECT_EDGES)
     return said or text.strip()
+
+
+def past_lead_words(folded: str, start: int, lead: frozenset[str]) -> int:
+    """Where ``folded[start:]`` starts past the single words that lead to a subject without being
+    it ("I'd really like to learn guitar", "there should be a course on negotiation"), whatever
+    their order; the last word is always kept."""
+    found = list(TOKEN.finditer(folded, start))
+    for word, after in zip(found, found[1:], strict=False):
+        if word.group().strip(understand.EDGES) not in lead:
+            return word.start()
+        start = after.start()
+    return start
+
+
+def before_tail_words(folded: str, start: int, tail: frozenset[str]) -> int:
+    """Where ``folded[start:]`` ends before a word that opens what is said of a subject ("baking
+    bread would be amazing", "cocina si se puede"); the first word is always kept."""
+    for word in list(TOKEN.finditer(folded, start))[1:]:
+        if word.group().strip(understand.EDGES) in tail:
+            return word.start()
+    return len(folded)
 
 
 def without_tails(folded: str, start: int, end: int, courtesy: list[str]) -> int:
@@ -104,7 +133,7 @@ def fill(skills: Skills, intent: str, args: dict, text: str, state: str, locale:
     table = skills.words(locale, "durations")
     for key in ("text", "topic"):
         if reading.args.get(key):
-            reading.args[key] = subject(str(reading.args[key]), meanings)
+            reading.args[key] = subject(str(reading.args[key]), meanings, reading.intent in SUBJECTS)
     if reading.intent == "remind_on":
         reading = _reminder_said(reading, text, table, locale)
     if reading.intent == "remind_every" and "days" not in reading.args:

@@ -20,6 +20,7 @@ from chatbot.engine import linear
 EDGES = " \t\n.,;:!?¡¿…\"'()[]*_~-–—"
 OPENERS = " \t¿¡\"'(*_~"  # what a message may start with before its first word
 ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+SHORT = 48  # texts up to this long are trimmed once and remembered: the vocabulary's phrases, short answers
 MIN_FUZZY = 5  # words shorter than this are never "corrected"
 MAX_FILLERS = 6  # opening words taken off a message ("ok so, um, well,"), at most
 WORD = linear.scanner(r"[a-z]+")
@@ -53,6 +54,13 @@ def bare(text: str) -> str:
 
 def trim(text: str) -> str:
     """The message without the punctuation and spaces around it, folded."""
+    if len(text) <= SHORT:
+        return _trim_short(text)  # skills.json's phrases, trimmed again by every reading of a message
+    return fold(text).strip(EDGES)
+
+
+@functools.lru_cache(maxsize=8192)
+def _trim_short(text: str) -> str:
     return fold(text).strip(EDGES)
 
 

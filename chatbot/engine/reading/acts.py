@@ -32,6 +32,9 @@ class Acts(Clauses):
         is the same act, a name found only once corrected."""
         start = self.absolute(hit)
         explained = self.explained(start, hit.intent)
+        if explained is not None and prefix and explained.payload and explained.payload != prefix:
+            # "yeah drop it, no time for it": two answers to the question on screen, which?
+            return ask(self.skills, [prefix, explained.payload])
         if explained is not None:
             return explained
         others = self.other_acts(hit, hits)

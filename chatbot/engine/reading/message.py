@@ -97,6 +97,14 @@ class Message:
         opener = phrasing.opens_with(understand.fold(self.core), self.meanings.get("request", []))
         return bool(opener) and phrasing.is_question(self.said)
 
+    def names_a_subject(self) -> bool:
+        """Whether the message, past the words that lead to a subject, reads as one ("pottery",
+        "how to bake bread") rather than as words to the bot ("I'll think about it", "this is
+        confusing", "lol"): none of its words is one that talks to or about the conversation."""
+        said = understand.fold(also_said.subject(self.text, self.meanings, True))
+        chat = {understand.trim(w) for w in self.meanings.get("not_a_subject", [])}
+        return not any(w.strip(understand.EDGES) in chat for w in said.split())
+
     def says_an_amount(self) -> bool:
         return bool(amounts.read_amounts(self.text, self.skills.words(self.locale, "durations"), self.locale))
 
@@ -114,21 +122,27 @@ class Message:
     def is_request(self) -> bool:
         """A question, or a message that opens with what opens a request ("show me", "can we")."""
         phrases = self.meanings.get("request", [])
-        opener = any(phrasing.opens_with(understand.fold(said), phrases) for said in (self.text, self.core))
-        return opener or phrasing.is_question(self.said)
+        folded = understand.fold(self.text)
+        past_fillers = understand.strip_fillers(folded, self.meanings.get("filler", []))  # "mejor muéstrame"
+        said = (folded, past_fillers, understand.fold(self.core))
+        return any(phrasing.opens_with(s, phrases) for s in said) or phrasing.is_question(self.said)
 
     def topic(self, hit: Hit) -> Reading | None:
         """A topic the catalog has is that skill ("do you have anything on excel?"); one a slip of
         the keyboard away from a skill's name is asked about ("learn gti"); a suggestion of no
         subject yet is the wish to suggest ("suggest something")."""
         if hit.intent in SUGGESTS:
-            suggested = understand.trim(also_said.subject(str(hit.args.get("text") or ""), self.meanings))
+            suggested = understand.trim(also_said.subject(str(hit.args.get("text") or ""), self.meanings, True))
             placeholders = {understand.trim(p) for p in self.meanings.get("placeholder", [])}
             if suggested in placeholders:
                 return Reading(SUGGESTS[hit.intent])
-            # A skill the catalog has, asked to be added ("add sql too"): that skill, picked.
+            # A skill the catalog has, asked to be added ("add sql too"): that skill, picked; one it
+            # has under another name ("you should add kubernetes": Docker) is offered.
             named = mention(self.skills, self.state_name, self.locale, suggested, suggested) if suggested else None
-            return named if named is not None and named.sure else None
+            if named is None or not named.sure:
+                return None
+            picked = str(named.args.get("skill", ""))
+            return named if self.calls(picked, suggested) else ask(self.skills, [f"PICK:{picked}"])
         topic = str(hit.args.get("topic") or "")
         if not topic:
             return None
@@ -139,6 +153,15 @@ class Message:
         near = understand.near_miss(words[0], self.skills.names, shortest=3) if len(words) == 1 else ""
         skill = self.skills.entities.get("skill", {}).get(near)
         return ask(self.skills, [f"PICK:{skill}"]) if skill else None
+
+    def calls(self, skill: str, said: str) -> bool:
+        """Whether ``said`` (trimmed) is what the catalog calls ``skill``: its id or a title."""
+        found = self.skills.skill(skill)
+        if found is None:
+            return False
+        titles = found.get("title", {})
+        names = [skill, *(titles.values() if isinstance(titles, dict) else [titles])]
+        return said in {understand.trim(str(n)) for n in names}
 
     def answers_said(self, alias: Hit) -> list[str]:
         """The different answers the state's own words read in the message, apart from each other

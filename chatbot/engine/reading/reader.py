@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chatbot.engine.also_said import SUBJECTS
 from chatbot.engine.conversation import Conversation
 from chatbot.engine.reading.acts import Acts
 from chatbot.engine.reading.answers import Answers
@@ -10,10 +11,14 @@ from chatbot.engine.reading.kinds import (
     ACTS,
     CHANGES,
     ESCAPES,
+    GENERIC,
+    LANGUAGE,
+    PICKS,
     SOCIAL,
+    SUGGESTS,
     Reading,
 )
-from chatbot.engine.reading.patterns import first_pattern, mention, patterns
+from chatbot.engine.reading.patterns import ask, first_pattern, mention, patterns
 from chatbot.engine.skills import Skills
 from chatbot.engine.types import Update
 
@@ -21,6 +26,11 @@ from chatbot.engine.types import Update
 def read(update: Update, conv: Conversation, skills: Skills, locale: str, text: str) -> Reading:
     """What the typed ``text`` means in this conversation (``locale``: the language it is read in first)."""
     return Reader(conv, skills, locale, text).read()
+
+
+# Acts that a text given as an answer may be read as without casting doubt on it: a language's name
+# ("Italian language" is a suggestion), and the suggestion itself.
+NOT_DOUBTS = LANGUAGE | {"choose_language"} | set(SUGGESTS) | set(SUGGESTS.values())
 
 
 class Reader(Acts, Answers):
@@ -40,6 +50,11 @@ class Reader(Acts, Answers):
         ("actually just show me the catalog", "can we do sql instead")."""
         if not self.says_an_amount():
             first = self.clause_reading(self.said.clauses[0]) if len(self.said.clauses) > 1 else None
+            if first is not None and first.intent in SUGGESTS.values() and self.state.get("on_text"):
+                rest = self.text[self.said.clauses[1][0] :]  # "I have an idea: cooking"
+                return Reading(self.state["on_text"], {"text": rest})
+            if first is not None and first.intent == "cancel":
+                first = self.instead() or first  # "never mind, show me what you already have"
             if first is not None and first.intent not in CHANGES | SOCIAL and not first.args:
                 return first  # "no thanks, changed my mind"; not "data science, for beginners"
             other = first_pattern(self.skills, self.state_name, self.locale, self.text, self.core, False)
@@ -47,6 +62,15 @@ class Reader(Acts, Answers):
             # a change only asked for outright ("can I change the level to advanced"); not any
             # words taken as a topic ("do you have knitting?" suggests it).
             request = other and self.is_request() and "topic" not in other.args
+            if (
+                other is not None
+                and request
+                and other.intent in GENERIC
+                and not self.clear(other, self.absolute(other))
+            ):
+                # "what about a course on negotiation skills?", "can I just pick one from the list":
+                # a wish to browse, or words of the answer?
+                return ask(self.skills, [self.payload_of(other.intent, {})])
             asks = other and ((other.whole and not other.args) or request or list(other.args) == ["text"])
             acts = other and other.intent in ACTS and not request  # "later": not a snooze of nothing
             if other and other.intent in ESCAPES and self.escapes(other):
@@ -58,7 +82,42 @@ class Reader(Acts, Answers):
         hit = first_pattern(self.skills, self.state_name, self.locale, self.text, self.core, True)
         if hit:
             return Reading(hit.intent, hit.args)
-        return Reading(self.state["on_text"], {"text": self.text}) if self.state.get("on_text") else self.fallback()
+        if not self.state.get("on_text"):
+            return self.fallback()
+        return self.doubted_text() or Reading(self.state["on_text"], {"text": self.text})
+
+    def doubted_text(self) -> Reading | None:
+        """The question, when another act is read in the text it would take as the answer ("y esto
+        cómo va? ayuda", "actually I'll just learn python" at a suggestion): its buttons are that
+        act and "neither". A language's name is no sign ("Italian language" is a suggestion)."""
+        if self.says_an_amount():
+            return None
+        other = first_pattern(self.skills, self.state_name, self.locale, self.text, self.core, False)
+        if not other or other.intent in NOT_DOUBTS:
+            return self.not_a_subject()
+        if other.intent in PICKS and (other.whole or not other.args.get("skill")):
+            return self.not_a_subject()  # "kubernetes": a name said whole is what the question asks for
+        asks = self.is_request() or "?" in self.text
+        if other.intent in GENERIC and not (asks and self.clear(other, self.absolute(other))):
+            return self.not_a_subject()  # "help desk skills", "a course on negotiation skills?"
+        offer = self.payload_of(other.intent, other.args if other.intent in PICKS else {})
+        return ask(self.skills, [offer]) if offer else self.not_a_subject()
+
+    def not_a_subject(self) -> Reading | None:
+        """The question again, when a question that asks what something is about gets words to the
+        bot instead ("I'll think about it", "what was my last assignment", "lol")."""
+        if self.state.get("on_text") in SUBJECTS and not self.names_a_subject():
+            return self.fallback()
+        return None
+
+    def instead(self) -> Reading | None:
+        """What a later clause asks for in place of the question a "never mind" leaves: a request
+        read whole, not another never mind, courtesy or change."""
+        for span in self.said.clauses[1:]:
+            found = self.clause_reading(span)
+            if found is not None and found.intent not in CHANGES | SOCIAL | {"cancel"}:
+                return found
+        return None
 
     def escapes(self, hit) -> bool:
         """Whether a way out of the question is said plainly: a person named ("a human please"), or
