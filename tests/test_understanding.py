@@ -418,3 +418,22 @@ def test_two_answers_to_the_question_on_screen_are_asked_about():
     turn = say(conv, text="yeah drop it, no time for it")
     assert turn.answered == "clarify" and "git" in conv.progress
     assert {"DROP_YES:git", "NEXT:git"} <= set(payloads(turn))
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "offered"),
+    [
+        ("en", "I want to learn programming", {"PICK:python", "PICK:javascript", "PICK:java"}),
+        ("en", "data science", {"PICK:ml", "PICK:stats", "PICK:pandas"}),
+        ("es", "quiero aprender a programar", {"PICK:python", "PICK:javascript", "PICK:java"}),
+    ],
+)
+def test_a_broad_field_is_asked_about_with_its_skills(lang, said, offered):
+    conv = Conversation(key=f"web:u{next(_ids)}")
+    turn = say(conv, text=said, lang=lang)
+    assert turn.answered == "clarify" and offered <= set(payloads(turn)) and not conv.slots.get("skill")
+
+
+def test_a_skill_named_beside_its_field_is_that_skill():
+    turn = say(Conversation(key=f"web:u{next(_ids)}"), text="quiero aprender a programar en python", lang="es")
+    assert turn.intent == "pick_skill" and turn.args["skill"] == "python"

@@ -34,6 +34,7 @@ class Skills:
     merged: dict[tuple[str, str], dict] = field(default_factory=dict)  # words(), once per locale and part
     lexicon: dict[str, frozenset[str]] = field(default_factory=dict)  # each locale's own words (own_words())
     by_words: dict[tuple[str, ...], str] = field(default_factory=dict)  # a skill's name, word by word
+    fields: dict[str, tuple[str, ...]] = field(default_factory=dict)  # a broad field's name: its skills
     known: understand.Lexicon | None = None  # known_words(), built the first time a typo is looked for
 
     @property
@@ -389,7 +390,7 @@ def build(data: dict, actions: dict[str, Callable], checks: tuple = (), checked:
         raise SkillsError(errors)
     entities = {"skill": skill_names(data), "lang": named_in_meanings(data, "lang", list(data.get("strings", {})))}
     entities["level"] = named_in_meanings(data, "level", LEVEL_NAMES)
-    skills = Skills(data=data, actions=actions, entities=entities)
+    skills = Skills(data=data, actions=actions, entities=entities, fields=field_names(data))
     skills.names = [name for table in skills.entities.values() for name in table if " " not in name]
     names = {entity: understand.alternation(list(table)) for entity, table in skills.entities.items()}
     # Plain substring tests: the names as one regex took longer to compile than the rest of a first message.
@@ -438,4 +439,16 @@ def skill_names(data: dict) -> dict[str, str]:
         phrases += [p for words in skill.get("synonyms", {}).values() for p in words]
         for phrase in phrases:
             names.setdefault(understand.trim(phrase), skill["id"])
+    for phrase in field_names(data):  # a field's name reads as its first skill until asked which
+        names.setdefault(phrase, field_names(data)[phrase][0])
     return names
+
+
+def field_names(data: dict) -> dict[str, tuple[str, ...]]:
+    """Every broad field's name ("programming", "ciencia de datos"), folded, to the skills in it."""
+    fields: dict[str, tuple[str, ...]] = {}
+    for skill in data.get("catalog", []):
+        for phrase in (p for words in skill.get("fields", {}).values() for p in words):
+            key = understand.trim(phrase)
+            fields[key] = (*fields.get(key, ()), skill["id"])
+    return fields

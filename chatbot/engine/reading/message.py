@@ -11,6 +11,7 @@ from chatbot.engine.reading.kinds import (
     ON_A_STEP,
     OPENING_WORDS,
     OTHER_WORDS,
+    PICKS,
     SHORT_CLAUSE,
     SOCIAL,
     SUGGESTS,
@@ -254,8 +255,24 @@ class Message:
         intent, args = also_said.fill(self.skills, reading.intent, reading.args, *said)
         if intent == reading.intent:
             reading.args = args
+        else:
+            reading = Reading(intent, args)
+        return self.which_in_field(reading) if reading.intent in PICKS else reading
+
+    def which_in_field(self, reading: Reading) -> Reading:
+        """A skill picked by naming only a broad field ("learn programming", "ciencia de datos"):
+        asked which, the field's skills as buttons. A skill named outright besides is that skill."""
+        folded = understand.fold(self.text)
+        fields = [skills for name, skills in self.skills.fields.items() if says(folded, name)]
+        if not fields:
             return reading
-        return Reading(intent, args)
+        outright = [
+            n for n, _ in self.skills.entities["skill"].items() if n not in self.skills.fields and says(folded, n)
+        ]
+        if outright:
+            return reading
+        picked = str(reading.args.get("skill", ""))
+        return ask(self.skills, [f"PICK:{s}" for s in dict.fromkeys([picked, *fields[0]])])
 
     def absolute(self, hit: Hit) -> int:
         """Where ``hit`` starts in the whole (folded) message: it may have matched a suffix of it."""
