@@ -437,3 +437,18 @@ def test_a_broad_field_is_asked_about_with_its_skills(lang, said, offered):
 def test_a_skill_named_beside_its_field_is_that_skill():
     turn = say(Conversation(key=f"web:u{next(_ids)}"), text="quiero aprender a programar en python", lang="es")
     assert turn.intent == "pick_skill" and turn.args["skill"] == "python"
+
+
+@pytest.mark.parametrize(("lang", "said"), [("es", "obvio que no"), ("es", "claro que no"), ("en", "of course not")])
+def test_a_yes_word_turned_into_a_no_keeps_the_skill(lang, said):
+    conv = on_a_card()
+    say(conv, payload="DROP:git", lang=lang)
+    turn = say(conv, text=said, lang=lang)
+    assert turn.intent != "drop_confirmed" and "git" in conv.progress
+
+
+def test_a_yes_with_a_question_about_what_it_costs_is_asked_first():
+    conv = on_a_card()
+    say(conv, payload="DROP:git")
+    turn = say(conv, text="yes but can I come back later?")
+    assert turn.answered == "clarify" and "git" in conv.progress

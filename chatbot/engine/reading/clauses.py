@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from chatbot.engine import phrasing, understand
 from chatbot.engine.reading.kinds import (
+    CHANGES,
     LAST_RESORT,
     NEGATABLE,
     PREFIX_REST,
@@ -90,6 +91,8 @@ class Clauses(Message):
         refined = self.more(reading)
         if refined.intent != reading.intent:
             return refined
+        if reading.intent in CHANGES and phrasing.is_question(self.said):
+            return ask(self.skills, [prefix])  # "yes but can I come back later?": a question first
         clauses = self.clause_choice()  # "déjelo así, no lo borre": every clause says the same
         if clauses is not None and clauses.payload == prefix:
             return reading
