@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -67,3 +69,31 @@ def stop(process: subprocess.Popen, timeout: float = 20.0) -> int:
     except subprocess.TimeoutExpired:
         process.kill()
         return process.wait()
+
+
+def sigterm_while_answering(
+    process: subprocess.Popen, base: str, graph, prefix: str, people: int = 4
+) -> tuple[list[int], int, float]:
+    """Signed Messenger messages from ``people`` people while the Graph API takes 2.5 s to accept each
+    reply, then SIGTERM once all of them are waiting on it. Returns their statuses, the process's exit
+    code, and the seconds from the signal to its exit."""
+    from payloads import fb_body, fb_text, sign  # the tests' payloads, beside this module
+
+    graph.queue(200, {"recipient_id": "x", "message_id": "m"}, match="/me/messages", delay=2.5, times=people)
+    statuses: list[int] = []
+
+    def send(n: int) -> None:
+        raw = json.dumps(fb_body(fb_text(f"{prefix}-{n}", "help"))).encode()
+        headers = {"X-Hub-Signature-256": sign(raw), "Content-Type": "application/json"}
+        statuses.append(requests.post(base + "/webhook/messenger", data=raw, headers=headers, timeout=30).status_code)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(people)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)  # all of them are waiting on the slow Graph
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    for thread in threads:
+        thread.join()
+    code = process.wait(timeout=15)
+    return statuses, code, time.monotonic() - started

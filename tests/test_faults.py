@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
 import requests
 from conftest import ROOT, free_port
-from payloads import fb_body, fb_postback, fb_text, platform_env, post_fb, post_tg, sign, tg_message
+from payloads import fb_body, fb_postback, fb_text, platform_env, post_fb, post_tg, tg_message
+from servers import sigterm_while_answering
 
 import fb
 import tg
@@ -86,22 +84,8 @@ def test_sigterm_lets_requests_in_flight_finish(tmp_path, graph):
                 break
         except requests.ConnectionError:
             time.sleep(0.05)
-    graph.queue(200, {"recipient_id": "x", "message_id": "m"}, match="/me/messages", delay=2.5, times=4)
-    statuses = []
-
-    def send(n: int) -> None:
-        raw = json.dumps(fb_body(fb_text(f"psid-term-{n}", "help"))).encode()
-        headers = {"X-Hub-Signature-256": sign(raw), "Content-Type": "application/json"}
-        statuses.append(requests.post(base + "/webhook/messenger", data=raw, headers=headers, timeout=30).status_code)
-
-    threads = [threading.Thread(target=send, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    time.sleep(1.0)  # all four are waiting on the slow Graph
-    process.send_signal(signal.SIGTERM)
-    for t in threads:
-        t.join()
-    assert process.wait(timeout=15) == 0
+    statuses, code, _ = sigterm_while_answering(process, base, graph, "psid-term")
+    assert code == 0
     assert statuses == [200] * 4
     for n in range(4):
         assert len(graph.messages(f"psid-term-{n}")) == 1

@@ -17,7 +17,7 @@ import pytest
 import requests
 from conftest import ROOT, free_port, require
 from payloads import TG_SECRET, fb_body, fb_text, platform_env, sign, tg_message
-from servers import nginx_installed, start_served
+from servers import nginx_installed, sigterm_while_answering, start_served
 
 pytestmark = pytest.mark.slow
 
@@ -189,23 +189,8 @@ def test_sigterm_stops_the_front_then_gunicorn_and_lets_requests_in_flight_finis
         "STORE_URL": f"sqlite:///{tmp_path}/t.db", "LOG_LEVEL": "WARNING",
     }  # fmt: skip
     process, base = start_served(env)
-    graph.queue(200, {"recipient_id": "x", "message_id": "m"}, match="/me/messages", delay=2.5, times=4)
-    statuses: list[int] = []
-
-    def send(n: int) -> None:
-        raw = json.dumps(fb_body(fb_text(f"psid-front-term-{n}", "help"))).encode()
-        headers = {"X-Hub-Signature-256": sign(raw), "Content-Type": "application/json"}
-        statuses.append(requests.post(base + "/webhook/messenger", data=raw, headers=headers, timeout=30).status_code)
-
-    threads = [threading.Thread(target=send, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    time.sleep(1.0)  # all four are waiting on the slow Graph
-    started = time.monotonic()
-    process.send_signal(signal.SIGTERM)
-    for t in threads:
-        t.join()
-    assert process.wait(timeout=15) == 0 and time.monotonic() - started < 10
+    statuses, code, seconds = sigterm_while_answering(process, base, graph, "psid-front-term")
+    assert code == 0 and seconds < 10
     assert statuses == [200] * 4
     with pytest.raises(requests.ConnectionError):
         requests.get(base + "/health", timeout=2)  # nothing listens any more

@@ -28,29 +28,25 @@ from dataclasses import dataclass, field, replace
 from typing import cast
 
 from chatbot.core import channels as registry
-from chatbot.core import faults, logs
-from chatbot.core.outbound import SendFailed
+from chatbot.core import logs
 from chatbot.delivery import tally
 from chatbot.delivery.briefing import (
     FORGOTTEN_NOTE,
-    UNKNOWN_NAME,
     cannot_reach,
     intro,
     learner_name,
     remember,
-    topic_name,
     words_of,
 )
 from chatbot.delivery.channel import Channel, Forums, HandsOver
 from chatbot.delivery.hours import OfficeHours
-from chatbot.delivery.record import TRANSCRIPT_LENGTH, DeliveryRecord, Taken, document, read, wait_for_topic
-from chatbot.delivery.sending import Sending
+from chatbot.delivery.record import TRANSCRIPT_LENGTH, DeliveryRecord, wait_for_topic
 from chatbot.engine import chat
 from chatbot.engine.context import People, Turn
 from chatbot.engine.conversation import Conversation
 from chatbot.engine.skills import Skills
 from chatbot.engine.types import Reply, Update
-from chatbot.store.base import Change, OwnerQueries, Store
+from chatbot.store.base import OwnerQueries
 
 # What the owner's side does arrives as an update of the learner's conversation from the bot's side
 # (``from_bot``: no platform or person can make one), its event id saying where it came from.
@@ -328,97 +324,6 @@ class Handoff:
             items.append(forums.closing_topic(self.chat, topic))
         for item in items:
             owner.send(item)
-
-    # ------------------------------------------------------------ the learner's topic
-
-    def needs_topic(self, record: DeliveryRecord) -> bool:
-        handoff = record.handoff
-        return is_open(record) and handoff.get("mode") == TOPIC and not handoff.get("topic_open")
-
-    def open_topic(
-        self, store: Store, key: str, token: str, lease: float, channel: Channel | None = None
-    ) -> tuple[list[Taken], bool]:
-        """Make (or reopen) the learner's topic after the write that opened the handoff, then queue its
-        first message (the request, the last exchanges, what they wrote meanwhile) in one write, claimed
-        for this delivery. Telegram takes no idempotency key: a process that dies between making the
-        topic and recording it leaves one empty topic behind (the floor, as for a message in flight).
-        Returns what to send, and False when it could not be done now but a retry may do it (the
-        platform retries); True as well when the inbox refused for good (what the learner wrote waits)."""
-        forums = self.forums()
-        if forums is None:
-            return [], False
-        conv, record = read(key, store.load(key))
-        if not self.needs_topic(record):
-            return [], True
-        profile = learner_profile(conv, channel)  # the topic is named after them: asked first if unknown
-        conv.profile.update(profile)
-        known, made = str(record.handoff.get("topic") or ""), ""
-        try:
-            if known and record.handoff.get("chat") == self.chat and forums.reopen_topic(self.chat, known):
-                topic = known
-            else:
-                topic = made = forums.create_topic(self.chat, topic_name(conv))
-        except (SendFailed, KeyError, ValueError, TypeError) as error:
-            logs.get().warning("could not open the learner's topic", extra={"key": key, "error": str(error)[:300]})
-            # Refused for good (the bot removed from the group, no right to make topics): what the learner
-            # wrote waits for the topic, the scheduled job tries again, and the alerts tell the owner;
-            # answering 503 would only have the platform send the same update again and again.
-            refused = isinstance(error, SendFailed) and not error.transient
-            return [], refused
-        faults.point("after-topic")
-
-        def step(doc: dict | None):
-            conv, record = read(key, doc)
-            if not self.needs_topic(record):
-                return None, ([], False)
-            handoff = record.handoff
-            if profile and not conv.profile.get("looked_up"):
-                conv.profile.update(profile)  # kept, as the first reply's lookup would have
-            # The request and the last exchanges: in a topic new to it, once (a topic opened again after
-            # the inbox refused it has them already), with the name when it is known by now.
-            first = handoff.pop("intro", "") or intro(None, conv, record, "")
-            if topic == made or not handoff.get("introduced"):
-                name = learner_name(conv)
-                texts = [first.replace(UNKNOWN_NAME, name) if name != UNKNOWN_NAME else first]
-            else:
-                texts = []
-            lost = int(handoff.pop("waiting_lost", 0) or 0)
-            if lost:
-                who = learner_name(conv)
-                texts.append(f"{lost} earlier message(s) from {who} could not be kept while the inbox refused them.")
-            handoff.update(chat=self.chat, topic=topic, topic_open=True, introduced=True)
-            items = []
-            for text in [*texts, *handoff.pop("waiting", [])]:
-                items += forums.render_in_topic(self.chat, topic, text)
-            seq, now = str(record.next_seq), store.now()
-            record.enqueue(str(handoff.get("event") or "handoff"), items, now, via=self.owner_name)
-            taken = [entry for entry in record.claim(token, now, lease) if entry.seq == seq]
-            return Change(document(conv, record)), (taken, True)
-
-        taken, used = store.transact(key, step, token=token)
-        if not used and made:
-            try:  # another delivery made one meanwhile: this one stays empty, so it goes
-                forums.delete_topic(self.chat, made)
-            except SendFailed as error:
-                logs.get().info("a spare topic stays", extra={"error": str(error)[:200]})
-        return taken, bool(taken) or not used
-
-    def tell_gone(self, store: Store, update: Update, channel: Channel, token: str, lease: float, channels) -> bool:
-        """The platform says the learner is gone (blocked the bot) as a person's answer went to them:
-        the owner hears it in the topic, once."""
-
-        def step(doc: dict | None):
-            conv, record = read(update.key, doc)
-            if not is_open(record) or record.handoff.get("gone_told"):
-                return None, []
-            record.handoff["gone_told"] = True
-            seq = str(record.next_seq)
-            self.to_topic(update.event_id, record, cannot_reach(replace(conv, active=False), channel, 0), store.now())
-            taken = [entry for entry in record.claim(token, store.now(), lease) if entry.seq == seq]
-            return Change(document(conv, record)), taken
-
-        taken = store.transact(update.key, step, token=token)
-        return Sending(update.key, token, channel, store, lease=lease, channels=channels).run(taken) if taken else True
 
 
 # ---------------------------------------------------------------- what is said, and to whom

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from chatbot.core import faults, logs
-from chatbot.delivery import flood, tally
+from chatbot.delivery import flood, tally, topics
 from chatbot.delivery.channel import Channel
 from chatbot.delivery.handoff import Handoff, is_event, is_open
 from chatbot.delivery.record import (  # noqa: F401 - read, document and the record are used through relay too
@@ -107,7 +107,7 @@ def deliver(
         taken: list[Taken] = []
         if record.seen(update.event_id) or update.from_bot and update.event_id in record.announced:
             result.duplicate = True  # a redelivery, or an announcement a rerun or another run already made
-            result.topic = handoff is not None and handoff.needs_topic(record)
+            result.topic = handoff is not None and topics.needs_topic(record)
             taken = [] if queue_only else record.claim(token, store_now, lease)
             claimed_all[0] = all_of(update.event_id, record, taken)
             return (Change(document(conv, record)) if taken else None), taken
@@ -123,7 +123,7 @@ def deliver(
             result.lookup = not update.first_name and not update.from_bot and channel.needs_profile(conv)
             record.remember(update.event_id)
             conv, filed = apply(update, conv, record, channel, skills, now, store_now, result, handoff)
-        result.topic = handoff is not None and handoff.needs_topic(record)
+        result.topic = handoff is not None and topics.needs_topic(record)
         taken = [] if queue_only else record.claim(token, store_now, lease)
         claimed_all[0] = all_of(update.event_id, record, taken)
         if result.erased:
@@ -135,7 +135,9 @@ def deliver(
     faults.point("after-write")
     topic_ok = True
     if result.topic and handoff is not None and not queue_only:
-        more, topic_ok = handoff.open_topic(store, update.key, token, lease, channel)  # the topic, its first message
+        more, topic_ok = topics.open_topic(
+            handoff, store, update.key, token, lease, channel
+        )  # the topic, its first message
         taken = [*taken, *more]
     lookup = Lookup(channel, update.user_id) if result.lookup and not result.erased else None
     if result.counted:
@@ -157,7 +159,7 @@ def deliver(
     )
     ok = sending.run(taken) if taken or lookup is not None else True
     if sending.gone and handoff is not None and is_event(update):  # a person's answer found them gone: say so
-        ok = handoff.tell_gone(store, update, channel, token, lease, channels) and ok
+        ok = topics.tell_gone(handoff, store, update, channel, token, lease, channels) and ok
     ok = ok and topic_ok
     if ok and not queue_only and not claimed_all[0]:
         # Replies of this event wait behind another delivery's claim: a twin sending them now, or one
