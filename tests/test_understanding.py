@@ -452,3 +452,33 @@ def test_a_yes_with_a_question_about_what_it_costs_is_asked_first():
     say(conv, payload="DROP:git")
     turn = say(conv, text="yes but can I come back later?")
     assert turn.answered == "clarify" and "git" in conv.progress
+
+
+def test_a_number_that_counts_something_else_is_not_hours():
+    table = SKILLS.words("en", "durations")
+    assert amounts.hours_per_week("not a lot, i have two kids", table, "en") is None
+    assert amounts.hours_per_week("a couple of hours", table, "en") == 2
+    assert amounts.hours_per_week("4 or so", table, "en") == 4
+
+
+@pytest.mark.parametrize(("lang", "said"), [("en", "no idea"), ("es", "ni idea la verdad")])
+def test_i_dont_know_at_the_level_question_is_asked_about(lang, said):
+    conv = Conversation(key=f"web:u{next(_ids)}")
+    say(conv, payload="PICK:python", lang=lang)
+    turn = say(conv, text=said, lang=lang)
+    assert turn.answered == "clarify" and "LEVEL:beginner" in payloads(turn) and not conv.progress
+
+
+def test_every_few_days_at_the_reminder_offer_is_how_often():
+    conv = Conversation(key=f"web:u{next(_ids)}")
+    for payload in ("PICK:git", "LEVEL:beginner", "HOURS:4"):
+        say(conv, payload=payload)
+    turn = say(conv, text="every 3 days")
+    assert turn.intent == "remind_every" and conv.reminder.get("every_days") == 3
+
+
+def test_a_no_with_a_new_pace_at_the_drop_question_is_asked_about():
+    conv = on_a_card()
+    say(conv, payload="DROP:git", lang="es")
+    turn = say(conv, text="no, mejor bájale a 2 horas por semana", lang="es")
+    assert turn.answered == "clarify" and {"PACE:git:2", "NEXT:git"} <= set(payloads(turn))

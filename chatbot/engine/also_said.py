@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chatbot.engine import amounts, linear, understand
+from chatbot.engine import amounts, linear, phrasing, understand
 from chatbot.engine.skills import Skills
 
 TOKEN = linear.scanner(r"\S+")
@@ -42,6 +42,7 @@ def subject(text: str, meanings: dict, lead_words: bool = False) -> str:
     if lead_words:
         start = past_lead_words(folded, start, frozenset(understand.trim(w) for w in meanings.get("lead_word", [])))
         end = before_tail_words(folded, start, frozenset(understand.trim(w) for w in meanings.get("tail_word", [])))
+        end = before_a_request(folded, start, end, [*meanings.get("request", []), *meanings.get("polite", [])])
     end = without_tails(folded, start, end, meanings.get("courtesy", []))
     said = text[start:end].strip(SUBJECT_EDGES)
     return said or text.strip()
@@ -66,6 +67,17 @@ def before_tail_words(folded: str, start: int, tail: frozenset[str]) -> int:
         if word.group().strip(understand.EDGES) in tail:
             return word.start()
     return len(folded)
+
+
+def before_a_request(folded: str, start: int, end: int, openers: list[str]) -> int:
+    """Where ``folded[start:end]`` ends before a clause of its own that asks something ("guitar, can
+    you help with that"): a comma, semicolon or question mark followed by what opens a request."""
+    for at in range(start, end):
+        if folded[at] in ",;?!" and at > start:
+            rest = folded[at + 1 : end].strip(understand.EDGES)
+            if rest and phrasing.opens_with(rest, openers):
+                return at
+    return end
 
 
 def without_tails(folded: str, start: int, end: int, courtesy: list[str]) -> int:
@@ -96,6 +108,8 @@ def _cadence(text: str, table: dict, locale: str = "") -> str:
     for (i, kind, value), nxt in zip(marks, marks[1:], strict=False):
         if kind == "number" and nxt[1] == "week" and nxt[0] - i <= 3 and toks[i] not in amounts.ARTICLES:
             return str(max(1, min(7, int(7 / max(float(value), 1) + 0.5))))  # "twice a week": every 4 days
+        if kind == "number" and nxt[1] in DAY_WORDS and nxt[0] - i <= 2 and i and toks[i - 1] in EVERY:
+            return str(max(1, min(7, int(float(value) + 0.5))))  # "every 3 days", "cada tres días"
     # Days of the week said as a habit ("every monday", "on fridays", "los lunes", "mondays and
     # thursdays"): once a week each; "on monday" or "el lunes" alone is one day, not how often.
     weekdays = {value for i, kind, value in marks if kind == "weekday_name" and _a_habit(toks, i)}
@@ -163,7 +177,9 @@ def fill(skills: Skills, intent: str, args: dict, text: str, state: str, locale:
     if reading.intent == "choose_hours" and "level" not in reading.args and state != "choosing_level" and worded:
         level = skills.alias_hit("choosing_level", locale, text)
         found = skills.match_payload(level.intent) if level else None
-        if found and found[1].get("level"):
+        negations = {understand.trim(n) for n in meanings.get("negation", [])}
+        before = understand.words(level.folded[: level.start])[-1:] if level else []
+        if found and found[1].get("level") and not negations & set(before):  # "not a lot": time, not a level
             reading.args["level"] = found[1]["level"]
     if any(w in understand.fold(text) for w in meanings.get("remind", [])):
         clock = amounts.clock(text, table, locale, part_of_day=True)

@@ -282,6 +282,14 @@ def weekly(amount: Amount) -> float:
     return amount.hours * (7.0 if amount.minutes_only else 1.0)
 
 
+# Words that may follow a bare number of hours ("4 or so", "6 max", "ocho más o menos", "5 i guess").
+BARE_NUMBER_AFTER = frozenset(
+    """or maybe max tops more less ish please i and is would should could probably hrs hr h of a an per each
+    every weekly daily o mas menos como maximo quizas tal creo supongo y de por al cada la semanal semanales
+    diario diarias""".split()  # noqa: SIM905 - a list of words, read as one
+)
+
+
 def hours_per_week(text: str, table: dict, lang: str = "") -> float | None:
     """Hours a week in ``text``; None when it says no amount of time. A bare number ("5", "maybe
     6", "ocho") is hours a week; parts with periods of their own are added up."""
@@ -291,7 +299,7 @@ def hours_per_week(text: str, table: dict, lang: str = "") -> float | None:
         marks = _numbers(_with_dashes(_marks(reader(table), toks), toks))
         at_words = {phrase.split()[-1] for phrase in table.get("at", []) if phrase.split()}
         numbers = [m for m in marks if m[1] == "number" and not _said_as_time(toks, m[0], at_words)]
-        if len(numbers) != 1:
+        if len(numbers) != 1 or _counts_something_else(toks, numbers[0][0], marks):
             return None
         amounts = [Amount(numbers[0][0], float(numbers[0][2]))]
         _attach_periods(marks, amounts)
@@ -299,6 +307,15 @@ def hours_per_week(text: str, table: dict, lang: str = "") -> float | None:
     parts = with_period if len(with_period) > 1 else amounts[:1]
     total = sum(weekly(a) for a in parts)
     return total if total > 0 else None
+
+
+def _counts_something_else(toks: list[str], i: int, marks: list) -> bool:
+    """ "two kids", "3 jobs": a bare number that counts the word after it, not hours ("5", "maybe 6",
+    "4 or so", "ocho más o menos", "a couple of hours" are hours)."""
+    if any(at > i and kind != "number" for at, kind, _ in marks):
+        return False  # a word of time follows: "a couple of hours"
+    after = toks[i + 1 : i + 2]
+    return bool(after) and after[0].isalpha() and after[0] not in BARE_NUMBER_AFTER
 
 
 def _said_as_time(toks: list[str], i: int, at_words: set[str]) -> bool:

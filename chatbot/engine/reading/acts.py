@@ -31,6 +31,9 @@ class Acts(Clauses):
         acts said beside it, the short answer the message opens with, the button on screen that
         is the same act, a name found only once corrected."""
         start = self.absolute(hit)
+        if hit.intent in CHANGES and self.never_mind_beside(start):
+            # "ahorita no tengo tiempo, olvídalo": a reason and a never mind, or a change? Asked.
+            return ask(self.skills, [self.payload_of(hit.intent, hit.args)])
         explained = self.explained(start, hit.intent)
         if explained is not None and prefix and explained.payload and explained.payload != prefix:
             # "yeah drop it, no time for it": two answers to the question on screen, which?
@@ -93,6 +96,18 @@ class Acts(Clauses):
             return hits
         best = max(wider, key=lambda n: spans[n][1] - spans[n][0])
         return [hits[best], *hits[:best], *hits[best + 1 :]]
+
+    def never_mind_beside(self, start: int) -> bool:
+        """Whether a clause other than the one holding ``start`` says "never mind" as a whole."""
+        if len(self.said.clauses) < 2:
+            return False
+        own = self.said.clause_of(start)
+        for span in self.said.clauses:
+            if span != own:
+                found = self.clause_reading(span)
+                if found is not None and found.intent == "cancel":
+                    return True
+        return False
 
     def unnegated(self, hits: list[Hit]) -> tuple[list[Hit], Reading | None]:
         """The hits without the acts a negation stands before ("I don't want to learn git"), and

@@ -37,8 +37,8 @@ class Answers(Clauses):
         longer = hit is not None and hit.intent not in CHANGES and hit.span > alias.span
         if hit is not None and longer and (hit.intent not in ACTS or self.asks_in_clause(self.absolute(hit))):
             return Reading(hit.intent, hit.args)
-        if phrasing.is_question(self.said):
-            return ask(self.skills, [alias.intent])
+        if phrasing.is_question(self.said) or self.unsure(alias):
+            return ask(self.skills, [alias.intent])  # "what does intermediate mean?", "ni idea la verdad"
         return payload_reading(self.skills, alias.intent)
 
     def reminder_answer(self) -> Reading | None:

@@ -3,7 +3,7 @@ with ("yes, drop it"), the greeting or thanks around a request."""
 
 from __future__ import annotations
 
-from chatbot.engine import phrasing, understand
+from chatbot.engine import amounts, phrasing, understand
 from chatbot.engine.reading.kinds import (
     CHANGES,
     LAST_RESORT,
@@ -81,6 +81,14 @@ class Clauses(Message):
             return None  # "hi, <something the words only give signs of>": asked about, below
         return Reading(hit.intent, hit.args)
 
+    def pace_said(self) -> str:
+        """The payload that sets the skill under way to the hours a week the message says, or ""."""
+        table = self.skills.words(self.locale, "durations")
+        if not self.conv.progress or not amounts.read_amounts(self.text, table, self.locale):
+            return ""
+        hours = amounts.hours_per_week(self.text, table, self.locale)
+        return self.payload_of("change_pace", {"hours": str(max(1, int(hours + 0.5)))}) if hours else ""
+
     def short_answer(self, prefix: str) -> Reading:
         """ "yes, drop it" answers; "ok whats blah blah" may ask something else: asked, not acted on,
         unless what follows the answer only says when ("sí, a las 8 de la mañana")."""
@@ -93,6 +101,9 @@ class Clauses(Message):
             return refined
         if reading.intent in CHANGES and phrasing.is_question(self.said):
             return ask(self.skills, [prefix])  # "yes but can I come back later?": a question first
+        pace = self.pace_said()
+        if pace:  # "no, mejor bájale a 2 horas por semana": keep it at a new pace, or only keep it?
+            return ask(self.skills, [pace, prefix])
         clauses = self.clause_choice()  # "déjelo así, no lo borre": every clause says the same
         if clauses is not None and clauses.payload == prefix:
             return reading

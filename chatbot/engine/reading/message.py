@@ -76,8 +76,19 @@ class Message:
         for said in variants:
             alias = self.skills.alias_hit(self.state_name, self.locale, said)
             if alias and alias.whole:
-                return payload_reading(self.skills, alias.intent)
+                return (
+                    ask(self.skills, [alias.intent])
+                    if self.unsure(alias)
+                    else payload_reading(self.skills, alias.intent)
+                )
         return None
+
+    def unsure(self, alias: Hit) -> bool:
+        """Whether the state's words were found in words that say "I don't know" ("ni idea", "no
+        idea"): an answer to a question about what one knows, or about the question itself? Asked."""
+        unsure = {understand.trim(p) for p in self.meanings.get("unsure", [])}
+        found = understand.trim(alias.folded[alias.start : alias.end])
+        return any(says(found, phrase) for phrase in unsure)
 
     def denies(self, text: str, core: str) -> bool:
         """Whether the words that open ``text`` end with a negation said of what follows (no comma
@@ -98,11 +109,15 @@ class Message:
         opener = phrasing.opens_with(understand.fold(self.core), self.meanings.get("request", []))
         return bool(opener) and phrasing.is_question(self.said)
 
-    def names_a_subject(self) -> bool:
-        """Whether the message, past the words that lead to a subject, reads as one ("pottery",
-        "how to bake bread") rather than as words to the bot ("I'll think about it", "this is
-        confusing", "lol"): none of its words is one that talks to or about the conversation."""
-        said = understand.fold(also_said.subject(self.text, self.meanings, True))
+    def names_a_subject(self, text: str = "") -> bool:
+        """Whether the message (or ``text``), past the words that lead to a subject, reads as one
+        ("pottery", "how to bake bread") rather than as words to the bot ("I'll think about it",
+        "this is confusing", "lol") or a placeholder ("something new"): none of its words is one
+        that talks to or about the conversation."""
+        said = understand.trim(also_said.subject(text or self.text, self.meanings, True))
+        placeholders = {understand.trim(p) for p in self.meanings.get("placeholder", [])}
+        if said in placeholders or understand.trim(also_said.subject(text or self.text, self.meanings)) in placeholders:
+            return False
         chat = {understand.trim(w) for w in self.meanings.get("not_a_subject", [])}
         return not any(w.strip(understand.EDGES) in chat for w in said.split())
 
