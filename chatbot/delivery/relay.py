@@ -93,75 +93,28 @@ def deliver(
     to this person now ("" when it may), read in the same write. ``channels`` finds the channel of
     queued messages another channel sends (``via``). ``handoff``: who can take a conversation over
     (handoff.py): a conversation handed to a person is routed there instead of the engine."""
-    token = uuid.uuid4().hex
-    result = Delivery()
     guard = guard or flood.Guard()
-    claimed_all = [False]  # every entry of this event was among what the write claimed
-
-    def step(doc: dict | None):
-        nonlocal result
-        result = Delivery()  # what this run of the step found: a store may run it more than once
-        claimed_all[0] = False
-        now, store_now = clock(), store.now()
-        conv, record = read(update.key, doc)
-        taken: list[Taken] = []
-        if record.seen(update.event_id) or update.from_bot and update.event_id in record.announced:
-            result.duplicate = True  # a redelivery, or an announcement a rerun or another run already made
-            result.topic = handoff is not None and topics.needs_topic(record)
-            taken = [] if queue_only else record.claim(token, store_now, lease)
-            claimed_all[0] = all_of(update.event_id, record, taken)
-            return (Change(document(conv, record)) if taken else None), taken
-        if update.from_bot and not is_event(update) and not may_go(update, conv, screen, now, result):
-            return None, []
-        verdict = flood.OK if update.from_bot else over_limit(update, record, guard, now, result)
-        if verdict == flood.DROP:
-            return None, []  # acknowledged and counted in memory; nothing written
-        filed: list = []
-        if verdict == flood.WARN:
-            slow_down(update, conv, record, channel, skills, now, store_now, result)
-        else:
-            result.lookup = not update.first_name and not update.from_bot and channel.needs_profile(conv)
-            record.remember(update.event_id)
-            conv, filed = apply(update, conv, record, channel, skills, now, store_now, result, handoff)
-        result.topic = handoff is not None and topics.needs_topic(record)
-        taken = [] if queue_only else record.claim(token, store_now, lease)
-        claimed_all[0] = all_of(update.event_id, record, taken)
-        if result.erased:
-            return Change(tombstone(record, store_now, confirming=update.event_id), erase=True), taken
-        return Change(document(conv, record), filed), taken
-
+    write = EventWrite(update, channel, store, skills, clock, queue_only, guard, screen, lease, handoff)
     faults.point("before-write")
-    taken = store.transact(update.key, step, token=token, fresh=update.opens)
+    taken = store.transact(update.key, write, token=write.token, fresh=update.opens)
     faults.point("after-write")
+    result = write.result
     topic_ok = True
-    if result.topic and handoff is not None and not queue_only:
-        more, topic_ok = topics.open_topic(
-            handoff, store, update.key, token, lease, channel
-        )  # the topic, its first message
+    if result.topic and handoff is not None and not queue_only:  # the learner's topic, and its first message
+        more, topic_ok = topics.open_topic(handoff, store, update.key, write.token, lease, channel)
         taken = [*taken, *more]
+    after_write(update, result, guard, len(taken))
     lookup = Lookup(channel, update.user_id) if result.lookup and not result.erased else None
-    if result.counted:
-        guard.written(update.key, result.counted)
-    if result.flooded == flood.DROP and guard.drop(update.key) == 1:
-        logs.get().info("flood: dropping messages", extra={"key": update.key, "bucket": result.bucket})
-    if result.duplicate:
-        logs.get().info("redelivered event", extra={"event_id": update.event_id, "resending": len(taken)})
+    unprompted = update.from_bot and not is_event(update)
     sending = Sending(
-        update.key,
-        token,
-        channel,
-        store,
-        lease=lease,
-        clock=clock,
-        unprompted=update.from_bot and not is_event(update),
-        lookup=lookup,
+        update.key, write.token, channel, store, lease=lease, clock=clock, unprompted=unprompted, lookup=lookup,
         channels=channels,
-    )
+    )  # fmt: skip
     ok = sending.run(taken) if taken or lookup is not None else True
     if sending.gone and handoff is not None and is_event(update):  # a person's answer found them gone: say so
-        ok = topics.tell_gone(handoff, store, update, channel, token, lease, channels) and ok
+        ok = topics.tell_gone(handoff, store, update, channel, write.token, lease, channels) and ok
     ok = ok and topic_ok
-    if ok and not queue_only and not claimed_all[0]:
+    if ok and not queue_only and not write.claimed_all:
         # Replies of this event wait behind another delivery's claim: a twin sending them now, or one
         # that died holding them. A 200 would vouch for replies nobody may be sending: wait a little
         # for them to go out (or be handed back, and then send them here), else answer 503.
@@ -170,6 +123,63 @@ def deliver(
     result.ok = ok and not queue_only
     result.sent, result.items = len(sending.items), sending.items
     return result
+
+
+class EventWrite:
+    """The store step of one delivery: the update applied once (or, seen before, what it left unsent
+    claimed), its replies queued and claimed for this delivery (``token``). A store may run it more
+    than once; ``result`` and ``claimed_all`` say what its last run found."""
+
+    def __init__(self, update: Update, channel: Channel, store: Store, skills: Skills, clock, queue_only: bool,
+                 guard: flood.Guard, screen, lease: float, handoff: Handoff | None) -> None:  # fmt: skip
+        self.update, self.channel, self.store, self.skills, self.clock = update, channel, store, skills, clock
+        self.queue_only, self.guard, self.screen, self.lease, self.handoff = queue_only, guard, screen, lease, handoff
+        self.token = uuid.uuid4().hex
+        self.result = Delivery()
+        self.claimed_all = False  # every entry of this event was among what the write claimed
+
+    def __call__(self, doc: dict | None):
+        update, result = self.update, Delivery()
+        self.result, self.claimed_all = result, False  # what this run found, afresh
+        now, store_now = self.clock(), self.store.now()
+        conv, record = read(update.key, doc)
+        if record.seen(update.event_id) or update.from_bot and update.event_id in record.announced:
+            result.duplicate = True  # a redelivery, or an announcement a rerun or another run already made
+            taken = self.claim(record, store_now)
+            return (Change(document(conv, record)) if taken else None), taken
+        if update.from_bot and not is_event(update) and not may_go(update, conv, self.screen, now, result):
+            return None, []
+        verdict = flood.OK if update.from_bot else over_limit(update, record, self.guard, now, result)
+        if verdict == flood.DROP:
+            return None, []  # acknowledged and counted in memory; nothing written
+        filed: list = []
+        if verdict == flood.WARN:
+            slow_down(update, conv, record, self.channel, self.skills, now, store_now, result)
+        else:
+            result.lookup = not update.first_name and not update.from_bot and self.channel.needs_profile(conv)
+            record.remember(update.event_id)
+            conv, filed = apply(update, conv, record, self.channel, self.skills, now, store_now, result, self.handoff)
+        taken = self.claim(record, store_now)
+        if result.erased:
+            return Change(tombstone(record, store_now, confirming=update.event_id), erase=True), taken
+        return Change(document(conv, record), filed), taken
+
+    def claim(self, record: DeliveryRecord, store_now: float) -> list[Taken]:
+        """What this delivery sends (nothing when it only queues), and whether a topic is owed."""
+        self.result.topic = self.handoff is not None and topics.needs_topic(record)
+        taken = [] if self.queue_only else record.claim(self.token, store_now, self.lease)
+        self.claimed_all = all_of(self.update.event_id, record, taken)
+        return taken
+
+
+def after_write(update: Update, result: Delivery, guard: flood.Guard, resending: int) -> None:
+    """What the write found, counted and logged once it is done (a step may run more than once)."""
+    if result.counted:
+        guard.written(update.key, result.counted)
+    if result.flooded == flood.DROP and guard.drop(update.key) == 1:
+        logs.get().info("flood: dropping messages", extra={"key": update.key, "bucket": result.bucket})
+    if result.duplicate:
+        logs.get().info("redelivered event", extra={"event_id": update.event_id, "resending": resending})
 
 
 def all_of(event_id: str, record: DeliveryRecord, taken: list[Taken]) -> bool:
