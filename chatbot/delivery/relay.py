@@ -107,9 +107,16 @@ def deliver(
     lookup = Lookup(channel, update.user_id) if result.lookup and not result.erased else None
     unprompted = update.from_bot and not is_event(update)
     sending = Sending(
-        update.key, write.token, channel, store, lease=lease, clock=clock, unprompted=unprompted, lookup=lookup,
+        update.key,
+        write.token,
+        channel,
+        store,
+        lease=lease,
+        clock=clock,
+        unprompted=unprompted,
+        lookup=lookup,
         channels=channels,
-    )  # fmt: skip
+    )
     ok = sending.run(taken) if taken or lookup is not None else True
     if sending.gone and handoff is not None and is_event(update):  # a person's answer found them gone: say so
         ok = topics.tell_gone(handoff, store, update, channel, write.token, lease, channels) and ok
@@ -130,8 +137,19 @@ class EventWrite:
     claimed), its replies queued and claimed for this delivery (``token``). A store may run it more
     than once; ``result`` and ``claimed_all`` say what its last run found."""
 
-    def __init__(self, update: Update, channel: Channel, store: Store, skills: Skills, clock, queue_only: bool,
-                 guard: flood.Guard, screen, lease: float, handoff: Handoff | None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        update: Update,
+        channel: Channel,
+        store: Store,
+        skills: Skills,
+        clock,
+        queue_only: bool,
+        guard: flood.Guard,
+        screen,
+        lease: float,
+        handoff: Handoff | None,
+    ) -> None:
         self.update, self.channel, self.store, self.skills, self.clock = update, channel, store, skills, clock
         self.queue_only, self.guard, self.screen, self.lease, self.handoff = queue_only, guard, screen, lease, handoff
         self.token = uuid.uuid4().hex
