@@ -76,6 +76,7 @@ class Routed:
 
     conv: Conversation
     replies: list[Reply] = field(default_factory=list)
+    unreachable: bool = False  # a person's answer the platform would not take now (the topic is told)
 
 
 @dataclass
@@ -221,7 +222,7 @@ class Handoff:
         items = channel.render_human([Reply(text=update.text)], conv, now) if conv.active else None
         if items is None:
             self.to_topic(update.event_id, record, cannot_reach(conv, channel, now), store_now)
-            return Routed(conv)
+            return Routed(conv, unreachable=True)
         record.enqueue(update.event_id, items, store_now)
         if channel.keeps_transcript:
             record.transcript.append({"from": "bot", "reply": Reply(text=update.text).to_dict(), "by": "owner"})

@@ -68,6 +68,7 @@ class Delivery:
     lookup: bool = False  # the channel has a profile to ask for (a new person on Messenger)
     pending: bool = False  # replies of this event another delivery holds (sending now, or died holding them)
     topic: bool = False  # a handoff waits for the learner's topic in the owner's inbox (handoff.py)
+    unreachable: bool = False  # a person's answer the learner's platform would not take (handoff.py)
     replies: list[Reply] = field(default_factory=list)
     sent: int = 0
     items: list[dict] = field(default_factory=list)  # what went out in this call, in order
@@ -273,7 +274,7 @@ def apply(
     handoff has (the owner's side, a learner writing to a person) goes there instead (handoff.py)."""
     routed = handoff.apply(update, conv, record, channel, skills, now, store_now) if handoff else None
     if routed is not None:
-        result.replies = routed.replies
+        result.replies, result.unreachable = routed.replies, routed.unreachable
         return routed.conv, []
     announcing = update.from_bot and update.event_id.startswith(ANNOUNCE_EVENT)  # a person cannot name one
     if update.from_bot and not announcing:

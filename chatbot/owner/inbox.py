@@ -21,7 +21,7 @@ from chatbot.delivery import relay
 from chatbot.delivery.channel import Channel
 from chatbot.delivery.handoff import DESK_EVENT, DONE, IDLE_EVENT, TOPIC, Handoff, is_open
 from chatbot.engine.skills import Skills
-from chatbot.engine.types import Reply, Update
+from chatbot.engine.types import Update
 from chatbot.owner.status import ago
 from chatbot.store.base import Backend
 
@@ -91,18 +91,14 @@ def act(
         return "empty"
     event = f"{DESK_EVENT}{nonce}:{'end' if end else 'answer'}"
     update = Update(channel_name, user_id, event, text="" if end else text, payload=DONE if end else "", from_bot=True)
-    # Whether the platform still lets anyone write to them (Messenger's window, a blocked bot): the
-    # answer is recorded and the topic told either way; the owner at the dashboard is told too.
-    conv = relay.load_conversation(store, key)
-    reachable = end or (
-        conv is not None and conv.active and channel.render_human([Reply(text=text)], conv, clock()) is not None
-    )
     result = relay.deliver(update, channel, store, skills, clock=clock, lease=lease, channels=channels, handoff=handoff)
     if not result.ok:
         return "later"
     if result.duplicate:
         return "again"
-    return ("ended" if end else "sent") if reachable else "unreachable"
+    # An answer the platform would not take now (Messenger's window, a blocked bot) is recorded and the
+    # topic told; the owner at the dashboard is told too.
+    return "unreachable" if result.unreachable else "ended" if end else "sent"
 
 
 def scheduled(
