@@ -32,7 +32,7 @@ COPY deploy/serve.sh deploy/nginx.conf.template ./deploy/
 # Bytecode is compiled here, once: otherwise every new instance compiles our modules during its cold start.
 # skills.json is checked here too, and the check's stamp (skills.json.checked) spares each start the check.
 RUN python -m compileall -q /app
-RUN python -c "import mentor; from chatbot.engine import skills; skills.load('skills.json', mentor.ACTIONS, mentor.CHECKS)"
+RUN python -c "import mentor; from chatbot.engine import loader; loader.load('skills.json', mentor.ACTIONS, mentor.CHECKS)"
 
 USER app
 ENV PORT=8080

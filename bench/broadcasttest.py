@@ -30,7 +30,7 @@ from servers import free_port  # noqa: E402
 import fb  # noqa: E402
 import tg  # noqa: E402
 from chatbot.core.settings import Settings  # noqa: E402
-from chatbot.engine import skills as skills_module  # noqa: E402
+from chatbot.engine import loader  # noqa: E402
 from chatbot.engine.types import Update  # noqa: E402
 from chatbot.outreach import wakes  # noqa: E402
 from chatbot.store.firestore import FirestoreStore  # noqa: E402
@@ -68,7 +68,7 @@ def run(people: int, rate: float = wakes.ANNOUNCE_RATE, project: str = "demo-bro
     store = FirestoreStore(project)
     try:
         settings = Settings.from_env(platform_env(graph.url, telegram.url) | {"LOG_LEVEL": "ERROR"})
-        skills = skills_module.load(str(ROOT / "skills.json"), actions.ACTIONS, actions.CHECKS)
+        skills = loader.load(str(ROOT / "skills.json"), actions.ACTIONS, actions.CHECKS)
         made = seed(store, people, time.time())
         channels = {"telegram": tg.Telegram(settings, max_inline_wait=60), "messenger": fb.Messenger(settings)}
 

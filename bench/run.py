@@ -463,9 +463,9 @@ def operations_and_growth(world: World) -> dict:
     quiet = web.WebChat(settings)  # builds the same history without sending 10,000 messages
     quiet.keeps_transcript = False  # as for the Telegram conversation it stands in for: no transcript kept
     import mentor
-    from chatbot.engine import skills as skills_module
+    from chatbot.engine import loader
 
-    skills = skills_module.load(settings.skills_file, mentor.ACTIONS, mentor.CHECKS)
+    skills = loader.load(settings.skills_file, mentor.ACTIONS, mentor.CHECKS)
     unlimited = flood.Guard(flood.Limit(per_minute=10**9, per_day=10**9))  # 10,000 messages in seconds, on purpose
     done = 0
     calls_before = len(world.telegram.calls)

@@ -22,7 +22,7 @@ from payloads import FB_SECRET, FB_TOKEN, TG_TOKEN, platform_env  # noqa: E402
 import app as app_module  # noqa: E402
 import mentor  # noqa: E402
 from chatbot.core.settings import Settings  # noqa: E402
-from chatbot.engine import skills as skills_module  # noqa: E402
+from chatbot.engine import loader  # noqa: E402
 from chatbot.store.url import open_store  # noqa: E402
 
 
@@ -184,7 +184,7 @@ def make_settings(tmp_path, graph, telegram):
 @pytest.fixture(scope="session")
 def skills():
     """The bot in the box's skills.json, loaded and checked as the service loads it."""
-    return skills_module.load(str(ROOT / "skills.json"), mentor.ACTIONS, mentor.CHECKS)
+    return loader.load(str(ROOT / "skills.json"), mentor.ACTIONS, mentor.CHECKS)
 
 
 @pytest.fixture

@@ -16,13 +16,12 @@ from pathlib import Path
 
 from conftest import ROOT
 
-from chatbot.engine import chat
-from chatbot.engine import skills as skills_module
+from chatbot.engine import chat, loader
 from chatbot.engine.conversation import Conversation
 from chatbot.engine.types import Update
 from mentor.actions import ACTIONS, CHECKS
 
-SKILLS = skills_module.load(str(ROOT / "skills.json"), ACTIONS, CHECKS)
+SKILLS = loader.load(str(ROOT / "skills.json"), ACTIONS, CHECKS)
 CARD = ["PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:off", "NEXT:git"]
 CONTEXTS = {
     "start": [],

@@ -10,13 +10,12 @@ from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chatbot.engine import chat
-from chatbot.engine import skills as skills_module
+from chatbot.engine import chat, loader
 from chatbot.engine.conversation import Conversation
 from chatbot.engine.types import Update
 from mentor.actions import ACTIONS, CHECKS
 
-SKILLS = skills_module.load(str(ROOT / "skills.json"), ACTIONS, CHECKS)
+SKILLS = loader.load(str(ROOT / "skills.json"), ACTIONS, CHECKS)
 PAGES = math.ceil(len(SKILLS.catalog) / SKILLS.data["bot"]["catalog_page_size"])
 _ids = itertools.count()
 

@@ -9,7 +9,7 @@ import pytest
 from conftest import ROOT
 
 import app as app_module
-from chatbot.engine import chat, skills, skills_check
+from chatbot.engine import chat, loader, skills, skills_check
 from mentor.actions import ACTIONS, CHECKS
 
 DATA = json.loads((ROOT / "skills.json").read_text(encoding="utf-8"))
@@ -46,7 +46,7 @@ def test_catalog_is_big_enough_and_links_are_real_https():
 
     assert len(DATA["catalog"]) >= 20
     # Some of the skills added for issue 36, each found under the name people type for it.
-    loaded = skills.build(copy.deepcopy(DATA), ACTIONS, CHECKS)
+    loaded = loader.build(copy.deepcopy(DATA), ACTIONS, CHECKS)
     for name in ("javascript", "excel", "english", "public speaking", "data analysis", "cybersecurity"):
         assert loaded.match_text(None, "en", f"learn {name}")[0] == "pick_skill", name
     for skill in DATA["catalog"]:
@@ -191,7 +191,7 @@ def test_graph_is_mermaid_with_every_intent_and_state(make_settings):
     ],
 )
 def test_locale_pick_with_english_fallback(wanted, expected):
-    loaded = skills.build(copy.deepcopy(DATA), ACTIONS, CHECKS)
+    loaded = loader.build(copy.deepcopy(DATA), ACTIONS, CHECKS)
     assert loaded.pick_locale(wanted) == expected
 
 
@@ -215,7 +215,7 @@ def test_the_guides_examples_are_valid_skills():
     for table in data["strings"].values():
         table["about"] = "Made by the Mentor team."
     assert skills_check.validate(data, ACTIONS, CHECKS) == []
-    loaded = skills.build(data, ACTIONS, CHECKS)
+    loaded = loader.build(data, ACTIONS, CHECKS)
     assert loaded.match_text(None, "es", "¿quién te hizo?") == ("about", {})
 
 
@@ -420,35 +420,35 @@ def test_a_spanish_reader_gets_the_note_of_a_step_with_no_spanish_edition_under_
 def test_a_checked_file_is_not_checked_again_and_a_changed_one_always_is(tmp_path):
     path = tmp_path / "skills.json"
     path.write_text(json.dumps(DATA), encoding="utf-8")
-    skills.load(str(path), ACTIONS, CHECKS)
+    loader.load(str(path), ACTIONS, CHECKS)
     stamp = tmp_path / "skills.json.checked"
     assert len(stamp.read_text().strip()) == 64  # the first load checked it and stamped it
-    loaded = skills.load(str(path), ACTIONS, CHECKS)  # the stamp matches: loaded without the check
+    loaded = loader.load(str(path), ACTIONS, CHECKS)  # the stamp matches: loaded without the check
     assert loaded.match_text(None, "en", "help") is not None  # patterns compile on first use
     broken = copy.deepcopy(DATA)
     broken["intents"]["help"]["triggers"]["patterns"]["en"].append("(unclosed")
     path.write_text(json.dumps(broken), encoding="utf-8")  # the old stamp stays beside a changed file
     with pytest.raises(skills.SkillsError, match="unclosed|missing"):
-        skills.load(str(path), ACTIONS, CHECKS)
-    stamp.write_text(skills.stamp_of(path.read_bytes(), ACTIONS, ()) + "\n")  # a stamp made under other rules
+        loader.load(str(path), ACTIONS, CHECKS)
+    stamp.write_text(loader.stamp_of(path.read_bytes(), ACTIONS, ()) + "\n")  # a stamp made under other rules
     with pytest.raises(skills.SkillsError):
-        skills.load(str(path), ACTIONS, CHECKS)
+        loader.load(str(path), ACTIONS, CHECKS)
 
 
 def test_where_no_stamp_can_be_written_the_file_still_loads_and_is_checked_every_time(tmp_path):
     path = tmp_path / "skills.json"
     path.write_text(json.dumps(DATA), encoding="utf-8")
     (tmp_path / "skills.json.checked").mkdir()  # no file can be written there, not even by root
-    assert skills.load(str(path), ACTIONS, CHECKS).intents
+    assert loader.load(str(path), ACTIONS, CHECKS).intents
     broken = copy.deepcopy(DATA)
     broken["intents"]["help"]["triggers"]["patterns"]["en"].append("(unclosed")
     path.write_text(json.dumps(broken), encoding="utf-8")
     with pytest.raises(skills.SkillsError, match="unclosed|missing"):
-        skills.load(str(path), ACTIONS, CHECKS)
+        loader.load(str(path), ACTIONS, CHECKS)
 
 
 def test_patterns_that_name_a_skill_are_left_alone_until_a_message_names_one():
-    loaded = skills.build(copy.deepcopy(DATA), ACTIONS, CHECKS)
+    loaded = loader.build(copy.deepcopy(DATA), ACTIONS, CHECKS)
     naming = [p for patterns in loaded.text_intents.values() for p, _, _ in patterns if p.needs == {"skill"}]
     assert naming
     assert loaded.match_text(None, "en", "help") == ("help", {})

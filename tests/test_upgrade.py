@@ -18,15 +18,14 @@ from conftest import ROOT
 from transcript import WebUser
 
 from chatbot.delivery import relay
-from chatbot.engine import chat
-from chatbot.engine import skills as skills_module
+from chatbot.engine import chat, loader
 from chatbot.engine.conversation import Conversation
 from chatbot.engine.types import Update
 from chatbot.store.base import Change
 from mentor.actions import ACTIONS, CHECKS
 from mentor.upgrade import CATALOG_VERSION, FIRST_CATALOG, covers
 
-SKILLS = skills_module.load(str(ROOT / "skills.json"), ACTIONS, CHECKS)
+SKILLS = loader.load(str(ROOT / "skills.json"), ACTIONS, CHECKS)
 DAY = 86400.0
 NOW = 1_700_000_000.0
 _ids = itertools.count()

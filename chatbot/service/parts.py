@@ -14,6 +14,7 @@ from chatbot.core.settings import Settings
 from chatbot.delivery import flood, hours
 from chatbot.delivery.channel import Channel
 from chatbot.delivery.handoff import Handoff
+from chatbot.engine import loader
 from chatbot.engine import skills as skills_module
 from chatbot.owner.task_auth import TaskAuth
 from chatbot.owner.traffic import Traffic
@@ -122,7 +123,7 @@ def load_skills(
     settings: Settings, actions: dict, checks: tuple
 ) -> tuple[skills_module.Skills | None, Exception | None]:
     try:
-        return skills_module.load(settings.skills_file, actions, checks), None
+        return loader.load(settings.skills_file, actions, checks), None
     except (OSError, skills_module.SkillsError) as error:
         return None, error
 
