@@ -482,3 +482,13 @@ def test_a_no_with_a_new_pace_at_the_drop_question_is_asked_about():
     say(conv, payload="DROP:git", lang="es")
     turn = say(conv, text="no, mejor bájale a 2 horas por semana", lang="es")
     assert turn.answered == "clarify" and {"PACE:git:2", "NEXT:git"} <= set(payloads(turn))
+
+
+def test_a_question_s_buttons_read_whole_or_cut_at_a_word():
+    conv = on_a_card()
+    say(conv, payload="DROP:git", lang="es")
+    turn = say(conv, text="no, mejor bájale a 2 horas por semana", lang="es")
+    titles = [b.title for r in turn.replies for b in r.quick_replies]
+    assert "2 h a la semana" in titles  # not "1–2 h h a la semana"
+    offered = say(Conversation(key=f"web:u{next(_ids)}"), text="you should add kubernetes")
+    assert [b.title for r in offered.replies for b in r.quick_replies][0] == "Containers with…"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+from chatbot.core.text import shorten, utf16_len
 from chatbot.engine.context import Context, IntentFailed, People, Turn, fill_payload, reply_from
 from chatbot.engine.conversation import Conversation
 from chatbot.engine.reading import CLARIFY, read
@@ -15,6 +16,8 @@ from chatbot.engine.types import Button, Reply, Update
 from chatbot.engine.understand import ORDINALS, typed_command
 
 MAX_REDIRECTS = 3
+OFFER_TITLE = 20  # a button's title, as Messenger's quick replies allow
+NAMED = ("level", "lang")  # what an offer's title says by its name ("Beginner"), not by its value
 
 
 def normalize(text: str) -> str:
@@ -60,16 +63,30 @@ def offer_title(ctx: Context, payload: str) -> str:
     if f"offer_{intent}" in strings:
         # With what the button carries: "4 h a week", "Reminders at 19:00", a value the strings
         # name in words ("level_beginner": "Beginner").
-        said = {k: ctx.t(f"{k}_{v}") if f"{k}_{v}" in strings else v for k, v in args.items() if v is not None}
-        return ctx.t(f"offer_{intent}", **said)[:20]
+        said = {
+            k: ctx.t(f"{k}_{v}") if k in NAMED and f"{k}_{v}" in strings else v
+            for k, v in args.items()
+            if v is not None
+        }
+        return short_title(ctx.t(f"offer_{intent}", **said))
     skill = ctx.skills.skill(args.get("skill", "")) if list(args) == ["skill"] else None
     if skill is not None:
-        return ctx.skills.localized(skill["title"], ctx.locale)[:20]
+        return short_title(ctx.skills.localized(skill["title"], ctx.locale))
     for menu in ctx.skills.data.get("menus", {}).values():
         for item in menu:
             if "payload" in item and fill_payload(item["payload"], ctx.fields()) == payload:
                 return ctx.t(item["title"])
     return ""
+
+
+def short_title(text: str) -> str:
+    """``text`` as a button's title: whole when it fits, else cut at a word with an ellipsis
+    ("Containers with…", not "Containers with Dock")."""
+    if utf16_len(text) <= OFFER_TITLE:
+        return text
+    cut = shorten(text, OFFER_TITLE)[:-1]
+    head = cut.rsplit(" ", 1)[0] if " " in cut else cut
+    return head.rstrip(" ,:;–-") + "…"
 
 
 def run_intent(name: str, ctx: Context) -> str:
