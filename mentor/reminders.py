@@ -195,7 +195,7 @@ def remind_at(ctx: Context) -> str | None:
     if not conv.reminder.get("enabled") and not ctx.update.payload:
         return "remind_on"  # "remind me at 7pm" typed: reminders on, at that hour
     if conv.reminder.get("enabled"):
-        _schedule(ctx, conv.reminder.get("every_days", 2))
+        _schedule(ctx, max(1, min(14, _days_arg(ctx, conv.reminder.get("every_days", 2)))))  # "every day at 8"
     ctx.say(Reply(text=ctx.t("remind_hour_set", at=_at(ctx)), quick_replies=ctx.menu("reminder_cadence")))
     return None
 

@@ -492,3 +492,74 @@ def test_a_question_s_buttons_read_whole_or_cut_at_a_word():
     assert "2 h a la semana" in titles  # not "1–2 h h a la semana"
     offered = say(Conversation(key=f"web:u{next(_ids)}"), text="you should add kubernetes")
     assert [b.title for r in offered.replies for b in r.quick_replies][0] == "Containers with…"
+
+
+# What outside testers found the bot doing wrong, each kept as a case.
+
+
+def two_skills_under_way(lang: str = "en") -> Conversation:
+    """Python, then SQL started; SQL's card on screen."""
+    conv = Conversation(key=f"web:u{next(_ids)}")
+    for payload in ("PICK:python", "LEVEL:beginner", "HOURS:4", "REMIND:off", "NEXT:python"):
+        say(conv, payload=payload, lang=lang)
+    for payload in ("PICK:sql", "LEVEL:beginner", "HOURS:2", "REMIND:off", "NEXT:sql"):
+        say(conv, payload=payload, lang=lang)
+    return conv
+
+
+def test_a_change_naming_another_skill_under_way_is_that_skills():
+    conv = two_skills_under_way()
+    say(conv, text="change python to 3 hours a week")
+    assert conv.progress["python"]["hours"] == 3 and conv.progress["sql"]["hours"] == 2
+
+
+def test_done_naming_another_skill_than_the_card_ticks_nothing_and_asks():
+    conv = two_skills_under_way("es")
+    turn = say(conv, text="ya terminé la de python", lang="es")
+    assert turn.answered == "clarify" and "NEXT:python" in payloads(turn)
+    assert conv.progress["sql"]["done"] == [] and conv.progress["python"]["done"] == []
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [("en", "i'm done for today"), ("es", "ya terminé por hoy"), ("en", "finished reading half of it")],
+)
+def test_done_for_today_or_half_done_is_asked_about(lang, said):
+    conv = on_a_card()
+    turn = say(conv, text=said, lang=lang)
+    assert turn.answered == "clarify" and conv.progress["git"]["done"] == []
+
+
+@pytest.mark.parametrize(("lang", "said"), [("es", "media hora al día"), ("en", "i can do it every day for 20 min")])
+def test_time_at_the_hours_question_changes_no_level(lang, said):
+    conv = Conversation(key=f"web:u{next(_ids)}")
+    for payload in ("PICK:python", "LEVEL:beginner"):
+        say(conv, payload=payload, lang=lang)
+    say(conv, text=said, lang=lang)
+    assert conv.progress["python"]["level"] == "beginner"
+
+
+@pytest.mark.parametrize(("lang", "said"), [("es", "no quiero python"), ("en", "anything but java")])
+def test_a_skill_said_not_to_be_wanted_is_not_started(lang, said):
+    conv = Conversation(key=f"web:u{next(_ids)}")
+    turn = say(conv, text=said, lang=lang)
+    assert turn.intent != "pick_skill" and conv.state != "choosing_level"
+
+
+def test_hours_and_minutes_in_one_word():
+    assert amounts.hours_per_week("1h30 per week", DURATIONS, "en") == 1.5
+    assert amounts.clock("remind me at 7h30", DURATIONS, "en") == (7, 30)
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"), [("en", "remind me every day at 8"), ("es", "recuérdame todos los días a las 8")]
+)
+def test_every_day_at_a_time_is_daily(lang, said):
+    conv = on_a_card()
+    say(conv, text=said, lang=lang)
+    assert conv.reminder["enabled"] and conv.reminder["every_days"] == 1 and conv.reminder["hour"] == 8
+
+
+def test_i_dont_know_before_a_suggestion_is_not_part_of_it():
+    turn = say(suggesting("es"), text="no sé, algo de cocina?", lang="es")
+    assert turn.filed and turn.filed[-1][1]["text"] == "cocina"

@@ -19,6 +19,7 @@ SUBJECT_EDGES = understand.EDGES + "🙂😊🙏👍😀😄❤️❤!?"
 OTHER_DAY = ("other day", "2 days", "two days", "dos dias", "2 dias", "dia por medio", "alternate", "dia si y otro no")
 DAY_WORDS = frozenset({"day", "days", "dia", "dias"})  # "in 3 days": a snooze's
 EVERY = frozenset({"every", "each", "cada"})  # "cada dos días": how often, not when
+DAILY = frozenset({"daily", "everyday", "diario", "diaria", "diariamente"})  # how often, in one word
 HABIT_ARTICLES = frozenset({"los", "todos"})  # "los lunes", "todos los martes": every week's
 LEVEL_WORDS = frozenset({"level", "nivel"})  # "nivel básico": a level named outright
 LEVEL_NAME = 7  # letters of a level's name said outright with a skill ("beginner"), not "pro" or "medium"
@@ -164,6 +165,14 @@ def fill(skills: Skills, intent: str, args: dict, text: str, state: str, locale:
         clock = amounts.clock(text, table, locale, part_of_day=True)
         if clock:
             reading.args["hour"] = str(clock[0])
+    if (
+        reading.intent == "remind_at"
+        and "days" not in reading.args
+        and any(w in EVERY | HABIT_ARTICLES | DAILY for w in understand.words(understand.fold(text)))
+    ):
+        cadence = _cadence(text, table, locale)  # "remind me every day at 8": daily, at 8
+        if cadence:
+            reading.args["days"] = cadence
     if reading.intent not in ("choose_level", "choose_hours"):
         return reading.intent, reading.args
     if reading.intent == "choose_level" and "hours" not in reading.args:
@@ -175,17 +184,29 @@ def fill(skills: Skills, intent: str, args: dict, text: str, state: str, locale:
     # alone at the hours question is hours, never the level question's third button.
     worded = any(character.isalpha() for character in text)
     if reading.intent == "choose_hours" and "level" not in reading.args and state != "choosing_level" and worded:
-        level = skills.alias_hit("choosing_level", locale, text)
-        found = skills.match_payload(level.intent) if level else None
-        negations = {understand.trim(n) for n in meanings.get("negation", [])}
-        before = understand.words(level.folded[: level.start])[-1:] if level else []
-        if found and found[1].get("level") and not negations & set(before):  # "not a lot": time, not a level
-            reading.args["level"] = found[1]["level"]
+        level = level_named(skills, text, meanings)  # by its name: "media hora" or "every day" is no level
+        if level:
+            reading.args["level"] = level
     if any(w in understand.fold(text) for w in meanings.get("remind", [])):
         clock = amounts.clock(text, table, locale, part_of_day=True)
         if clock:
             reading.args["hour"] = str(clock[0])
     return reading.intent, reading.args
+
+
+def level_named(skills: Skills, text: str, meanings: dict) -> str:
+    """The level a message names outright and does not deny ("actually I'm a beginner"; "I'm not a
+    beginner, more like intermediate": intermediate), or ""."""
+    levels = skills.entities.get("level", {})
+    negations = {understand.trim(n) for n in meanings.get("negation", [])}
+    said = understand.words(understand.fold(text))
+    named = ""
+    for n, word in enumerate(said):
+        outright = len(word) >= LEVEL_NAME or (n > 0 and said[n - 1] in LEVEL_WORDS)
+        denied = any(w in negations for w in said[max(0, n - 3) : n])
+        if word in levels and outright and not denied:
+            named = levels[word]
+    return named
 
 
 def _reminder_said(reading: Meant, text: str, table: dict, locale: str) -> Meant:

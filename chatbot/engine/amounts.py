@@ -53,6 +53,23 @@ def tokens(text: str, lang: str = "") -> list[str]:
     return _split(said)
 
 
+def _hours_and_minutes(toks: list[str]) -> list[str]:
+    """ "1h30" (read as 1, h, 30) is one and a half hours: one number of hours, as "1.5 h". Not a
+    time of day ("at 7h30", "a las 18h30": clock() reads those)."""
+    out, i = [], 0
+    while i < len(toks):
+        three = toks[i : i + 3]
+        at = i > 0 and toks[i - 1] in ("at", "around", "by", "las", "la", "@")
+        minutes = len(three) == 3 and len(three[2]) == 2 and three[2].isdigit() and int(three[2]) < 60
+        if minutes and not at and three[0].isdigit() and three[1] in ("h", "hr", "hrs"):
+            out += [f"{int(three[0]) + int(three[2]) / 60:g}", three[1]]
+            i += 3
+            continue
+        out.append(toks[i])
+        i += 1
+    return out
+
+
 def with_digits(text: str, lang: str = "") -> str:
     """``text`` folded, with numbers written as words as digits ("una hora" -> "1 hora"), or as
     it was when it holds none (or text2num cannot read it)."""
@@ -167,7 +184,7 @@ def _numbers(marks: list) -> list:
 
 
 def read_amounts(text: str, table: dict, lang: str = "") -> list[Amount]:
-    toks = tokens(text, lang)
+    toks = _hours_and_minutes(tokens(text, lang))
     marks = _numbers(_with_dashes(_marks(reader(table), toks), toks))
     amounts: list[Amount] = []
     k = 0

@@ -30,6 +30,7 @@ ACTS = CHANGES | {"too_hard", "too_easy", "broken_link", "snooze", "set_language
 PICKS = frozenset({"pick_skill", "mention_skill"})
 LANGUAGE = frozenset({"set_language"})  # a language's name may be a skill's too ("inglés")
 ON_A_STEP = frozenset({"mark_done", "skip_step", "too_hard", "too_easy", "broken_link"})  # need a skill under way
+ON_A_SKILL = frozenset({"change_pace", "restart_skill"})  # a change to a skill under way, the one named
 TOGETHER = ({"remind_on", "remind_at", "remind_every"},)  # acts that say one thing between them
 # Ways out of a question that takes any text, which it never takes as its answer when said plainly:
 # asking for a person ("a human please" is not a skill to suggest), and never mind ("oops, I didn't

@@ -8,6 +8,7 @@ from chatbot.engine.conversation import Conversation
 from chatbot.engine.reading.kinds import (
     MAX_OFFERS,
     NO_ANSWER,
+    ON_A_SKILL,
     ON_A_STEP,
     OPENING_WORDS,
     OTHER_WORDS,
@@ -272,7 +273,46 @@ class Message:
             reading.args = args
         else:
             reading = Reading(intent, args)
-        return self.which_in_field(reading) if reading.intent in PICKS else reading
+        if reading.intent in PICKS:
+            return self.not_this_one(reading) or self.which_in_field(reading)
+        return self.skill_said(reading) if reading.intent in ON_A_STEP | ON_A_SKILL else reading
+
+    def skill_said(self, reading: Reading) -> Reading:
+        """An act on a skill under way that names it ("change python to 3 hours a week", "ya terminé
+        la de python" with SQL on screen): a change is that skill's; a step of another skill than the
+        one on screen is asked about, that skill's next step as the button."""
+        if reading.intent == "mark_done" and any(
+            says(self.said.folded, w) for w in self.meanings.get("unfinished", [])
+        ):
+            # "I'm done for today", "finished reading half of it", "ya terminé por hoy": is the step done?
+            return ask(self.skills, [self.payload_of("mark_done", {})])
+        named = [k for k in self.skills.skills_named(self.said.folded) if k in self.conv.progress]
+        if len(named) != 1 or reading.args.get("skill") == named[0]:
+            return reading
+        shown = str(self.conv.slots.get("shown", "")).partition(":")[0] or str(self.conv.slots.get("skill", ""))
+        if reading.intent in ON_A_STEP:
+            return reading if named[0] == shown else ask(self.skills, [f"NEXT:{named[0]}"])
+        reading.args = {**reading.args, "skill": named[0]}
+        return reading
+
+    def not_this_one(self, reading: Reading) -> Reading | None:
+        """A skill named under a negation or an exception ("no quiero python", "anything but java", "no
+        python please"): not picked; the catalog is offered instead."""
+        picked = str(reading.args.get("skill", ""))
+        names = [n for n, k in self.skills.entities.get("skill", {}).items() if k == picked]
+        folded = self.said.folded
+        negations = {understand.trim(w) for w in self.meanings.get("negation", [])}
+        exceptions = [understand.trim(w) for w in self.meanings.get("except", [])]
+        for name in names:
+            at = folded.find(name)
+            while at >= 0:
+                clause_start = self.said.clause_of(at)[0]  # "not sure, maybe python?" is no denial
+                denied = negations & set(understand.words(folded[clause_start:at])[-3:])
+                excepted = any(folded[:at].rstrip(" ,").endswith(w) for w in exceptions if w)
+                if not folded[at - 1 : at].isalnum() and (denied or excepted):
+                    return ask(self.skills, ["BROWSE"])
+                at = folded.find(name, at + 1)
+        return None
 
     def which_in_field(self, reading: Reading) -> Reading:
         """A skill picked by naming only a broad field ("learn programming", "ciencia de datos"):
