@@ -563,3 +563,20 @@ def test_every_day_at_a_time_is_daily(lang, said):
 def test_i_dont_know_before_a_suggestion_is_not_part_of_it():
     turn = say(suggesting("es"), text="no sé, algo de cocina?", lang="es")
     assert turn.filed and turn.filed[-1][1]["text"] == "cocina"
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "hours"),
+    [("en", "an hour a day except sundays", 6), ("es", "una hora al día menos los domingos", 6),
+     ("en", "an hour a day except weekends", 5)],
+)  # fmt: skip
+def test_every_day_but_some_days(lang, said, hours):
+    assert amounts.hours_per_week(said, SKILLS.words(lang, "durations"), lang) == hours
+
+
+@pytest.mark.parametrize(("lang", "said"), [("en", "never used it"), ("es", "nunca lo he usado")])
+def test_the_level_question_s_own_example_is_beginner(lang, said):
+    conv = Conversation(key=f"web:u{next(_ids)}")
+    say(conv, payload="PICK:python", lang=lang)
+    turn = say(conv, text=said, lang=lang)
+    assert turn.intent == "choose_level" and conv.slots.get("level") == "beginner"

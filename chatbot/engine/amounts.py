@@ -41,6 +41,7 @@ class Amount:
     periods: list[str] = field(default_factory=list)
     days: set[str] = field(default_factory=set)
     times: float | None = None  # "3 days a week": times a week
+    without: set[str] = field(default_factory=set)  # "every day except sundays": the days left out
 
 
 def tokens(text: str, lang: str = "") -> list[str]:
@@ -227,7 +228,7 @@ def read_amounts(text: str, table: dict, lang: str = "") -> list[Amount]:
             k += 1
         else:
             k += 1
-    _attach_periods(marks, amounts)
+    _attach_periods(marks, amounts, toks)
     return amounts
 
 
@@ -248,9 +249,10 @@ def _first_number(marks: list, amount: Amount) -> float:
     return next((float(v) for i, kind, v in marks if i == amount.at and kind == "number"), amount.hours)
 
 
-def _attach_periods(marks: list, amounts: list[Amount]) -> None:
+def _attach_periods(marks: list, amounts: list[Amount], toks: list[str]) -> None:
     """Each word about a period ("a day", "los findes", "tuesday", "3 days a week") goes to the
-    amount said last before it, else to the nearest one after it."""
+    amount said last before it, else to the nearest one after it; a day said after "except",
+    "but" or "menos" is one left out ("an hour a day except sundays")."""
     if not amounts:
         return
     for k, (i, kind, value) in enumerate(marks):
@@ -258,8 +260,12 @@ def _attach_periods(marks: list, amounts: list[Amount]) -> None:
         target = before[-1] if before else min(amounts, key=lambda a: abs(a.at - i))
         if abs(target.at - i) > NEAR:
             continue
-        if kind in PER_PERIOD and not (kind == "week" and _times_a_week(marks, k, amounts)):
+        if kind == "weekend" and EXCEPT & set(toks[max(0, i - 2) : i]):
+            target.without |= {"sat", "sun"}  # "every day except weekends"
+        elif kind in PER_PERIOD and not (kind == "week" and _times_a_week(marks, k, amounts)):
             target.periods.append(kind)
+        elif kind == "weekday_name" and EXCEPT & set(toks[max(0, i - 2) : i]):
+            target.without.add(str(value))
         elif kind == "weekday_name":
             target.days.add(str(value))
         elif (
@@ -286,6 +292,8 @@ def _times_a_week(marks: list, k: int, amounts: list[Amount]) -> bool:
 
 
 def weekly(amount: Amount) -> float:
+    if amount.without and "day" in amount.periods:
+        return amount.hours * (7 - len(amount.without))
     if amount.days:
         return amount.hours * len(amount.days)
     for period in ("weekday", "weekend"):
@@ -299,6 +307,7 @@ def weekly(amount: Amount) -> float:
     return amount.hours * (7.0 if amount.minutes_only else 1.0)
 
 
+EXCEPT = frozenset({"except", "but", "besides", "menos", "excepto", "salvo"})  # "every day except sundays"
 # Words that may follow a bare number of hours ("4 or so", "6 max", "ocho más o menos", "5 i guess").
 BARE_NUMBER_AFTER = frozenset(
     """or maybe max tops more less ish please i and is would should could probably hrs hr h of a an per each
@@ -319,7 +328,7 @@ def hours_per_week(text: str, table: dict, lang: str = "") -> float | None:
         if len(numbers) != 1 or _counts_something_else(toks, numbers[0][0], marks):
             return None
         amounts = [Amount(numbers[0][0], float(numbers[0][2]))]
-        _attach_periods(marks, amounts)
+        _attach_periods(marks, amounts, toks)
     with_period = [a for a in amounts if a.periods or a.days or a.times]
     parts = with_period if len(with_period) > 1 else amounts[:1]
     total = sum(weekly(a) for a in parts)

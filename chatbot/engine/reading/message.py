@@ -190,7 +190,25 @@ class Message:
             for h in found
             if not any(o is not h and o.start <= h.start and h.end <= o.end and o.span > h.span for o in found)
         ]
-        return list(dict.fromkeys(h.intent for h in apart))
+        # Words an earlier answer's negation denies ("never used it": "used it" is not said) are not one.
+        negations = {understand.trim(n) for n in self.meanings.get("negation", [])}
+        said = [h for h in apart if not self.denied_by_another(h, apart, negations)]
+        return list(dict.fromkeys(h.intent for h in said or apart))
+
+    @staticmethod
+    def denied_by_another(hit: Hit, found: list[Hit], negations: set[str]) -> bool:
+        """Whether ``hit`` comes right after another answer that is a negation ("never" + "used it")."""
+        for other in found:
+            gap = hit.folded[other.end : hit.start]
+            words = understand.words(hit.folded[other.start : other.end])
+            if (
+                other is not hit
+                and other.end <= hit.start
+                and len(understand.words(gap)) <= 2
+                and negations & set(words)
+            ):
+                return True
+        return False
 
     def clear(self, hit: Hit, start: int) -> bool:
         """Whether an act is said clearly: as the whole message, in a short clause ("this link is
