@@ -580,3 +580,12 @@ def test_the_level_question_s_own_example_is_beginner(lang, said):
     say(conv, payload="PICK:python", lang=lang)
     turn = say(conv, text=said, lang=lang)
     assert turn.intent == "choose_level" and conv.slots.get("level") == "beginner"
+
+
+@pytest.mark.parametrize(("lang", "said"), [("en", "next"), ("es", "siguiente")])
+def test_next_under_a_page_of_the_catalog_turns_the_page(lang, said):
+    conv = Conversation(key=f"web:u{next(_ids)}")
+    for payload in ("GET_STARTED", "BROWSE"):
+        say(conv, payload=payload, lang=lang)
+    turn = say(conv, text=said, lang=lang)
+    assert turn.intent == "browse" and conv.slots.get("page") == "2"

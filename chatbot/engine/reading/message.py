@@ -293,7 +293,21 @@ class Message:
             reading = Reading(intent, args)
         if reading.intent in PICKS:
             return self.not_this_one(reading) or self.which_in_field(reading)
+        if reading.intent == "next_assignment" and not reading.args and self.conv.slots.get("screen") == "catalog":
+            return self.next_page()
         return self.skill_said(reading) if reading.intent in ON_A_STEP | ON_A_SKILL else reading
+
+    def next_page(self) -> Reading:
+        """ "next" typed under a page of the catalog: its next page, or (a skill under way) asked which."""
+        page = (
+            str(int(str(self.conv.slots.get("page", "1"))) + 1)
+            if str(self.conv.slots.get("page", "1")).isdigit()
+            else "2"
+        )
+        turn_page = payload_for(self.skills, "browse", {"page": page})
+        if not self.conv.progress:
+            return payload_reading(self.skills, turn_page) if turn_page else Reading("browse", {"page": page})
+        return ask(self.skills, [turn_page, self.payload_of("next_assignment", {})])
 
     def skill_said(self, reading: Reading) -> Reading:
         """An act on a skill under way that names it ("change python to 3 hours a week", "ya terminé
