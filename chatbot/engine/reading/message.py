@@ -321,9 +321,9 @@ class Message:
         named = [k for k in self.skills.skills_named(self.said.folded) if k in self.conv.progress]
         if len(named) != 1 or reading.args.get("skill") == named[0]:
             return reading
-        shown = str(self.conv.slots.get("shown", "")).partition(":")[0] or str(self.conv.slots.get("skill", ""))
         if reading.intent in ON_A_STEP:
-            return reading if named[0] == shown else ask(self.skills, [f"NEXT:{named[0]}"])
+            on_screen = self.on_screen()[0]
+            return reading if named[0] == on_screen else ask(self.skills, [f"NEXT:{named[0]}"])
         reading.args = {**reading.args, "skill": named[0]}
         return reading
 
@@ -370,7 +370,11 @@ class Message:
     def payload_of(self, intent: str, args: dict) -> str:
         """The button payload that runs ``intent`` with ``args``, the step on screen filling in
         the skill and the step a button about it needs."""
-        shown = str(self.conv.slots.get("shown", ""))
-        skill, _, item = shown.partition(":")
-        screen = {"skill": skill or str(self.conv.slots.get("skill", "")), "item": item}
+        skill, item = self.on_screen()
+        screen = {"skill": skill, "item": item}
         return payload_for(self.skills, intent, {**{k: v for k, v in screen.items() if v}, **args})
+
+    def on_screen(self) -> tuple[str, str]:
+        """The skill and step the person sees last: the card shown, else the skill being talked about."""
+        skill, _, item = str(self.conv.slots.get("shown", "")).partition(":")
+        return skill or str(self.conv.slots.get("skill", "")), item
