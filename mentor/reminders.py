@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from chatbot.core.text import shorten
-from chatbot.engine import amounts
+from chatbot.engine import clock
 from chatbot.engine.context import Context
 from chatbot.engine.types import Button, Card, Reply
 from mentor.catalog import current_skill, next_item, percent, resource, show, skill_title
@@ -152,9 +152,9 @@ def _at(ctx: Context) -> str:
 
 def parse_clock(text: str, table: dict | None = None) -> tuple[int, int] | None:
     """ "18:30", "6:30 pm", "6pm", "18h", "a las 7 de la tarde", "every evening at 7" -> (hour,
-    minute) on a 24-hour clock, or None (read by chatbot/engine/amounts.py with ``table``, the
+    minute) on a 24-hour clock, or None (read by chatbot/engine/clock.py with ``table``, the
     ``durations`` vocabulary: its words for parts of the day)."""
-    return amounts.clock(text, table or {})
+    return clock.of_day(text, table or {})
 
 
 def set_local_time(ctx: Context) -> str | None:
@@ -179,7 +179,7 @@ def remind_at(ctx: Context) -> str | None:
     """The person picks the hour of their reminders (a button, or typed: "remind me at 7pm")."""
     hour = ctx.args.get("hour")
     table = ctx.skills.words(ctx.locale, "durations")
-    typed = amounts.clock(ctx.update.text, table, part_of_day=True)
+    typed = clock.of_day(ctx.update.text, table, part_of_day=True)
     said = (int(hour), 0) if isinstance(hour, str) and hour.isdigit() else typed
     if said is None or not EARLIEST_HOUR <= said[0] <= LATEST_HOUR:
         ctx.say(

@@ -23,7 +23,7 @@ import fb
 import tg
 import web
 from chatbot.delivery import tally
-from chatbot.engine import amounts, chat, understand
+from chatbot.engine import chat, time_words, understand
 from chatbot.engine.conversation import Conversation
 from chatbot.engine.types import Unreadable, Update
 from mentor import plan, reminders
@@ -78,7 +78,7 @@ PATHS = {
     "engine, a suggestion": _engine(["SUGGEST"]),
     "hours parser": lambda text: plan.hours_per_week(text, DURATIONS),
     "time parser": lambda text: reminders.parse_clock(text, DURATIONS),
-    "amounts tokens": lambda text: amounts.tokens(text),
+    "time words tokens": lambda text: time_words.tokens(text),
     "typo correction": lambda text: understand.correct(understand.fold(text), SKILLS.names, SKILLS.known_words()),
     "fillers": lambda text: understand.strip_fillers(understand.fold(text), ["ok", "ya", "si", "please"]),
     "language": lambda text: SKILLS.language(text),

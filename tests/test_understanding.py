@@ -8,7 +8,7 @@ import itertools
 import pytest
 from corpus_scoring import SKILLS, Case, run
 
-from chatbot.engine import amounts, chat, understand
+from chatbot.engine import amounts, chat, clock, understand
 from chatbot.engine.conversation import Conversation
 from chatbot.engine.types import Update
 
@@ -127,7 +127,7 @@ def test_hours_a_week_as_people_say_them(said, weekly):
     ],
 )
 def test_times_of_day_as_people_say_them(said, hour):
-    assert amounts.clock(said, SKILLS.words("es", "durations"))[0] == hour
+    assert clock.of_day(said, SKILLS.words("es", "durations"))[0] == hour
 
 
 def test_every_evening_at_7_sets_19_00_not_a_weekly_reminder():
@@ -310,7 +310,7 @@ def test_how_often_and_times_of_day_are_not_taken_for_hours(said, weekly):
 
 def test_an_article_is_not_one_o_clock():
     table = SKILLS.words("en", "durations")
-    assert amounts.clock("3 hours a week please, remind me evenings", table, part_of_day=True) == (19, 0)
+    assert clock.of_day("3 hours a week please, remind me evenings", table, part_of_day=True) == (19, 0)
 
 
 @pytest.mark.parametrize(
@@ -548,7 +548,7 @@ def test_a_skill_said_not_to_be_wanted_is_not_started(lang, said):
 
 def test_hours_and_minutes_in_one_word():
     assert amounts.hours_per_week("1h30 per week", DURATIONS, "en") == 1.5
-    assert amounts.clock("remind me at 7h30", DURATIONS, "en") == (7, 30)
+    assert clock.of_day("remind me at 7h30", DURATIONS, "en") == (7, 30)
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chatbot.engine import amounts, linear, phrasing, understand
+from chatbot.engine import amounts, clock, linear, phrasing, time_words, understand
 from chatbot.engine.skills import Skills
 
 TOKEN = linear.scanner(r"\S+")
@@ -100,14 +100,14 @@ def without_tails(folded: str, start: int, end: int, courtesy: list[str]) -> int
 def _cadence(text: str, table: dict, locale: str = "") -> str:
     """ "every other day" -> "2", "daily" -> "1", "weekly" -> "7", "twice a week" -> "4"; "" when
     no cadence is said."""
-    toks = amounts.tokens(text, locale)
+    toks = time_words.tokens(text, locale)
     said = " ".join(toks)
     if any(p in said for p in OTHER_DAY):
         return "2"
-    marks = amounts._marks(amounts.reader(table), toks)
+    marks = amounts.read_marks(toks, table)
     kinds = {kind for _, kind, _ in marks}
     for (i, kind, value), nxt in zip(marks, marks[1:], strict=False):
-        if kind == "number" and nxt[1] == "week" and nxt[0] - i <= 3 and toks[i] not in amounts.ARTICLES:
+        if kind == "number" and nxt[1] == "week" and nxt[0] - i <= 3 and toks[i] not in time_words.ARTICLES:
             return str(max(1, min(7, int(7 / max(float(value), 1) + 0.5))))  # "twice a week": every 4 days
         if kind == "number" and nxt[1] in DAY_WORDS and nxt[0] - i <= 2 and i and toks[i - 1] in EVERY:
             return str(max(1, min(7, int(float(value) + 0.5))))  # "every 3 days", "cada tres días"
@@ -128,8 +128,8 @@ def _a_habit(toks: list[str], i: int) -> bool:
 
 def _in_days(text: str, table: dict, locale: str) -> str:
     """ "remind me in 3 days", "give me a couple of days", "en dos días" -> the number of days."""
-    toks = amounts.tokens(text, locale)
-    marks = amounts._marks(amounts.reader(table), toks)
+    toks = time_words.tokens(text, locale)
+    marks = amounts.read_marks(toks, table)
     for (i, kind, value), nxt in zip(marks, marks[1:], strict=False):
         if i > 0 and toks[i - 1] in EVERY:
             continue  # "cada dos días": how often, not when
@@ -162,9 +162,9 @@ def fill(skills: Skills, intent: str, args: dict, text: str, state: str, locale:
     if reading.intent in ("pick_skill", "mention_skill") and reading.args.get("skill"):
         _plan_said(skills, reading, text, table, locale)
     if reading.intent == "remind_at" and "hour" not in reading.args:
-        clock = amounts.clock(text, table, locale, part_of_day=True)
-        if clock:
-            reading.args["hour"] = str(clock[0])
+        time = clock.of_day(text, table, locale, part_of_day=True)
+        if time:
+            reading.args["hour"] = str(time[0])
     if (
         reading.intent == "remind_at"
         and "days" not in reading.args
@@ -188,9 +188,9 @@ def fill(skills: Skills, intent: str, args: dict, text: str, state: str, locale:
         if level:
             reading.args["level"] = level
     if any(w in understand.fold(text) for w in meanings.get("remind", [])):
-        clock = amounts.clock(text, table, locale, part_of_day=True)
-        if clock:
-            reading.args["hour"] = str(clock[0])
+        time = clock.of_day(text, table, locale, part_of_day=True)
+        if time:
+            reading.args["hour"] = str(time[0])
     return reading.intent, reading.args
 
 
@@ -214,9 +214,9 @@ def _reminder_said(reading: Meant, text: str, table: dict, locale: str) -> Meant
     days = _in_days(text, table, locale)
     if days:
         return Meant("snooze", {"days": days})
-    clock = amounts.clock(text, table, locale, part_of_day=True, said_as_time=True)
-    if clock:
-        return Meant("remind_at", {"hour": str(clock[0])})
+    time = clock.of_day(text, table, locale, part_of_day=True, said_as_time=True)
+    if time:
+        return Meant("remind_at", {"hour": str(time[0])})
     cadence = _cadence(text, table, locale)
     if cadence:
         return Meant("remind_every", {"days": cadence})

@@ -1,36 +1,22 @@
-"""Amounts of time and times of day, as people type them in English and Spanish.
+"""Amounts of time as people type them in English and Spanish: how many hours a week.
 
 "1 hora al dia de lunes a viernes" is 5 hours a week, "media horita diaria" 3.5, "2 hours tuesday
-and thursday" 4, "1h mon-fri plus 3h on sunday" 8; "7 de la tarde" is 19:00, "every evening at 7"
-19:00, "9 de la mañana" 9:00. The words come from skills.json's ``durations`` vocabulary (units,
-periods, days, parts of the day); numbers written as words are read by text2num, and the short
-ones ("a couple", "un par de", "half") by the vocabulary. The text is cut into tokens once
-(a linear-time pattern) and read token by token: no pattern here can backtrack.
+and thursday" 4, "1h mon-fri plus 3h on sunday" 8, "an hour a day except sundays" 6. The words come
+from skills.json's ``durations`` vocabulary, read by time_words.py; numbers written as words are
+read by text2num, and the short ones ("a couple", "un par de", "half") by the vocabulary.
 """
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 
-from text_to_num import alpha2digit
-
-from chatbot.engine import linear
+from chatbot.engine import time_words
+from chatbot.engine.time_words import tokens
 from chatbot.engine.understand import fold
 
-TOKEN = linear.scanner(r"\d{1,9}(?:[.,]\d{1,6})?|[a-z]+|[^\sa-z\d]")
-MAX_WORDS_READ = 300  # characters given to text2num: an amount is said near the start
 PER_PERIOD = {"weekday": 5.0, "weekend": 2.0, "day": 7.0, "week": 1.0, "month": 7 / 30.4}
 DURATION_WORDS = ("hour", "minute", "half", "and_half", "range", "between", "plus", "days", *PER_PERIOD)
-CLOCK_WORDS = ("hour", "minute", "days", "noon", "midnight", "am", "pm", "morning", "evening", "at")
-MAX_PHRASE = 5  # tokens in the longest vocabulary phrase looked for
-MAX_TOKENS = 80  # an amount of time is said in a sentence: the rest of a long message is not read
-# The clock's own notation, in every language.
-NOTATION = {("am",): "am", ("pm",): "pm", ("a", ".", "m"): "am", ("p", ".", "m"): "pm"}
-NOTATION |= {(*k, "."): v for k, v in NOTATION.items() if len(k) == 3}
 NEAR = 8  # tokens between an amount and a word about its period
-ARTICLES = frozenset({"a", "an", "un", "una"})  # numbers of the vocabulary that are mostly articles
-NOTES = frozenset({"am", "pm", "a", "p"})  # the clock's notation alone says no part of the day
 
 
 @dataclass
@@ -44,111 +30,37 @@ class Amount:
     without: set[str] = field(default_factory=set)  # "every day except sundays": the days left out
 
 
-def tokens(text: str, lang: str = "") -> list[str]:
-    """The words, numbers and signs of ``text``, folded, numbers written as words as digits."""
-    said = fold(text)[:MAX_WORDS_READ]
-    if any(c.isalpha() for c in said):
-        for language in ([lang] if lang else []) or ["en", "es"]:
-            with contextlib.suppress(ValueError, RuntimeError):  # text2num found nothing it can read
-                said = fold(alpha2digit(said, language))  # "dos", "un par": the vocabulary's
-    return _split(said)
+def read_marks(toks: list[str], table: dict) -> list[time_words.Mark]:
+    """The tokens as (token index, kind, value) for every word of an amount the vocabulary knows."""
+    return time_words.marks(time_words.reader(table, DURATION_WORDS), toks)
 
 
-def _hours_and_minutes(toks: list[str]) -> list[str]:
+def at_words(table: dict) -> frozenset[str]:
+    """The words that say a time of day follows ("at", "around", "a las": "at", "las")."""
+    return frozenset(time_words.split(fold(p))[-1] for p in table.get("at", []) if time_words.split(fold(p)))
+
+
+def _after_except(toks: list[str], table: dict) -> frozenset[int]:
+    """The indexes of the tokens said right after "except", "but" or "menos" (skills.json's
+    ``except`` words of the durations), where a day named is one left out."""
+    found = time_words.marks(time_words.reader(table, ("except",)), toks)
+    return frozenset(i + n for i, kind, _ in found if kind == "except" for n in (1, 2, 3))
+
+
+def _hours_and_minutes(toks: list[str], at: frozenset[str]) -> list[str]:
     """ "1h30" (read as 1, h, 30) is one and a half hours: one number of hours, as "1.5 h". Not a
     time of day ("at 7h30", "a las 18h30": clock() reads those)."""
     out, i = [], 0
     while i < len(toks):
         three = toks[i : i + 3]
-        at = i > 0 and toks[i - 1] in ("at", "around", "by", "las", "la", "@")
+        said_at = i > 0 and toks[i - 1] in at
         minutes = len(three) == 3 and len(three[2]) == 2 and three[2].isdigit() and int(three[2]) < 60
-        if minutes and not at and three[0].isdigit() and three[1] in ("h", "hr", "hrs"):
+        if minutes and not said_at and three[0].isdigit() and three[1] in ("h", "hr", "hrs"):
             out += [f"{int(three[0]) + int(three[2]) / 60:g}", three[1]]
             i += 3
             continue
         out.append(toks[i])
         i += 1
-    return out
-
-
-def with_digits(text: str, lang: str = "") -> str:
-    """``text`` folded, with numbers written as words as digits ("una hora" -> "1 hora"), or as
-    it was when it holds none (or text2num cannot read it)."""
-    said = fold(text)[:MAX_WORDS_READ]
-    for language in ([lang] if lang else []) or ["en", "es"]:
-        with contextlib.suppress(ValueError, RuntimeError):
-            said = fold(alpha2digit(said, language))
-    return said
-
-
-def _split(folded: str) -> list[str]:
-    return TOKEN.findall(folded)[:MAX_TOKENS]
-
-
-def _phrases(table: dict, key: str) -> dict[tuple[str, ...], str]:
-    out = {}
-    for phrase in table.get(key, []):
-        words = tuple(t for t in _split(fold(phrase)) if t)
-        if words:
-            out[words] = key
-    return out
-
-
-class Reader:
-    """One vocabulary's words, looked up by runs of tokens (longest first)."""
-
-    def __init__(self, table: dict, kinds: tuple[str, ...] = DURATION_WORDS) -> None:
-        self.words: dict[tuple[str, ...], str] = dict(NOTATION) if "am" in kinds else {}
-        for kind in kinds:
-            self.words.update(_phrases(table, kind))
-        self.numbers = {tuple(_split(fold(k))): float(v) for k, v in table.get("numbers", {}).items()}
-        self.weekdays = {tuple(_split(fold(k))): str(v) for k, v in table.get("weekdays", {}).items()}
-
-    def lookup(self, toks: list[str], i: int) -> tuple[str, float | str, int]:
-        """What starts at token ``i``: (kind, value, length); ("", "", 1) when nothing known."""
-        for n in range(min(MAX_PHRASE, len(toks) - i), 0, -1):
-            run = tuple(toks[i : i + n])
-            if run in self.words:
-                return self.words[run], "", n
-            if run in self.numbers:
-                return "number", self.numbers[run], n
-            if run in self.weekdays:
-                return "weekday_name", self.weekdays[run], n
-        token = toks[i]
-        if token[:1].isdigit():
-            return "number", float(token.replace(",", ".")), 1
-        return "", "", 1
-
-
-_READERS: dict[tuple[int, tuple[str, ...]], tuple[dict, Reader]] = {}
-_WORDS: dict[int, tuple[dict, frozenset[str]]] = {}
-
-
-def words_of(table: dict) -> frozenset[str]:
-    """Every word of a ``durations`` vocabulary (units, periods, numbers, parts of the day), once
-    per table: what a message that only says when or how much is made of."""
-    if id(table) not in _WORDS or _WORDS[id(table)][0] is not table:
-        phrases = [*table.get("numbers", {}), *(p for v in table.values() if isinstance(v, list) for p in v)]
-        _WORDS[id(table)] = (table, frozenset(w for p in phrases for w in _split(fold(str(p))) if w.isalpha()))
-    return _WORDS[id(table)][1]
-
-
-def reader(table: dict, kinds: tuple[str, ...] = DURATION_WORDS) -> Reader:
-    """The reader of a vocabulary, built once (skills.json's tables do not change while it runs)."""
-    key = (id(table), kinds)
-    if key not in _READERS or _READERS[key][0] is not table:
-        _READERS[key] = (table, Reader(table, kinds))
-    return _READERS[key][1]
-
-
-def _marks(reader: Reader, toks: list[str]) -> list[tuple[int, str, float | str]]:
-    """The text as (token index, kind, value) for every word or number the vocabulary knows."""
-    out, i = [], 0
-    while i < len(toks):
-        kind, value, n = reader.lookup(toks, i)
-        if kind:
-            out.append((i, kind, value))
-        i += n
     return out
 
 
@@ -185,8 +97,8 @@ def _numbers(marks: list) -> list:
 
 
 def read_amounts(text: str, table: dict, lang: str = "") -> list[Amount]:
-    toks = _hours_and_minutes(tokens(text, lang))
-    marks = _numbers(_with_dashes(_marks(reader(table), toks), toks))
+    toks = _hours_and_minutes(tokens(text, lang), at_words(table))
+    marks = _numbers(_with_dashes(read_marks(toks, table), toks))
     amounts: list[Amount] = []
     k = 0
     while k < len(marks):
@@ -228,7 +140,7 @@ def read_amounts(text: str, table: dict, lang: str = "") -> list[Amount]:
             k += 1
         else:
             k += 1
-    _attach_periods(marks, amounts, toks)
+    _attach_periods(marks, amounts, _after_except(toks, table))
     return amounts
 
 
@@ -249,7 +161,7 @@ def _first_number(marks: list, amount: Amount) -> float:
     return next((float(v) for i, kind, v in marks if i == amount.at and kind == "number"), amount.hours)
 
 
-def _attach_periods(marks: list, amounts: list[Amount], toks: list[str]) -> None:
+def _attach_periods(marks: list, amounts: list[Amount], excepted: frozenset[int]) -> None:
     """Each word about a period ("a day", "los findes", "tuesday", "3 days a week") goes to the
     amount said last before it, else to the nearest one after it; a day said after "except",
     "but" or "menos" is one left out ("an hour a day except sundays")."""
@@ -260,11 +172,11 @@ def _attach_periods(marks: list, amounts: list[Amount], toks: list[str]) -> None
         target = before[-1] if before else min(amounts, key=lambda a: abs(a.at - i))
         if abs(target.at - i) > NEAR:
             continue
-        if kind == "weekend" and EXCEPT & set(toks[max(0, i - 2) : i]):
+        if kind == "weekend" and i in excepted:
             target.without |= {"sat", "sun"}  # "every day except weekends"
         elif kind in PER_PERIOD and not (kind == "week" and _times_a_week(marks, k, amounts)):
             target.periods.append(kind)
-        elif kind == "weekday_name" and EXCEPT & set(toks[max(0, i - 2) : i]):
+        elif kind == "weekday_name" and i in excepted:
             target.without.add(str(value))
         elif kind == "weekday_name":
             target.days.add(str(value))
@@ -307,7 +219,6 @@ def weekly(amount: Amount) -> float:
     return amount.hours * (7.0 if amount.minutes_only else 1.0)
 
 
-EXCEPT = frozenset({"except", "but", "besides", "menos", "excepto", "salvo"})  # "every day except sundays"
 # Words that may follow a bare number of hours ("4 or so", "6 max", "ocho más o menos", "5 i guess").
 BARE_NUMBER_AFTER = frozenset(
     """or maybe max tops more less ish please i and is would should could probably hrs hr h of a an per each
@@ -322,13 +233,12 @@ def hours_per_week(text: str, table: dict, lang: str = "") -> float | None:
     amounts = read_amounts(text, table, lang)
     if not amounts:
         toks = tokens(text, lang)
-        marks = _numbers(_with_dashes(_marks(reader(table), toks), toks))
-        at_words = {phrase.split()[-1] for phrase in table.get("at", []) if phrase.split()}
-        numbers = [m for m in marks if m[1] == "number" and not _said_as_time(toks, m[0], at_words)]
+        marks = _numbers(_with_dashes(read_marks(toks, table), toks))
+        numbers = [m for m in marks if m[1] == "number" and not _said_as_time(toks, m[0], at_words(table))]
         if len(numbers) != 1 or _counts_something_else(toks, numbers[0][0], marks):
             return None
         amounts = [Amount(numbers[0][0], float(numbers[0][2]))]
-        _attach_periods(marks, amounts, toks)
+        _attach_periods(marks, amounts, _after_except(toks, table))
     with_period = [a for a in amounts if a.periods or a.days or a.times]
     parts = with_period if len(with_period) > 1 else amounts[:1]
     total = sum(weekly(a) for a in parts)
@@ -344,69 +254,6 @@ def _counts_something_else(toks: list[str], i: int, marks: list) -> bool:
     return bool(after) and after[0].isalpha() and after[0] not in BARE_NUMBER_AFTER
 
 
-def _said_as_time(toks: list[str], i: int, at_words: set[str]) -> bool:
+def _said_as_time(toks: list[str], i: int, at: frozenset[str]) -> bool:
     """ "at 9", "9pm", "9:30": a number said as a time of day, not an amount."""
-    return (i > 0 and toks[i - 1] in at_words) or toks[i + 1 : i + 2] in (["am"], ["pm"], [":"])
-
-
-def clock(
-    text: str, table: dict, lang: str = "", part_of_day: bool = False, said_as_time: bool = False
-) -> tuple[int, int] | None:
-    """A time of day on a 24-hour clock: "6:30 pm", "18h", "a las 7 de la tarde", "every evening at
-    7", "noon". With ``part_of_day``, "mornings" alone is 8:00 and "evenings" 19:00. With
-    ``said_as_time``, a bare number is not a time ("yes, I have 2 kids"): it needs "at", a clock's
-    notation or a part of the day."""
-    toks = tokens(text, lang)
-    marks = _marks(reader(table, CLOCK_WORDS), toks)
-    kinds = {kind for _, kind, _ in marks}
-    pm = bool(kinds & {"pm", "evening"})
-    am = bool(kinds & {"am", "morning"})
-    for _, kind, _ in marks:
-        if kind == "noon":
-            return 12, 0
-        if kind == "midnight":
-            return 0, 0
-    best: tuple[int, int, int] | None = None  # (rank, hour, minute)
-    for index, (i, kind, value) in enumerate(marks):
-        if kind != "number":
-            continue
-        hour, minute, rank = int(float(value)), 0, 1
-        before = marks[index - 1] if index > 0 else None
-        after_at = bool(before and before[1] == "at" and before[0] >= i - 2)
-        if toks[i] in ARTICLES and not after_at:
-            continue  # "3 hours a week": an article, not one o'clock ("a la una" is)
-        whole, dot, tail = toks[i].replace(",", ".").partition(".")
-        if dot and len(tail) == 2:  # "9.15": a time, not a number of hours
-            hour, minute, rank = int(whole), int(tail), 3
-        elif dot:
-            continue
-        following = toks[i + 1 : i + 3]
-        if following[:1] in ([":"], ["."], ["h"]) and len(following) > 1 and following[1].isdigit():
-            minute, rank = int(following[1]), 3
-        nxt = marks[index + 1] if index + 1 < len(marks) else None
-        if nxt and nxt[1] in ("hour", "minute", "days") and nxt[0] == i + 1 and rank < 3:
-            if toks[i + 1] not in ("h", "hs"):
-                continue  # "2 hours", "3 days": an amount, not a time ("18h" is one)
-            rank = 2
-        if after_at:
-            rank = max(rank, 2)
-        if nxt and nxt[1] in ("pm", "am") and nxt[0] <= i + 4:
-            rank = 4
-        if said_as_time and rank < 2 and not (nxt and nxt[1] in ("morning", "evening") and nxt[0] <= i + 3):
-            continue
-        if not (0 <= hour <= 23 and 0 <= minute <= 59) or (best and best[0] >= rank):
-            continue
-        best = (rank, hour, minute)
-    if best is None:
-        # A part of the day said in words ("mornings", "in the evening"), not the clock's own "am".
-        parts = {kind for i, kind, _ in marks if kind in ("am", "pm", "morning", "evening") and toks[i] not in NOTES}
-        early, late = bool(parts & {"am", "morning"}), bool(parts & {"pm", "evening"})
-        if part_of_day and early != late:
-            return (19, 0) if late else (8, 0)
-        return None
-    _, hour, minute = best
-    if pm and 1 <= hour < 12:
-        hour += 12
-    elif am and hour == 12:
-        hour = 0
-    return hour, minute
+    return (i > 0 and toks[i - 1] in at) or toks[i + 1 : i + 2] in (["am"], ["pm"], [":"])

@@ -3,7 +3,7 @@ what a button or a short answer typed whole is, and the small judgements the rea
 
 from __future__ import annotations
 
-from chatbot.engine import also_said, amounts, phrasing, understand
+from chatbot.engine import also_said, amounts, phrasing, time_words, understand
 from chatbot.engine.conversation import Conversation
 from chatbot.engine.reading.kinds import (
     MAX_OFFERS,
@@ -272,7 +272,7 @@ class Message:
         if any(phrase in " ".join(said) for phrase in also_said.OTHER_DAY):
             return True  # "un día sí y otro no": its "no" is no negation
         negations = {understand.trim(n) for n in self.meanings.get("negation", [])}
-        timely = amounts.words_of(self.skills.words(self.locale, "durations"))
+        timely = time_words.words_of(self.skills.words(self.locale, "durations"))
         others = [w for w in said if w not in timely]
         return not negations & set(said) and len(others) <= OTHER_WORDS
 

@@ -3,7 +3,7 @@ name said in passing, a button's payload, and the question that asks which act w
 
 from __future__ import annotations
 
-from chatbot.engine import amounts, understand
+from chatbot.engine import time_words, understand
 from chatbot.engine.reading.kinds import (
     CLARIFY,
     LAST_RESORT,
@@ -42,7 +42,7 @@ def patterns(skills: Skills, state: str, locale: str, text: str, core: str, capt
             found.setdefault(hit.intent, hit)
     hits = list(found.values())
     if not hits:  # numbers said in words: "only one hour a week now", "remind me at seven"
-        digits = amounts.with_digits(text, locale)
+        digits = time_words.with_digits(text, locale)
         if digits != understand.fold(text):
             hits = skills.text_hits(state, locale, digits, capture, skip=skip)
     if hits and not hits[0].args.get("topic"):
