@@ -37,8 +37,9 @@ CONTEXTS = {
 # What the engine says when it did not act: it did not understand, or it asked which was meant.
 FALLBACKS = {"fallback", "level_unclear", "hours_unclear", "clarify"}
 # Names that are the same act: the last-resort reading of a skill's name is picking it; a
-# suggestion typed at the prompt is a suggestion said in one go.
-SAME = {"mention_skill": "pick_skill", "save_suggestion": "suggest_this"}
+# suggestion typed at the prompt is a suggestion said in one go; a level said with a skill under
+# way is the change of its level (both ask "Change X to Advanced?" before changing it).
+SAME = {"mention_skill": "pick_skill", "save_suggestion": "suggest_this", "set_level": "choose_level"}
 EDGES = " \t.,;:!?¡¿…\"'()[]*_~-"
 _ids = itertools.count()
 
@@ -99,8 +100,8 @@ def verdict(turn: chat.Turn, conv: Conversation, case: Case) -> str:
         return "right" if any(_button_is(payload, case) for payload in _payloads(turn)) else "fallback"
     if turn.answered in FALLBACKS:
         return "fallback"
-    if SAME.get(turn.intent, turn.intent) != SAME.get(case.intent, case.intent):
-        return "wrong"
+    if SAME.get(case.intent, case.intent) not in {SAME.get(name, name) for name in (turn.intent, turn.answered)}:
+        return "wrong"  # the act read, or the answer it led to ("my progress" with none: no_skills_yet)
     return "right" if all(_arg_holds(key, want, turn, conv) for key, want in case.args.items()) else "wrong"
 
 

@@ -589,3 +589,51 @@ def test_next_under_a_page_of_the_catalog_turns_the_page(lang, said):
         say(conv, payload=payload, lang=lang)
     turn = say(conv, text=said, lang=lang)
     assert turn.intent == "browse" and conv.slots.get("page") == "2"
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"), [("en", "what does intermediate even mean"), ("es", "que significa intermedio")]
+)
+def test_asking_what_an_answer_means_is_no_answer(lang, said):
+    conv = Conversation(key=f"web:u{next(_ids)}")
+    say(conv, payload="PICK:python", lang=lang)
+    turn = say(conv, text=said, lang=lang)
+    assert turn.answered == "clarify" and not conv.slots.get("level")
+
+
+@pytest.mark.parametrize("said", ["no, quiero sql", "mejor no python, quiero sql"])
+def test_another_skill_instead_at_the_level_question_is_picked(said):
+    conv = Conversation(key=f"web:u{next(_ids)}")
+    say(conv, payload="PICK:python", lang="es")
+    turn = say(conv, text=said, lang="es")
+    assert turn.intent == "pick_skill" and turn.args.get("skill") == "sql"
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "intent"),
+    [("en", "oops i meant to see the skills list", "browse"), ("en", "nvm", "cancel"),
+     ("es", "uy me equivoque de boton", "cancel")],
+)  # fmt: skip
+def test_a_suggestion_prompt_reached_by_mistake_files_nothing(lang, said, intent):
+    turn = say(suggesting(lang), text=said, lang=lang)
+    assert turn.intent == intent and not turn.filed
+
+
+def test_hours_added_on_a_day_said_a_few_words_later():
+    table = SKILLS.words("en", "durations")
+    assert amounts.hours_per_week("an hour a day, plus 2 extra on sundays", table, "en") == 9
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "meant"),
+    [("es", "ahora solo puedo 1 hora a la semana", 1), ("en", "can you move me to 6 hours a week", 6),
+     ("en", "start it over", "RESTART:git"), ("es", "prefiero empezarla de nuevo desde el principio", "RESTART:git")],
+)  # fmt: skip
+def test_a_change_to_the_skill_under_way_said_without_its_name(lang, said, meant):
+    conv = on_a_card()
+    say(conv, payload="MY_SKILLS", lang=lang)
+    turn = say(conv, text=said, lang=lang)
+    if isinstance(meant, int):  # a new pace, said outright: set
+        assert turn.intent == "change_pace" and conv.progress["git"]["hours"] == meant
+    else:  # a restart: asked, it clears progress
+        assert turn.answered == "clarify" and meant in payloads(turn)

@@ -150,7 +150,8 @@ def _beside_a_day(marks: list, k: int) -> bool:
     i = marks[k][0]
     after = marks[k + 1] if k + 1 < len(marks) else None
     before = marks[k - 1] if k > 0 else None
-    if after and after[1] == "weekday_name" and after[0] - i <= 2:
+    plus = k > 0 and marks[k - 1][1] == "plus"  # "plus 2 extra on sundays"
+    if after and after[1] == "weekday_name" and after[0] - i <= (3 if plus else 2):
         return True
     unit_after = after is not None and after[1] in ("hour", "minute") and after[0] - i <= 1
     return bool(before and before[1] == "weekday_name" and i - before[0] <= 2 and not unit_after)

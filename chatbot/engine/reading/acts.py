@@ -13,6 +13,7 @@ from chatbot.engine.reading.kinds import (
     MAX_OFFERS,
     NAMES_A_SKILL,
     NEGATABLE,
+    ON_A_SKILL,
     OPPOSITE,
     PICKS,
     TOGETHER,
@@ -34,7 +35,8 @@ class Acts(Clauses):
         if hit.intent in CHANGES and self.never_mind_beside(start):
             # "ahorita no tengo tiempo, olvídalo": a reason and a never mind, or a change? Asked.
             return ask(self.skills, [self.payload_of(hit.intent, hit.args)])
-        explained = self.explained(start, hit.intent)
+        # A pattern that reads the whole message ("no, quiero sql") is not overruled by one clause.
+        explained = None if hit.whole else self.explained(start, hit.intent)
         if explained is not None and prefix and explained.payload and explained.payload != prefix:
             # "yeah drop it, no time for it": two answers to the question on screen, which?
             return ask(self.skills, [prefix, explained.payload])
@@ -47,6 +49,11 @@ class Acts(Clauses):
             if start + hit.span <= prefix_end:
                 return self.short_answer(prefix)  # "dale, mándale": the answer, not "dale" as "go on"
             opens_rest = start == len(self.text) - len(self.core)  # "ok, whats next": a request
+            if start >= prefix_end and opens_rest and hit.intent in ON_A_SKILL:
+                # a change to the skill after the answer ("no, bájale a 2 horas": kept at a new
+                # pace, or only kept?): which, with the hours it says
+                change = (hit.intent == "change_pace" and self.pace_said()) or self.payload_of(hit.intent, hit.args)
+                return ask(self.skills, [change, prefix])
             if start >= prefix_end and not opens_rest:  # said inside what follows the answer: which?
                 return ask(self.skills, [prefix, self.payload_of(hit.intent, hit.args)])
         same = self.same_choice(hit)

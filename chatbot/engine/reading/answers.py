@@ -37,9 +37,14 @@ class Answers(Clauses):
         longer = hit is not None and hit.intent not in CHANGES and hit.span > alias.span
         if hit is not None and longer and (hit.intent not in ACTS or self.asks_in_clause(self.absolute(hit))):
             return Reading(hit.intent, hit.args)
-        if phrasing.is_question(self.said) or self.unsure(alias):
+        if phrasing.is_question(self.said) or self.asks_what() or self.unsure(alias):
             return ask(self.skills, [alias.intent])  # "what does intermediate mean?", "ni idea la verdad"
         return payload_reading(self.skills, alias.intent)
+
+    def asks_what(self) -> bool:
+        """Whether the message opens by asking what something is or means ("what does intermediate
+        even mean", "que significa intermedio"), with or without a question mark."""
+        return bool(phrasing.opens_with(self.said.folded, self.meanings.get("asks_what", [])))
 
     def reminder_answer(self) -> Reading | None:
         """Reminders offered, and the message says only a time or how often ("at seven pm",
@@ -58,8 +63,8 @@ class Answers(Clauses):
             return None
         said = understand.words(self.said.folded)
         table = self.skills.words(self.locale, "durations")
-        if len(said) > SHORT_ANSWER or not amounts.read_amounts(self.text, table, self.locale):
-            return None
+        if len(said) > 2 * SHORT_ANSWER or not amounts.read_amounts(self.text, table, self.locale):
+            return None  # the words of the amount aside, little else: only_when() below
         hours = amounts.hours_per_week(self.text, table, self.locale)
         named = [k for k in self.skills.skills_named(self.said.folded) if k in self.conv.progress]
         names = {w for name in self.skills.entities.get("skill", {}) for w in understand.words(name)}

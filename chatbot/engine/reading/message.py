@@ -38,6 +38,10 @@ class Message:
         self.bare = self.closed(self.core)
         self.choices = conv.choices
 
+    def bare_meaning(self, name: str) -> frozenset[str]:
+        """The phrases of one of the locale's meanings, folded and trimmed as words are."""
+        return frozenset(t for p in self.meanings.get(name, []) if (t := understand.trim(p)))
+
     def opened(self, text: str) -> str:
         """``text`` past the words that open it and ask nothing ("ok so", "could you", "mmm")."""
         openers = [*self.meanings.get("filler", []), *self.meanings.get("polite", [])]
@@ -96,7 +100,7 @@ class Message:
         between): then what follows is not said, it is denied."""
         lead = text[: len(text) - len(core)]
         said = understand.words(understand.fold(lead))
-        negations = {understand.trim(n) for n in self.meanings.get("negation", [])}
+        negations = self.bare_meaning("negation")
         return bool(said) and said[-1] in negations and lead.rstrip()[-1:] not in ",.;:!?"
 
     def no_answer(self) -> bool:
@@ -191,12 +195,12 @@ class Message:
             if not any(o is not h and o.start <= h.start and h.end <= o.end and o.span > h.span for o in found)
         ]
         # Words an earlier answer's negation denies ("never used it": "used it" is not said) are not one.
-        negations = {understand.trim(n) for n in self.meanings.get("negation", [])}
+        negations = self.bare_meaning("negation")
         said = [h for h in apart if not self.denied_by_another(h, apart, negations)]
         return list(dict.fromkeys(h.intent for h in said or apart))
 
     @staticmethod
-    def denied_by_another(hit: Hit, found: list[Hit], negations: set[str]) -> bool:
+    def denied_by_another(hit: Hit, found: list[Hit], negations: frozenset[str]) -> bool:
         """Whether ``hit`` comes right after another answer that is a negation ("never" + "used it")."""
         for other in found:
             gap = hit.folded[other.end : hit.start]
@@ -271,9 +275,9 @@ class Message:
         not about time ("once a week is enough"; not "I'm busy this week")."""
         if any(phrase in " ".join(said) for phrase in also_said.OTHER_DAY):
             return True  # "un día sí y otro no": its "no" is no negation
-        negations = {understand.trim(n) for n in self.meanings.get("negation", [])}
+        negations = self.bare_meaning("negation")
         timely = time_words.words_of(self.skills.words(self.locale, "durations"))
-        others = [w for w in said if w not in timely]
+        others = [w for w in said if w not in timely and not w.isdigit()]
         return not negations & set(said) and len(others) <= OTHER_WORDS
 
     def signs(self) -> list[str]:

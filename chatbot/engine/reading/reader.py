@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chatbot.engine import understand
 from chatbot.engine.also_said import SUBJECTS
 from chatbot.engine.conversation import Conversation
 from chatbot.engine.reading.acts import Acts
@@ -30,6 +31,7 @@ def read(update: Update, conv: Conversation, skills: Skills, locale: str, text: 
 
 # Acts that a text given as an answer may be read as without casting doubt on it: a language's name
 # ("Italian language" is a suggestion), and the suggestion itself.
+MISTAKE_WORDS = 4  # words at the start of a message that may say it came by mistake
 NOT_DOUBTS = LANGUAGE | {"choose_language"} | set(SUGGESTS) | set(SUGGESTS.values())
 
 
@@ -48,6 +50,8 @@ class Reader(Acts, Answers):
         message plainly asks for something else: it opens with the state's own words ("no
         thanks, changed my mind"), or another intent reads it as a request or a question
         ("actually just show me the catalog", "can we do sql instead")."""
+        if self.state.get("on_text") in SUBJECTS and self.by_mistake():
+            return self.mistaken()
         if not self.says_an_amount():
             first = self.clause_reading(self.said.clauses[0]) if len(self.said.clauses) > 1 else None
             if first is not None and first.intent in SUGGESTS.values() and self.state.get("on_text"):
@@ -102,6 +106,20 @@ class Reader(Acts, Answers):
             return self.not_a_subject()  # "help desk skills", "a course on negotiation skills?"
         offer = self.payload_of(other.intent, other.args if other.intent in PICKS else {})
         return ask(self.skills, [offer]) if offer else self.not_a_subject()
+
+    def by_mistake(self) -> bool:
+        """Whether the message opens by saying the question came by mistake ("oops", "I meant to",
+        "me equivoqué de botón"): within its first words."""
+        head = " ".join(understand.words(self.said.folded)[:MISTAKE_WORDS])
+        return any(f" {bare} " in f" {head} " for bare in self.bare_meaning("mistake"))
+
+    def mistaken(self) -> Reading:
+        """The question came by mistake: what the rest of the message asks for ("oops, I meant to
+        see the skills list"), else the question let go. Never a change read from it."""
+        other = first_pattern(self.skills, self.state_name, self.locale, self.text, self.core, False)
+        if other is not None and other.intent not in NOT_DOUBTS | CHANGES:
+            return Reading(other.intent, other.args)
+        return Reading("cancel")
 
     def not_a_subject(self) -> Reading | None:
         """The question again, when a question that asks what something is about gets words to the
