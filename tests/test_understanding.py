@@ -637,3 +637,52 @@ def test_a_change_to_the_skill_under_way_said_without_its_name(lang, said, meant
         assert turn.intent == "change_pace" and conv.progress["git"]["hours"] == meant
     else:  # a restart: asked, it clears progress
         assert turn.answered == "clarify" and meant in payloads(turn)
+
+
+@pytest.mark.parametrize(("lang", "said"), [("es", "¿tú qué me recomiendas?"), ("en", "what do you recommend?")])
+def test_asking_the_bot_to_choose_at_a_question_is_about_its_answer(lang, said):
+    conv = Conversation(key=f"web:u{next(_ids)}")
+    say(conv, payload="PICK:python", lang=lang)
+    turn = say(conv, text=said, lang=lang)
+    assert turn.answered == "level_unclear" and not conv.slots.get("level")
+
+
+@pytest.mark.parametrize(("said", "hours"), [("the second one", 4), ("the last one", 12), ("two", 2), ("3", 3)])
+def test_an_hours_button_chosen_by_its_place_but_a_number_is_hours(said, hours):
+    conv = Conversation(key=f"web:u{next(_ids)}")
+    for payload in ("PICK:python", "LEVEL:beginner"):
+        say(conv, payload=payload)
+    turn = say(conv, text=said)
+    assert turn.intent == "choose_hours" and conv.progress["python"]["hours"] == hours
+
+
+def test_a_card_button_s_title_typed_is_that_button():
+    conv = on_a_card()
+    say(conv, payload="MY_SKILLS")
+    turn = say(conv, text="drop it")
+    assert turn.intent == "drop_skill" and "git" in conv.progress  # asked first, kept until confirmed
+
+
+def test_no_time_at_the_hours_question_changes_no_pace():
+    conv = Conversation(key=f"web:u{next(_ids)}")
+    for payload in ("PICK:python", "LEVEL:beginner"):
+        say(conv, payload=payload, lang="es")
+    turn = say(conv, text="no tengo mucho tiempo, ¿cuánto hace falta?", lang="es")
+    assert turn.intent != "change_pace" and not conv.progress
+
+
+def test_a_new_pace_asked_at_the_reminder_offer_carries_its_hours():
+    conv = Conversation(key=f"web:u{next(_ids)}")
+    for payload in ("PICK:git", "LEVEL:beginner", "HOURS:4"):
+        say(conv, payload=payload)
+    turn = say(conv, text="could we make it 2 hours a week instead?")
+    assert "PACE:git:2" in payloads(turn) or conv.progress["git"]["hours"] == 2
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "filed"),
+    [("en", "Could you please add Rust to the list?", "Rust"), ("es", "agreguen cocina a la lista porfa", "cocina")],
+)
+def test_a_suggestion_to_add_to_the_list_is_the_suggestion_not_the_list(lang, said, filed):
+    turn = say(Conversation(key=f"web:u{next(_ids)}"), text=said, lang=lang)
+    assert turn.intent == "suggest_this" and turn.args.get("text") == filed

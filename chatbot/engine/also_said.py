@@ -35,7 +35,8 @@ class Meant:
 
 def subject(text: str, meanings: dict, lead_words: bool = False) -> str:
     """What a suggestion or a topic is about, as typed: without the words that lead to it ("maybe",
-    "a course on", "clases de"), courtesy ("please", "gracias"), punctuation or emoji around it."""
+    "a course on", "clases de"), courtesy ("please", "gracias"), where to add it ("to the list"),
+    punctuation or emoji around it."""
     leads = [*meanings.get("filler", []), *meanings.get("lead_in", [])]
     folded = understand.fold(text)
     start = len(folded) - len(understand.strip_fillers(folded, leads))
@@ -44,7 +45,7 @@ def subject(text: str, meanings: dict, lead_words: bool = False) -> str:
         start = past_lead_words(folded, start, frozenset(understand.trim(w) for w in meanings.get("lead_word", [])))
         end = before_tail_words(folded, start, frozenset(understand.trim(w) for w in meanings.get("tail_word", [])))
         end = before_a_request(folded, start, end, [*meanings.get("request", []), *meanings.get("polite", [])])
-    end = without_tails(folded, start, end, meanings.get("courtesy", []))
+    end = without_tails(folded, start, end, [*meanings.get("courtesy", []), *meanings.get("to_the_list", [])])
     said = text[start:end].strip(SUBJECT_EDGES)
     return said or text.strip()
 

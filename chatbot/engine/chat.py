@@ -178,18 +178,25 @@ def count_misses(conv: Conversation, missed: bool) -> None:
 def choices_on_screen(replies: list[Reply]) -> list[dict]:
     """What typing may choose next: the last quick replies (with what they mean), and the cards of
     a list (two or more), each by its title and its place ("the second one")."""
-    last_quick = next((r.quick_replies for r in reversed(replies) if r.quick_replies), [])
-    choices = [{"title": b.title, "payload": b.payload, "means": list(b.means)} for b in last_quick if b.payload]
-    single = next((r.cards for r in reversed(replies) if len(r.cards) == 1), [])
-    for card in single:  # one card's buttons that say what typing them means (its "done": ✅)
-        choices += [{"title": "", "payload": b.payload, "means": list(b.means)} for b in card.buttons if b.means]
+    last_quick = [b for b in next((r.quick_replies for r in reversed(replies) if r.quick_replies), []) if b.payload]
     cards = next((r.cards for r in reversed(replies) if len(r.cards) >= 2), [])
+    choices = [{"title": b.title, "payload": b.payload, "means": list(b.means)} for b in last_quick]
+    if not cards and len(last_quick) > 1:  # the quick replies are the list: "the second one" (3–5 h)
+        for n, choice in enumerate(choices):
+            choice["place"] = _place(n, len(choices))
+    single = next((r.cards for r in reversed(replies) if len(r.cards) == 1), [])
+    for card in single:  # one card's buttons, by their titles and what typing them means ("done": ✅)
+        choices += [{"title": b.title, "payload": b.payload, "means": list(b.means)} for b in card.buttons if b.payload]
     for n, card in enumerate(cards):
         payload = next((b.payload for b in card.buttons if b.payload), "")
-        means = [ORDINALS[n]] if n < len(ORDINALS) else []
         if payload:
-            choices.append({"title": card.title, "payload": payload, "means": means + ["last"] * (n == len(cards) - 1)})
+            choices.append({"title": card.title, "payload": payload, "means": _place(n, len(cards))})
     return choices
+
+
+def _place(n: int, of: int) -> list[str]:
+    """What the ``n``-th of ``of`` choices is called by its place: "first", ..., "last"."""
+    return [*([ORDINALS[n]] if n < len(ORDINALS) else []), *(["last"] if n == of - 1 else [])]
 
 
 def take_profile(update: Update, conv: Conversation) -> None:

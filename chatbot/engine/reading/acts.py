@@ -59,6 +59,8 @@ class Acts(Clauses):
         same = self.same_choice(hit)
         if same:
             return payload_reading(self.skills, same)
+        if hit.intent in GENERIC and self.state.get("on_text") and self.asks_advice():
+            return self.state_text()  # "¿tú qué me recomiendas?" at a question: about its answer
         if hit.intent in GENERIC and self.state.get("on_text") and not self.is_request():
             return ask(self.skills, [self.payload_of(hit.intent, hit.args)])  # "he hecho cursos" answers, maybe
         named_too = self.skills.skills_named(self.said.folded) if hit.intent in LANGUAGE else []
@@ -99,6 +101,10 @@ class Acts(Clauses):
         a, b = spans[0]
         free = [bool({"text", "topic"} & set(h.args)) for h in hits]  # wide by nature: any words
         wider = [n for n, (c, d) in enumerate(spans) if n and not free[n] and c <= a and d >= b and d - c > b - a]
+        if not wider and hits[0].intent in GENERIC:
+            # "could you please add Rust to the list": the list is in the suggestion's words, which
+            # the message opens by asking for
+            wider = [n for n, (c, d) in enumerate(spans) if n and "text" in hits[n].args and c == 0 and d >= b]
         if not wider:
             return hits
         best = max(wider, key=lambda n: spans[n][1] - spans[n][0])

@@ -3,7 +3,7 @@ reminders were offered."""
 
 from __future__ import annotations
 
-from chatbot.engine import amounts, phrasing, understand
+from chatbot.engine import phrasing, understand
 from chatbot.engine.reading.clauses import Clauses
 from chatbot.engine.reading.kinds import (
     ACTS,
@@ -62,15 +62,14 @@ class Answers(Clauses):
         if not self.conv.progress or self.state:
             return None
         said = understand.words(self.said.folded)
-        table = self.skills.words(self.locale, "durations")
-        if len(said) > 2 * SHORT_ANSWER or not amounts.read_amounts(self.text, table, self.locale):
+        hours = self.hours_said()
+        if len(said) > 2 * SHORT_ANSWER or not hours:
             return None  # the words of the amount aside, little else: only_when() below
-        hours = amounts.hours_per_week(self.text, table, self.locale)
         named = [k for k in self.skills.skills_named(self.said.folded) if k in self.conv.progress]
         names = {w for name in self.skills.entities.get("skill", {}) for w in understand.words(name)}
-        if not hours or not self.only_when([w for w in said if w not in names]):
+        if not self.only_when([w for w in said if w not in names]):
             return None
-        args = {"hours": str(max(1, int(hours + 0.5))), **({"skill": named[0]} if named else {})}
+        args = {"hours": hours, **({"skill": named[0]} if named else {})}
         return ask(self.skills, [self.payload_of("change_pace", args)])
 
     def state_text(self, cues: bool = False) -> Reading:

@@ -3,7 +3,7 @@ with ("yes, drop it"), the greeting or thanks around a request."""
 
 from __future__ import annotations
 
-from chatbot.engine import amounts, phrasing, understand
+from chatbot.engine import phrasing, understand
 from chatbot.engine.reading.kinds import (
     CHANGES,
     LAST_RESORT,
@@ -67,7 +67,11 @@ class Clauses(Message):
             return ask(self.skills, [r.payload or self.payload_of(r.intent, r.args) for r in distinct])
         if found:  # a greeting or thanks, and what else is said only gives signs of what it asks
             signs = self.signs()
-            return ask(self.skills, signs) if signs else found[0]
+            if signs:
+                return ask(self.skills, signs)
+            if self.state and len(found) < len(self.said.clauses):
+                return None  # "hello, sorry, I'm not sure what counts as what, but...": the question's
+            return found[0]
         return None
 
     def social_opening(self) -> Reading | None:
@@ -83,11 +87,8 @@ class Clauses(Message):
 
     def pace_said(self) -> str:
         """The payload that sets the skill under way to the hours a week the message says, or ""."""
-        table = self.skills.words(self.locale, "durations")
-        if not self.conv.progress or not amounts.read_amounts(self.text, table, self.locale):
-            return ""
-        hours = amounts.hours_per_week(self.text, table, self.locale)
-        return self.payload_of("change_pace", {"hours": str(max(1, int(hours + 0.5)))}) if hours else ""
+        hours = self.hours_said() if self.conv.progress else ""
+        return self.payload_of("change_pace", {"hours": hours}) if hours else ""
 
     def short_answer(self, prefix: str) -> Reading:
         """ "yes, drop it" answers; "ok whats blah blah" may ask something else: asked, not acted on,

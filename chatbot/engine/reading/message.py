@@ -42,6 +42,19 @@ class Message:
         """The phrases of one of the locale's meanings, folded and trimmed as words are."""
         return frozenset(t for p in self.meanings.get(name, []) if (t := understand.trim(p)))
 
+    def placed_choice(self, text: str) -> str:
+        """The quick reply ``text`` names by its place, said whole ("the second one": 3–5 h), when
+        the quick replies are the list on screen; never a number, which may be an amount ("two")."""
+        said = understand.trim(text)
+        numbers = self.skills.words(self.locale, "durations").get("numbers", {})
+        if said.isdigit() or said in {understand.trim(k) for k in numbers}:
+            return ""
+        for choice in self.choices:
+            places = choice.get("place", [])
+            if any(said == understand.trim(p) for m in places for p in self.meanings.get(m, [])):
+                return choice["payload"]
+        return ""
+
     def opened(self, text: str) -> str:
         """``text`` past the words that open it and ask nothing ("ok so", "could you", "mmm")."""
         openers = [*self.meanings.get("filler", []), *self.meanings.get("polite", [])]
@@ -71,6 +84,9 @@ class Message:
         bare = self.closed(core)
         starts = understand.pick_choice(text, self.choices, self.meanings) if self.choices else ""
         variants = list(dict.fromkeys([text, core, bare, self.pointed(bare)]))
+        placed = self.placed_choice(text)
+        if placed:
+            return payload_reading(self.skills, placed)
         if self.choices:
             for n, said in enumerate(variants):
                 if n and starts:
@@ -139,6 +155,11 @@ class Message:
         """Whether the message names a person to talk to ("a human", "alguien", "una persona")."""
         folded = understand.fold(self.text)
         return any(says(folded, word) for word in self.meanings.get("cue_human", []))
+
+    def asks_advice(self) -> bool:
+        """Whether the message asks the bot to choose ("what do you recommend?", "tú decide")."""
+        folded = understand.trim(self.text)
+        return any(says(folded, phrase) for phrase in self.bare_meaning("advice"))
 
     def is_request(self) -> bool:
         """A question, or a message that opens with what opens a request ("show me", "can we")."""
@@ -227,9 +248,10 @@ class Message:
         return len(before) <= OPENING_WORDS or len(understand.words(understand.fold(clause))) <= SHORT_CLAUSE
 
     def may(self, hit: Hit) -> bool:
-        """Whether ``hit`` can mean what it reads here: an act on a step needs a skill under way
-        ("I'm confused" with none is no step too hard)."""
-        return hit.intent not in ON_A_STEP or bool(self.conv.progress)
+        """Whether ``hit`` can mean what it reads here: an act on a step, or a new pace, needs a
+        skill under way ("I'm confused" with none is no step too hard; "no tengo mucho tiempo" at
+        the hours question is no pace to change)."""
+        return hit.intent not in ON_A_STEP | {"change_pace"} or bool(self.conv.progress)
 
     def skills_beside(self, hit: Hit, start: int) -> list[str]:
         """The skills the message names outside the words ``hit`` read."""
@@ -376,7 +398,18 @@ class Message:
         the skill and the step a button about it needs."""
         skill, item = self.on_screen()
         screen = {"skill": skill, "item": item}
+        hours = self.hours_said() if intent == "change_pace" and "hours" not in args else ""
+        if hours:
+            args = {**args, "hours": hours}  # "could we make it 2 hours a week instead?"
         return payload_for(self.skills, intent, {**{k: v for k, v in screen.items() if v}, **args})
+
+    def hours_said(self) -> str:
+        """The hours a week the message says, whole (at least 1), or ""."""
+        table = self.skills.words(self.locale, "durations")
+        if not amounts.read_amounts(self.text, table, self.locale):
+            return ""
+        hours = amounts.hours_per_week(self.text, table, self.locale)
+        return str(max(1, int(hours + 0.5))) if hours else ""
 
     def on_screen(self) -> tuple[str, str]:
         """The skill and step the person sees last: the card shown, else the skill being talked about."""

@@ -59,11 +59,6 @@ def patterns(skills: Skills, state: str, locale: str, text: str, core: str, capt
     return hits
 
 
-def first_pattern(skills: Skills, state: str, locale: str, text: str, core: str, capture: bool) -> Hit | None:
-    found = patterns(skills, state, locale, text, core, capture)
-    return found[0] if found else None
-
-
 def mention(skills: Skills, state: str, locale: str, text: str, core: str) -> Reading | None:
     """A skill's name, said with nothing that says what to do with it: picked when it is the whole
     message ("java", "the design one"), otherwise asked about (java the coffee, "excel at")."""

@@ -19,8 +19,8 @@ from chatbot.engine.reading.kinds import (
     SUGGESTS,
     Reading,
 )
-from chatbot.engine.reading.patterns import ask, first_pattern, mention, patterns
-from chatbot.engine.skills import Skills
+from chatbot.engine.reading.patterns import ask, mention, patterns
+from chatbot.engine.skills import Hit, Skills
 from chatbot.engine.types import Update
 
 
@@ -61,7 +61,7 @@ class Reader(Acts, Answers):
                 first = self.instead() or first  # "never mind, show me what you already have"
             if first is not None and first.intent not in CHANGES | SOCIAL and not first.args:
                 return first  # "no thanks, changed my mind"; not "data science, for beginners"
-            other = first_pattern(self.skills, self.state_name, self.locale, self.text, self.core, False)
+            other = self.pattern_here()
             # A request, or the same answer with its subject read ("estaría bien tener algo de X");
             # a change only asked for outright ("can I change the level to advanced"); not any
             # words taken as a topic ("do you have knitting?" suggests it).
@@ -83,7 +83,7 @@ class Reader(Acts, Answers):
                 return Reading(other.intent, other.args)
             if self.no_answer():
                 return self.fallback()  # "idk", "yes", "what should I suggest?": the question again
-        hit = first_pattern(self.skills, self.state_name, self.locale, self.text, self.core, True)
+        hit = self.pattern_here(capture=True)
         if hit:
             return Reading(hit.intent, hit.args)
         if not self.state.get("on_text"):
@@ -96,7 +96,7 @@ class Reader(Acts, Answers):
         act and "neither". A language's name is no sign ("Italian language" is a suggestion)."""
         if self.says_an_amount():
             return None
-        other = first_pattern(self.skills, self.state_name, self.locale, self.text, self.core, False)
+        other = self.pattern_here()
         if not other or other.intent in NOT_DOUBTS:
             return self.not_a_subject()
         if other.intent in PICKS and (other.whole or not other.args.get("skill")):
@@ -107,6 +107,11 @@ class Reader(Acts, Answers):
         offer = self.payload_of(other.intent, other.args if other.intent in PICKS else {})
         return ask(self.skills, [offer]) if offer else self.not_a_subject()
 
+    def pattern_here(self, capture: bool = False) -> Hit | None:
+        """The first intent the patterns read that can mean what it reads here (``may``)."""
+        found = patterns(self.skills, self.state_name, self.locale, self.text, self.core, capture)
+        return next((hit for hit in found if self.may(hit)), None)
+
     def by_mistake(self) -> bool:
         """Whether the message opens by saying the question came by mistake ("oops", "I meant to",
         "me equivoqué de botón"): within its first words."""
@@ -116,7 +121,7 @@ class Reader(Acts, Answers):
     def mistaken(self) -> Reading:
         """The question came by mistake: what the rest of the message asks for ("oops, I meant to
         see the skills list"), else the question let go. Never a change read from it."""
-        other = first_pattern(self.skills, self.state_name, self.locale, self.text, self.core, False)
+        other = self.pattern_here()
         if other is not None and other.intent not in NOT_DOUBTS | CHANGES:
             return Reading(other.intent, other.args)
         return Reading("cancel")
