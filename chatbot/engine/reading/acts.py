@@ -60,7 +60,7 @@ class Acts(Clauses):
         if same:
             return payload_reading(self.skills, same)
         if hit.intent in GENERIC and self.state.get("on_text") and self.asks_advice():
-            return self.state_text()  # "¿tú qué me recomiendas?" at a question: about its answer
+            return Reading(self.state["on_text"], {"text": self.text})  # "¿tú qué me recomiendas?": its answer
         if hit.intent in GENERIC and self.state.get("on_text") and not self.is_request():
             return ask(self.skills, [self.payload_of(hit.intent, hit.args)])  # "he hecho cursos" answers, maybe
         named_too = self.skills.skills_named(self.said.folded) if hit.intent in LANGUAGE else []
