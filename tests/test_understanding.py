@@ -686,3 +686,42 @@ def test_a_new_pace_asked_at_the_reminder_offer_carries_its_hours():
 def test_a_suggestion_to_add_to_the_list_is_the_suggestion_not_the_list(lang, said, filed):
     turn = say(Conversation(key=f"web:u{next(_ids)}"), text=said, lang=lang)
     assert turn.intent == "suggest_this" and turn.args.get("text") == filed
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"), [("en", "honestly git isn't for me, I want to get rid of it"), ("es", "esa la quiero dejar")]
+)
+def test_dropping_the_skill_on_screen_said_without_its_name_asks_first(lang, said):
+    conv = on_a_card()
+    say(conv, payload="MY_SKILLS", lang=lang)
+    turn = say(conv, text=said, lang=lang)
+    assert turn.intent == "drop_skill" and "git" in conv.progress
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"), [("en", "yes, please drop it"), ("es", "sí, quítala"), ("en", "I'm done with it, get rid of it")]
+)
+def test_drop_it_at_the_drop_question_is_its_yes_never_a_step_done(lang, said):
+    conv = on_a_card()
+    say(conv, payload="DROP:git", lang=lang)
+    turn = say(conv, text=said, lang=lang)
+    assert turn.intent != "mark_done" and not (conv.progress.get("git") or {}).get("done")
+    assert turn.intent == "drop_confirmed" or "DROP_YES:git" in payloads(turn)
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "intent"),
+    [("en", "every 3 days would suit me better", "remind_every"), ("en", "I'll look at it tomorrow", "snooze"),
+     ("es", "en vez de dejarla, recuérdamela dentro de una semana", "snooze")],
+)  # fmt: skip
+def test_when_said_with_a_reason_or_a_courtesy_after_it(lang, said, intent):
+    conv = Conversation(key=f"web:u{next(_ids)}")
+    for payload in ("PICK:git", "LEVEL:beginner", "HOURS:4"):  # the plan, and reminders offered
+        say(conv, payload=payload, lang=lang)
+    turn = say(conv, text=said, lang=lang)
+    assert turn.intent == intent
+
+
+def test_a_suggestion_named_first_and_explained_after_is_filed():
+    turn = say(suggesting("en"), text="negotiation. I'm terrible at asking for a raise")
+    assert turn.intent == "save_suggestion" and turn.filed

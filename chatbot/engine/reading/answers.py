@@ -50,7 +50,7 @@ class Answers(Clauses):
         """Reminders offered, and the message says only a time or how often ("at seven pm",
         "once a week is enough", "todos los días"): that time, or that often."""
         intents = [(self.skills.match_payload(c.get("payload", "")) or ("",))[0] for c in self.choices]
-        said = understand.words(self.said.folded)
+        said = understand.words(understand.fold(self.bare))  # "every 3 days would suit me better"
         if "remind_on" not in intents or len(said) > SHORT_ANSWER or not self.only_when(said):
             return None
         refined = self.more(Reading("remind_on"))

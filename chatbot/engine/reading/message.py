@@ -3,9 +3,12 @@ what a button or a short answer typed whole is, and the small judgements the rea
 
 from __future__ import annotations
 
+import dataclasses
+
 from chatbot.engine import also_said, amounts, phrasing, time_words, understand
 from chatbot.engine.conversation import Conversation
 from chatbot.engine.reading.kinds import (
+    ASKED_BY,
     MAX_OFFERS,
     NO_ANSWER,
     ON_A_SKILL,
@@ -15,6 +18,7 @@ from chatbot.engine.reading.kinds import (
     PICKS,
     SHORT_CLAUSE,
     SOCIAL,
+    SUBJECT_WORDS,
     SUGGESTS,
     Reading,
 )
@@ -135,11 +139,23 @@ class Message:
         ("pottery", "how to bake bread") rather than as words to the bot ("I'll think about it",
         "this is confusing", "lol") or a placeholder ("something new"): none of its words is one
         that talks to or about the conversation."""
-        said = understand.trim(also_said.subject(text or self.text, self.meanings, True))
-        placeholders = {understand.trim(p) for p in self.meanings.get("placeholder", [])}
-        if said in placeholders or understand.trim(also_said.subject(text or self.text, self.meanings)) in placeholders:
+        whole = text or self.text
+        if self.a_subject(whole):
+            return True
+        # "negotiation. I'm terrible at asking for a raise": a short first clause names it, the rest
+        # says why
+        first = self.said.clauses[0] if not text and len(self.said.clauses) > 1 else None
+        lead = understand.trim(whole[first[0] : first[1]]) if first else ""
+        words = understand.words(lead)
+        chat = self.bare_meaning("not_a_subject")
+        return 0 < len(words) <= SUBJECT_WORDS and not chat & set(words) and self.a_subject(lead)
+
+    def a_subject(self, text: str) -> bool:
+        said = understand.trim(also_said.subject(text, self.meanings, True))
+        placeholders = self.bare_meaning("placeholder")
+        if said in placeholders or understand.trim(also_said.subject(text, self.meanings)) in placeholders:
             return False
-        chat = {understand.trim(w) for w in self.meanings.get("not_a_subject", [])}
+        chat = self.bare_meaning("not_a_subject")
         return not any(w.strip(understand.EDGES) in chat for w in said.split())
 
     def says_an_amount(self) -> bool:
@@ -252,6 +268,21 @@ class Message:
         skill under way ("I'm confused" with none is no step too hard; "no tengo mucho tiempo" at
         the hours question is no pace to change)."""
         return hit.intent not in ON_A_STEP | {"change_pace"} or bool(self.conv.progress)
+
+    def same_reading(self, hit: Hit) -> Reading:
+        """``hit`` as the button on screen that is the same act, when there is one ("drop it" at
+        "Drop Git?": its yes, for Git); else as read."""
+        same = self.same_choice(hit)
+        return payload_reading(self.skills, same) if same else Reading(hit.intent, hit.args)
+
+    def as_answer(self, hit: Hit) -> Hit:
+        """``hit``, or the answer it is when it would ask the question on screen again without
+        naming anything ("yes, drop it" at "Drop Git?": that question's yes)."""
+        answer = ASKED_BY.get(hit.intent)
+        on_screen = {(self.skills.match_payload(c.get("payload", "")) or ("",))[0] for c in self.choices}
+        if answer in on_screen and not hit.args.get("skill"):
+            return dataclasses.replace(hit, intent=answer)
+        return hit
 
     def skills_beside(self, hit: Hit, start: int) -> list[str]:
         """The skills the message names outside the words ``hit`` read."""

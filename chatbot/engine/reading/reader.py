@@ -10,6 +10,7 @@ from chatbot.engine.reading.answers import Answers
 from chatbot.engine.reading.kinds import (
     ACKNOWLEDGE,
     ACTS,
+    ASKED_BY,
     CHANGES,
     ESCAPES,
     GENERIC,
@@ -107,6 +108,19 @@ class Reader(Acts, Answers):
         offer = self.payload_of(other.intent, other.args if other.intent in PICKS else {})
         return ask(self.skills, [offer]) if offer else self.not_a_subject()
 
+    def answer_said(self, hit: Hit, hits: list[Hit]) -> Reading:
+        """ "yes, drop it" at "Drop Git?": its yes, unless another clause answers otherwise ("yeah
+        drop it, no time for it": a yes and a no) or another act is said beside it ("rather start
+        it over than drop it"): then asked."""
+        choice = self.clause_choice()
+        if choice is not None:
+            return choice
+        answer = self.same_reading(hit)
+        others = [self.payload_of(h.intent, h.args) for h in hits if h.intent != hit.intent]
+        if any(others):
+            return ask(self.skills, [answer.payload or self.payload_of(hit.intent, hit.args), *others])
+        return answer
+
     def pattern_here(self, capture: bool = False) -> Hit | None:
         """The first intent the patterns read that can mean what it reads here (``may``)."""
         found = patterns(self.skills, self.state_name, self.locale, self.text, self.core, capture)
@@ -158,7 +172,8 @@ class Reader(Acts, Answers):
         alias = skills.alias_hit(self.state_name, self.locale, text)
         if alias is None and core != text:
             alias = skills.alias_hit(self.state_name, self.locale, core)  # "no, never mind"
-        found = [h for h in patterns(skills, self.state_name, self.locale, text, core, False, self.bare) if self.may(h)]
+        found = patterns(skills, self.state_name, self.locale, text, core, False, self.bare)
+        found = [h for h in map(self.as_answer, found) if self.may(h)]
         hits, opposite = self.unnegated(found)
         hits = self.widest_first(hits)
         hit = hits[0] if hits else None
@@ -171,6 +186,8 @@ class Reader(Acts, Answers):
             return topic
         if alias:
             return self.answer_inside(alias, hit)
+        if hit and hit.intent in ASKED_BY.values():
+            return self.answer_said(hit, hits)
         if hit:
             return self.pattern_reading(hit, hits, prefix, prefix_end)
         if opposite is not None:
