@@ -23,10 +23,16 @@ def say(conv: Conversation, now: float = 1_000_000.0, sent: float = 0.0, lang: s
     return chat.handle(update, conv, SKILLS, now=now)
 
 
-def on_a_card() -> Conversation:
+def pressed(*payloads: str, lang: str = "en") -> Conversation:
+    """A fresh conversation brought to a screen by pressing its buttons."""
     conv = Conversation(key=f"web:u{next(_ids)}")
-    for payload in ("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:off", "NEXT:git"):
-        say(conv, payload=payload)
+    for payload in payloads:
+        say(conv, payload=payload, lang=lang)
+    return conv
+
+
+def on_a_card() -> Conversation:
+    conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:off", "NEXT:git")
     return conv
 
 
@@ -80,9 +86,7 @@ def test_a_skill_named_in_passing_is_asked_about_not_picked():
 
 
 def test_a_leading_ok_before_a_request_is_not_an_answer():
-    conv = Conversation(key=f"web:u{next(_ids)}")
-    for payload in ("PICK:git", "LEVEL:beginner", "HOURS:4"):  # the reminder question is on screen
-        say(conv, payload=payload)
+    conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4")  # the reminder question is on screen
     assert say(conv, text="ok whats my next assignment").intent == "next_assignment"
     assert not conv.reminder.get("enabled")
 
@@ -131,9 +135,7 @@ def test_times_of_day_as_people_say_them(said, hour):
 
 
 def test_every_evening_at_7_sets_19_00_not_a_weekly_reminder():
-    conv = Conversation(key=f"web:u{next(_ids)}")
-    for payload in ("PICK:git", "LEVEL:beginner", "HOURS:4"):
-        say(conv, payload=payload)
+    conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4")
     turn = say(conv, text="every evening at 7")
     assert turn.intent == "remind_at" and conv.reminder["hour"] == 19 and conv.reminder["enabled"]
 
@@ -470,9 +472,7 @@ def test_i_dont_know_at_the_level_question_is_asked_about(lang, said):
 
 
 def test_every_few_days_at_the_reminder_offer_is_how_often():
-    conv = Conversation(key=f"web:u{next(_ids)}")
-    for payload in ("PICK:git", "LEVEL:beginner", "HOURS:4"):
-        say(conv, payload=payload)
+    conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4")
     turn = say(conv, text="every 3 days")
     assert turn.intent == "remind_every" and conv.reminder.get("every_days") == 3
 
@@ -499,9 +499,7 @@ def test_a_question_s_buttons_read_whole_or_cut_at_a_word():
 
 def two_skills_under_way(lang: str = "en") -> Conversation:
     """Python, then SQL started; SQL's card on screen."""
-    conv = Conversation(key=f"web:u{next(_ids)}")
-    for payload in ("PICK:python", "LEVEL:beginner", "HOURS:4", "REMIND:off", "NEXT:python"):
-        say(conv, payload=payload, lang=lang)
+    conv = pressed("PICK:python", "LEVEL:beginner", "HOURS:4", "REMIND:off", "NEXT:python", lang=lang)
     for payload in ("PICK:sql", "LEVEL:beginner", "HOURS:2", "REMIND:off", "NEXT:sql"):
         say(conv, payload=payload, lang=lang)
     return conv
@@ -532,9 +530,7 @@ def test_done_for_today_or_half_done_is_asked_about(lang, said):
 
 @pytest.mark.parametrize(("lang", "said"), [("es", "media hora al día"), ("en", "i can do it every day for 20 min")])
 def test_time_at_the_hours_question_changes_no_level(lang, said):
-    conv = Conversation(key=f"web:u{next(_ids)}")
-    for payload in ("PICK:python", "LEVEL:beginner"):
-        say(conv, payload=payload, lang=lang)
+    conv = pressed("PICK:python", "LEVEL:beginner", lang=lang)
     say(conv, text=said, lang=lang)
     assert conv.progress["python"]["level"] == "beginner"
 
@@ -584,9 +580,7 @@ def test_the_level_question_s_own_example_is_beginner(lang, said):
 
 @pytest.mark.parametrize(("lang", "said"), [("en", "next"), ("es", "siguiente")])
 def test_next_under_a_page_of_the_catalog_turns_the_page(lang, said):
-    conv = Conversation(key=f"web:u{next(_ids)}")
-    for payload in ("GET_STARTED", "BROWSE"):
-        say(conv, payload=payload, lang=lang)
+    conv = pressed("GET_STARTED", "BROWSE", lang=lang)
     turn = say(conv, text=said, lang=lang)
     assert turn.intent == "browse" and conv.slots.get("page") == "2"
 
@@ -649,9 +643,7 @@ def test_asking_the_bot_to_choose_at_a_question_is_about_its_answer(lang, said):
 
 @pytest.mark.parametrize(("said", "hours"), [("the second one", 4), ("the last one", 12), ("two", 2), ("3", 3)])
 def test_an_hours_button_chosen_by_its_place_but_a_number_is_hours(said, hours):
-    conv = Conversation(key=f"web:u{next(_ids)}")
-    for payload in ("PICK:python", "LEVEL:beginner"):
-        say(conv, payload=payload)
+    conv = pressed("PICK:python", "LEVEL:beginner")
     turn = say(conv, text=said)
     assert turn.intent == "choose_hours" and conv.progress["python"]["hours"] == hours
 
@@ -664,17 +656,13 @@ def test_a_card_button_s_title_typed_is_that_button():
 
 
 def test_no_time_at_the_hours_question_changes_no_pace():
-    conv = Conversation(key=f"web:u{next(_ids)}")
-    for payload in ("PICK:python", "LEVEL:beginner"):
-        say(conv, payload=payload, lang="es")
+    conv = pressed("PICK:python", "LEVEL:beginner", lang="es")
     turn = say(conv, text="no tengo mucho tiempo, ¿cuánto hace falta?", lang="es")
     assert turn.intent != "change_pace" and not conv.progress
 
 
 def test_a_new_pace_asked_at_the_reminder_offer_carries_its_hours():
-    conv = Conversation(key=f"web:u{next(_ids)}")
-    for payload in ("PICK:git", "LEVEL:beginner", "HOURS:4"):
-        say(conv, payload=payload)
+    conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4")
     turn = say(conv, text="could we make it 2 hours a week instead?")
     assert "PACE:git:2" in payloads(turn) or conv.progress["git"]["hours"] == 2
 
@@ -715,9 +703,7 @@ def test_drop_it_at_the_drop_question_is_its_yes_never_a_step_done(lang, said):
      ("es", "en vez de dejarla, recuérdamela dentro de una semana", "snooze")],
 )  # fmt: skip
 def test_when_said_with_a_reason_or_a_courtesy_after_it(lang, said, intent):
-    conv = Conversation(key=f"web:u{next(_ids)}")
-    for payload in ("PICK:git", "LEVEL:beginner", "HOURS:4"):  # the plan, and reminders offered
-        say(conv, payload=payload, lang=lang)
+    conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4", lang=lang)  # the plan, and reminders offered
     turn = say(conv, text=said, lang=lang)
     assert turn.intent == intent
 
