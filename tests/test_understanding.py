@@ -711,3 +711,27 @@ def test_when_said_with_a_reason_or_a_courtesy_after_it(lang, said, intent):
 def test_a_suggestion_named_first_and_explained_after_is_filed():
     turn = say(suggesting("en"), text="negotiation. I'm terrible at asking for a raise")
     assert turn.intent == "save_suggestion" and turn.filed
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "offer"),
+    [("en", "no, restart it from scratch", "RESTART:git"),
+     ("en", "no, can you make it fewer hours, like 1 a week", "PACE:git:1")],
+)  # fmt: skip
+def test_a_no_and_a_change_at_the_drop_question_are_asked_about(lang, said, offer):
+    conv = on_a_card()
+    say(conv, payload="DROP:git", lang=lang)
+    turn = say(conv, text=said, lang=lang)
+    assert turn.answered == "clarify" and {offer, "NEXT:git"} <= set(payloads(turn))
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "intent"),
+    [("es", "sigamos donde me quede", "next_assignment"), ("en", "remind me about this tomorrow", "snooze"),
+     ("es", "no, mejor solo paren los recordatorios", "remind_off")],
+)  # fmt: skip
+def test_what_is_asked_beside_words_of_another_act(lang, said, intent):
+    conv = on_a_card()
+    say(conv, payload="REMIND:off", lang=lang)
+    turn = say(conv, text=said, lang=lang)
+    assert turn.intent == intent or intent in {(SKILLS.match_payload(p) or ("",))[0] for p in payloads(turn)}

@@ -88,7 +88,7 @@ class Clauses(Message):
 
     def pace_said(self) -> str:
         """The payload that sets the skill under way to the hours a week the message says, or ""."""
-        hours = self.hours_said() if self.conv.progress else ""
+        hours = self.hours_said(bare=True) if self.conv.progress else ""
         return self.payload_of("change_pace", {"hours": hours}) if hours else ""
 
     def short_answer(self, prefix: str) -> Reading:

@@ -429,15 +429,16 @@ class Message:
         the skill and the step a button about it needs."""
         skill, item = self.on_screen()
         screen = {"skill": skill, "item": item}
-        hours = self.hours_said() if intent == "change_pace" and "hours" not in args else ""
+        hours = self.hours_said(bare=True) if intent == "change_pace" and "hours" not in args else ""
         if hours:
             args = {**args, "hours": hours}  # "could we make it 2 hours a week instead?"
         return payload_for(self.skills, intent, {**{k: v for k, v in screen.items() if v}, **args})
 
-    def hours_said(self) -> str:
-        """The hours a week the message says, whole (at least 1), or ""."""
+    def hours_said(self, bare: bool = False) -> str:
+        """The hours a week the message says, whole (at least 1), or ""; with ``bare``, also a
+        number said without a unit ("make it fewer hours, like 1 a week")."""
         table = self.skills.words(self.locale, "durations")
-        if not amounts.read_amounts(self.text, table, self.locale):
+        if not bare and not amounts.read_amounts(self.text, table, self.locale):
             return ""
         hours = amounts.hours_per_week(self.text, table, self.locale)
         return str(max(1, int(hours + 0.5))) if hours else ""
