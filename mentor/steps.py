@@ -83,7 +83,7 @@ def say_milestone(ctx: Context, skill: dict, progress: dict, higher: str) -> Non
         payload=f"SETLEVEL:{skill['id']}:{higher}",
         means=("yes",),
     )
-    restart = Button(ctx.t("btn_restart"), payload=f"RESTART:{skill['id']}")
+    restart = Button(ctx.t("btn_restart"), payload=f"RESTART:{skill['id']}", means=("again",))
     ctx.say(Reply(text=text, quick_replies=[go_on, restart, Button(ctx.t("btn_browse"), payload="BROWSE")]))
 
 
@@ -94,7 +94,7 @@ def say_finished(ctx: Context, skill: dict) -> None:
     picks = [Button(shorten(skill_title(ctx, s), 20), payload=f"PICK:{s['id']}") for s in following[:3] if s]
     top = catalog.milestone(ctx, skill, LEVELS[-1])
     text = ctx.t("finished", skill_title=skill_title(ctx, skill), next_skills=names, milestone=top)
-    restart = Button(ctx.t("btn_restart"), payload=f"RESTART:{skill['id']}")
+    restart = Button(ctx.t("btn_restart"), payload=f"RESTART:{skill['id']}", means=("again",))
     ctx.say(Reply(text=text, quick_replies=[*picks, restart, Button(ctx.t("btn_browse"), payload="BROWSE")]))
 
 

@@ -735,3 +735,28 @@ def test_what_is_asked_beside_words_of_another_act(lang, said, intent):
     say(conv, payload="REMIND:off", lang=lang)
     turn = say(conv, text=said, lang=lang)
     assert turn.intent == intent or intent in {(SKILLS.match_payload(p) or ("",))[0] for p in payloads(turn)}
+
+
+def at_a_milestone(lang: str) -> Conversation:
+    conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:off", "NEXT:git", lang=lang)
+    for n in range(1, 6):  # the five beginner steps of Git: the milestone, "Try Intermediate" offered
+        say(conv, payload=f"DONE:git:git-{n}", lang=lang)
+    return conv
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "level", "done"),
+    [("en", "do it again", "beginner", 0), ("en", "one more time", "beginner", 0), ("es", "otra vez", "beginner", 0),
+     ("en", "yes", "intermediate", 5), ("es", "hazlo de nuevo", "beginner", 0)],
+)  # fmt: skip
+def test_again_at_a_milestone_starts_the_skill_over_never_moves_up(lang, said, level, done):
+    conv = at_a_milestone(lang)
+    say(conv, text=said, lang=lang)
+    assert conv.progress["git"]["level"] == level and len(conv.progress["git"].get("done", [])) == done
+
+
+@pytest.mark.parametrize(("lang", "said"), [("en", "data"), ("es", "datos"), ("es", "borren mis datos por favor")])
+def test_the_word_data_alone_is_no_sign_of_forget_me_nor_datos_in_forget_me_of_a_skill(lang, said):
+    turn = say(Conversation(key=f"web:u{next(_ids)}"), text=said, lang=lang)
+    offered = set(payloads(turn))
+    assert ("FORGET" in offered) == ("borren" in said) and not any(p.startswith("PICK:") for p in offered)
