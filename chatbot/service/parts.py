@@ -4,9 +4,12 @@ first use), and everything else a route or a command needs, in one ``Services``.
 from __future__ import annotations
 
 import functools
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+
+import click
 
 from chatbot.core import channels as registry
 from chatbot.core import logs
@@ -84,6 +87,19 @@ class Services:
         self.traffic = Traffic(self.clock)
         if self.store_clock is None:
             self.store_clock = self.clock
+
+    def loaded_skills(self) -> skills_module.Skills:
+        """The skills the app loaded, or (a command) exit 1 with every problem of a broken file."""
+        if self.skills is None:
+            click.echo(str(self.problems.get("skills")), err=True)
+            sys.exit(1)
+        return self.skills
+
+    def loaded_store(self) -> Backend:
+        """The store, or (a command) exit 1 with the one line that says what is wrong with STORE_URL."""
+        if self.store is None:
+            raise click.ClickException(str(self.problems.get("store")))
+        return self.store
 
     def now(self) -> float:
         """The store's time (``store_clock``)."""
