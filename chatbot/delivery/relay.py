@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from chatbot.core import faults, logs
 from chatbot.delivery import flood, tally, topics
@@ -133,29 +134,25 @@ def deliver(
     return result
 
 
+@dataclass
 class EventWrite:
     """The store step of one delivery: the update applied once (or, seen before, what it left unsent
     claimed), its replies queued and claimed for this delivery (``token``). A store may run it more
     than once; ``result`` and ``claimed_all`` say what its last run found."""
 
-    def __init__(
-        self,
-        update: Update,
-        channel: Channel,
-        store: Store,
-        skills: Skills,
-        clock,
-        queue_only: bool,
-        guard: flood.Guard,
-        screen,
-        lease: float,
-        handoff: Handoff | None,
-    ) -> None:
-        self.update, self.channel, self.store, self.skills, self.clock = update, channel, store, skills, clock
-        self.queue_only, self.guard, self.screen, self.lease, self.handoff = queue_only, guard, screen, lease, handoff
-        self.token = uuid.uuid4().hex
-        self.result = Delivery()
-        self.claimed_all = False  # every entry of this event was among what the write claimed
+    update: Update
+    channel: Channel
+    store: Store
+    skills: Skills
+    clock: Callable[[], float]
+    queue_only: bool
+    guard: flood.Guard
+    screen: Any
+    lease: float
+    handoff: Handoff | None
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)
+    result: Delivery = field(default_factory=Delivery)
+    claimed_all: bool = False  # every entry of this event was among what the write claimed
 
     def __call__(self, doc: dict | None):
         update, result = self.update, Delivery()
