@@ -8,10 +8,12 @@ chatbot/outreach/wakes.py delivers it when it comes due, and ``send_reminder`` r
 from __future__ import annotations
 
 import math
+import time
 
 from chatbot.core.text import shorten
 from chatbot.engine import clock
 from chatbot.engine.context import Context
+from chatbot.engine.skills_check import WEEKDAYS
 from chatbot.engine.types import Button, Card, Reply
 from mentor.catalog import current_skill, next_item, percent, resource, show, skill_title
 
@@ -72,6 +74,16 @@ def _every(ctx: Context, days: int) -> str:
 def _days_arg(ctx: Context, default: int) -> int:
     value = str(ctx.args.get("days", ""))
     return int(value) if value.isascii() and value.isdigit() else default
+
+
+def _days_to(ctx: Context, weekday: str) -> int:
+    """Days from the person's today to their next ``weekday`` ("mon"..."sun"; 7 when it is
+    today's), by their time zone when known; 1 when no day is named."""
+    if weekday not in WEEKDAYS:
+        return 1
+    tz = ctx.conversation.profile.get("timezone")
+    today = time.gmtime(ctx.now + (float(tz) if tz is not None else 0.0) * 3600).tm_wday
+    return (WEEKDAYS.index(weekday) - today) % 7 or 7
 
 
 def _window_until(ctx: Context) -> float | None:
@@ -219,8 +231,9 @@ def reminders_status(ctx: Context) -> str | None:
 def snooze(ctx: Context) -> str | None:
     if not ctx.conversation.reminder.get("enabled"):
         return "reminders"
-    # "Tomorrow": at their hour when their time zone is known, otherwise this time tomorrow.
-    _remind_in(ctx, max(1, min(7, _days_arg(ctx, 1))))
+    # "Tomorrow": at their hour when their time zone is known, otherwise this time tomorrow; "on
+    # monday": the days until their next Monday.
+    _remind_in(ctx, max(1, min(7, _days_arg(ctx, _days_to(ctx, str(ctx.args.get("weekday", "")))))))
     ctx.say(Reply(text=ctx.t("snoozed"), quick_replies=ctx.menu("main_menu")))
     return None
 

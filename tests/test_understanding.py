@@ -760,3 +760,10 @@ def test_the_word_data_alone_is_no_sign_of_forget_me_nor_datos_in_forget_me_of_a
     turn = say(Conversation(key=f"web:u{next(_ids)}"), text=said, lang=lang)
     offered = set(payloads(turn))
     assert ("FORGET" in offered) == ("borren" in said) and not any(p.startswith("PICK:") for p in offered)
+
+
+@pytest.mark.parametrize(("lang", "said", "days"), [("es", "avísame el lunes", 7), ("en", "remind me on friday", 4)])
+def test_a_snooze_to_a_day_of_the_week_waits_until_that_day(lang, said, days):
+    conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:on", lang=lang)
+    turn = say(conv, text=said, lang=lang)  # 1,000,000 s after the epoch: a Monday (UTC), no time zone known
+    assert turn.intent == "snooze" and round((conv.wake["at"] - 1_000_000) / 86400) == days

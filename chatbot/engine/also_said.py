@@ -127,6 +127,14 @@ def _a_habit(toks: list[str], i: int) -> bool:
     return before in EVERY or before in HABIT_ARTICLES or toks[i].endswith("days")
 
 
+def _one_weekday(text: str, table: dict, locale: str) -> str:
+    """The one day of the week named, not as a habit ("remind me on monday", "el lunes"), or ""."""
+    toks = time_words.tokens(text, locale)
+    marks = amounts.read_marks(toks, table)
+    days = {str(v) for i, kind, v in marks if kind == "weekday_name" and not _a_habit(toks, i)}
+    return days.pop() if len(days) == 1 else ""
+
+
 def _in_days(text: str, table: dict, locale: str) -> str:
     """ "remind me in 3 days", "give me a couple of days", "en dos días" -> the number of days."""
     toks = time_words.tokens(text, locale)
@@ -160,6 +168,8 @@ def fill(skills: Skills, intent: str, args: dict, text: str, state: str, locale:
         days = _in_days(text, table, locale)
         if days:
             reading.args["days"] = days
+        elif _one_weekday(text, table, locale):
+            reading.args["weekday"] = _one_weekday(text, table, locale)  # "avísame el lunes"
     if reading.intent in ("pick_skill", "mention_skill") and reading.args.get("skill"):
         _plan_said(skills, reading, text, table, locale)
     if reading.intent == "remind_at" and "hour" not in reading.args:
