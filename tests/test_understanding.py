@@ -767,3 +767,15 @@ def test_a_snooze_to_a_day_of_the_week_waits_until_that_day(lang, said, days):
     conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:on", lang=lang)
     turn = say(conv, text=said, lang=lang)  # 1,000,000 s after the epoch: a Monday (UTC), no time zone known
     assert turn.intent == "snooze" and round((conv.wake["at"] - 1_000_000) / 86400) == days
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "intent"),
+    [("es", "esta en ingles, hay algo en español?", "skip_step"),
+     ("en", "it's all in english, is there one in spanish?", "skip_step"),
+     ("es", "lo hago mañana", "snooze"), ("es", "esto es para expertos", "too_hard")],
+)  # fmt: skip
+def test_what_is_said_of_the_card_on_screen(lang, said, intent):
+    conv = on_a_card()
+    say(conv, payload="REMIND:off", lang=lang)
+    assert say(conv, text=said, lang=lang).intent == intent
