@@ -779,3 +779,27 @@ def test_what_is_said_of_the_card_on_screen(lang, said, intent):
     conv = on_a_card()
     say(conv, payload="REMIND:off", lang=lang)
     assert say(conv, text=said, lang=lang).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "level"),
+    [("en", "i know python pretty well actually", "advanced"),
+     ("en", "i took a class in college but forgot most", "beginner"),
+     ("en", "i've done a couple of projects", "intermediate"), ("es", "he hecho un par de proyectos", "intermediate"),
+     ("en", "not very well", None)],
+)  # fmt: skip
+def test_a_level_said_by_what_the_person_has_done(lang, said, level):
+    conv = pressed("PICK:python", lang=lang)
+    say(conv, text=said, lang=lang)
+    assert conv.slots.get("level") == level
+
+
+@pytest.mark.parametrize(
+    ("said", "intent"),
+    [("make it harder", "too_easy"), ("what level am i on", "my_skills"), ("can i see the whole plan", "my_skills"),
+     ("0%? really? lol", "fallback")],
+)  # fmt: skip
+def test_typed_at_the_progress_screen(said, intent):
+    conv = on_a_card()
+    say(conv, payload="MY_SKILLS")
+    assert say(conv, text=said).intent == intent
