@@ -803,3 +803,15 @@ def test_typed_at_the_progress_screen(said, intent):
     conv = on_a_card()
     say(conv, payload="MY_SKILLS")
     assert say(conv, text=said).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "intent", "offers"),
+    [("en", "i want to learn to code but don't know which language", "clarify", {"PICK:python", "PICK:javascript"}),
+     ("es", "quiero aprender a programar pero no se que lenguaje", "clarify", {"PICK:python", "PICK:java"}),
+     ("en", "what languages do you speak", "choose_language", set()),
+     ("en", "can you teach me spanish", "learn_topic", set()), ("en", "i want to design logos", "pick_skill", set())],
+)  # fmt: skip
+def test_a_programming_language_is_no_language_of_the_bot(lang, said, intent, offers):
+    turn = say(Conversation(key=f"web:u{next(_ids)}"), text=said, lang=lang)
+    assert turn.answered == intent and offers <= set(payloads(turn))
