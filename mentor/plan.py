@@ -94,7 +94,7 @@ def choose_level(ctx: Context) -> str | None:
         payload = f"SETLEVEL:{skill['id']}:{level}"
         return _ask_before_changing(ctx, skill, progress, "level", level, payload, level=ctx.t(f"level_{level}"))
     ctx.conversation.slots.update(skill=skill["id"], skill_title=skill_title(ctx, skill), level=level)
-    hours = _hours_from(ctx) if ctx.args.get("hours") else None
+    hours = _hours_from(ctx) if ctx.args.get("hours") else _hours_said_before(ctx, skill)
     if hours is not None:  # "complete beginner, 3 hours a week": both answers at once
         _remember_hour(ctx)
         start_plan(ctx, skill, level, hours)
@@ -110,9 +110,20 @@ def choose_skill_saying_level(ctx: Context) -> str | None:
     intermediate, 4 hours a week"): the level question is answered already, and the hours one
     when they are said too. A skill under way or no level said: as any pick."""
     redirect = ctx.skills.actions["choose_skill"](ctx)
+    slots = ctx.conversation.slots
+    slots.pop("hours_said", None)
     if redirect or ctx.args.get("level") not in LEVELS:
+        hours = _hours_from(ctx) if not redirect and ctx.args.get("hours") else None
+        if hours is not None:  # "excel, unas 2 horas por día": kept for after the level question
+            slots["hours_said"] = f"{slots.get('skill', '')}:{hours}"
         return redirect
     return "choose_level"
+
+
+def _hours_said_before(ctx: Context, skill: dict) -> int | None:
+    """The hours a week said with the pick of ``skill``, before its level was asked."""
+    said_for, _, hours = str(ctx.conversation.slots.pop("hours_said", "")).partition(":")
+    return int(hours) if said_for == skill["id"] and hours.isdigit() else None
 
 
 def _remember_hour(ctx: Context) -> None:

@@ -40,6 +40,7 @@ FALLBACKS = {"fallback", "level_unclear", "hours_unclear", "clarify"}
 # suggestion typed at the prompt is a suggestion said in one go; a level said with a skill under
 # way is the change of its level (both ask "Change X to Advanced?" before changing it).
 SAME = {"mention_skill": "pick_skill", "save_suggestion": "suggest_this", "set_level": "choose_level"}
+SKILL_ANSWERS = {"pick_skill", "mention_skill"}  # the answers that go on with the skill they name
 EDGES = " \t.,;:!?¡¿…\"'()[]*_~-"
 _ids = itertools.count()
 
@@ -109,8 +110,11 @@ def _arg_holds(key: str, want: str, turn: chat.Turn, conv: Conversation) -> bool
     said = turn.args.get(key)
     if key == "reply":
         return getattr(turn, "locale", "") == want
-    if key == "hours":
-        return want in {str(p.get("hours")) for p in conv.progress.values()}
+    if key == "hours":  # on the plan, or kept for it until the level is answered ("excel, 2 h a day")
+        kept = str(conv.slots.get("hours_said", "")).partition(":")[2]
+        return want in {str(p.get("hours")) for p in conv.progress.values()} | {kept}
+    if key == "skill":  # the skill read, or the one the reply went on with (a name said at a prompt)
+        return str(said) == want or (turn.answered in SKILL_ANSWERS and conv.slots.get("skill") == want)
     if key == "level":
         kept = {p.get("level") for p in conv.progress.values()} | {conv.slots.get("level")}
         return said == want or want in kept

@@ -815,3 +815,31 @@ def test_typed_at_the_progress_screen(said, intent):
 def test_a_programming_language_is_no_language_of_the_bot(lang, said, intent, offers):
     turn = say(Conversation(key=f"web:u{next(_ids)}"), text=said, lang=lang)
     assert turn.answered == intent and offers <= set(payloads(turn))
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "level", "hours"),
+    [("es", "necesito aprender excel pa la chamba, puedo unas 2 horas por dia", "beginner", 14),
+     ("es", "quiero aprender ingles desde cero", None, 4)],
+)  # fmt: skip
+def test_what_a_pick_says_of_the_plan_is_kept_for_it(lang, said, level, hours):
+    conv = Conversation(key=f"web:u{next(_ids)}")
+    say(conv, text=said, lang=lang)
+    if level:  # the level question still asked; the hours said are the plan's when it is answered
+        say(conv, payload=f"LEVEL:{level}", lang=lang)
+    else:  # "from scratch" answered the level: the hours question is next
+        assert conv.slots.get("level") == "beginner"
+        say(conv, payload=f"HOURS:{hours}", lang=lang)
+    skill = conv.slots["skill"]
+    assert conv.progress[skill]["hours"] == hours
+
+
+@pytest.mark.parametrize(
+    ("said", "meant"),
+    [("how long till I'm done with git?", "how_long"), ("i want to add another one, maybe docker", "PICK:docker"),
+     ("i maintain a few open source libraries in python", "advanced")],
+)  # fmt: skip
+def test_the_wider_reading_wins(said, meant):
+    conv = pressed("PICK:python") if meant == "advanced" else on_a_card()
+    turn = say(conv, text=said)
+    assert meant in (turn.intent, conv.slots.get("level")) or meant in payloads(turn)

@@ -234,6 +234,12 @@ def _reminder_said(reading: Meant, text: str, table: dict, locale: str) -> Meant
     return reading
 
 
+def _from_scratch(text: str, meanings: dict) -> bool:
+    """Whether a skill is said to be started from nothing ("from scratch", "desde cero")."""
+    folded = understand.fold(text)
+    return any(f" {understand.trim(p)} " in f" {folded} " for p in meanings.get("from_scratch", []))
+
+
 def _plan_said(skills: Skills, reading: Meant, text: str, table: dict, locale: str) -> None:
     """A skill picked with its level named outright and the hours it gets ("quiero python, soy
     principiante", "sql, nivel intermedio, unas 3 horas a la semana")."""
@@ -244,7 +250,9 @@ def _plan_said(skills: Skills, reading: Meant, text: str, table: dict, locale: s
         if word in levels and (len(word) >= LEVEL_NAME or named):
             reading.args.setdefault("level", levels[word])
             break
-    if "level" in reading.args and amounts.read_amounts(text, table, locale):
+    if "level" not in reading.args and _from_scratch(text, skills.words(locale, "meanings")):
+        reading.args["level"] = "beginner"  # "quiero aprender inglés desde cero"
+    if amounts.read_amounts(text, table, locale):  # "excel, unas 2 horas por día": kept for later
         weekly = amounts.hours_per_week(text, table, locale)
         if weekly:
             reading.args["hours"] = str(max(1, int(weekly + 0.5)))

@@ -34,12 +34,13 @@ class Answers(Clauses):
         answers = self.answers_said(alias)
         if len(answers) > 1:  # "beginner or intermediate": which?
             return ask(self.skills, answers)
+        meant = answers[0] if answers else alias.intent  # the wider answer ("maintain a few libraries")
         longer = hit is not None and hit.intent not in CHANGES and hit.span > alias.span
         if hit is not None and longer and (hit.intent not in ACTS or self.asks_in_clause(self.absolute(hit))):
             return Reading(hit.intent, hit.args)
         if phrasing.is_question(self.said) or self.asks_what() or self.unsure(alias):
-            return ask(self.skills, [alias.intent])  # "what does intermediate mean?", "ni idea la verdad"
-        return payload_reading(self.skills, alias.intent)
+            return ask(self.skills, [meant])  # "what does intermediate mean?", "ni idea la verdad"
+        return payload_reading(self.skills, meant)
 
     def asks_what(self) -> bool:
         """Whether the message opens by asking what something is or means ("what does intermediate

@@ -193,7 +193,10 @@ class Message:
             suggested = understand.trim(also_said.subject(str(hit.args.get("text") or ""), self.meanings, True))
             placeholders = {understand.trim(p) for p in self.meanings.get("placeholder", [])}
             if suggested in placeholders:
-                return Reading(SUGGESTS[hit.intent])
+                # "add another one, maybe docker": the skill the catalog has, or another one?
+                also = self.skills.skills_named(understand.fold(str(hit.args.get("text") or "")))
+                wish = payload_for(self.skills, SUGGESTS[hit.intent], {})
+                return ask(self.skills, [*(f"PICK:{k}" for k in also), wish]) if also else Reading(SUGGESTS[hit.intent])
             # A skill the catalog has, asked to be added ("add sql too"): that skill, picked; one it
             # has under another name ("you should add kubernetes": Docker) is offered.
             named = mention(self.skills, self.state_name, self.locale, suggested, suggested) if suggested else None
