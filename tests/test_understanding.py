@@ -843,3 +843,39 @@ def test_the_wider_reading_wins(said, meant):
     conv = pressed("PICK:python") if meant == "advanced" else on_a_card()
     turn = say(conv, text=said)
     assert meant in (turn.intent, conv.slots.get("level")) or meant in payloads(turn)
+
+
+@pytest.mark.parametrize(
+    ("context", "lang", "said", "intent"),
+    [("card", "en", "please don't skip this one, i want to finish it tomorrow", "snooze"),
+     ("offer", "en", "what time would you remind me?", "reminders"),
+     ("offer", "es", "a que hora me avisarias?", "reminders"),
+     ("drop", "es", "bueno dale", "drop_confirmed")],
+)  # fmt: skip
+def test_from_the_outside_tester_s_third_round(context, lang, said, intent):
+    presses = {
+        "card": ("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:off", "NEXT:git"),
+        "offer": ("PICK:git", "LEVEL:beginner", "HOURS:4"),
+        "drop": ("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:off", "NEXT:git", "DROP:git"),
+    }[context]
+    turn = say(pressed(*presses, lang=lang), text=said, lang=lang)
+    assert turn.intent == intent
+
+
+def test_yes_but_not_every_day_is_no_daily_reminder():
+    conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4", lang="es")
+    say(conv, text="si pero no todos los dias", lang="es")
+    assert conv.reminder.get("every_days") != 1
+
+
+@pytest.mark.parametrize(("lang", "said"), [("en", "5 days a week"), ("es", "3 dias a la semana")])
+def test_days_a_week_at_the_hours_question_are_no_hours(lang, said):
+    conv = pressed("PICK:python", "LEVEL:beginner", lang=lang)
+    turn = say(conv, text=said, lang=lang)
+    assert turn.answered == "hours_unclear" and not conv.progress
+
+
+@pytest.mark.parametrize(("lang", "said"), [("en", "idk yet"), ("es", "ya")])
+def test_no_answer_at_the_suggestion_prompt_is_filed(lang, said):
+    turn = say(suggesting(lang), text=said, lang=lang)
+    assert not turn.filed

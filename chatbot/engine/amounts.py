@@ -238,6 +238,8 @@ def hours_per_week(text: str, table: dict, lang: str = "") -> float | None:
         numbers = [m for m in marks if m[1] == "number" and not _said_as_time(toks, m[0], at_words(table))]
         if len(numbers) != 1 or _counts_something_else(toks, numbers[0][0], marks):
             return None
+        if any(kind == "days" and at - numbers[0][0] <= 2 for at, kind, _ in marks if at > numbers[0][0]):
+            return None  # "5 days a week", "3 días a la semana": how many days, not hours
         amounts = [Amount(numbers[0][0], float(numbers[0][2]))]
         _attach_periods(marks, amounts, _after_except(toks, table))
     with_period = [a for a in amounts if a.periods or a.days or a.times]
