@@ -11,7 +11,7 @@ import math
 import time
 
 from chatbot.core.text import shorten
-from chatbot.engine import clock
+from chatbot.engine import also_said, clock, understand
 from chatbot.engine.context import Context
 from chatbot.engine.skills_check import WEEKDAYS
 from chatbot.engine.types import Button, Card, Reply
@@ -170,8 +170,20 @@ def parse_clock(text: str, table: dict | None = None) -> tuple[int, int] | None:
 
 
 def set_local_time(ctx: Context) -> str | None:
-    """The person said what time it is for them: their UTC offset, to the quarter hour."""
-    said = parse_clock(str(ctx.args.get("text") or ctx.update.text), ctx.skills.words(ctx.locale, "durations"))
+    """The person said what time it is for them: their UTC offset, to the quarter hour. How often
+    ("twice a week") or when they want the reminders ("make it 9 in the morning", "a las 8 de la
+    noche") is no time of theirs: those are set instead."""
+    text = str(ctx.args.get("text") or ctx.update.text)
+    table = ctx.skills.words(ctx.locale, "durations")
+    days = also_said.cadence(text, table, ctx.locale)
+    if days:
+        ctx.args["days"] = days
+        return "remind_every"
+    wanted = clock.of_day(text, table, ctx.locale, part_of_day=True)
+    if wanted is not None and _asks_for_a_time(text, ctx.skills.words(ctx.locale, "meanings")):
+        ctx.args["hour"] = str(wanted[0])
+        return "remind_at"
+    said = parse_clock(text, table)
     if said is None:
         ctx.say(Reply(text=ctx.t("local_time_unclear"), quick_replies=ctx.menu("local_time_skip")))
         ctx.set_state("asking_time")
@@ -187,8 +199,18 @@ def set_local_time(ctx: Context) -> str | None:
     return None
 
 
+def _asks_for_a_time(text: str, meanings: dict) -> bool:
+    """Whether a time is said as the one wanted for reminders ("make it 9", "at 8 please", "a las
+    8 de la noche"), not as the time it is now ("18:30", "it's 3pm here", "son las 5")."""
+    words = " ".join(understand.words(understand.fold(text)))
+    return any(f" {understand.trim(p)} " in f" {words} " for p in meanings.get("wanted_time", []))
+
+
 def remind_at(ctx: Context) -> str | None:
     """The person picks the hour of their reminders (a button, or typed: "remind me at 7pm")."""
+    asked_the_time = ctx.conversation.state == "asking_time" and not ctx.update.payload
+    if asked_the_time and not _asks_for_a_time(ctx.update.text, ctx.skills.words(ctx.locale, "meanings")):
+        return "local_time"  # "6:30 pm" to "what time is it where you are?": the time it is now
     hour = ctx.args.get("hour")
     table = ctx.skills.words(ctx.locale, "durations")
     typed = clock.of_day(ctx.update.text, table, part_of_day=True)

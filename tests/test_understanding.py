@@ -879,3 +879,16 @@ def test_days_a_week_at_the_hours_question_are_no_hours(lang, said):
 def test_no_answer_at_the_suggestion_prompt_is_filed(lang, said):
     turn = say(suggesting(lang), text=said, lang=lang)
     assert not turn.filed
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "every", "hour", "zone_set"),
+    [("en", "every other day is fine", 2, None, False), ("en", "twice a week", 4, None, False),
+     ("en", "make it 9 in the morning", 2, 9, False), ("es", "a las ocho y media de la noche", 2, 20, False),
+     ("en", "6:30 pm", 2, None, True), ("es", "son las 5 de la tarde", 2, None, True)],
+)  # fmt: skip
+def test_what_time_is_it_answered_with_when_or_how_often_sets_no_time_zone(lang, said, every, hour, zone_set):
+    conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:on", lang=lang)  # "what time is it for you?"
+    say(conv, text=said, lang=lang)
+    assert conv.reminder.get("every_days") == every and conv.reminder.get("hour") == hour
+    assert ("timezone" in conv.profile) == zone_set

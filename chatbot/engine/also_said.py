@@ -98,7 +98,7 @@ def without_tails(folded: str, start: int, end: int, courtesy: list[str]) -> int
     return end
 
 
-def _cadence(text: str, table: dict, locale: str = "") -> str:
+def cadence(text: str, table: dict, locale: str = "") -> str:
     """ "every other day" -> "2", "daily" -> "1", "weekly" -> "7", "twice a week" -> "4"; "" when
     no cadence is said."""
     toks = time_words.tokens(text, locale)
@@ -164,7 +164,7 @@ def fill(skills: Skills, intent: str, args: dict, text: str, state: str, locale:
     elif reading.intent == "remind_on":
         reading = _reminder_said(reading, text, table, locale)
     if reading.intent == "remind_every" and "days" not in reading.args:
-        days = _cadence(text, table, locale)
+        days = cadence(text, table, locale)
         if days:
             reading.args["days"] = days
     if reading.intent == "snooze" and "days" not in reading.args:
@@ -184,9 +184,9 @@ def fill(skills: Skills, intent: str, args: dict, text: str, state: str, locale:
         and "days" not in reading.args
         and any(w in EVERY | HABIT_ARTICLES | DAILY for w in understand.words(understand.fold(text)))
     ):
-        cadence = _cadence(text, table, locale)  # "remind me every day at 8": daily, at 8
-        if cadence:
-            reading.args["days"] = cadence
+        often = cadence(text, table, locale)  # "remind me every day at 8": daily, at 8
+        if often:
+            reading.args["days"] = often
     if reading.intent not in ("choose_level", "choose_hours"):
         return reading.intent, reading.args
     if reading.intent == "choose_level" and "hours" not in reading.args:
@@ -231,9 +231,9 @@ def _reminder_said(reading: Meant, text: str, table: dict, locale: str) -> Meant
     time = clock.of_day(text, table, locale, part_of_day=True, said_as_time=True)
     if time:
         return Meant("remind_at", {"hour": str(time[0])})
-    cadence = _cadence(text, table, locale)
-    if cadence:
-        return Meant("remind_every", {"days": cadence})
+    often = cadence(text, table, locale)
+    if often:
+        return Meant("remind_every", {"days": often})
     return reading
 
 
