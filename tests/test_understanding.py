@@ -892,3 +892,13 @@ def test_what_time_is_it_answered_with_when_or_how_often_sets_no_time_zone(lang,
     say(conv, text=said, lang=lang)
     assert conv.reminder.get("every_days") == every and conv.reminder.get("hour") == hour
     assert ("timezone" in conv.profile) == zone_set
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"), [("en", "please don't drop it"), ("en", "do not remove it"), ("es", "no la quites")]
+)
+def test_a_drop_said_negated_at_the_drop_question_keeps_the_skill(lang, said):
+    conv = on_a_card()
+    say(conv, payload="DROP:git", lang=lang)
+    turn = say(conv, text=said, lang=lang)
+    assert turn.intent == "next_assignment" and "git" in conv.progress

@@ -30,12 +30,11 @@ class Clauses(Message):
         core = self.opened(text)
         for said in dict.fromkeys([text, core, self.closed(core)]):
             hit = self.skills.text_hit(self.state_name, self.locale, said, skip=skip, correct=False)
-            hit = self.as_answer(hit) if hit else None
             if hit and hit.whole and self.may(hit):
                 start = span[0] + len(text) - len(said) + hit.start
                 if hit.intent in NEGATABLE and phrasing.negated(self.said, start, self.meanings.get("negation", [])):
-                    return None
-                return self.topic(hit) or self.same_reading(hit)
+                    return self.keep_reading() if self.asked_by(hit) else None
+                return self.topic(hit) or self.same_reading(self.as_answer(hit))
         prefix, _ = self.opening_answer(text)
         if prefix and len(understand.words(understand.fold(self.opened(text)))) <= PREFIX_REST:
             return payload_reading(self.skills, prefix)

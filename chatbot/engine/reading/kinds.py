@@ -49,9 +49,9 @@ UNDER_WAY = {"restart_skill": "pick_skill"}
 NAMES_A_SKILL = {"restart_skill": ["MENU"]}
 NO_ANSWER = frozenset({"yes", "unsure"})  # short answers that give no text to a question that wants one
 SUGGESTS = {"suggest_this": "suggest"}  # a suggestion said in one go, and the wish to make one
-# "ok thanks" or "sí, déjalo" after a question is its answer, not a thank-you or a "never mind".
 # Acts that ask a question, by the act that answers it yes: "drop it" at "Drop Git?" is that yes.
 ASKED_BY = {"drop_skill": "drop_confirmed", "forget_me": "forget_confirmed"}
+# "ok thanks" or "sí, déjalo" after a question is its answer, not a thank-you or a "never mind".
 ACKNOWLEDGE = frozenset({"thanks", "cancel"})
 PREFIX_REST = 3  # words after a short answer that still leave it the answer ("yes, drop it")
 OPENING_WORDS = 2  # words a clause may say before the act it opens with ("I really finished it")

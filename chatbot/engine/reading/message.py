@@ -278,14 +278,21 @@ class Message:
         same = self.same_choice(hit)
         return payload_reading(self.skills, same) if same else Reading(hit.intent, hit.args)
 
-    def as_answer(self, hit: Hit) -> Hit:
-        """``hit``, or the answer it is when it would ask the question on screen again without
-        naming anything ("yes, drop it" at "Drop Git?": that question's yes)."""
-        answer = ASKED_BY.get(hit.intent)
+    def asked_by(self, hit: Hit) -> bool:
+        """Whether ``hit`` would ask the question on screen again without naming anything ("drop
+        it" at "Drop Git?")."""
         on_screen = {(self.skills.match_payload(c.get("payload", "")) or ("",))[0] for c in self.choices}
-        if answer in on_screen and not hit.args.get("skill"):
-            return dataclasses.replace(hit, intent=answer)
-        return hit
+        return ASKED_BY.get(hit.intent) in on_screen and not hit.args.get("skill")
+
+    def as_answer(self, hit: Hit) -> Hit:
+        """``hit``, or the question's yes when it would ask the question on screen again ("yes,
+        drop it" at "Drop Git?"). Negated, it is the question's no: keep_reading()."""
+        return dataclasses.replace(hit, intent=ASKED_BY[hit.intent]) if self.asked_by(hit) else hit
+
+    def keep_reading(self) -> Reading | None:
+        """The question's no on screen ("No, keep it"), read as its button; None when there is none."""
+        kept = next((c["payload"] for c in self.choices if "no" in c.get("means", [])), "")
+        return payload_reading(self.skills, kept) if kept else None
 
     def skills_beside(self, hit: Hit, start: int) -> list[str]:
         """The skills the message names outside the words ``hit`` read."""

@@ -172,10 +172,11 @@ class Reader(Acts, Answers):
         alias = skills.alias_hit(self.state_name, self.locale, text)
         if alias is None and core != text:
             alias = skills.alias_hit(self.state_name, self.locale, core)  # "no, never mind"
-        found = patterns(skills, self.state_name, self.locale, text, core, False, self.bare)
-        found = [h for h in map(self.as_answer, found) if self.may(h)]
+        found = [h for h in patterns(skills, self.state_name, self.locale, text, core, False, self.bare) if self.may(h)]
         hits, opposite = self.unnegated(found)
-        hits = self.widest_first(hits)
+        if opposite is None and any(self.asked_by(h) for h in found if h not in hits):
+            opposite = self.keep_reading()  # "please don't drop it" at "Drop Git?": its no
+        hits = self.widest_first([self.as_answer(h) for h in hits])
         hit = hits[0] if hits else None
         if hit and hit.intent in ACKNOWLEDGE and prefix:
             hit = None  # "yes thanks", "sí, déjalo": the answer to the question on screen
