@@ -31,6 +31,11 @@ def pressed(*payloads: str, lang: str = "en") -> Conversation:
     return conv
 
 
+def at_the_drop_question(lang: str = "en") -> Conversation:
+    """A skill under way, and "Drop Git?" asked."""
+    return pressed("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:off", "NEXT:git", "DROP:git", lang=lang)
+
+
 def on_a_card() -> Conversation:
     conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:off", "NEXT:git")
     return conv
@@ -443,8 +448,7 @@ def test_a_skill_named_beside_its_field_is_that_skill():
 
 @pytest.mark.parametrize(("lang", "said"), [("es", "obvio que no"), ("es", "claro que no"), ("en", "of course not")])
 def test_a_yes_word_turned_into_a_no_keeps_the_skill(lang, said):
-    conv = on_a_card()
-    say(conv, payload="DROP:git", lang=lang)
+    conv = at_the_drop_question(lang)
     turn = say(conv, text=said, lang=lang)
     assert turn.intent != "drop_confirmed" and "git" in conv.progress
 
@@ -690,8 +694,7 @@ def test_dropping_the_skill_on_screen_said_without_its_name_asks_first(lang, sai
     ("lang", "said"), [("en", "yes, please drop it"), ("es", "sí, quítala"), ("en", "I'm done with it, get rid of it")]
 )
 def test_drop_it_at_the_drop_question_is_its_yes_never_a_step_done(lang, said):
-    conv = on_a_card()
-    say(conv, payload="DROP:git", lang=lang)
+    conv = at_the_drop_question(lang)
     turn = say(conv, text=said, lang=lang)
     assert turn.intent != "mark_done" and not (conv.progress.get("git") or {}).get("done")
     assert turn.intent == "drop_confirmed" or "DROP_YES:git" in payloads(turn)
@@ -719,8 +722,7 @@ def test_a_suggestion_named_first_and_explained_after_is_filed():
      ("en", "no, can you make it fewer hours, like 1 a week", "PACE:git:1")],
 )  # fmt: skip
 def test_a_no_and_a_change_at_the_drop_question_are_asked_about(lang, said, offer):
-    conv = on_a_card()
-    say(conv, payload="DROP:git", lang=lang)
+    conv = at_the_drop_question(lang)
     turn = say(conv, text=said, lang=lang)
     assert turn.answered == "clarify" and {offer, "NEXT:git"} <= set(payloads(turn))
 
@@ -898,7 +900,6 @@ def test_what_time_is_it_answered_with_when_or_how_often_sets_no_time_zone(lang,
     ("lang", "said"), [("en", "please don't drop it"), ("en", "do not remove it"), ("es", "no la quites")]
 )
 def test_a_drop_said_negated_at_the_drop_question_keeps_the_skill(lang, said):
-    conv = on_a_card()
-    say(conv, payload="DROP:git", lang=lang)
+    conv = at_the_drop_question(lang)
     turn = say(conv, text=said, lang=lang)
     assert turn.intent == "next_assignment" and "git" in conv.progress
