@@ -158,7 +158,7 @@ def fill(skills: Skills, intent: str, args: dict, text: str, state: str, locale:
     for key in ("text", "topic"):
         if reading.args.get(key):
             reading.args[key] = subject(str(reading.args[key]), meanings, reading.intent in SUBJECTS)
-    not_daily = reading.intent in ("remind_on", "remind_every") and _says_any(text, meanings.get("not_daily", []))
+    not_daily = reading.intent in ("remind_on", "remind_every") and says_any(text, meanings.get("not_daily", []))
     if not_daily:  # "sí, pero no todos los días": on, at the pace's own cadence, not daily
         reading = Meant("remind_on", {k: v for k, v in reading.args.items() if k != "days"})
     elif reading.intent == "remind_on":
@@ -239,10 +239,10 @@ def _reminder_said(reading: Meant, text: str, table: dict, locale: str) -> Meant
 
 def _from_scratch(text: str, meanings: dict) -> bool:
     """Whether a skill is said to be started from nothing ("from scratch", "desde cero")."""
-    return _says_any(text, meanings.get("from_scratch", []))
+    return says_any(text, meanings.get("from_scratch", []))
 
 
-def _says_any(text: str, phrases: list[str]) -> bool:
+def says_any(text: str, phrases: list[str]) -> bool:
     """Whether one of ``phrases`` is in ``text`` as whole words."""
     folded = " ".join(understand.words(understand.fold(text)))
     return any(f" {understand.trim(p)} " in f" {folded} " for p in phrases if understand.trim(p))
