@@ -218,6 +218,26 @@ def set_level(ctx: Context) -> str | None:
     return None
 
 
+def change_level(ctx: Context) -> str | None:
+    """ "change my level", "quiero cambiar de nivel": the other levels of the skill in question as
+    buttons, the plan kept behind the last one. A level said with it is that level's change."""
+    skill, progress = _skill_in_question(ctx)
+    if skill is not None and progress is None and ctx.conversation.state == "choosing_hours":
+        ctx.args["skill"] = skill["id"]  # "can I go back and change my level?": its question again
+        return "pick_skill"
+    if skill is None or progress is None or not _in_progress(progress):
+        return "my_skills"
+    if ctx.args.get("level") in LEVELS:
+        return "choose_level"
+    now = progress.get("level", LEVELS[0])
+    others = [level for level in LEVELS if level != now]
+    choices = [Button(ctx.t(f"level_{level}"), payload=f"SETLEVEL:{skill['id']}:{level}") for level in others]
+    keep = Button(ctx.t("btn_keep_level", level=ctx.t(f"level_{now}")), payload=f"NEXT:{skill['id']}", means=("no",))
+    text = ctx.t("which_level", skill_title=skill_title(ctx, skill), level=ctx.t(f"level_{now}"))
+    ctx.say(Reply(text=text, quick_replies=[*choices, keep]))
+    return None
+
+
 # ---------------------------------------------------------------- dropping, with a way back
 
 
@@ -269,6 +289,7 @@ ACTIONS = {
     "choose_hours": choose_hours,
     "change_pace": change_pace,
     "set_level": set_level,
+    "change_level": change_level,
     "drop_skill": drop_skill,
     "drop_confirmed": drop_confirmed,
     "undo_drop": undo_drop,

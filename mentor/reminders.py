@@ -31,7 +31,7 @@ def cadence_days(hours_per_week: float, next_minutes: float) -> int:
 
 
 def next_due(
-    now: float, days: float, tz_offset_hours: float | None, last_active_at: float, hour: int | None = None
+    now: float, days: float, tz_offset_hours: float | None, last_active_at: float, hour: float | None = None
 ) -> float:
     """``days`` from now, at ``hour`` (or LOCAL_HOUR) in the person's time zone when known, otherwise at
     the hour of day they were last active (they were awake and reading then)."""
@@ -96,7 +96,7 @@ def _remind_in(ctx: Context, days: int) -> None:
     into the channel's window; the time first wanted is kept for refitting when they write again."""
     conv = ctx.conversation
     tz = conv.profile.get("timezone")
-    want = next_due(ctx.now, days, tz, ctx.now, conv.reminder.get("hour"))
+    want = next_due(ctx.now, days, tz, ctx.now, wanted_hour(conv.reminder))
     conv.wake_at(fit_window(want, ctx.now, _window_until(ctx), tz), PAYLOAD)
     conv.wake["want"] = want
 
@@ -155,11 +155,21 @@ def reminders_on(ctx: Context) -> str | None:
     return None
 
 
+def wanted_hour(reminder: dict) -> float | None:
+    """The time of day the person chose for their reminders, in hours ("7:30 pm": 19.5), or None."""
+    hour = reminder.get("hour")
+    return None if hour is None else hour + reminder.get("minute", 0) / 60
+
+
 def _at(ctx: Context) -> str:
-    hour = ctx.conversation.reminder.get("hour")
+    reminder = ctx.conversation.reminder
     if ctx.conversation.profile.get("timezone") is None:
         return ctx.t("at_usual_time")
-    return ctx.t("at_hour", hour=f"{LOCAL_HOUR if hour is None else hour}:00")
+    hour = reminder.get("hour")
+    return ctx.t(
+        "at_hour",
+        hour=f"{LOCAL_HOUR if hour is None else hour}:{reminder.get('minute', 0) if hour is not None else 0:02d}",
+    )
 
 
 def parse_clock(text: str, table: dict | None = None) -> tuple[int, int] | None:
@@ -213,7 +223,9 @@ def remind_at(ctx: Context) -> str | None:
     hour = ctx.args.get("hour")
     table = ctx.skills.words(ctx.locale, "durations")
     typed = clock.of_day(ctx.update.text, table, part_of_day=True)
-    said = (int(hour), 0) if isinstance(hour, str) and hour.isdigit() else typed
+    said = typed
+    if isinstance(hour, str) and hour.isdigit() and (typed is None or typed[0] != int(hour)):
+        said = (int(hour), 0)  # a button's hour, or the hour read with another act ("yes at 7")
     if said is None or not EARLIEST_HOUR <= said[0] <= LATEST_HOUR:
         ctx.say(
             Reply(
@@ -224,6 +236,10 @@ def remind_at(ctx: Context) -> str | None:
         return None
     conv = ctx.conversation
     conv.reminder["hour"] = said[0]
+    if said[1]:
+        conv.reminder["minute"] = said[1]  # "7:30 pm": at half past, not at 7
+    else:
+        conv.reminder.pop("minute", None)
     ctx.args["hour"] = str(said[0])
     if not conv.reminder.get("enabled") and not ctx.update.payload:
         return "remind_on"  # "remind me at 7pm" typed: reminders on, at that hour
@@ -296,7 +312,7 @@ def send_reminder(ctx: Context) -> str | None:
         ctx.say(card)
         conv.reminder["last_sent_at"] = ctx.now
         every, tz = conv.reminder.get("every_days", 2), conv.profile.get("timezone")
-        want = next_due(ctx.now, every, tz, conv.last_message_at, conv.reminder.get("hour"))
+        want = next_due(ctx.now, every, tz, conv.last_message_at, wanted_hour(conv.reminder))
         # Not pulled into the window this nudge used: one nudge, then nothing until they answer
         # (their answer refits it, see refit_reminder); unanswered, the channel holds it when due.
         conv.wake_again(want, want)

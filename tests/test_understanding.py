@@ -887,7 +887,9 @@ def test_no_answer_at_the_suggestion_prompt_is_filed(lang, said):
     ("lang", "said", "every", "hour", "zone_set"),
     [("en", "every other day is fine", 2, None, False), ("en", "twice a week", 4, None, False),
      ("en", "make it 9 in the morning", 2, 9, False), ("es", "a las ocho y media de la noche", 2, 20, False),
-     ("en", "6:30 pm", 2, None, True), ("es", "son las 5 de la tarde", 2, None, True)],
+     ("en", "6:30 pm", 2, None, True), ("es", "son las 5 de la tarde", 2, None, True),
+     ("es", "dos veces por semana", 4, None, False), ("es", "cada tercer dia", 3, None, False),
+     ("en", "3 times a week", 2, None, False)],
 )  # fmt: skip
 def test_what_time_is_it_answered_with_when_or_how_often_sets_no_time_zone(lang, said, every, hour, zone_set):
     conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:on", lang=lang)  # "what time is it for you?"
@@ -903,3 +905,89 @@ def test_a_drop_said_negated_at_the_drop_question_keeps_the_skill(lang, said):
     conv = at_the_drop_question(lang)
     turn = say(conv, text=said, lang=lang)
     assert turn.intent == "next_assignment" and "git" in conv.progress
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "hours"),
+    [
+        ("en", "30 mins on weeknights", 3),
+        ("en", "an hour on weeknights", 5),
+        ("es", "media hora las noches entre semana", 3),
+    ],
+)
+def test_weeknights_are_five_days(lang, said, hours):
+    conv = pressed("PICK:python", "LEVEL:beginner", lang=lang)
+    say(conv, text=said, lang=lang)
+    assert conv.progress["python"]["hours"] == hours
+
+
+@pytest.mark.parametrize(("lang", "said"), [("en", "i want to change my level"), ("es", "quiero cambiar mi nivel")])
+def test_change_my_level_offers_the_other_levels_and_changes_nothing(lang, said):
+    conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:off", "NEXT:git", lang=lang)
+    turn = say(conv, text=said, lang=lang)
+    assert payloads(turn) == ["SETLEVEL:git:intermediate", "SETLEVEL:git:advanced", "NEXT:git"]
+    assert conv.progress["git"]["level"] == "beginner"
+    say(conv, payload="SETLEVEL:git:advanced", lang=lang)
+    assert conv.progress["git"]["level"] == "advanced"
+
+
+def test_a_level_change_said_with_too_easy_asks_which():
+    turn = say(on_a_card(), text="change my level, this is too basic")
+    assert turn.answered == "clarify" and payloads(turn)[:2] == ["EASY:git:git-1", "LEVELS:git"]
+
+
+def test_going_back_to_the_level_at_the_hours_question_asks_it_again():
+    conv = pressed("PICK:python", "LEVEL:beginner")
+    turn = say(conv, text="can I go back and change my level?")
+    assert payloads(turn) == ["LEVEL:beginner", "LEVEL:intermediate", "LEVEL:advanced"] and not conv.progress
+
+
+NOT_WANTED = [
+    ("es", "no quiero seguir con git"),
+    ("es", "ya no quiero aprender git"),
+    ("en", "i dont want to continue with git"),
+]
+
+
+@pytest.mark.parametrize(("lang", "said"), NOT_WANTED)
+def test_not_wanting_the_skill_at_the_drop_question_is_its_yes(lang, said):
+    conv = at_the_drop_question(lang)
+    turn = say(conv, text=said, lang=lang)
+    assert turn.intent == "drop_confirmed" and "git" not in conv.progress
+
+
+def test_not_wanting_to_go_on_with_a_skill_on_its_card_asks_before_dropping():
+    conv = on_a_card()
+    turn = say(conv, text="i dont want to continue with git")
+    assert turn.answered == "clarify" and payloads(turn)[0] == "DROP:git" and "git" in conv.progress
+
+
+def test_it_as_the_topic_is_what_was_named_before_it():
+    turn = say(pressed(), text="public speaking terrifies me, i wanna get better at it")
+    assert turn.intent != "learn_topic" and "PICK:speaking" in payloads(turn)
+
+
+def test_a_reminder_time_keeps_its_minutes():
+    conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:on")
+    say(conv, text="it's 6:00 pm")  # the time zone, asked first
+    turn = say(conv, text="remind me at 7:30pm")
+    assert (conv.reminder["hour"], conv.reminder["minute"]) == (19, 30) and "19:30" in turn.replies[0].text
+    tz = conv.profile["timezone"]
+    assert round(((conv.wake["want"] + tz * 3600) % 86400) / 3600, 2) == 19.5  # due at half past seven, theirs
+    say(conv, payload="REMIND_AT:8")
+    assert conv.reminder["hour"] == 8 and "minute" not in conv.reminder
+
+
+@pytest.mark.parametrize(("lang", "said"), [("en", "morning :)"), ("es", "buenas tardes")])
+def test_a_bare_greeting_with_nothing_under_way_is_a_greeting(lang, said):
+    assert say(pressed(), text=said, lang=lang).intent == "welcome"
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [("es", "Buenas tardes, disculpe, ¿sería tan amable de recordarme las tareas a las siete de la tarde?")],
+)
+def test_a_polite_opening_does_not_hide_the_request(lang, said):
+    conv = on_a_card()
+    say(conv, text=said, lang=lang)
+    assert conv.reminder.get("enabled") and conv.reminder.get("hour") == 19

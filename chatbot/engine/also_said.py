@@ -107,17 +107,31 @@ def cadence(text: str, table: dict, locale: str = "") -> str:
         return "2"
     marks = amounts.read_marks(toks, table)
     kinds = {kind for _, kind, _ in marks}
-    for (i, kind, value), nxt in zip(marks, marks[1:], strict=False):
-        if kind == "number" and nxt[1] == "week" and nxt[0] - i <= 3 and toks[i] not in time_words.ARTICLES:
-            return str(max(1, min(7, int(7 / max(float(value), 1) + 0.5))))  # "twice a week": every 4 days
-        if kind == "number" and nxt[1] in DAY_WORDS and nxt[0] - i <= 2 and i and toks[i - 1] in EVERY:
-            return str(max(1, min(7, int(float(value) + 0.5))))  # "every 3 days", "cada tres días"
+    weeks = _week_words(table)
+    for (i, kind, value), nxt in zip(marks, [*marks[1:], (len(toks), "", "")], strict=False):
+        if kind != "number":
+            continue
+        # "twice a week", "dos veces por semana" (a "times a week" phrase): every 4 days
+        times_a_week = nxt[1] == "week" or (nxt[1] == "days" and weeks & set(toks[nxt[0] : nxt[0] + 4]))
+        if times_a_week and nxt[0] - i <= 3 and toks[i] not in time_words.ARTICLES:
+            return str(max(1, min(7, int(7 / max(float(value), 1) + 0.5))))
+        # "every 3 days", "cada tres días", "cada tercer día" (the ordinal read as its number)
+        if i and toks[i - 1] in EVERY and (nxt[1] in DAY_WORDS and nxt[0] - i <= 2 or toks[i + 1 : i + 2] in _DAY):
+            return str(max(1, min(7, int(float(value) + 0.5))))
     # Days of the week said as a habit ("every monday", "on fridays", "los lunes", "mondays and
     # thursdays"): once a week each; "on monday" or "el lunes" alone is one day, not how often.
     weekdays = {value for i, kind, value in marks if kind == "weekday_name" and _a_habit(toks, i)}
     if weekdays:
         return str(max(1, int(7 / len(weekdays) + 0.5)))
     return "1" if "day" in kinds else "7" if "week" in kinds else ""
+
+
+_DAY = [[word] for word in DAY_WORDS]
+
+
+def _week_words(table: dict) -> set[str]:
+    """The words that end the vocabulary's "a week" phrases ("week", "semana", "weekly")."""
+    return {phrase.split()[-1] for phrase in table.get("week", []) if phrase.split()}
 
 
 def _a_habit(toks: list[str], i: int) -> bool:

@@ -143,6 +143,9 @@ class Acts(Clauses):
         if meant == "drop_skill" and skill not in self.conv.progress:
             return None
         payload = self.payload_of(meant, hit.args) if meant else ""
+        answer = self.answer_on_screen(meant, skill) if meant else ""
+        if answer:
+            return payload_reading(self.skills, answer)  # "no quiero seguir con git" at "Drop Git?": its yes
         return ask(self.skills, [payload]) if payload else None
 
     def other_acts(self, hit: Hit, hits: list[Hit]) -> list[Hit]:

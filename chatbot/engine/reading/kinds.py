@@ -26,7 +26,7 @@ CHANGES = frozenset(
 )
 # Acts on the step on screen or the reminders that also change something: with CHANGES, the acts
 # a message may say two of ("I know the basics, give me something harder"), and then is asked.
-ACTS = CHANGES | {"too_hard", "too_easy", "broken_link", "snooze", "set_language"}
+ACTS = CHANGES | {"too_hard", "too_easy", "broken_link", "snooze", "set_language", "change_level"}
 PICKS = frozenset({"pick_skill", "mention_skill"})
 LANGUAGE = frozenset({"set_language"})  # a language's name may be a skill's too ("inglés")
 ON_A_STEP = frozenset({"mark_done", "skip_step", "too_hard", "too_easy", "broken_link"})  # need a skill under way
@@ -41,7 +41,12 @@ GENERIC = frozenset({"help", "browse"})  # read from a word that may be about a 
 # What a negation before it undoes ("I don't want to learn git", "no quiero empezar de cero").
 NEGATABLE = ACTS | {"pick_skill", "mention_skill", "learn_topic", "suggest_this"}
 # What an act means under a negation, when it means anything ("don't send me reminders").
-OPPOSITE = {"remind_on": "remind_off", "pick_skill": "drop_skill", "mention_skill": "drop_skill"}
+OPPOSITE = {
+    "remind_on": "remind_off",
+    "pick_skill": "drop_skill",
+    "mention_skill": "drop_skill",
+    "next_assignment": "drop_skill",
+}
 # Acts on a skill under way, and what they are for one that is not, when the message says that too
 # ("quiero aprender python desde cero": a start, not a restart).
 UNDER_WAY = {"restart_skill": "pick_skill"}

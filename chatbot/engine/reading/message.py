@@ -207,6 +207,10 @@ class Message:
         topic = str(hit.args.get("topic") or "")
         if not topic:
             return None
+        if understand.trim(topic) in {understand.trim(p) for p in self.meanings.get("pronoun", [])}:
+            # "public speaking terrifies me, i wanna get better at it": what "it" stands for, said
+            # before; the question when that is no skill of the catalog
+            return mention(self.skills, self.state_name, self.locale, self.text, self.core) or self.fallback()
         named = mention(self.skills, self.state_name, self.locale, topic, topic)
         if named:
             return named
@@ -269,7 +273,10 @@ class Message:
     def may(self, hit: Hit) -> bool:
         """Whether ``hit`` can mean what it reads here: an act on a step, or a new pace, needs a
         skill under way ("I'm confused" with none is no step too hard; "no tengo mucho tiempo" at
-        the hours question is no pace to change)."""
+        the hours question is no pace to change; "morning :)" alone, with nothing under way, is
+        a greeting, not the time of reminders)."""
+        if hit.intent == "remind_at" and hit.whole and not self.conv.progress:
+            return False
         return hit.intent not in ON_A_STEP | {"change_pace"} or bool(self.conv.progress)
 
     def same_reading(self, hit: Hit) -> Reading:
@@ -281,8 +288,20 @@ class Message:
     def asked_by(self, hit: Hit) -> bool:
         """Whether ``hit`` would ask the question on screen again without naming anything ("drop
         it" at "Drop Git?")."""
+        skill = str(hit.args.get("skill") or "")
+        if skill:  # "ya no quiero aprender git" at "Drop Git?": its yes; not at "Drop Python?"
+            return bool(self.answer_on_screen(hit.intent, skill))
         on_screen = {(self.skills.match_payload(c.get("payload", "")) or ("",))[0] for c in self.choices}
-        return ASKED_BY.get(hit.intent) in on_screen and not hit.args.get("skill")
+        return ASKED_BY.get(hit.intent) in on_screen
+
+    def answer_on_screen(self, intent: str, skill: str) -> str:
+        """The button of the question on screen that ``intent`` for ``skill`` answers ("Yes, drop
+        it" for a drop of Git at "Drop Git?"), or ""."""
+        for choice in self.choices:
+            found = self.skills.match_payload(choice.get("payload", ""))
+            if found and found[0] == ASKED_BY.get(intent) and found[1].get("skill") == skill:
+                return choice["payload"]
+        return ""
 
     def as_answer(self, hit: Hit) -> Hit:
         """``hit``, or the question's yes when it would ask the question on screen again ("yes,
