@@ -991,3 +991,21 @@ def test_a_polite_opening_does_not_hide_the_request(lang, said):
     conv = on_a_card()
     say(conv, text=said, lang=lang)
     assert conv.reminder.get("enabled") and conv.reminder.get("hour") == 19
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "payload"),
+    [("en", "biginer", "LEVEL:beginner"), ("en", "inner mediate i guess", "LEVEL:intermediate"),
+     ("es", "prinsipiante", "LEVEL:beginner"), ("en", "advnced", "LEVEL:advanced")],
+)  # fmt: skip
+def test_a_slip_of_the_keyboard_in_an_answer_asks_with_that_button(lang, said, payload):
+    conv = pressed("PICK:python", lang=lang)
+    turn = say(conv, text=said, lang=lang)
+    assert turn.answered == "clarify" and payloads(turn)[0] == payload and "level" not in conv.slots
+
+
+@pytest.mark.parametrize(("lang", "said"), [("es", "un ratito cada noche"), ("es", "un poquito cada dia")])
+def test_an_article_is_no_amount_of_hours(lang, said):
+    conv = pressed("PICK:python", "LEVEL:beginner", lang=lang)
+    turn = say(conv, text=said, lang=lang)
+    assert turn.answered == "hours_unclear" and not conv.progress

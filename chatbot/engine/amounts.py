@@ -251,9 +251,12 @@ def hours_per_week(text: str, table: dict, lang: str = "") -> float | None:
 def _counts_something_else(toks: list[str], i: int, marks: list) -> bool:
     """ "two kids", "3 jobs": a bare number that counts the word after it, not hours ("5", "maybe 6",
     "4 or so", "ocho más o menos", "a couple of hours" are hours)."""
+    after = toks[i + 1 : i + 2]
+    alone = [v for at, kind, v in marks if at == i and kind == "number"] == [1]  # not "a couple of"
+    if toks[i] in time_words.ARTICLES and alone and after and after[0].isalpha() and i + 1 not in {m[0] for m in marks}:
+        return True  # "un ratito cada noche", "a little every day": an article, no amount
     if any(at > i and kind != "number" for at, kind, _ in marks):
         return False  # a word of time follows: "a couple of hours"
-    after = toks[i + 1 : i + 2]
     return bool(after) and after[0].isalpha() and after[0] not in BARE_NUMBER_AFTER
 
 

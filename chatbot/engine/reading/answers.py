@@ -3,6 +3,8 @@ reminders were offered."""
 
 from __future__ import annotations
 
+import jellyfish
+
 from chatbot.engine import phrasing, understand
 from chatbot.engine.reading.clauses import Clauses
 from chatbot.engine.reading.kinds import (
@@ -13,6 +15,8 @@ from chatbot.engine.reading.kinds import (
 )
 from chatbot.engine.reading.patterns import ask, payload_reading
 from chatbot.engine.skills import Hit
+
+SLIP_TITLE = 6  # letters of a button's title, and of a word, for a slip of the keyboard between them
 
 
 class Answers(Clauses):
@@ -77,7 +81,33 @@ class Answers(Clauses):
         """The state's free text; with no state, the fallback, or (``cues``) a question with the acts
         the message's words give signs of as buttons ("this app is so confusing": Help?)."""
         on_text = self.state.get("on_text")
+        slip = self.slip_of_a_choice() if on_text else ""
+        if slip:
+            return ask(self.skills, [slip])  # "biginer", "prinsipiante", "inner mediate": that one?
         if on_text:
             return Reading(on_text, {"text": self.text})
         offers = [self.payload_of(i, {}) for i in phrasing.cued(self.said.folded, self.meanings)] if cues else []
         return ask(self.skills, offers) if any(offers) else self.fallback()
+
+    def slip_of_a_choice(self) -> str:
+        """The button on screen whose title a word of a short message is a slip of the keyboard
+        away from (two edits, with so few titles to be near), or "": asked about, never taken."""
+        said = understand.words(self.said.folded)
+        if not said or len(said) > SHORT_ANSWER:
+            return ""
+        titles = {
+            word: choice["payload"]
+            for choice in self.choices
+            if choice.get("payload") and len(words := understand.words(understand.fold(choice.get("title", "")))) == 1
+            for word in words
+            if len(word) >= SLIP_TITLE
+        }
+        tried = [*said, *(a + b for a, b in zip(said, said[1:], strict=False))]  # "inner mediate"
+        found = {titles[near] for word in tried if len(word) >= SLIP_TITLE and (near := _near_title(word, titles))}
+        return found.pop() if len(found) == 1 else ""
+
+
+def _near_title(word: str, titles: dict[str, str]) -> str:
+    """The one title ``word`` is at most two edits from, keeping its first letter, or ""."""
+    close = [t for t in titles if t[:1] == word[:1] and jellyfish.damerau_levenshtein_distance(word, t) <= 2]
+    return close[0] if len(close) == 1 and close[0] != word else ""
