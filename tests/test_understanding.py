@@ -1009,3 +1009,35 @@ def test_an_article_is_no_amount_of_hours(lang, said):
     conv = pressed("PICK:python", "LEVEL:beginner", lang=lang)
     turn = say(conv, text=said, lang=lang)
     assert turn.answered == "hours_unclear" and not conv.progress
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "level"),
+    [("en", "im not a beginner", None), ("es", "no soy principiante", None),
+     ("en", "not a beginner, more like intermediate", "intermediate"),
+     ("en", "not a beginner, pretty advanced actually", "advanced"),
+     ("en", "I'm not a total beginner, but I wouldn't call myself advanced either", "intermediate")],
+)  # fmt: skip
+def test_not_a_beginner_asks_which_level_unless_the_message_says(lang, said, level):
+    conv = pressed("PICK:python", lang=lang)
+    turn = say(conv, text=said, lang=lang)
+    if level is None:
+        assert turn.answered == "clarify" and payloads(turn)[:2] == ["LEVEL:intermediate", "LEVEL:advanced"]
+    else:
+        assert conv.slots.get("level") == level
+
+
+def test_learning_a_topic_outside_the_catalog_is_not_help_because_it_asks_for_help():
+    turn = say(pressed(), text="i wanna learn to play guitar, can you help with that")
+    assert turn.intent == "learn_topic" and turn.args["topic"] == "play guitar"
+
+
+@pytest.mark.parametrize(("lang", "said"), [("es", "mañana sigo, avisame"), ("en", "ill continue tomorrow, remind me")])
+def test_going_on_tomorrow_is_a_snooze_not_reminders_on(lang, said):
+    conv = (
+        on_a_card()
+        if lang == "en"
+        else pressed("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:off", "NEXT:git", lang=lang)
+    )
+    turn = say(conv, text=said, lang=lang)
+    assert turn.intent == "snooze" and not conv.reminder.get("enabled")

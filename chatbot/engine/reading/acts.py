@@ -3,7 +3,7 @@ the message says beside it, and whether one is sure enough to act on."""
 
 from __future__ import annotations
 
-from chatbot.engine import phrasing
+from chatbot.engine import phrasing, understand
 from chatbot.engine.reading.clauses import Clauses
 from chatbot.engine.reading.kinds import (
     ACTS,
@@ -104,11 +104,20 @@ class Acts(Clauses):
         if not wider and hits[0].intent in GENERIC:
             # "could you please add Rust to the list": the list is in the suggestion's words, which
             # the message opens by asking for
-            wider = [n for n, (c, d) in enumerate(spans) if n and "text" in hits[n].args and c == 0 and d >= b]
+            # too; "I wanna learn to play guitar, can you help with that": the help is in the topic's
+            opens = len(self.text) - len(self.core)
+            wider = [n for n, (c, d) in enumerate(spans) if n and free[n] and c <= opens and d >= b]
+            wider = [n for n in wider if "text" in hits[n].args or self.inside_topic(hits[n], a, b)]
         if not wider:
             return hits
         best = max(wider, key=lambda n: spans[n][1] - spans[n][0])
         return [hits[best], *hits[:best], *hits[best + 1 :]]
+
+    def inside_topic(self, hit: Hit, start: int, end: int) -> bool:
+        """Whether the words from ``start`` to ``end`` are inside the topic ``hit`` reads."""
+        topic = understand.fold(str(hit.args.get("topic") or ""))
+        at = self.said.folded.find(topic) if topic else -1
+        return at >= 0 and at <= start and end <= at + len(topic)
 
     def never_mind_beside(self, start: int) -> bool:
         """Whether a clause other than the one holding ``start`` says "never mind" as a whole."""

@@ -91,7 +91,7 @@ class Message:
         placed = self.placed_choice(text)
         if placed:
             return payload_reading(self.skills, placed)
-        if self.choices:
+        if self.choices and understand.trim(text) not in self.bare_meaning("unsure"):  # "no sé": no "no"
             for n, said in enumerate(variants):
                 if n and starts:
                     break  # "yes, the second one" starts with an answer: not a choice said whole
@@ -101,12 +101,33 @@ class Message:
         for said in variants:
             alias = self.skills.alias_hit(self.state_name, self.locale, said)
             if alias and alias.whole:
+                twins = self.twins(alias, said)
                 return (
-                    ask(self.skills, [alias.intent])
-                    if self.unsure(alias)
-                    else payload_reading(self.skills, alias.intent)
+                    ask(self.skills, twins)
+                    if self.unsure(alias) or len(twins) > 1
+                    else payload_reading(self.skills, twins[0])
                 )
         return None
+
+    def twins(self, alias: Hit, said: str) -> list[str]:
+        """The answers the state's words read in the same words as ``alias`` ("not a beginner":
+        Intermediate, or Advanced?), ``alias``'s first."""
+        found = self.skills.alias_hits(self.state_name, self.locale, said)
+        there = (alias.start, alias.end)
+        same = list(dict.fromkeys([alias.intent, *(h.intent for h in found if (h.start, h.end) == there)]))
+        if len(same) < 2:
+            return same
+        words, whole = alias.folded[alias.start : alias.end], self.said.folded  # the message's, not a clause's
+        at = whole.find(words)
+        rest = whole[:at] + " " * len(words) + whole[at + len(words) :] if at >= 0 else whole
+        negations = self.meanings.get("negation", [])
+        named, denied = [], []
+        for h in self.skills.alias_hits(self.state_name, self.locale, rest):
+            if h.intent in same:
+                no = phrasing.negated(self.said, len(rest) - len(h.folded) + h.start, negations)
+                (denied if no else named).append(h.intent)
+        left = [answer for answer in same if answer not in denied]  # "but I wouldn't call myself advanced"
+        return named[:1] or left or same  # "not a beginner, more like intermediate": the one named
 
     def unsure(self, alias: Hit) -> bool:
         """Whether the state's words were found in words that say "I don't know" ("ni idea", "no
@@ -241,7 +262,10 @@ class Message:
         # Words an earlier answer's negation denies ("never used it": "used it" is not said) are not one.
         negations = self.bare_meaning("negation")
         said = [h for h in apart if not self.denied_by_another(h, apart, negations)]
-        return list(dict.fromkeys(h.intent for h in said or apart))
+        kept = said or apart
+        if kept and all((h.start, h.end) == (kept[0].start, kept[0].end) for h in kept):
+            return self.twins(kept[0], text)  # one answer's words that read two ("not a beginner")
+        return list(dict.fromkeys(h.intent for h in kept))
 
     @staticmethod
     def denied_by_another(hit: Hit, found: list[Hit], negations: frozenset[str]) -> bool:
@@ -339,8 +363,8 @@ class Message:
     def opening_answer(self, text: str) -> tuple[str, int]:
         """The choice on screen the message opens with a short answer for ("yes, drop it"), and
         where that answer ends; ("", 0) when none."""
-        if not self.choices:
-            return "", 0
+        if not self.choices or phrasing.opens_with(understand.fold(text), self.meanings.get("unsure", [])):
+            return "", 0  # "no sé, déjame pensarlo": its "no" answers nothing
         payload = understand.pick_choice(text, self.choices, self.meanings)
         if not payload:
             return "", 0
