@@ -121,7 +121,8 @@ class Message:
         at = whole.find(words)
         rest = whole[:at] + " " * len(words) + whole[at + len(words) :] if at >= 0 else whole
         negations = self.meanings.get("negation", [])
-        named, denied = [], []
+        named: list[str] = []
+        denied: list[str] = []
         for h in self.skills.alias_hits(self.state_name, self.locale, rest):
             if h.intent in same:
                 no = phrasing.negated(self.said, len(rest) - len(h.folded) + h.start, negations)
