@@ -1041,3 +1041,10 @@ def test_going_on_tomorrow_is_a_snooze_not_reminders_on(lang, said):
     )
     turn = say(conv, text=said, lang=lang)
     assert turn.intent == "snooze" and not conv.reminder.get("enabled")
+
+
+@pytest.mark.parametrize(("lang", "said", "hours"), [("es", "la primera opción", 2), ("en", "the second option", 4)])
+def test_an_hours_button_named_by_its_place_with_pointing_words(lang, said, hours):
+    conv = pressed("PICK:python", "LEVEL:beginner", lang=lang)
+    say(conv, text=said, lang=lang)
+    assert conv.progress["python"]["hours"] == hours

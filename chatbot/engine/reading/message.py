@@ -50,12 +50,14 @@ class Message:
         """The quick reply ``text`` names by its place, said whole ("the second one": 3–5 h), when
         the quick replies are the list on screen; never a number, which may be an amount ("two")."""
         said = understand.trim(text)
-        numbers = self.skills.words(self.locale, "durations").get("numbers", {})
-        if said.isdigit() or said in {understand.trim(k) for k in numbers}:
+        numbers = {understand.trim(k) for k in self.skills.words(self.locale, "durations").get("numbers", {})}
+        if said.isdigit() or said in numbers:
             return ""
+        pointed = understand.trim(self.pointed(said))  # "la primera opción": "primera"
+        named = {said} | ({pointed} if pointed and not pointed.isdigit() and pointed not in numbers else set())
         for choice in self.choices:
             places = choice.get("place", [])
-            if any(said == understand.trim(p) for m in places for p in self.meanings.get(m, [])):
+            if any(understand.trim(p) in named for m in places for p in self.meanings.get(m, [])):
                 return choice["payload"]
         return ""
 
