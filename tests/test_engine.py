@@ -287,3 +287,26 @@ def test_someone_whose_language_is_not_known_yet_is_answered_in_the_language_the
     assert f"page 1 of {PAGES}" in texts(send(Conversation(key="messenger:u"), text="browse"))
     # English, the default language, wins whenever it matches too.
     assert "Hi there!" in texts(send(Conversation(key="messenger:u"), text="hi"))
+
+
+def test_the_pattern_set_agrees_with_each_pattern_searched_alone():
+    """One pass over a message for all of skills.json's patterns (RE2's set) finds exactly the
+    patterns that, searched one by one, match it: every typed message of the corpora."""
+    from corpus_scoring import SKILLS, read
+
+    from chatbot.engine import understand
+
+    texts = [understand.fold(c.text) for f in sorted((ROOT / "tests" / "corpus").glob("typed*.txt")) for c in read(f)]
+    texts += ["", "@" * 5000, "ok " * 400, "quiero aprender python " * 60]
+    checked = 0
+    for locale, patterns in SKILLS.text_intents.items():
+        pattern_set = SKILLS._set_of(locale)
+        for text in texts:
+            said = pattern_set.matching(text)
+            if said is None:
+                assert len(text) > pattern_set.SURE_WITHIN  # unsure only of long texts: searched one by one
+                continue
+            alone = {n for n, (p, _, _) in enumerate(patterns) if not p.needs and p.search(text)}
+            assert {n for n in said if not patterns[n][0].needs} == alone, text
+            checked += 1
+    assert checked > 5000

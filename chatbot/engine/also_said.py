@@ -5,6 +5,7 @@ courtesy after it. Read from skills.json's vocabulary and the amounts of time (a
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from chatbot.engine import amounts, clock, linear, phrasing, time_words, understand
@@ -82,9 +83,14 @@ def before_a_request(folded: str, start: int, end: int, openers: list[str]) -> i
     return end
 
 
+@functools.lru_cache(maxsize=64)
+def _longest_first(phrases: frozenset[str]) -> list[str]:
+    return sorted(phrases, key=lambda p: (-len(p), p))
+
+
 def without_tails(folded: str, start: int, end: int, courtesy: list[str]) -> int:
     """Where ``folded[start:end]`` ends without the courtesy words and punctuation it ends with."""
-    tails = sorted({understand.trim(c) for c in courtesy if understand.trim(c)}, key=len, reverse=True)
+    tails = _longest_first(understand.trimmed(courtesy))
     changed, rounds = True, 0
     while changed and rounds < MAX_TAILS:
         changed, rounds = False, rounds + 1

@@ -87,6 +87,42 @@ class Pattern:
         return Found(match, self._regexp.groupindex) if match is not None else None
 
 
+class PatternSet:
+    """Many patterns searched in one pass (RE2's Set): which of them the text matches.
+
+    A message is read against the hundreds of patterns of skills.json: one pass over it for all
+    of them, then only the few that match are run on their own for where and what they matched.
+    ``matching`` answers None when it cannot tell: RE2 gives up on a set when its DFA runs out of
+    memory, which looks like no match; a text longer than ``SURE_WITHIN`` that matches nothing is
+    then searched pattern by pattern, as it would be without the set."""
+
+    MAX_MEM = 8 << 20  # bytes for the set's DFA: a ceiling, used as texts need it
+    SURE_WITHIN = 200  # characters a text may have for "matches nothing" to be taken as said
+
+    __slots__ = ("_set",)
+
+    def __init__(self, sources: list[str]) -> None:
+        options = re2.Options()
+        options.case_sensitive = False
+        options.log_errors = False
+        options.max_mem = self.MAX_MEM
+        self._set = re2.Set.SearchSet(options)
+        for source in sources:
+            try:
+                self._set.Add(source)
+            except re2.error as error:
+                raise Error(f"{source!r}: {_reason(error)}") from None
+        self._set.Compile()
+
+    def matching(self, text: str) -> frozenset[int] | None:
+        """The indexes (in the order added) of the patterns ``text`` matches, or None when unsure."""
+        scanned = text[:MAX_SCAN]
+        found = self._set.Match(scanned)
+        if found is None:
+            return frozenset() if len(scanned) <= self.SURE_WITHIN else None
+        return frozenset(found)
+
+
 def compile(source: str, ignore_case: bool = True) -> Pattern:  # noqa: A001 - the name re and re2 use
     return Pattern(source, ignore_case)
 

@@ -14,6 +14,9 @@ __all__ = ["LIMITS", "Skills", "SkillsError", "utf16_len"]
 STEMMERS = {"en": "english", "es": "spanish", "pt": "portuguese", "fr": "french", "de": "german", "it": "italian"}
 
 
+MAX_PAYLOADS_KEPT = 4096  # payloads whose reading match_payload() keeps
+
+
 @dataclass
 class Skills:
     data: dict
@@ -30,6 +33,8 @@ class Skills:
     by_words: dict[tuple[str, ...], str] = field(default_factory=dict)  # a skill's name, word by word
     fields: dict[str, tuple[str, ...]] = field(default_factory=dict)  # a broad field's name: its skills
     known: understand.Lexicon | None = None  # known_words(), built the first time a typo is looked for
+    pattern_sets: dict[str, linear.PatternSet] = field(default_factory=dict)  # _set_of(), per locale
+    payloads_read: dict[str, tuple[str, dict] | None] = field(default_factory=dict)  # match_payload(), kept
 
     @property
     def locales(self) -> list[str]:
@@ -98,6 +103,16 @@ class Skills:
         return understand.pick_choice(text, choices, self.words(locale, "meanings")) if choices else ""
 
     def match_payload(self, payload: str) -> tuple[str, dict] | None:
+        """The intent a button's payload runs, with its arguments; the buttons on screen are read
+        again and again, so what each payload reads is kept (a few thousand at most)."""
+        if payload not in self.payloads_read:
+            if len(self.payloads_read) >= MAX_PAYLOADS_KEPT:
+                self.payloads_read.clear()  # payloads typed by hand, or from old buttons: start over
+            self.payloads_read[payload] = self._read_payload(payload)
+        read = self.payloads_read[payload]
+        return (read[0], dict(read[1])) if read else None  # a copy: callers fill in arguments
+
+    def _read_payload(self, payload: str) -> tuple[str, dict] | None:
         for pattern, intent in self.payload_intents:
             found = pattern.match(payload)
             if found:
@@ -263,21 +278,37 @@ class Skills:
         only=frozenset(),
         first: bool = False,
     ) -> list[Hit]:
-        candidates = [c for loc in self._with_fallback(locale) for c in self.text_intents.get(loc, [])]
+        locales = self._with_fallback(locale)
+        candidates = [(c, n, loc) for loc in locales for n, c in enumerate(self.text_intents.get(loc, []))]
+        matching = {loc: self._set_of(loc).matching(folded) for loc in locales}  # one pass for all
         named = self.named_in(folded)
         hits: dict[str, Hit] = {}
         for scoped in (True, False) if not scoped_only else (True,):
-            for pattern, intent, in_states in candidates:
+            for (pattern, intent, in_states), n, loc in candidates:
                 if bool(in_states) != scoped or (scoped and state not in in_states) or not pattern.needs <= named:
                     continue
                 if intent in skip or intent in hits or (only and intent not in only):
                     continue
+                said = matching[loc]
+                if said is not None and not pattern.needs and n not in said:
+                    continue  # the set says this pattern does not match
                 found = pattern.search(folded)
                 if found:
                     hits[intent] = Hit(intent, self._arguments(found, original), found.start(), found.end(), folded)
                     if first:
                         return list(hits.values())
         return list(hits.values())
+
+    def _set_of(self, locale: str) -> linear.PatternSet:
+        """The locale's text patterns that name no entity, as one set, built on first use (the
+        patterns naming a skill are searched on their own, only when a skill's name is said)."""
+        if locale not in self.pattern_sets:
+            patterns = self.text_intents.get(locale, [])
+            # A pattern that names an entity is never in the set: a never-matching stand-in keeps
+            # the indexes in step with text_intents.
+            sources = [p.source if not p.needs else r"\A\z\A" for p, _, _ in patterns]
+            self.pattern_sets[locale] = linear.PatternSet(sources)
+        return self.pattern_sets[locale]
 
     def _arguments(self, found: linear.Found, original: str) -> dict:
         args = {}

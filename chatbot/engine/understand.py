@@ -52,6 +52,17 @@ def bare(text: str) -> str:
     return unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode()
 
 
+def trimmed(phrases: Iterable[str]) -> frozenset[str]:
+    """``phrases`` trimmed as words are, the empty ones left out: kept for the lists skills.json
+    gives (the same few are asked for by every reading of a message)."""
+    return _trimmed_phrases(tuple(phrases))
+
+
+@functools.lru_cache(maxsize=512)
+def _trimmed_phrases(phrases: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(t for p in phrases if (t := trim(p)))
+
+
 def trim(text: str) -> str:
     """The message without the punctuation and spaces around it, folded."""
     if len(text) <= SHORT:
@@ -72,27 +83,43 @@ def meanings(text: str, table: dict[str, list[str]]) -> list[str]:
     said = trim(text)
     if not said:
         return []
-    trimmed = _trimmed(table)
+    trimmed, by_first_word = _trimmed(table)
     exact = [name for name, phrases in trimmed.items() if said in phrases]
     if exact:
         return exact
     best: list[tuple[int, str]] = []
-    for name, phrases in trimmed.items():
-        for bare in phrases:
-            if bare and said.startswith(bare) and not said[len(bare) : len(bare) + 1].isalnum():
-                best.append((len(bare), name))
+    # A phrase the message starts with, ending at a word's end, opens with the message's first word.
+    for bare, name in by_first_word.get(_first_word(said), ()) + by_first_word.get("", ()):
+        if said.startswith(bare) and not said[len(bare) : len(bare) + 1].isalnum():
+            best.append((len(bare), name))
     longest = max((n for n, _ in best), default=0)  # "no sé" is unsure, not a "no" and more
     return list(dict.fromkeys(name for n, name in sorted(best, reverse=True) if n == longest))
 
 
-_TRIMMED: dict[int, tuple[dict, dict[str, frozenset[str]]]] = {}
+Trimmed = tuple[dict[str, frozenset[str]], dict[str, tuple[tuple[str, str], ...]]]
+_TRIMMED: dict[int, tuple[dict, Trimmed]] = {}
 
 
-def _trimmed(table: dict[str, list[str]]) -> dict[str, frozenset[str]]:
-    """``table``'s phrases, trimmed, once per table (skills.json's do not change while it runs)."""
+def _first_word(text: str) -> str:
+    """The letters and digits ``text`` opens with ("" when it opens otherwise: "#1")."""
+    end = 0
+    while end < len(text) and text[end].isalnum():
+        end += 1
+    return text[:end]
+
+
+def _trimmed(table: dict[str, list[str]]) -> Trimmed:
+    """``table``'s phrases, trimmed, and the same by their first word, once per table (skills.json's
+    do not change while it runs)."""
     key = id(table)
     if key not in _TRIMMED or _TRIMMED[key][0] is not table:
-        _TRIMMED[key] = (table, {name: frozenset(trim(p) for p in phrases) for name, phrases in table.items()})
+        trimmed = {name: frozenset(trim(p) for p in phrases) for name, phrases in table.items()}
+        index: dict[str, list[tuple[str, str]]] = {}
+        for name, phrases in trimmed.items():
+            for bare in sorted(phrases):
+                if bare:
+                    index.setdefault(_first_word(bare), []).append((bare, name))
+        _TRIMMED[key] = (table, (trimmed, {word: tuple(found) for word, found in index.items()}))
     return _TRIMMED[key][1]
 
 

@@ -44,20 +44,20 @@ class Message:
 
     def bare_meaning(self, name: str) -> frozenset[str]:
         """The phrases of one of the locale's meanings, folded and trimmed as words are."""
-        return frozenset(t for p in self.meanings.get(name, []) if (t := understand.trim(p)))
+        return understand.trimmed(self.meanings.get(name, []))
 
     def placed_choice(self, text: str) -> str:
         """The quick reply ``text`` names by its place, said whole ("the second one": 3–5 h), when
         the quick replies are the list on screen; never a number, which may be an amount ("two")."""
         said = understand.trim(text)
-        numbers = {understand.trim(k) for k in self.skills.words(self.locale, "durations").get("numbers", {})}
+        numbers = understand.trimmed(self.skills.words(self.locale, "durations").get("numbers", {}))
         if said.isdigit() or said in numbers:
             return ""
         pointed = understand.trim(self.pointed(said))  # "la primera opción": "primera"
         named = {said} | ({pointed} if pointed and not pointed.isdigit() and pointed not in numbers else set())
         for choice in self.choices:
             places = choice.get("place", [])
-            if any(understand.trim(p) in named for m in places for p in self.meanings.get(m, [])):
+            if any(named & self.bare_meaning(m) for m in places):
                 return choice["payload"]
         return ""
 
@@ -77,7 +77,7 @@ class Message:
     def pointed(self, text: str) -> str:
         """``text`` without the words that point at a choice ("the 1st", "el número dos", "the
         first option"): what is left names it."""
-        pointers = {understand.trim(p) for p in self.meanings.get("pointer", [])}
+        pointers = self.bare_meaning("pointer")
         kept = [w for w in understand.trim(text).split() if w not in pointers]
         return " ".join(kept) if kept else text
 
