@@ -310,3 +310,32 @@ def test_the_pattern_set_agrees_with_each_pattern_searched_alone():
             assert {n for n in said if not patterns[n][0].needs} == alone, text
             checked += 1
     assert checked > 5000
+
+
+def test_a_pattern_naming_a_skill_finds_the_same_with_only_the_names_said():
+    """A pattern that names {skill} is run with the names the message holds, not all of them: on
+    every corpus message, the same match (where, and which skill) as with every name."""
+    from corpus_scoring import SKILLS, read
+
+    from chatbot.engine import understand
+
+    texts = [understand.fold(c.text) for f in sorted((ROOT / "tests" / "corpus").glob("typed*.txt")) for c in read(f)]
+    compared = 0
+    for patterns in SKILLS.text_intents.values():
+        for pattern, _, _ in patterns:
+            if not pattern.needs:
+                continue
+            for text in texts:
+                present = SKILLS.names_in(text)
+                if not all(present.get(entity) for entity in pattern.needs):
+                    continue
+                full, narrow = pattern.compiled().search(text), pattern.search(text, present)
+                assert (full is None) == (narrow is None), (pattern.template, text)
+                if full is not None and narrow is not None:
+                    assert (full.start(), full.end(), full.groupdict()) == (
+                        narrow.start(),
+                        narrow.end(),
+                        narrow.groupdict(),
+                    )
+                    compared += 1
+    assert compared > 300

@@ -62,9 +62,10 @@ def build(data: dict, actions: dict[str, Callable], checks: tuple = (), checked:
 
     def expand(pattern: str) -> Pattern:
         needs = frozenset(entity for entity in names if "{" + entity + "}" in pattern)
+        template = pattern if needs else ""
         for entity in needs:  # each entity's alternation, built once for every pattern that names it
             pattern = pattern.replace("{" + entity + "}", f"(?P<{entity}>{names[entity]})")
-        return Pattern(pattern, needs=needs)
+        return Pattern(pattern, needs=needs, template=template)
 
     for name, intent in data["intents"].items():
         triggers = intent.get("triggers", {})

@@ -15,6 +15,7 @@ STEMMERS = {"en": "english", "es": "spanish", "pt": "portuguese", "fr": "french"
 
 
 MAX_PAYLOADS_KEPT = 4096  # payloads whose reading match_payload() keeps
+MAX_NARROWED = 32  # regexes a pattern naming a skill keeps, one per set of names said with it
 
 
 @dataclass
@@ -234,6 +235,10 @@ class Skills:
         match then, so the others are not even compiled (a cold start's first message) nor run."""
         return frozenset(entity for entity, names in self.finders.items() if any(n in folded for n in names))
 
+    def names_in(self, folded: str) -> dict[str, tuple[str, ...]]:
+        """Each entity's names the text holds (as plain substrings)."""
+        return {entity: tuple(n for n in names if n in folded) for entity, names in self.finders.items()}
+
     def skills_named(self, folded: str) -> list[str]:
         """The ids of the skills ``folded`` names, in the order it names them (longest names first)."""
         if not self.by_words:
@@ -281,7 +286,8 @@ class Skills:
         locales = self._with_fallback(locale)
         candidates = [(c, n, loc) for loc in locales for n, c in enumerate(self.text_intents.get(loc, []))]
         matching = {loc: self._set_of(loc).matching(folded) for loc in locales}  # one pass for all
-        named = self.named_in(folded)
+        present = self.names_in(folded)
+        named = frozenset(entity for entity, names in present.items() if names)
         hits: dict[str, Hit] = {}
         for scoped in (True, False) if not scoped_only else (True,):
             for (pattern, intent, in_states), n, loc in candidates:
@@ -292,7 +298,7 @@ class Skills:
                 said = matching[loc]
                 if said is not None and not pattern.needs and n not in said:
                     continue  # the set says this pattern does not match
-                found = pattern.search(folded)
+                found = pattern.search(folded, present)
                 if found:
                     hits[intent] = Hit(intent, self._arguments(found, original), found.start(), found.end(), folded)
                     if first:
@@ -361,19 +367,38 @@ class Pattern:
     cold start's first message needs a handful of the hundreds there are. ``needs``: the entities
     it names, one of whose names a text must hold for it to match."""
 
-    __slots__ = ("source", "ignore_case", "needs", "_compiled")
+    __slots__ = ("source", "ignore_case", "needs", "template", "_compiled", "_narrowed")
 
-    def __init__(self, source: str, ignore_case: bool = True, needs: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, source: str, ignore_case: bool = True, needs: frozenset[str] = frozenset(), template: str = ""
+    ) -> None:
         self.source, self.ignore_case, self.needs = source, ignore_case, needs
+        self.template = template  # the pattern as written, "{skill}" and all, when it names an entity
         self._compiled: linear.Pattern | None = None
+        self._narrowed: dict[tuple, linear.Pattern] = {}
 
     def compiled(self) -> linear.Pattern:
         if self._compiled is None:
             self._compiled = linear.compile(self.source, self.ignore_case)
         return self._compiled
 
-    def search(self, text: str) -> linear.Found | None:
-        return self.compiled().search(text)
+    def search(self, text: str, present: dict[str, tuple[str, ...]] | None = None) -> linear.Found | None:
+        """The first match in ``text``; with ``present`` (each entity's names the text holds), a
+        pattern naming an entity is run with those names only: the same matches, since a name
+        matches only where the text holds it, from a far smaller regex than all the catalog's names."""
+        if not self.template or present is None:
+            return self.compiled().search(text)
+        key = tuple(present.get(entity, ()) for entity in sorted(self.needs))
+        if key not in self._narrowed:
+            if len(self._narrowed) >= MAX_NARROWED:
+                self._narrowed.clear()
+            source = self.template
+            for entity in self.needs:
+                source = source.replace(
+                    "{" + entity + "}", f"(?P<{entity}>{understand.alternation(list(present[entity]))})"
+                )
+            self._narrowed[key] = linear.compile(source, self.ignore_case)
+        return self._narrowed[key].search(text)
 
     def match(self, text: str) -> linear.Found | None:
         return self.compiled().match(text)
