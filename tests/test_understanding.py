@@ -1048,3 +1048,47 @@ def test_an_hours_button_named_by_its_place_with_pointing_words(lang, said, hour
     conv = pressed("PICK:python", "LEVEL:beginner", lang=lang)
     say(conv, text=said, lang=lang)
     assert conv.progress["python"]["hours"] == hours
+
+
+@pytest.mark.parametrize(
+    ("context", "lang", "said", "check"),
+    [("hours", "en", "five hours a week, no wait, four", ("hours", 4)),
+     ("hours", "es", "diez horas a la semana, bueno no, mejor seis", ("hours", 6)),
+     ("level", "en", "beginner... well no, i did a course last year, intermediate", ("level", "intermediate")),
+     ("drop", "en", "yes... actually no, keep it", ("kept", True)),
+     ("drop", "es", "sí... no, espera, déjalo así", ("kept", True)),
+     ("offer", "en", "yes remind me... actually no, I'll check in myself", ("reminders", False))],
+)  # fmt: skip
+def test_what_a_message_takes_back_is_not_acted_on(context, lang, said, check):
+    turn, conv = run(Case(context, lang, said, ""))
+    key, want = check
+    got = {
+        "hours": lambda: conv.progress["python"]["hours"],
+        "level": lambda: conv.slots.get("level"),
+        "kept": lambda: "git" in conv.progress,
+        "reminders": lambda: bool(conv.reminder.get("enabled")),
+    }[key]()
+    assert got == want, (turn.intent, turn.args)
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "hours"),
+    [("en", "4 h/week is too much, make it 2", 2), ("es", "4 horas es mucho pa mí, ponle 2", 2)],
+)
+def test_a_new_pace_is_the_amount_asked_for_not_the_one_complained_about(lang, said, hours):
+    conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:off", "MY_SKILLS", lang=lang)
+    say(conv, text=said, lang=lang)
+    assert conv.progress["git"]["hours"] == hours
+
+
+def test_a_slip_of_cancel_at_the_suggestion_prompt_asks_and_files_nothing():
+    conv = suggesting("en")
+    turn = say(conv, text="cancle")
+    assert payloads(turn) == ["CANCEL"] and not turn.filed
+    assert say(suggesting("en"), text="cancer research").filed
+
+
+def test_weekly_said_with_not_so_often_is_weekly():
+    conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4", lang="es")
+    say(conv, text="recuérdame pero no tan seguido, una vez por semana nomás", lang="es")
+    assert conv.reminder.get("enabled") and conv.reminder.get("every_days") == 7

@@ -179,7 +179,10 @@ def fill(skills: Skills, intent: str, args: dict, text: str, state: str, locale:
         if reading.args.get(key):
             reading.args[key] = subject(str(reading.args[key]), meanings, reading.intent in SUBJECTS)
     not_daily = reading.intent in ("remind_on", "remind_every") and says_any(text, meanings.get("not_daily", []))
-    if not_daily:  # "sí, pero no todos los días": on, at the pace's own cadence, not daily
+    often = cadence(text, table, locale) if not_daily else ""
+    if not_daily and often not in ("", "1"):  # "pero no tan seguido, una vez por semana": weekly
+        reading = Meant("remind_every", {**reading.args, "days": often})
+    elif not_daily:  # "sí, pero no todos los días": on, at the pace's own cadence, not daily
         reading = Meant("remind_on", {k: v for k, v in reading.args.items() if k != "days"})
     elif reading.intent == "remind_on":
         reading = _reminder_said(reading, text, table, locale)
@@ -193,6 +196,11 @@ def fill(skills: Skills, intent: str, args: dict, text: str, state: str, locale:
             reading.args["days"] = days
         elif _one_weekday(text, table, locale):
             reading.args["weekday"] = _one_weekday(text, table, locale)  # "avísame el lunes"
+    if reading.intent == "change_pace" and "hours" not in reading.args:
+        wanted = _after_last(text, meanings.get("new_amount", []))  # "4 h is too much, make it 2": 2
+        weekly = amounts.hours_per_week(wanted, table, locale) if wanted else None
+        if weekly:
+            reading.args["hours"] = str(max(1, int(weekly + 0.5)))
     if reading.intent in ("pick_skill", "mention_skill") and reading.args.get("skill"):
         _plan_said(skills, reading, text, table, locale)
     if reading.intent == "remind_at" and "hour" not in reading.args:
@@ -260,6 +268,23 @@ def _reminder_said(reading: Meant, text: str, table: dict, locale: str) -> Meant
 def _from_scratch(text: str, meanings: dict) -> bool:
     """Whether a skill is said to be started from nothing ("from scratch", "desde cero")."""
     return says_any(text, meanings.get("from_scratch", []))
+
+
+def _after_last(text: str, phrases: list[str]) -> str:
+    """What ``text`` says after the last of ``phrases`` it holds as whole words, or ""."""
+    folded = " ".join(t for w in understand.fold(text).split() if (t := w.strip(understand.EDGES)))
+    ends = [at + len(bare) + 1 for p in phrases if (bare := understand.trim(p)) for at in _whole_at(folded, bare)]
+    return folded[max(ends) :].strip() if ends else ""
+
+
+def _whole_at(folded: str, phrase: str) -> list[int]:
+    """Where ``phrase`` starts in ``folded`` as whole words."""
+    padded, key = f" {folded} ", f" {phrase} "
+    found, at = [], padded.find(key)
+    while at >= 0:
+        found.append(at)
+        at = padded.find(key, at + 1)
+    return found
 
 
 def says_any(text: str, phrases: list[str]) -> bool:

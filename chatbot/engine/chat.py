@@ -48,7 +48,8 @@ def add_offers(ctx: Context) -> str | None:
     if not buttons or not ctx.replies:
         del ctx.replies[-1:]  # the question, with nothing to choose from: the fallback says it instead
         return ctx.skills.data["bot"]["fallback"]
-    ctx.replies[-1].quick_replies = [*buttons, Button(ctx.t("btn_neither"), payload="CANCEL")]
+    neither = [] if any(b.payload == "CANCEL" for b in buttons) else [Button(ctx.t("btn_neither"), payload="CANCEL")]
+    ctx.replies[-1].quick_replies = [*buttons, *neither]  # "cancle": Cancel is one of them, once
     return None
 
 

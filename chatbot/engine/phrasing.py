@@ -190,3 +190,22 @@ def _cue_index(table: tuple[tuple[str, tuple[str, ...]], ...]) -> dict[str, tupl
             if cue:
                 index.setdefault(cue[:CUE_KEY], []).append((cue, key.removeprefix("cue_")))
     return {k: tuple(v) for k, v in index.items()}
+
+
+def after_correction(text: str, corrections: list[str]) -> str:
+    """What ``text`` says after the last time it takes back what came before ("five hours a week,
+    no wait, four": "four"; "sí... no, espera, déjalo así": "déjalo así"; "yes... actually no,
+    I'll check in myself": "no, I'll check in myself"); the whole text when it takes nothing back,
+    or nothing is said after, or nothing before."""
+    folded = understand.fold(text[: linear.MAX_SCAN])
+    found = [(m.start(), m.end()) for m in understand.WORD.finditer(folded)]
+    said = [folded[a:b] for a, b in found]
+    cut = 0
+    for phrase in corrections:
+        marker = understand.words(understand.fold(phrase))
+        n = len(marker)
+        for i in range(1, len(said) - n + 1):  # something said before it
+            if said[i : i + n] == marker and i + n < len(said):  # and something after
+                # "actually no, I'll check in myself": its "no" is the answer, kept
+                cut = max(cut, found[i + n - 1][0 if marker[-1] == "no" else 1])
+    return text[cut:].lstrip(" ,.;:!?…-") if cut else text

@@ -33,7 +33,8 @@ class Message:
         self.conv, self.skills, self.locale = conv, skills, locale
         self.meanings = skills.words(locale, "meanings")
         own = skills.vocabulary(locale).get("meanings", {})
-        self.text = phrasing.respell(text, own, lambda word: word in skills.names or word in skills.known_words())
+        respelled = phrasing.respell(text, own, lambda word: word in skills.names or word in skills.known_words())
+        self.text = phrasing.after_correction(respelled, self.meanings.get("correction", []))
         self.said = phrasing.read_said(self.text, self.meanings.get("but", []))
         self.state_name = conv.state or ""
         self.state = skills.states.get(self.state_name, {})
@@ -225,7 +226,8 @@ class Message:
             # has under another name ("you should add kubernetes": Docker) is offered.
             named = mention(self.skills, self.state_name, self.locale, suggested, suggested) if suggested else None
             if named is None or not named.sure:
-                return None
+                also = self.only_skills_named(suggested)
+                return ask(self.skills, [f"PICK:{k}" for k in also]) if also else None  # "add python too, beginner"
             picked = str(named.args.get("skill", ""))
             return named if self.calls(picked, suggested) else ask(self.skills, [f"PICK:{picked}"])
         topic = str(hit.args.get("topic") or "")
@@ -242,6 +244,14 @@ class Message:
         near = understand.near_miss(words[0], self.skills.names, shortest=3) if len(words) == 1 else ""
         skill = self.skills.entities.get("skill", {}).get(near)
         return ask(self.skills, [f"PICK:{skill}"]) if skill else None
+
+    def only_skills_named(self, said: str) -> list[str]:
+        """The catalog's skills ``said`` names by their ids, when it says nothing else but a level
+        or courtesy ("python too, beginner"; not "kotlin and swift", nor "kubernetes operators")."""
+        named = [k for k in self.skills.skills_named(said) if k in understand.words(said)]
+        others = set(understand.words(said)) - set(named) - set(self.skills.entities.get("level", {}))
+        others -= {w for c in self.meanings.get("courtesy", []) for w in understand.words(understand.fold(c))}
+        return named if named and not others else []
 
     def calls(self, skill: str, said: str) -> bool:
         """Whether ``said`` (trimmed) is what the catalog calls ``skill``: its id or a title."""

@@ -53,6 +53,10 @@ class Reader(Acts, Answers):
         ("actually just show me the catalog", "can we do sql instead")."""
         if self.state.get("on_text") in SUBJECTS and self.by_mistake():
             return self.mistaken()
+        one_word = len(understand.words(self.said.folded)) == 1  # "cancer research" is a suggestion
+        slip = self.slip_of_a_choice() if self.state.get("on_text") in SUBJECTS and one_word else ""
+        if slip:
+            return ask(self.skills, [slip])  # "cancle" at "Which skill should I add?": Cancel?
         if not self.says_an_amount():
             first = self.clause_reading(self.said.clauses[0]) if len(self.said.clauses) > 1 else None
             if first is not None and first.intent in SUGGESTS.values() and self.state.get("on_text"):
