@@ -11,7 +11,7 @@ import math
 import time
 
 from chatbot.core.text import shorten
-from chatbot.engine import also_said, clock
+from chatbot.engine import also_said, clock, understand
 from chatbot.engine.context import Context
 from chatbot.engine.skills_check import WEEKDAYS
 from chatbot.engine.types import Button, Card, Reply
@@ -212,7 +212,7 @@ def set_local_time(ctx: Context) -> str | None:
 def _asks_for_a_time(text: str, meanings: dict) -> bool:
     """Whether a time is said as the one wanted for reminders ("make it 9", "at 8 please", "a las
     8 de la noche"), not as the time it is now ("18:30", "it's 3pm here", "son las 5")."""
-    return also_said.says_any(text, meanings.get("wanted_time", []))
+    return understand.says_any(text, meanings.get("wanted_time", []))
 
 
 def remind_at(ctx: Context) -> str | None:

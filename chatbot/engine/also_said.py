@@ -178,7 +178,8 @@ def fill(skills: Skills, intent: str, args: dict, text: str, state: str, locale:
     for key in ("text", "topic"):
         if reading.args.get(key):
             reading.args[key] = subject(str(reading.args[key]), meanings, reading.intent in SUBJECTS)
-    not_daily = reading.intent in ("remind_on", "remind_every") and says_any(text, meanings.get("not_daily", []))
+    reminding = reading.intent in ("remind_on", "remind_every")
+    not_daily = reminding and understand.says_any(text, meanings.get("not_daily", []))
     often = cadence(text, table, locale) if not_daily else ""
     if not_daily and often not in ("", "1"):  # "pero no tan seguido, una vez por semana": weekly
         reading = Meant("remind_every", {**reading.args, "days": often})
@@ -267,30 +268,14 @@ def _reminder_said(reading: Meant, text: str, table: dict, locale: str) -> Meant
 
 def _from_scratch(text: str, meanings: dict) -> bool:
     """Whether a skill is said to be started from nothing ("from scratch", "desde cero")."""
-    return says_any(text, meanings.get("from_scratch", []))
+    return understand.says_any(text, meanings.get("from_scratch", []))
 
 
 def _after_last(text: str, phrases: list[str]) -> str:
     """What ``text`` says after the last of ``phrases`` it holds as whole words, or ""."""
     folded = " ".join(t for w in understand.fold(text).split() if (t := w.strip(understand.EDGES)))
-    ends = [at + len(bare) + 1 for p in phrases if (bare := understand.trim(p)) for at in _whole_at(folded, bare)]
+    ends = [end for p in phrases for end in understand.phrase_ends(folded, p)]
     return folded[max(ends) :].strip() if ends else ""
-
-
-def _whole_at(folded: str, phrase: str) -> list[int]:
-    """Where ``phrase`` starts in ``folded`` as whole words."""
-    padded, key = f" {folded} ", f" {phrase} "
-    found, at = [], padded.find(key)
-    while at >= 0:
-        found.append(at)
-        at = padded.find(key, at + 1)
-    return found
-
-
-def says_any(text: str, phrases: list[str]) -> bool:
-    """Whether one of ``phrases`` is in ``text`` as whole words."""
-    folded = " ".join(understand.words(understand.fold(text)))
-    return any(f" {understand.trim(p)} " in f" {folded} " for p in phrases if understand.trim(p))
 
 
 def _plan_said(skills: Skills, reading: Meant, text: str, table: dict, locale: str) -> None:

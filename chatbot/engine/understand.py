@@ -52,6 +52,30 @@ def bare(text: str) -> str:
     return unicodedata.normalize("NFKD", text.lower()).encode("ascii", "ignore").decode()
 
 
+def phrase_ends(folded: str, phrase: str) -> list[int]:
+    """Where ``phrase`` (trimmed) ends, each time ``folded`` holds it as whole words."""
+    bare = trim(phrase)
+    ends, at = [], folded.find(bare) if bare else -1
+    while at >= 0:
+        end = at + len(bare)
+        if not folded[at - 1 : at].isalnum() and not folded[end : end + 1].isalnum():
+            ends.append(end)
+        at = folded.find(bare, at + 1)
+    return ends
+
+
+def says(folded: str, phrase: str) -> bool:
+    """Whether ``phrase`` is in ``folded`` as whole words."""
+    return bool(phrase_ends(folded, phrase))
+
+
+def says_any(text: str, phrases: Iterable[str]) -> bool:
+    """Whether one of ``phrases`` is in ``text`` as whole words (its words only: "no, todos los
+    días" says "no todos los dias")."""
+    folded = " ".join(words(fold(text)))
+    return any(says(folded, p) for p in phrases)
+
+
 def trimmed(phrases: Iterable[str]) -> frozenset[str]:
     """``phrases`` trimmed as words are, the empty ones left out: kept for the lists skills.json
     gives (the same few are asked for by every reading of a message)."""

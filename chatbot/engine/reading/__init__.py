@@ -18,11 +18,11 @@ next"); a time or how often, when reminders were offered; a skill's name anywher
 thanks the message opens with; the state's free text; the fallback.
 
 The modules, each reader class built on the one before: ``kinds`` (the kinds of act and the word
-counts), ``patterns`` (what skills.json's patterns and names find), ``message`` (the message and the
-question on screen), ``clauses``, then ``acts`` (weighing the patterns' hits) and ``answers``
-(answers inside a longer message), and ``reader``, which puts them together. They import the engine's
-text tools (``understand``, ``phrasing``, ``amounts``, ``also_said``), ``skills`` and ``conversation``,
-and nothing above the engine.
+counts), ``patterns`` (what skills.json's patterns and names find), ``message`` (the message),
+``screen`` (the question on screen and its answers), ``clauses``, then ``acts`` (weighing the
+patterns' hits) and ``answers`` (answers inside a longer message), and ``reader``, which puts them
+together. They import the engine's text tools (``understand``, ``phrasing``, ``amounts``,
+``also_said``), ``skills`` and ``conversation``, and nothing above the engine.
 """
 
 from chatbot.engine.reading.kinds import CLARIFY, Reading

@@ -12,11 +12,11 @@ from chatbot.engine.reading.kinds import (
     SOCIAL,
     Reading,
 )
-from chatbot.engine.reading.message import Message
 from chatbot.engine.reading.patterns import ask, payload_reading
+from chatbot.engine.reading.screen import Screen
 
 
-class Clauses(Message):
+class Clauses(Screen):
     """Clauses: a message read one clause at a time ("thanks, what's next"), the short answer it opens"""
 
     def clause_reading(self, span: tuple[int, int]) -> Reading | None:

@@ -13,18 +13,6 @@ from chatbot.engine.reading.kinds import (
 from chatbot.engine.skills import Hit, Skills
 
 
-def says(folded: str, phrase: str) -> bool:
-    """Whether ``phrase`` is in ``folded`` as whole words."""
-    bare = understand.trim(phrase)
-    at = folded.find(bare) if bare else -1
-    while at >= 0:
-        end = at + len(bare)
-        if not folded[at - 1 : at].isalnum() and not folded[end : end + 1].isalnum():
-            return True
-        at = folded.find(bare, at + 1)
-    return False
-
-
 def patterns(skills: Skills, state: str, locale: str, text: str, core: str, capture: bool, bare: str = "") -> list[Hit]:
     """Every intent the patterns read in the message (then in it without its openers, then without
     the courtesy it ends with: ``bare``), the first what it is read as; with near-miss names

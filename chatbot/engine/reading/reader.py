@@ -134,7 +134,7 @@ class Reader(Acts, Answers):
         """Whether the message opens by saying the question came by mistake ("oops", "I meant to",
         "me equivoqué de botón"): within its first words."""
         head = " ".join(understand.words(self.said.folded)[:MISTAKE_WORDS])
-        return any(f" {bare} " in f" {head} " for bare in self.bare_meaning("mistake"))
+        return any(understand.says(head, bare) for bare in self.bare_meaning("mistake"))
 
     def mistaken(self) -> Reading:
         """The question came by mistake: what the rest of the message asks for ("oops, I meant to
