@@ -1092,3 +1092,12 @@ def test_weekly_said_with_not_so_often_is_weekly():
     conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4", lang="es")
     say(conv, text="recuérdame pero no tan seguido, una vez por semana nomás", lang="es")
     assert conv.reminder.get("enabled") and conv.reminder.get("every_days") == 7
+
+
+@pytest.mark.parametrize(
+    "said", ["if i mark it done can i undo it?", "what if i say its too hard", "suppose I skip this one"]
+)
+def test_an_act_only_supposed_is_asked_never_done(said):
+    conv = on_a_card()
+    turn = say(conv, text=said)
+    assert turn.answered == "clarify" and conv.progress["git"].get("done", []) == [] and "git-1" in conv.slots["shown"]

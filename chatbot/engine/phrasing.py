@@ -84,6 +84,14 @@ def negated(said: Said, start: int, negations: list[str]) -> bool:
     return any(w in marks for w in words[-NEGATION_REACH:])
 
 
+def supposed(said: Said, start: int, conditionals: list[str]) -> bool:
+    """Whether the act at ``start`` is only supposed ("if I mark it done, can I undo it?", "what
+    if I skip it"): a word of condition in the few words before it, in its own clause."""
+    clause = said.clause_of(start)
+    words = understand.words(said.folded[clause[0] : start])
+    return any(w in understand.trimmed(conditionals) for w in words[-NEGATION_REACH:])
+
+
 def is_question(said: Said, clause: tuple[int, int] | None = None) -> bool:
     """A question, by its marks: "¿...?" or "...?"."""
     start, end = clause or (0, len(said.text))

@@ -32,6 +32,8 @@ class Acts(Clauses):
         acts said beside it, the short answer the message opens with, the button on screen that
         is the same act, a name found only once corrected."""
         start = self.absolute(hit)
+        if hit.intent in CHANGES and phrasing.supposed(self.said, start, self.meanings.get("conditional", [])):
+            return ask(self.skills, [self.payload_of(hit.intent, hit.args)])  # "if I mark it done, can I undo it?"
         if hit.intent in CHANGES and self.never_mind_beside(start):
             # "ahorita no tengo tiempo, olvídalo": a reason and a never mind, or a change? Asked.
             return ask(self.skills, [self.payload_of(hit.intent, hit.args)])
