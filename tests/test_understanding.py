@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from corpus_scoring import SKILLS, Case, run
+from corpus_scoring import SKILLS, Case, run, verdict
 
 from chatbot.engine import amounts, chat, clock, understand
 from chatbot.engine.conversation import Conversation
@@ -1101,3 +1101,28 @@ def test_an_act_only_supposed_is_asked_never_done(said):
     conv = on_a_card()
     turn = say(conv, text=said)
     assert turn.answered == "clarify" and conv.progress["git"].get("done", []) == [] and "git-1" in conv.slots["shown"]
+
+
+@pytest.mark.parametrize(
+    ("context", "lang", "said", "intent"),
+    [("card", "en", "ok so chapter 1 is done, the history part was kinda boring but whatever", "mark_done"),
+     ("card", "es", "pan comido, dame algo más pesado", "too_easy"),
+     ("progress", "en", "ok what should I work on today", "next_assignment"),
+     ("progress", "es", "quiero dejar de recibir los anuncios", "news_off"),
+     ("catalog", "es", "deberían poner un curso de cocina", "suggest_this"),
+     ("start", "en", "is there anything on photography?", "learn_topic"),
+     ("offer", "en", "around noon works best for me", "remind_at"),
+     ("offer", "es", "¿me puedes avisar a las 7 de la mañana, antes de entrar a clases?", "remind_at"),
+     ("offer", "es", "con una vez por semana me basta", "remind_every"),
+     ("suggesting", "es", "cancela eso porfa", "cancel"),
+     ("level", "es", "soy un crack en python 😎", "choose_level")],
+)  # fmt: skip
+def test_from_the_fifteenth_and_sixteenth_sets(context, lang, said, intent):
+    case = Case(context, lang, said, intent)
+    turn, conv = run(case)
+    assert verdict(turn, conv, case) == "right", (turn.intent, turn.args)  # done, or asked with its button
+
+
+def test_a_skill_meant_after_a_mistake_is_offered():
+    turn, conv = run(Case("level", "en", "oops wrong one, I meant pandas", ""))
+    assert payloads(turn)[0] == "PICK:pandas" and conv.slots["skill"] == "python"

@@ -15,6 +15,7 @@ from chatbot.engine.reading.kinds import (
     ESCAPES,
     GENERIC,
     LANGUAGE,
+    ON_A_STEP,
     PICKS,
     SOCIAL,
     SUGGESTS,
@@ -169,6 +170,10 @@ class Reader(Acts, Answers):
 
     def weigh(self) -> Reading:
         text, core, skills = self.text, self.core, self.skills
+        if self.by_mistake():  # "oops wrong one, I meant pandas": the skill meant
+            meant = mention(skills, self.state_name, self.locale, text, core)
+            if meant is not None:
+                return meant
         prefix, prefix_end = self.opening_answer(text)
         if not prefix and core != text:
             prefix, prefix_end = self.opening_answer(core)
@@ -203,4 +208,5 @@ class Reader(Acts, Answers):
             if other is not None:
                 return other
         named = mention(skills, self.state_name, self.locale, text, core)
-        return named or self.social_opening() or self.state_text(cues=True)
+        denied = any(h not in hits and h.intent in ON_A_STEP for h in found)  # "not done yet": no Done button
+        return named or self.social_opening() or self.state_text(cues=not denied)
