@@ -252,6 +252,8 @@ def remind_at(ctx: Context) -> str | None:
 def reminders_off(ctx: Context) -> str | None:
     ctx.conversation.reminder["enabled"] = False
     ctx.conversation.wake_at(None)
+    if understand.says_any(ctx.update.text, ctx.skills.words(ctx.locale, "meanings").get("all_messages", [])):
+        ctx.conversation.news["off"] = True  # "stop messaging me": no announcements either, as the reply says
     return None
 
 

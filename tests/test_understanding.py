@@ -1126,3 +1126,44 @@ def test_from_the_fifteenth_and_sixteenth_sets(context, lang, said, intent):
 def test_a_skill_meant_after_a_mistake_is_offered():
     turn, conv = run(Case("level", "en", "oops wrong one, I meant pandas", ""))
     assert payloads(turn)[0] == "PICK:pandas" and conv.slots["skill"] == "python"
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [("en", "yeah no"), ("es", "si, bueno, espera un momento"), ("en", "yes delete... actually wait no")],
+)
+def test_a_yes_taken_back_never_deletes_everything(lang, said):
+    conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:off", lang=lang)
+    say(conv, text="forget me" if lang == "en" else "quiero borrar mis datos", lang=lang)
+    turn = say(conv, text=said, lang=lang)
+    assert turn.intent != "forget_confirmed" and "git" in conv.progress
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [("en", "done? not really"), ("en", "skip? nah i'll do it"), ("en", "too easy but ill do it anyway"),
+     ("en", "it's hard but I'll keep trying"), ("en", "almost done with it"), ("es", "casi lo termine"),
+     ("es", "ya lo hice casi todo")],
+)  # fmt: skip
+def test_an_act_on_the_step_let_go_in_the_same_message_changes_nothing(lang, said):
+    conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:off", "NEXT:git", lang=lang)
+    say(conv, text=said, lang=lang)
+    assert conv.progress["git"].get("done", []) == [] and conv.progress["git"].get("skipped", []) == []
+    assert "git-1" in conv.slots["shown"]
+
+
+def test_keeping_reminders_after_asking_about_stopping_them_keeps_them():
+    conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:on", "SKIP_TIME")
+    say(conv, text="should I stop the reminders? nah keep them")
+    assert conv.reminder.get("enabled")
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "news_off", "reminders_on"),
+    [("en", "no more notifications about new features pls", True, True), ("es", "no quiero mas anuncios", True, True),
+     ("en", "pls stop messaging me", True, False)],
+)  # fmt: skip
+def test_announcements_and_reminders_are_stopped_as_asked(lang, said, news_off, reminders_on):
+    conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:on", "SKIP_TIME", lang=lang)
+    say(conv, text=said, lang=lang)
+    assert bool(conv.news.get("off")) == news_off and bool(conv.reminder.get("enabled")) == reminders_on

@@ -213,7 +213,7 @@ def after_correction(text: str, corrections: list[str]) -> str:
         marker = understand.words(understand.fold(phrase))
         n = len(marker)
         for i in range(1, len(said) - n + 1):  # something said before it
-            if said[i : i + n] == marker and i + n < len(said):  # and something after
+            if said[i : i + n] == marker and (i + n < len(said) or marker[-1] == "no"):  # and something after
                 # "actually no, I'll check in myself": its "no" is the answer, kept
                 cut = max(cut, found[i + n - 1][0 if marker[-1] == "no" else 1])
     return text[cut:].lstrip(" ,.;:!?…-") if cut else text

@@ -73,7 +73,7 @@ def says_any(text: str, phrases: Iterable[str]) -> bool:
     """Whether one of ``phrases`` is in ``text`` as whole words (its words only: "no, todos los
     días" says "no todos los dias")."""
     folded = " ".join(words(fold(text)))
-    return any(says(folded, p) for p in phrases)
+    return any(says(folded, " ".join(words(fold(p)))) for p in phrases)  # "i'll": "i ll", as the text
 
 
 def trimmed(phrases: Iterable[str]) -> frozenset[str]:

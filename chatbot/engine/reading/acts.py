@@ -14,6 +14,7 @@ from chatbot.engine.reading.kinds import (
     NAMES_A_SKILL,
     NEGATABLE,
     ON_A_SKILL,
+    ON_A_STEP,
     OPPOSITE,
     PICKS,
     TOGETHER,
@@ -139,6 +140,8 @@ class Acts(Clauses):
         negations = self.meanings.get("negation", [])
         kept, opposite = [], None
         for hit in hits:
+            if self.taken_back(hit):
+                continue  # "skip? nah i'll do it", "too easy but I'll do it anyway": not asked for
             if (hit.intent in NEGATABLE or hit.intent in OPPOSITE) and phrasing.negated(
                 self.said, self.absolute(hit), negations
             ):
@@ -147,6 +150,23 @@ class Acts(Clauses):
                 continue
             kept.append(hit)
         return kept, opposite
+
+    def taken_back(self, hit: Hit) -> bool:
+        """Whether the act ``hit`` reads is said, then let go in the same message: asked as a
+        question the next clause answers no ("should I stop the reminders? nah keep them"), or an
+        act on a step followed by carrying on ("it's hard but I'll keep trying")."""
+        return hit.intent in ACTS and self.let_go_at(self.absolute(hit), hit.span, hit.intent)
+
+    def let_go_at(self, start: int, span: int, intent: str) -> bool:
+        """Whether what is said from ``start`` (an act, ``intent``) is let go by what follows."""
+        clause = self.said.clause_of(start)
+        tail = self.said.folded[clause[1] :]
+        asked = self.said.folded[clause[0] : clause[1]].rstrip().endswith("?") or tail.lstrip().startswith("?")
+        after = tail.lstrip(" ,.;:!?¿¡…-")
+        if asked and phrasing.opens_with(after, self.meanings.get("takes_back", [])):
+            return True
+        rest = self.said.folded[start + span :]
+        return intent in ON_A_STEP and understand.says_any(rest, self.meanings.get("carry_on", []))
 
     def opposite(self, hit: Hit) -> Reading | None:
         meant = OPPOSITE.get(hit.intent)

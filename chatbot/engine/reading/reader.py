@@ -41,11 +41,27 @@ class Reader(Acts, Answers):
     """One message, read."""
 
     def read(self) -> Reading:
+        torn = self.torn_answer()
+        if torn is not None:
+            return torn
+        if self.let_go():
+            return self.fallback()  # "skip? nah i'll do it": nothing to do; what the screen offers, again
         sure = self.whole(self.text)
         if sure is not None:
             return self.more(sure)
         reading = self.free_text() if self.capture else self.weigh()
         return self.more(reading)
+
+    def let_go(self) -> bool:
+        """Whether every act the message says is let go in it ("too easy but I'll do it anyway")."""
+        found = patterns(self.skills, self.state_name, self.locale, self.text, self.core, False, self.bare)
+        said = [(self.absolute(h), h.span, h.intent) for h in found if h.intent in ACTS]
+        if len(self.said.clauses) > 1:  # "skip? nah i'll do it": the Skip button said as a clause
+            for start, end in self.said.clauses:
+                reading = self.clause_reading((start, end))
+                if reading is not None and reading.intent in ACTS:
+                    said.append((start, end - start, reading.intent))
+        return bool(said) and all(self.let_go_at(*act) for act in said)
 
     def free_text(self) -> Reading:
         """The answer to a question that takes any text (a suggestion, hours a week), unless the

@@ -203,3 +203,21 @@ class Screen(Message):
         said = phrasing.opens_with(folded, phrases)
         lead = len(folded) - len(folded.lstrip(understand.EDGES + "¿¡"))
         return payload, lead + len(said)
+
+    def torn_answer(self) -> Reading | None:
+        """A yes taken back in the same message at a yes-or-no question ("yeah no", "sí, bueno,
+        espera un momento", "sure... not now"): never the yes; the question again, both buttons.
+        Taken back: right after the yes, or by a clause that opens with it ("sí pero a las 8,
+        antes no puedo" takes nothing back)."""
+        yes = next((c["payload"] for c in self.choices if "yes" in c.get("means", [])), "")
+        no = next((c["payload"] for c in self.choices if "no" in c.get("means", [])), "")
+        folded = self.said.folded
+        said_yes = phrasing.opens_with(folded.lstrip(understand.EDGES), self.meanings.get("yes", []))
+        if not yes or not no or not said_yes:
+            return None
+        back = [p for p in self.meanings.get("takes_back", []) if understand.trim(p)]
+        keep = self.meanings.get("not_taking_back", [])
+        after_yes = folded.lstrip(understand.EDGES)[len(said_yes) :].lstrip(" ,.;:!?…-")
+        openings = [after_yes] + [folded[a:b].strip(" ,.;:!?…-") for a, b in self.said.clauses[1:]]
+        torn = any(phrasing.opens_with(o, back) and not phrasing.opens_with(o, keep) for o in openings)
+        return ask(self.skills, [yes, no]) if torn else None
