@@ -1167,3 +1167,26 @@ def test_announcements_and_reminders_are_stopped_as_asked(lang, said, news_off, 
     conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:on", "SKIP_TIME", lang=lang)
     say(conv, text=said, lang=lang)
     assert bool(conv.news.get("off")) == news_off and bool(conv.reminder.get("enabled")) == reminders_on
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [("en", "I only have like an hour a week now, work got crazy"), ("en", "change my hours to 6 a week")],
+)
+def test_a_new_pace_with_two_skills_under_way_asks_whose(lang, said):
+    conv = pressed(
+        "PICK:python",
+        "LEVEL:beginner",
+        "HOURS:4",
+        "REMIND:off",
+        "PICK:sql",
+        "LEVEL:beginner",
+        "HOURS:4",
+        "REMIND:off",
+        "MENU",
+    )
+    turn = say(conv, text=said, lang=lang)
+    assert turn.answered == "clarify" and {p.split(":")[1] for p in payloads(turn)[:2]} == {"python", "sql"}
+    titles = [b.title for r in turn.replies for b in r.quick_replies][:2]
+    assert titles[0].startswith("Python: ") and titles[1].startswith("SQL: ")
+    assert {p["hours"] for p in conv.progress.values()} == {4}

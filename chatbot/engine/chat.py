@@ -45,6 +45,10 @@ def add_offers(ctx: Context) -> str | None:
     """Not sure which act a message meant: the question skills.json words for ``clarify`` gets each
     likely act as a button, and "neither"; with none to offer, the fallback answers instead."""
     buttons = [Button(title, payload) for payload in ctx.args.get("offers", []) if (title := offer_title(ctx, payload))]
+    titles = [b.title for b in buttons]
+    for button in buttons:
+        if titles.count(button.title) > 1:  # "1 h a week" for two skills: whose, first
+            button.title = skill_first(ctx, button.payload, button.title)
     if not buttons or not ctx.replies:
         del ctx.replies[-1:]  # the question, with nothing to choose from: the fallback says it instead
         return ctx.skills.data["bot"]["fallback"]
@@ -78,6 +82,24 @@ def offer_title(ctx: Context, payload: str) -> str:
             if "payload" in item and fill_payload(item["payload"], ctx.fields()) == payload:
                 return ctx.t(item["title"])
     return ""
+
+
+ARTICLES = frozenset({"the", "a", "an", "la", "el", "los", "las"})  # not a skill's short name
+
+
+def skill_first(ctx: Context, payload: str, title: str) -> str:
+    """``title`` after the name of the skill ``payload`` is about ("Python: 1 h a week")."""
+    found = ctx.skills.match_payload(payload)
+    skill = ctx.skills.skill(str(found[1].get("skill") or "")) if found else None
+    if skill is None:
+        return title
+    name = ctx.skills.localized(skill["title"], ctx.locale)
+    if found and f"{found[0]}_of" in ctx.skills.data["strings"][ctx.locale]:
+        title = ctx.t(f"{found[0]}_of", **{k: v for k, v in found[1].items() if k != "skill"})  # "2 h"
+    if utf16_len(f"{name}: {title}") > OFFER_TITLE:  # "SQL and databases": "SQL"; "The command line": "Command"
+        words = [w.strip(":,") for w in name.split() if w.lower() not in ARTICLES]
+        name = words[0][:1].upper() + words[0][1:] if words else name
+    return short_title(f"{name}: {title}")
 
 
 def short_title(text: str) -> str:

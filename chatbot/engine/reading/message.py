@@ -252,6 +252,12 @@ class Message:
             # "I'm done for today", "finished reading half of it", "ya terminé por hoy": is the step done?
             return ask(self.skills, [self.payload_of("mark_done", {})])
         named = [k for k in self.skills.skills_named(self.said.folded) if k in self.conv.progress]
+        under_way = [k for k, p in self.conv.progress.items() if not p.get("finished_at")]
+        if reading.intent == "change_pace" and not named and not reading.args.get("skill") and len(under_way) > 1:
+            # "I only have an hour a week now" with two skills under way: which one's pace?
+            hours = str(reading.args.get("hours") or self.hours_said(bare=True))
+            offers = [payload_for(self.skills, "change_pace", {"skill": k, "hours": hours}) for k in under_way]
+            return ask(self.skills, offers) if hours else reading
         if len(named) != 1 or reading.args.get("skill") == named[0]:
             return reading
         if reading.intent in ON_A_STEP:
