@@ -11,7 +11,7 @@ import math
 import time
 
 from chatbot.core.text import shorten
-from chatbot.engine import also_said, clock, understand
+from chatbot.engine import also_said, clock, time_words, understand
 from chatbot.engine.context import Context
 from chatbot.engine.skills_check import WEEKDAYS
 from chatbot.engine.types import Button, Card, Reply
@@ -146,7 +146,10 @@ def reminders_on(ctx: Context) -> str | None:
     ctx.say(Reply(text=ctx.t("remind_on", every=_every(ctx, days), at=_at(ctx))))
     if first_time and ctx.window:
         ctx.say(Reply(text=ctx.t("remind_how_window")))  # the channel's rule, said once, in the bot's words
-    if ctx.conversation.profile.get("timezone") is None and not ctx.conversation.profile.get("asked_time"):
+    unplaced = reminder.get("hour") is not None  # an hour chosen, and no time zone to place it in
+    if ctx.conversation.profile.get("timezone") is None and (
+        unplaced or not ctx.conversation.profile.get("asked_time")
+    ):
         ctx.conversation.profile["asked_time"] = True
         ctx.say(Reply(text=ctx.t("ask_local_time"), quick_replies=ctx.menu("local_time_skip")))
         ctx.set_state("asking_time")
@@ -163,6 +166,8 @@ def wanted_hour(reminder: dict) -> float | None:
 
 def _at(ctx: Context) -> str:
     reminder = ctx.conversation.reminder
+    if ctx.conversation.profile.get("timezone") is None and reminder.get("hour") is not None:
+        return ctx.t("at_hour_pending", hour=f"{reminder['hour']}:{reminder.get('minute', 0):02d}")
     if ctx.conversation.profile.get("timezone") is None:
         return ctx.t("at_usual_time")
     hour = reminder.get("hour")
@@ -190,14 +195,21 @@ def set_local_time(ctx: Context) -> str | None:
         ctx.args["days"] = days
         return "remind_every"
     wanted = clock.of_day(text, table, ctx.locale, part_of_day=True)
-    if wanted is not None and _asks_for_a_time(text, ctx.skills.words(ctx.locale, "meanings")):
+    in_window = wanted is not None and EARLIEST_HOUR <= wanted[0] <= LATEST_HOUR  # "11 at night": the time now
+    if in_window and _asks_for_a_time(text, ctx.skills.words(ctx.locale, "meanings")):
         ctx.args["hour"] = str(wanted[0])
         return "remind_at"
-    said = parse_clock(text, table)
+    pressed = (str(ctx.args.get("hour", "")), str(ctx.args.get("minute", "")))
+    said = (int(pressed[0]), int(pressed[1])) if all(p.isdigit() for p in pressed) else parse_clock(text, table)
     if said is None:
         ctx.say(Reply(text=ctx.t("local_time_unclear"), quick_replies=ctx.menu("local_time_skip")))
         ctx.set_state("asking_time")
         return None
+    if not ctx.update.payload and 1 <= said[0] <= 11 and not _half_of_day_said(text, table, ctx.locale):
+        # "it's like 7": morning or evening? Guessing would put every reminder twelve hours off.
+        ctx.args["offers"] = [f"LOCAL:{h}:{said[1]:02d}" for h in (said[0], said[0] + 12)]
+        ctx.set_state("asking_time")
+        return "clarify"
     local_minutes = said[0] * 60 + said[1]
     utc_minutes = (ctx.now % 86400) / 60
     offset = (local_minutes - utc_minutes + 720) % 1440 - 720  # the nearest day: -12 h to +12 h
@@ -213,6 +225,16 @@ def _asks_for_a_time(text: str, meanings: dict) -> bool:
     """Whether a time is said as the one wanted for reminders ("make it 9", "at 8 please", "a las
     8 de la noche"), not as the time it is now ("18:30", "it's 3pm here", "son las 5")."""
     return understand.says_any(text, meanings.get("wanted_time", []))
+
+
+def _half_of_day_said(text: str, table: dict, locale: str) -> bool:
+    """Whether a time says which half of the day it is in: am or pm, a part of the day ("in the
+    morning", "de la tarde"), or a 24-hour clock ("19:00", "07:30", "18h")."""
+    words = [*table.get("am", []), *table.get("pm", []), *table.get("morning", []), *table.get("evening", [])]
+    if understand.says_any(text, [*words, *table.get("noon", []), *table.get("midnight", [])]):
+        return True
+    toks = time_words.tokens(text, locale)
+    return any(t.isdigit() and (int(t) > 12 or (len(t) == 2 and t.startswith("0"))) for t in toks) or "h" in toks
 
 
 def remind_at(ctx: Context) -> str | None:
@@ -234,6 +256,14 @@ def remind_at(ctx: Context) -> str | None:
             )
         )
         return None
+    later = said[0] + 12
+    if not ctx.update.payload and later <= LATEST_HOUR and not _half_of_day_said(ctx.update.text, table, ctx.locale):
+        # "remind me at 7": 7:00 or 19:00 are both waking hours; which, as two buttons (how often,
+        # when said, is kept for them: "every day at 8")
+        if ctx.args.get("days"):
+            ctx.conversation.reminder["every_days"] = max(1, min(14, _days_arg(ctx, 2)))
+        ctx.args["offers"] = [f"REMIND_AT:{said[0]}", f"REMIND_AT:{later}"]
+        return "clarify"
     conv = ctx.conversation
     conv.reminder["hour"] = said[0]
     if said[1]:
@@ -241,10 +271,17 @@ def remind_at(ctx: Context) -> str | None:
     else:
         conv.reminder.pop("minute", None)
     ctx.args["hour"] = str(said[0])
-    if not conv.reminder.get("enabled") and not ctx.update.payload:
-        return "remind_on"  # "remind me at 7pm" typed: reminders on, at that hour
+    if not conv.reminder.get("enabled"):
+        return "remind_on"  # "remind me at 7pm" typed, or an hour's button pressed: reminders on, at that hour
     if conv.reminder.get("enabled"):
         _schedule(ctx, max(1, min(14, _days_arg(ctx, conv.reminder.get("every_days", 2)))))  # "every day at 8"
+    if conv.profile.get("timezone") is None:
+        # "at 9am please" before the bot knows their time: that hour is kept, and the question that
+        # places it in their day is asked (again), not "around the time you're usually here"
+        hour = f"{said[0]}:{said[1]:02d}"
+        ctx.say(Reply(text=ctx.t("remind_hour_needs_zone", hour=hour), quick_replies=ctx.menu("local_time_skip")))
+        ctx.set_state("asking_time")
+        return None
     ctx.say(Reply(text=ctx.t("remind_hour_set", at=_at(ctx)), quick_replies=ctx.menu("reminder_cadence")))
     return None
 

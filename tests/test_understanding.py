@@ -556,7 +556,9 @@ def test_hours_and_minutes_in_one_word():
 )
 def test_every_day_at_a_time_is_daily(lang, said):
     conv = on_a_card()
-    say(conv, text=said, lang=lang)
+    turn = say(conv, text=said, lang=lang)
+    assert payloads(turn)[:2] == ["REMIND_AT:8", "REMIND_AT:20"]  # 8 in the morning, or in the evening?
+    say(conv, payload="REMIND_AT:8", lang=lang)
     assert conv.reminder["enabled"] and conv.reminder["every_days"] == 1 and conv.reminder["hour"] == 8
 
 
@@ -1190,3 +1192,44 @@ def test_a_new_pace_with_two_skills_under_way_asks_whose(lang, said):
     titles = [b.title for r in turn.replies for b in r.quick_replies][:2]
     assert titles[0].startswith("Python: ") and titles[1].startswith("SQL: ")
     assert {p["hours"] for p in conv.progress.values()} == {4}
+
+
+def test_a_reminder_hour_said_before_the_time_zone_is_kept_and_the_time_asked_again():
+    conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:on")  # "what time is it where you are?"
+    turn = say(conv, text="at 9am please")
+    assert conv.reminder["hour"] == 9 and conv.state == "asking_time" and "9:00" in turn.replies[0].text
+    say(conv, text="it's 6pm")
+    assert conv.profile.get("timezone") is not None and conv.reminder["hour"] == 9
+
+
+@pytest.mark.parametrize("said", ["11 at night", "half past eleven at night"])
+def test_a_time_in_the_night_at_the_time_question_is_the_time_now(said):
+    conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:on")
+    say(conv, text=said)
+    assert conv.profile.get("timezone") is not None and "hour" not in conv.reminder
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "hours"), [("en", "remind me at 7", (7, 19)), ("es", "recuérdame a las 8", (8, 20))]
+)
+def test_a_reminder_hour_of_either_half_of_the_day_asks_which(lang, said, hours):
+    conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:on", "SKIP_TIME", lang=lang)
+    turn = say(conv, text=said, lang=lang)
+    assert payloads(turn)[:2] == [f"REMIND_AT:{h}" for h in hours] and "hour" not in conv.reminder
+    assert (
+        say(pressed("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:on", "SKIP_TIME"), text="remind me at 7pm").intent
+        == "remind_at"
+    )
+
+
+def test_an_hour_pressed_with_reminders_off_turns_them_on():
+    conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:off", "REMIND_AT:19")
+    assert conv.reminder.get("enabled") and conv.reminder.get("hour") == 19
+
+
+def test_the_time_now_said_without_its_half_of_the_day_asks_which():
+    conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:on")
+    turn = say(conv, text="its like 7")
+    assert payloads(turn)[:2] == ["LOCAL:7:00", "LOCAL:19:00"] and "timezone" not in conv.profile
+    say(conv, payload="LOCAL:19:00")
+    assert conv.profile.get("timezone") is not None
