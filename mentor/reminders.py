@@ -196,7 +196,7 @@ def set_local_time(ctx: Context) -> str | None:
         return "remind_every"
     wanted = clock.of_day(text, table, ctx.locale, part_of_day=True)
     in_window = wanted is not None and EARLIEST_HOUR <= wanted[0] <= LATEST_HOUR  # "11 at night": the time now
-    if in_window and _asks_for_a_time(text, ctx.skills.words(ctx.locale, "meanings")):
+    if wanted is not None and in_window and _asks_for_a_time(text, ctx.skills.words(ctx.locale, "meanings")):
         ctx.args["hour"] = str(wanted[0])
         return "remind_at"
     pressed = (str(ctx.args.get("hour", "")), str(ctx.args.get("minute", "")))
