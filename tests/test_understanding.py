@@ -1233,3 +1233,20 @@ def test_the_time_now_said_without_its_half_of_the_day_asks_which():
     assert payloads(turn)[:2] == ["LOCAL:7:00", "LOCAL:19:00"] and "timezone" not in conv.profile
     say(conv, payload="LOCAL:19:00")
     assert conv.profile.get("timezone") is not None
+
+
+@pytest.mark.parametrize(
+    ("said", "offers"),
+    [("intermediate? maybe advanced", ["LEVEL:intermediate", "LEVEL:advanced"]),
+     ("beginner i guess? or maybe intermediate", ["LEVEL:beginner", "LEVEL:intermediate"]),
+     ("not advanced", ["LEVEL:intermediate", "LEVEL:beginner"]), ("i know a little", ["LEVEL:intermediate", "LEVEL:beginner"])],
+)  # fmt: skip
+def test_a_level_said_with_a_doubt_between_two_asks_both(said, offers):
+    conv = pressed("PICK:python")
+    turn = say(conv, text=said)
+    assert payloads(turn)[:2] == offers and "level" not in conv.slots
+
+
+def test_a_request_in_another_clause_wins_over_an_answer_with_doubts():
+    turn = say(pressed("PICK:python"), text="sorry my english is not good, puedes hablar en español?")
+    assert turn.intent == "set_language"

@@ -10,6 +10,7 @@ from chatbot.engine.reading.clauses import Clauses
 from chatbot.engine.reading.kinds import (
     ACTS,
     CHANGES,
+    CLARIFY,
     SHORT_ANSWER,
     Reading,
 )
@@ -28,20 +29,25 @@ class Answers(Clauses):
         hablar en español?"), its clause is a whole reading of its own ("never mind, I don't
         want this"), or it asks about the answer rather than giving it ("what does intermediate
         mean?": asked, with the answer as a button)."""
+        answers = self.answers_said(alias)
         explained = self.explained(self.absolute(alias), alias.intent, own_only=True)
-        if explained is not None:
-            return explained
+        doubts = explained is not None and explained.intent == CLARIFY  # its own answers, asked: not a reading
+        if explained is not None and not doubts and not (len(answers) > 1 and explained.payload in answers):
+            return explained  # a clause that reads whole as something else ("¿puedes hablar en español?")
         negations = self.meanings.get("negation", [])
         itself = {understand.trim(n) for n in negations} & set(understand.words(alias.folded[alias.start : alias.end]))
         if not itself and phrasing.negated(self.said, self.absolute(alias), negations):
             return self.state_text()  # "not very good": not the answer it names ("no sé nada" is one)
-        answers = self.answers_said(alias)
-        if len(answers) > 1:  # "beginner or intermediate": which?
-            return ask(self.skills, answers)
         meant = answers[0] if answers else alias.intent  # the wider answer ("maintain a few libraries")
         longer = hit is not None and hit.intent not in CHANGES and hit.span > alias.span
-        if hit is not None and longer and (hit.intent not in ACTS or self.asks_in_clause(self.absolute(hit))):
+        asks = hit is not None and longer and (hit.intent not in ACTS or self.asks_in_clause(self.absolute(hit)))
+        elsewhere = hit is not None and self.said.clause_of(self.absolute(hit)) != self.said.clause_of(
+            self.absolute(alias)
+        )
+        if hit is not None and asks and (elsewhere or len(answers) < 2):  # "..., ¿puedes hablar en español?"
             return Reading(hit.intent, hit.args)
+        if len(answers) > 1:  # "beginner or intermediate", "intermediate? maybe advanced": which?
+            return ask(self.skills, answers)
         if phrasing.is_question(self.said) or self.asks_what() or self.unsure(alias):
             return ask(self.skills, [meant])  # "what does intermediate mean?", "ni idea la verdad"
         return payload_reading(self.skills, meant)

@@ -120,7 +120,10 @@ class Screen(Message):
         kept = said or apart
         if kept and all((h.start, h.end) == (kept[0].start, kept[0].end) for h in kept):
             return self.twins(kept[0], text)  # one answer's words that read two ("not a beginner")
-        return list(dict.fromkeys(h.intent for h in kept))
+        answers = list(dict.fromkeys(h.intent for h in kept))
+        titles = {understand.trim(c.get("title", "")) for c in self.choices}
+        outright = {h.intent for h in kept if understand.trim(h.folded[h.start : h.end]) in titles}
+        return list(outright) if len(answers) > 1 and len(outright) == 1 else answers  # "I know a bit, intermediate"
 
     @staticmethod
     def denied_by_another(hit: Hit, found: list[Hit], negations: frozenset[str]) -> bool:
