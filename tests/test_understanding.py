@@ -1239,7 +1239,8 @@ def test_the_time_now_said_without_its_half_of_the_day_asks_which():
     ("said", "offers"),
     [("intermediate? maybe advanced", ["LEVEL:intermediate", "LEVEL:advanced"]),
      ("beginner i guess? or maybe intermediate", ["LEVEL:beginner", "LEVEL:intermediate"]),
-     ("not advanced", ["LEVEL:intermediate", "LEVEL:beginner"]), ("i know a little", ["LEVEL:intermediate", "LEVEL:beginner"])],
+     ("not advanced", ["LEVEL:intermediate", "LEVEL:beginner"]),
+     ("i know a little", ["LEVEL:intermediate", "LEVEL:beginner"])],
 )  # fmt: skip
 def test_a_level_said_with_a_doubt_between_two_asks_both(said, offers):
     conv = pressed("PICK:python")

@@ -122,7 +122,13 @@ class Screen(Message):
             return self.twins(kept[0], text)  # one answer's words that read two ("not a beginner")
         answers = list(dict.fromkeys(h.intent for h in kept))
         titles = {understand.trim(c.get("title", "")) for c in self.choices}
-        outright = {h.intent for h in kept if understand.trim(h.folded[h.start : h.end]) in titles}
+        negations = self.bare_meaning("negation")
+        outright = {
+            h.intent
+            for h in kept
+            if understand.trim(h.folded[h.start : h.end]) in titles
+            and not negations & set(understand.words(h.folded[h.end :])[:4])  # "avanzado seguro que no"
+        }
         return list(outright) if len(answers) > 1 and len(outright) == 1 else answers  # "I know a bit, intermediate"
 
     @staticmethod
