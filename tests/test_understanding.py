@@ -1251,3 +1251,27 @@ def test_a_level_said_with_a_doubt_between_two_asks_both(said, offers):
 def test_a_request_in_another_clause_wins_over_an_answer_with_doubts():
     turn = say(pressed("PICK:python"), text="sorry my english is not good, puedes hablar en español?")
     assert turn.intent == "set_language"
+
+
+@pytest.mark.parametrize("said", ["done", "skip"])
+def test_an_act_on_a_step_said_alone_at_the_drop_question_asks(said):
+    conv = at_the_drop_question()
+    turn = say(conv, text=said)
+    assert turn.answered == "clarify" and {"DROP_YES:git", "NEXT:git"} <= set(payloads(turn))
+    assert conv.progress["git"].get("done", []) == [] and "git" in conv.progress
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "days"), [("en", "every 3 days", 3), ("en", "twice a week", 4), ("es", "mejor cada 3 dias", 3)]
+)
+def test_how_often_typed_at_the_reminder_settings(lang, said, days):
+    conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:on", "SKIP_TIME", "REMIND_AT:19", lang=lang)
+    say(conv, text=said, lang=lang)
+    assert conv.reminder["every_days"] == days
+
+
+@pytest.mark.parametrize("said", ["make it beginner level again", "go back to beginner level"])
+def test_a_level_asked_for_again_is_a_level_change(said):
+    conv = pressed("PICK:git", "LEVEL:intermediate", "HOURS:4", "REMIND:off", "NEXT:git")
+    turn = say(conv, text=said)
+    assert "SETLEVEL:git:beginner" in payloads(turn)

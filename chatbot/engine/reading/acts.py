@@ -33,6 +33,9 @@ class Acts(Clauses):
         acts said beside it, the short answer the message opens with, the button on screen that
         is the same act, a name found only once corrected."""
         start = self.absolute(hit)
+        if hit.intent in ON_A_STEP and hit.whole and self.off_screen(hit):
+            # "done" at "Drop Git?": no step is on screen; the step, or the question's answers?
+            return ask(self.skills, [self.payload_of(hit.intent, hit.args), *self.yes_and_no()])
         if hit.intent in CHANGES and phrasing.supposed(self.said, start, self.meanings.get("conditional", [])):
             return ask(self.skills, [self.payload_of(hit.intent, hit.args)])  # "if I mark it done, can I undo it?"
         if hit.intent in CHANGES and self.never_mind_beside(start):
@@ -150,6 +153,16 @@ class Acts(Clauses):
                 continue
             kept.append(hit)
         return kept, opposite
+
+    def off_screen(self, hit: Hit) -> bool:
+        """Whether a yes-or-no question is on screen and no button of the step ``hit`` acts on."""
+        on_screen = {(self.skills.match_payload(c.get("payload", "")) or ("",))[0] for c in self.choices}
+        return len(self.yes_and_no()) == 2 and not on_screen & ON_A_STEP
+
+    def yes_and_no(self) -> list[str]:
+        """The payloads of the yes and the no of the question on screen (none when it has not both)."""
+        found = [next((c["payload"] for c in self.choices if m in c.get("means", [])), "") for m in ("yes", "no")]
+        return found if all(found) else []
 
     def taken_back(self, hit: Hit) -> bool:
         """Whether the act ``hit`` reads is said, then let go in the same message: asked as a

@@ -58,11 +58,13 @@ class Answers(Clauses):
         return bool(phrasing.opens_with(self.said.folded, self.meanings.get("asks_what", [])))
 
     def reminder_answer(self) -> Reading | None:
-        """Reminders offered, and the message says only a time or how often ("at seven pm",
-        "once a week is enough", "todos los días"): that time, or that often."""
+        """Reminders offered, or their settings on screen, and the message says only a time or how
+        often ("at seven pm", "once a week is enough", "todos los días", "every 3 days"): that time,
+        or that often."""
         intents = [(self.skills.match_payload(c.get("payload", "")) or ("",))[0] for c in self.choices]
         said = understand.words(understand.fold(self.bare))  # "every 3 days would suit me better"
-        if "remind_on" not in intents or len(said) > SHORT_ANSWER or not self.only_when(said):
+        offered = {"remind_on", "remind_every", "remind_at"} & set(intents)  # the offer, or the settings
+        if not offered or len(said) > SHORT_ANSWER or not self.only_when(said):
             return None
         refined = self.more(Reading("remind_on"))
         return refined if refined.intent != "remind_on" else None
