@@ -1117,9 +1117,17 @@ def test_an_act_only_supposed_is_asked_never_done(said):
      ("offer", "es", "¿me puedes avisar a las 7 de la mañana, antes de entrar a clases?", "remind_at"),
      ("offer", "es", "con una vez por semana me basta", "remind_every"),
      ("suggesting", "es", "cancela eso porfa", "cancel"),
-     ("level", "es", "soy un crack en python 😎", "choose_level")],
+     ("level", "es", "soy un crack en python 😎", "choose_level"),
+     ("start", "en", "machien lerning", "pick_skill"), ("start", "en", "public speeking", "pick_skill"),
+     ("start", "es", "aprendisaje automatico", "pick_skill"),
+     ("start", "en", "how to manage my money better", "pick_skill"),
+     ("start", "en", "you really need a course on video editing, please add one", "suggest_this"),
+     ("offer", "en", "please don't, my phone already buzzes all day", "remind_off"),
+     ("hours", "en", "not a lot, I've got two kids and a full-time job", "hours_unclear"),
+     ("progress", "en", "I'm done looking at percentages, just give me the next task", "next_assignment"),
+     ("card", "es", "todavía no lo hago, pásame a la siguiente sin hacerla", "skip_step")],
 )  # fmt: skip
-def test_from_the_fifteenth_and_sixteenth_sets(context, lang, said, intent):
+def test_from_the_later_sets_and_the_outside_tester(context, lang, said, intent):
     case = Case(context, lang, said, intent)
     turn, conv = run(case)
     assert verdict(turn, conv, case) == "right", (turn.intent, turn.args)  # done, or asked with its button
@@ -1275,3 +1283,8 @@ def test_a_level_asked_for_again_is_a_level_change(said):
     conv = pressed("PICK:git", "LEVEL:intermediate", "HOURS:4", "REMIND:off", "NEXT:git")
     turn = say(conv, text=said)
     assert "SETLEVEL:git:beginner" in payloads(turn)
+
+
+def test_a_new_pace_asked_as_a_question_is_the_amount_asked_for():
+    turn, conv = run(Case("offer", "en", "the plan looks good but four hours a week is too much, can we do two?", ""))
+    assert conv.progress["git"]["hours"] == 2, (turn.intent, turn.args)

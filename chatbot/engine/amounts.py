@@ -149,9 +149,12 @@ def _beside_a_day(marks: list, k: int) -> bool:
     no unit of its own."""
     i = marks[k][0]
     after = marks[k + 1] if k + 1 < len(marks) else None
+    more = after is not None and after[1] == "plus" and after[0] == i + 1  # "y tres más el sábado"
+    if more:
+        after = marks[k + 2] if k + 2 < len(marks) else None
     before = marks[k - 1] if k > 0 else None
     plus = k > 0 and marks[k - 1][1] == "plus"  # "plus 2 extra on sundays"
-    if after and after[1] == "weekday_name" and after[0] - i <= (3 if plus else 2):
+    if after and after[1] == "weekday_name" and after[0] - i <= (3 if plus or more else 2):
         return True
     unit_after = after is not None and after[1] in ("hour", "minute") and after[0] - i <= 1
     return bool(before and before[1] == "weekday_name" and i - before[0] <= 2 and not unit_after)
@@ -248,6 +251,9 @@ def hours_per_week(text: str, table: dict, lang: str = "") -> float | None:
     return total if total > 0 else None
 
 
+CONNECTORS = frozenset({"range", "plus", "dash", "between"})  # words between amounts, not of time
+
+
 def _counts_something_else(toks: list[str], i: int, marks: list) -> bool:
     """ "two kids", "3 jobs": a bare number that counts the word after it, not hours ("5", "maybe 6",
     "4 or so", "ocho más o menos", "a couple of hours" are hours)."""
@@ -255,8 +261,8 @@ def _counts_something_else(toks: list[str], i: int, marks: list) -> bool:
     alone = [v for at, kind, v in marks if at == i and kind == "number"] == [1]  # not "a couple of"
     if toks[i] in time_words.ARTICLES and alone and after and after[0].isalpha() and i + 1 not in {m[0] for m in marks}:
         return True  # "un ratito cada noche", "a little every day": an article, no amount
-    if any(at > i and kind != "number" for at, kind, _ in marks):
-        return False  # a word of time follows: "a couple of hours"
+    if any(at > i and kind != "number" and kind not in CONNECTORS for at, kind, _ in marks):
+        return False  # a word of time follows: "a couple of hours" (not "two kids and a job")
     return bool(after) and after[0].isalpha() and after[0] not in BARE_NUMBER_AFTER
 
 

@@ -55,7 +55,14 @@ def build(data: dict, actions: dict[str, Callable], checks: tuple = (), checked:
     entities = {"skill": skill_names(data), "lang": named_in_meanings(data, "lang", list(data.get("strings", {})))}
     entities["level"] = named_in_meanings(data, "level", LEVEL_NAMES)
     skills = Skills(data=data, actions=actions, entities=entities, fields=field_names(data))
-    skills.names = [name for table in skills.entities.values() for name in table if " " not in name]
+    one_word = [name for table in skills.entities.values() for name in table if " " not in name]
+    # The longer words of names said in several ("lerning" is a slip of machine learning's, "speeking"
+    # of public speaking's): corrected the same way, so the whole name is found.
+    inner = {
+        w for table in skills.entities.values() for name in table if " " in name for w in name.split() if len(w) >= 5
+    }
+    skills.names = one_word
+    skills.name_words = sorted(inner - set(one_word))
     names = {entity: understand.alternation(list(table)) for entity, table in skills.entities.items()}
     # Plain substring tests: the names as one regex took longer to compile than the rest of a first message.
     skills.finders = {entity: tuple(sorted({n for n in table if n})) for entity, table in skills.entities.items()}

@@ -29,6 +29,7 @@ class Skills:
     entities: dict[str, dict[str, str]] = field(default_factory=dict)  # {"skill": {folded name: id}}
     finders: dict[str, tuple[str, ...]] = field(default_factory=dict)  # each entity's names: is one in the text?
     names: list[str] = field(default_factory=list)  # one-word names, for correcting near misses
+    name_words: list[str] = field(default_factory=list)  # the longer words of names of several words, the same
     merged: dict[tuple[str, str], dict] = field(default_factory=dict)  # words(), once per locale and part
     lexicon: dict[str, frozenset[str]] = field(default_factory=dict)  # each locale's own words (own_words())
     by_words: dict[tuple[str, ...], str] = field(default_factory=dict)  # a skill's name, word by word

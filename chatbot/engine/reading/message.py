@@ -250,6 +250,10 @@ class Message:
             understand.says(self.said.folded, w) for w in self.meanings.get("unfinished", [])
         ):
             # "I'm done for today", "finished reading half of it", "ya terminé por hoy": is the step done?
+            # ("I'm done looking at percentages, just give me the next task": the next, asked for)
+            hits = self.skills.text_hits(self.state_name, self.locale, self.text)
+            if any(h.intent == "next_assignment" for h in hits):
+                return Reading("next_assignment")
             return ask(self.skills, [self.payload_of("mark_done", {})])
         named = [k for k in self.skills.skills_named(self.said.folded) if k in self.conv.progress]
         under_way = [k for k, p in self.conv.progress.items() if not p.get("finished_at")]

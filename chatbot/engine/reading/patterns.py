@@ -37,7 +37,8 @@ def patterns(skills: Skills, state: str, locale: str, text: str, core: str, capt
         return hits
     for said in dict.fromkeys([text, core]):
         folded = understand.fold(said)
-        corrected = understand.correct(folded, skills.names, skills.known_words()) if skills.names else folded
+        names = [*skills.names, *skills.name_words]  # "machien lerning": machine learning
+        corrected = understand.correct(folded, names, skills.known_words()) if names else folded
         if corrected == folded:
             continue
         fixed = skills.text_hit(state, locale, corrected, capture, skip=skip, correct=False)
