@@ -5,7 +5,7 @@ per context and language as counts only (never a message: the split must stay un
 tunes the engine), writes the table to test-artifacts/heldout-report.md, and holds two lines:
 
 - fallbacks: at most 10 % of its messages, the target;
-- wrong actions: the target is 2 %, and it is not met yet (2.4 % when last measured, 9 of 379).
+- wrong actions: the target is 2 %, and it is not met yet (2.1 % when last measured, 8 of 379).
   Until it is, this test holds the line where it stands so that no change makes it worse; lower
   MAX_WRONG_SHARE as it improves, down to TARGET_WRONG_SHARE.
 """
@@ -18,7 +18,7 @@ from corpus_scoring import CONTEXTS, FALLBACKS, SAME, SKILLS, read, score, table
 
 HELDOUT = Path(__file__).with_name("corpus") / "heldout.txt"
 TARGET_WRONG_SHARE = 0.02
-MAX_WRONG_SHARE = 0.024  # where it stands (9 of 379): a change that adds a wrong action fails here
+MAX_WRONG_SHARE = 0.022  # where it stands (8 of 379): a change that adds a wrong action fails here
 MAX_FALLBACK_SHARE = 0.10
 
 
