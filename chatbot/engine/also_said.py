@@ -172,14 +172,50 @@ def fill(skills: Skills, intent: str, args: dict, text: str, state: str, locale:
     hours ("git, intermediate, 4 hours a week"), an answer about the level or the hours with the
     other one and a time for reminders, a yes to reminders with a time or how often ("yes at
     noon": reminders at 12), a snooze with its days. The intent read, and its arguments."""
+    said = Said(skills, text, state, locale)
     reading = Meant(intent, dict(args))
-    meanings = skills.words(locale, "meanings")
-    table = skills.words(locale, "durations")
     for key in ("text", "topic"):
         if reading.args.get(key):
-            reading.args[key] = subject(str(reading.args[key]), meanings, reading.intent in SUBJECTS)
+            reading.args[key] = subject(str(reading.args[key]), said.meanings, reading.intent in SUBJECTS)
+    reading = _reminders_said(reading, said)
+    if reading.intent == "snooze" and "days" not in reading.args:
+        _snooze_said(reading, said)
+    if reading.intent == "change_pace" and "hours" not in reading.args:
+        wanted = _after_last(text, said.meanings.get("new_amount", []))  # "4 h is too much, make it 2": 2
+        weekly = amounts.hours_per_week(wanted, said.table, locale) if wanted else None
+        if weekly:
+            reading.args["hours"] = str(max(1, int(weekly + 0.5)))
+    if reading.intent in ("pick_skill", "mention_skill") and reading.args.get("skill"):
+        _plan_said(skills, reading, text, said.table, locale)
+    if reading.intent in ("choose_level", "choose_hours"):
+        _answers_said(reading, said)
+    return reading.intent, reading.args
+
+
+@dataclass
+class Said:
+    """A message, and where it is read: what the steps of ``fill`` look at."""
+
+    skills: Skills
+    text: str
+    state: str
+    locale: str
+
+    @property
+    def meanings(self) -> dict:
+        return self.skills.words(self.locale, "meanings")
+
+    @property
+    def table(self) -> dict:
+        return self.skills.words(self.locale, "durations")
+
+
+def _reminders_said(reading: Meant, said: Said) -> Meant:
+    """A yes to reminders, how often or a time for them, with what else the message says of them:
+    "sí, pero no todos los días", "yes at noon", "remind me every day at 8"."""
+    text, table, locale = said.text, said.table, said.locale
     reminding = reading.intent in ("remind_on", "remind_every")
-    not_daily = reminding and understand.says_any(text, meanings.get("not_daily", []))
+    not_daily = reminding and understand.says_any(text, said.meanings.get("not_daily", []))
     often = cadence(text, table, locale) if not_daily else ""
     if not_daily and often not in ("", "1"):  # "pero no tan seguido, una vez por semana": weekly
         reading = Meant("remind_every", {**reading.args, "days": often})
@@ -191,50 +227,46 @@ def fill(skills: Skills, intent: str, args: dict, text: str, state: str, locale:
         days = cadence(text, table, locale)
         if days:
             reading.args["days"] = days
-    if reading.intent == "snooze" and "days" not in reading.args:
-        days = _in_days(text, table, locale)
-        if days:
-            reading.args["days"] = days
-        elif _one_weekday(text, table, locale):
-            reading.args["weekday"] = _one_weekday(text, table, locale)  # "avísame el lunes"
-    if reading.intent == "change_pace" and "hours" not in reading.args:
-        wanted = _after_last(text, meanings.get("new_amount", []))  # "4 h is too much, make it 2": 2
-        weekly = amounts.hours_per_week(wanted, table, locale) if wanted else None
-        if weekly:
-            reading.args["hours"] = str(max(1, int(weekly + 0.5)))
-    if reading.intent in ("pick_skill", "mention_skill") and reading.args.get("skill"):
-        _plan_said(skills, reading, text, table, locale)
     if reading.intent == "remind_at" and "hour" not in reading.args:
         time = clock.of_day(text, table, locale, part_of_day=True)
         if time:
             reading.args["hour"] = str(time[0])
-    if (
-        reading.intent == "remind_at"
-        and "days" not in reading.args
-        and any(w in EVERY | HABIT_ARTICLES | DAILY for w in understand.words(understand.fold(text)))
-    ):
+    habit = any(w in EVERY | HABIT_ARTICLES | DAILY for w in understand.words(understand.fold(text)))
+    if reading.intent == "remind_at" and "days" not in reading.args and habit:
         often = cadence(text, table, locale)  # "remind me every day at 8": daily, at 8
         if often:
             reading.args["days"] = often
-    if reading.intent not in ("choose_level", "choose_hours"):
-        return reading.intent, reading.args
+    return reading
+
+
+def _snooze_said(reading: Meant, said: Said) -> None:
+    """A snooze's days ("in 3 days") or the day of the week it waits for ("avísame el lunes")."""
+    days = _in_days(said.text, said.table, said.locale)
+    if days:
+        reading.args["days"] = days
+    elif _one_weekday(said.text, said.table, said.locale):
+        reading.args["weekday"] = _one_weekday(said.text, said.table, said.locale)
+
+
+def _answers_said(reading: Meant, said: Said) -> None:
+    """The level question's or the hours question's answer, with the other one said beside it, and
+    a time for reminders ("beginner, 3 hours a week, remind me at 7pm")."""
+    text, table, locale = said.text, said.table, said.locale
     if reading.intent == "choose_level" and "hours" not in reading.args:
-        said = amounts.read_amounts(text, table, locale)
-        weekly = amounts.hours_per_week(text, table, locale) if said else None
+        weekly = amounts.hours_per_week(text, table, locale) if amounts.read_amounts(text, table, locale) else None
         if weekly:
             reading.args["hours"] = str(max(1, int(weekly + 0.5)))
     # A level correction said with the hours ("actually I'm a beginner, 3 hours"), in words: a number
     # alone at the hours question is hours, never the level question's third button.
     worded = any(character.isalpha() for character in text)
-    if reading.intent == "choose_hours" and "level" not in reading.args and state != "choosing_level" and worded:
-        level = level_named(skills, text, meanings)  # by its name: "media hora" or "every day" is no level
+    if reading.intent == "choose_hours" and "level" not in reading.args and said.state != "choosing_level" and worded:
+        level = level_named(said.skills, text, said.meanings)  # by its name: "media hora" or "every day" is no level
         if level:
             reading.args["level"] = level
-    if any(w in understand.fold(text) for w in meanings.get("remind", [])):
+    if any(w in understand.fold(text) for w in said.meanings.get("remind", [])):
         time = clock.of_day(text, table, locale, part_of_day=True)
         if time:
             reading.args["hour"] = str(time[0])
-    return reading.intent, reading.args
 
 
 def level_named(skills: Skills, text: str, meanings: dict) -> str:
