@@ -234,7 +234,8 @@ def _half_of_day_said(text: str, table: dict, locale: str) -> bool:
     if understand.says_any(text, [*words, *table.get("noon", []), *table.get("midnight", [])]):
         return True
     toks = time_words.tokens(text, locale)
-    return any(t.isdigit() and (int(t) > 12 or (len(t) == 2 and t.startswith("0"))) for t in toks) or "h" in toks
+    hours = [t for n, t in enumerate(toks) if t.isdigit() and not (n and toks[n - 1] == ":")]  # "6:30": 6, not 30
+    return any(int(t) > 12 or (len(t) == 2 and t.startswith("0")) for t in hours) or "h" in toks
 
 
 def remind_at(ctx: Context) -> str | None:

@@ -1288,3 +1288,55 @@ def test_a_level_asked_for_again_is_a_level_change(said):
 def test_a_new_pace_asked_as_a_question_is_the_amount_asked_for():
     turn, conv = run(Case("offer", "en", "the plan looks good but four hours a week is too much, can we do two?", ""))
     assert conv.progress["git"]["hours"] == 2, (turn.intent, turn.args)
+
+
+@pytest.mark.parametrize(
+    ("lang", "ask", "said"),
+    [("en", "delete my account", "yes but keep my git progress"),
+     ("en", "delete my account", "yes? what happens to my reminders then"),
+     ("es", "borrar mis datos", "si, pero guardame el progreso de git"),
+     ("es", "borrar mis datos", "ok pero antes dime si puedo recuperar mi cuenta despues")],
+)  # fmt: skip
+def test_a_yes_with_a_condition_or_a_question_deletes_nothing(lang, ask, said):
+    conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:off", lang=lang)
+    say(conv, text=ask, lang=lang)
+    turn = say(conv, text=said, lang=lang)
+    assert turn.answered == "clarify" and "git" in conv.progress
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [("en", "ok drop it if I can pick it up again later"), ("en", "fine, drop it, as long as my progress is kept"),
+     ("es", "bueno dejala, siempre y cuando no pierda lo que hice")],
+)  # fmt: skip
+def test_a_drop_with_a_condition_it_cannot_keep_asks(lang, said):
+    conv = at_the_drop_question(lang)
+    turn = say(conv, text=said, lang=lang)
+    assert turn.answered == "clarify" and "git" in conv.progress
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [
+        ("en", "stop reminding me so often"),
+        ("en", "don't remind me every day"),
+        ("es", "no me mandes recordatorios tan seguido"),
+    ],
+)
+def test_fewer_reminders_asked_for_are_not_none(lang, said):
+    conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:on", "SKIP_TIME", lang=lang)
+    turn = say(conv, text=said, lang=lang)
+    assert conv.reminder.get("enabled") and payloads(turn)[:2] == ["REMIND_EVERY:7", "REMIND:off"]
+
+
+def test_reminders_moved_to_another_part_of_the_day_stay_on():
+    conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:on", "SKIP_TIME", lang="es")
+    say(conv, text="ya no me avises en la mañana, mejor en la tarde", lang="es")
+    assert conv.reminder.get("enabled") and conv.reminder.get("hour") == 19
+
+
+@pytest.mark.parametrize("said", ["6:30", "9:00"])
+def test_the_time_now_with_minutes_but_no_half_of_the_day_asks_which(said):
+    conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:on")
+    turn = say(conv, text=said)
+    assert turn.answered == "clarify" and "timezone" not in conv.profile

@@ -214,6 +214,15 @@ def _reminders_said(reading: Meant, said: Said) -> Meant:
     """A yes to reminders, how often or a time for them, with what else the message says of them:
     "sí, pero no todos los días", "yes at noon", "remind me every day at 8"."""
     text, table, locale = said.text, said.table, said.locale
+    if reading.intent == "remind_off" and understand.says_any(text, said.meanings.get("less_often", [])):
+        # "stop reminding me so often", "no me mandes recordatorios tan seguido": fewer, not none
+        return Meant("clarify", {"offers": ["REMIND_EVERY:7", "REMIND:off"]})
+    instead = _after_last(text, said.meanings.get("instead", []))
+    moved = (
+        clock.of_day(instead, table, locale, part_of_day=True) if instead and reading.intent == "remind_off" else None
+    )
+    if moved is not None:  # "ya no me avises en la mañana, mejor en la tarde": at that time instead
+        return Meant("remind_at", {"hour": str(moved[0])})
     reminding = reading.intent in ("remind_on", "remind_every")
     not_daily = reminding and understand.says_any(text, said.meanings.get("not_daily", []))
     often = cadence(text, table, locale) if not_daily else ""

@@ -75,3 +75,8 @@ class Reading:
     args: dict = field(default_factory=dict)
     sure: bool = True  # False: the engine asks which act was meant (args["offers"]: their payloads)
     payload: str = ""  # the button it is, when it is one
+
+
+# The answers that lose something kept (everything about the person, a skill's progress, a plan's
+# steps): a yes to them with a condition or a question ("yes but keep my progress") is asked again.
+LOSES = frozenset({"forget_confirmed", "drop_confirmed", "set_level", "restart_skill"})

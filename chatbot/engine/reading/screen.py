@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 from chatbot.engine import phrasing, understand
-from chatbot.engine.reading.kinds import ASKED_BY, Reading
+from chatbot.engine.reading.kinds import ASKED_BY, LOSES, Reading
 from chatbot.engine.reading.message import Message
 from chatbot.engine.reading.patterns import ask, payload_reading
 from chatbot.engine.skills import Hit
@@ -229,4 +229,9 @@ class Screen(Message):
         after_yes = folded.lstrip(understand.EDGES)[len(said_yes) :].lstrip(" ,.;:!?…-")
         openings = [after_yes] + [folded[a:b].strip(" ,.;:!?…-") for a, b in self.said.clauses[1:]]
         torn = any(phrasing.opens_with(o, back) and not phrasing.opens_with(o, keep) for o in openings)
-        return ask(self.skills, [yes, no]) if torn else None
+        # "yes but keep my git progress", "ok drop it if I can pick it up later", "yes? what happens
+        # to my reminders then": a yes with a condition or a question is no yes to act on
+        asked = "?" in folded.lstrip(understand.EDGES)[len(said_yes) :]
+        losing = (self.skills.match_payload(yes) or ("",))[0] in LOSES  # a yes that deletes or clears
+        conditional = losing and (understand.says_any(after_yes, self.meanings.get("condition", [])) or asked)
+        return ask(self.skills, [yes, no]) if torn or conditional else None
