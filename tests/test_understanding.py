@@ -1340,3 +1340,32 @@ def test_the_time_now_with_minutes_but_no_half_of_the_day_asks_which(said):
     conv = pressed("PICK:git", "LEVEL:beginner", "HOURS:4", "REMIND:on")
     turn = say(conv, text=said)
     assert turn.answered == "clarify" and "timezone" not in conv.profile
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "hours"),
+    [("es", "un cuarto de hora al día", 2), ("es", "una hora y cuarto diaria", 9),
+     ("en", "a quarter of an hour a day", 2), ("en", "three quarters of an hour a day", 5),
+     ("es", "una hora al día, pero los domingos no", 6),
+     ("en", "an hour a day, sundays off", 6), ("es", "como do' hora a la semana", 2)],
+)  # fmt: skip
+def test_quarters_of_an_hour_and_days_off(lang, said, hours):
+    conv = pressed("PICK:python", "LEVEL:beginner", lang=lang)
+    say(conv, text=said, lang=lang)
+    assert conv.progress["python"]["hours"] == hours
+
+
+def test_a_quarter_past_is_no_ordinal_in_a_reminder_time():
+    assert clock.of_day("a las 7 y cuarto de la tarde", SKILLS.words("es", "durations"), "es")[0] == 19
+
+
+@pytest.mark.parametrize(
+    ("context", "said", "intent"),
+    [("drop", "please keep it, I just had a busy week", "next_assignment"),
+     ("drop", "no, just skip this assignment", "skip_step"),
+     ("card", "what am i supposed to do now?", "next_assignment")],
+)  # fmt: skip
+def test_from_the_eighteenth_set(context, said, intent):
+    case = Case(context, "en", said, intent)
+    turn, conv = run(case)
+    assert verdict(turn, conv, case) == "right", (turn.intent, turn.args)

@@ -175,7 +175,7 @@ def fill(skills: Skills, intent: str, args: dict, text: str, state: str, locale:
     said = Said(skills, text, state, locale)
     reading = Meant(intent, dict(args))
     for key in ("text", "topic"):
-        if reading.args.get(key):
+        if reading.args.get(key) and (key == "topic" or reading.intent in SUBJECTS):  # not an answer's words
             reading.args[key] = subject(str(reading.args[key]), said.meanings, reading.intent in SUBJECTS)
     reading = _reminders_said(reading, said)
     if reading.intent == "snooze" and "days" not in reading.args:

@@ -15,7 +15,23 @@ from chatbot.engine.time_words import tokens
 from chatbot.engine.understand import fold
 
 PER_PERIOD = {"weekday": 5.0, "weekend": 2.0, "day": 7.0, "week": 1.0, "month": 7 / 30.4}
-DURATION_WORDS = ("hour", "minute", "half", "and_half", "range", "between", "plus", "days", *PER_PERIOD)
+DURATION_WORDS = (
+    "hour",
+    "minute",
+    "half",
+    "and_half",
+    "quarter",
+    "quarters",
+    "and_quarter",
+    "range",
+    "between",
+    "plus",
+    "days",
+    *PER_PERIOD,
+)
+PARTS = {"half": 0.5, "quarter": 0.25, "quarters": 0.75}  # of an hour: "media hora", "un cuarto de hora"
+PART_REACH = {"half": 2, "quarter": 4, "quarters": 4}  # tokens from the part to its unit: "a quarter of an hour"
+AND_PARTS = {"and_half": 0.5, "and_quarter": 0.25}  # more than the hours said: "hora y media", "hora y cuarto"
 NEAR = 8  # tokens between an amount and a word about its period
 
 
@@ -45,6 +61,16 @@ def _after_except(toks: list[str], table: dict) -> frozenset[int]:
     ``except`` words of the durations), where a day named is one left out."""
     found = time_words.marks(time_words.reader(table, ("except",)), toks)
     return frozenset(i + n for i, kind, _ in found if kind == "except" for n in (1, 2, 3))
+
+
+DAY_OFF = frozenset({"no", "off", "not", "nunca", "libre", "libres"})  # "los domingos no", "sundays off"
+
+
+def _days_off(toks: list[str], marks: list) -> frozenset[int]:
+    """The indexes of the days named as left out after them ("pero los domingos no")."""
+    return frozenset(
+        i for i, kind, _ in marks if kind == "weekday_name" and toks[i + 1 : i + 2] and toks[i + 1] in DAY_OFF
+    )
 
 
 def _hours_and_minutes(toks: list[str], at: frozenset[str]) -> list[str]:
@@ -104,16 +130,16 @@ def read_amounts(text: str, table: dict, lang: str = "") -> list[Amount]:
     while k < len(marks):
         i, kind, value = marks[k]
         after = marks[k + 1] if k + 1 < len(marks) else None
-        if kind == "half" and after and after[1] in ("hour", "minute") and after[0] - i <= 2:
-            amounts.append(Amount(i, 0.5 if after[1] == "hour" else 0.5 / 60))
+        if kind in PARTS and after and after[1] in ("hour", "minute") and after[0] - i <= PART_REACH[kind]:
+            amounts.append(Amount(i, PARTS[kind] if after[1] == "hour" else PARTS[kind] / 60))
             k += 2
         elif kind == "number" and after and after[1] in ("hour", "minute") and after[0] - i <= 1:
             hours = float(value) if after[1] == "hour" else float(value) / 60
             amount = Amount(i, hours, minutes_only=after[1] == "minute")
             k += 2
             rest = marks[k : k + 2]
-            if rest and rest[0][1] == "and_half":
-                amount.hours += 0.5
+            if rest and rest[0][1] in AND_PARTS:
+                amount.hours += AND_PARTS[rest[0][1]]
                 k += 1
             elif (
                 after[1] == "hour"
@@ -132,15 +158,15 @@ def read_amounts(text: str, table: dict, lang: str = "") -> list[Amount]:
         elif kind == "hour" and not (amounts and amounts[-1].at >= i - 2):
             # "hora y media", "an hour" said without a number the vocabulary knows
             amount = Amount(i, 1.0)
-            if after and after[1] == "and_half":
-                amount.hours += 0.5
+            if after and after[1] in AND_PARTS:
+                amount.hours += AND_PARTS[after[1]]
                 k += 1
-            if toks[i] in ("hour", "hora", "horita") or after and after[1] == "and_half":
+            if toks[i] in ("hour", "hora", "horita") or after and after[1] in AND_PARTS:
                 amounts.append(amount)
             k += 1
         else:
             k += 1
-    _attach_periods(marks, amounts, _after_except(toks, table))
+    _attach_periods(marks, amounts, _after_except(toks, table) | _days_off(toks, marks))
     return amounts
 
 
@@ -244,7 +270,7 @@ def hours_per_week(text: str, table: dict, lang: str = "") -> float | None:
         if any(kind == "days" and at - numbers[0][0] <= 2 for at, kind, _ in marks if at > numbers[0][0]):
             return None  # "5 days a week", "3 días a la semana": how many days, not hours
         amounts = [Amount(numbers[0][0], float(numbers[0][2]))]
-        _attach_periods(marks, amounts, _after_except(toks, table))
+        _attach_periods(marks, amounts, _after_except(toks, table) | _days_off(toks, marks))
     with_period = [a for a in amounts if a.periods or a.days or a.times]
     parts = with_period if len(with_period) > 1 else amounts[:1]
     total = sum(weekly(a) for a in parts)

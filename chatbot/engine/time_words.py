@@ -24,9 +24,28 @@ NOT_OF_TIME = ("except",)  # lists of the vocabulary whose words say no time ("b
 Mark = tuple[int, str, "float | str"]  # (token index, kind, value)
 
 
+# A quarter of an hour said in Spanish ("y cuarto", "cuarto de hora") is no ordinal: text2num
+# would read it as "4o" (the fourth), and "las 7 y cuarto de la tarde" as 16:00. A number whose last
+# s is dropped before "hora" is that number.
+QUARTER = (
+    ("do' hora", "dos hora"),  # the Caribbean's dropped s: "do' hora", "tre' hora"
+    ("tre' hora", "tres hora"),
+    ("tres cuartos de hora", "quarters de hora"),
+    ("cuarto de hora", "quarter de hora"),
+    ("y cuarto", "y quarter"),
+    ("menos cuarto", "menos quarter"),
+)
+
+
+def _quarters(said: str) -> str:
+    for spoken, kept in QUARTER:
+        said = said.replace(spoken, kept)
+    return said
+
+
 def tokens(text: str, lang: str = "") -> list[str]:
     """The words, numbers and signs of ``text``, folded, numbers written as words as digits."""
-    said = fold(text)[:MAX_WORDS_READ]
+    said = _quarters(fold(text)[:MAX_WORDS_READ])
     if any(c.isalpha() for c in said):
         for language in ([lang] if lang else []) or ["en", "es"]:
             with contextlib.suppress(ValueError, RuntimeError):  # text2num found nothing it can read
@@ -37,7 +56,7 @@ def tokens(text: str, lang: str = "") -> list[str]:
 def with_digits(text: str, lang: str = "") -> str:
     """``text`` folded, with numbers written as words as digits ("una hora" -> "1 hora"), or as
     it was when it holds none (or text2num cannot read it)."""
-    said = fold(text)[:MAX_WORDS_READ]
+    said = _quarters(fold(text)[:MAX_WORDS_READ])
     for language in ([lang] if lang else []) or ["en", "es"]:
         with contextlib.suppress(ValueError, RuntimeError):
             said = fold(alpha2digit(said, language))

@@ -55,7 +55,7 @@ class Acts(Clauses):
             if start + hit.span <= prefix_end:
                 return self.short_answer(prefix)  # "dale, mándale": the answer, not "dale" as "go on"
             opens_rest = start == len(self.text) - len(self.core)  # "ok, whats next": a request
-            if start >= prefix_end and opens_rest and hit.intent in ON_A_SKILL:
+            if start >= prefix_end and opens_rest and hit.intent in ON_A_SKILL | ON_A_STEP:
                 # a change to the skill after the answer ("no, bájale a 2 horas": kept at a new
                 # pace, or only kept?): which, with the hours it says
                 change = (hit.intent == "change_pace" and self.pace_said()) or self.payload_of(hit.intent, hit.args)

@@ -117,7 +117,11 @@ class Message:
         phrases = self.meanings.get("request", [])
         folded = understand.fold(self.text)
         past_fillers = understand.strip_fillers(folded, self.meanings.get("filler", []))  # "mejor muéstrame"
-        said = (folded, past_fillers, understand.fold(self.core))
+        said = [folded, past_fillers, understand.fold(self.core)]
+        if len(self.said.clauses) > 1 and understand.trim(
+            self.said.folded[: self.said.clauses[0][1]]
+        ) in self.bare_meaning("unsure"):
+            said.append(self.said.folded[self.said.clauses[1][0] :])  # "no sé, déjame ver qué tienen"
         return any(phrasing.opens_with(s, phrases) for s in said) or phrasing.is_question(self.said)
 
     def topic(self, hit: Hit) -> Reading | None:

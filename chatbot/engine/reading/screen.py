@@ -222,9 +222,10 @@ class Screen(Message):
         no = next((c["payload"] for c in self.choices if "no" in c.get("means", [])), "")
         folded = self.said.folded
         said_yes = phrasing.opens_with(folded.lstrip(understand.EDGES), self.meanings.get("yes", []))
-        if not yes or not no or not said_yes:
+        said_no = phrasing.opens_with(folded.lstrip(understand.EDGES), self.meanings.get("no", []))
+        if not yes or not no or not said_yes or len(said_no) >= len(said_yes):  # "please don't": a no
             return None
-        back = [p for p in self.meanings.get("takes_back", []) if understand.trim(p)]
+        back = [p for p in [*self.meanings.get("takes_back", []), *self.meanings.get("no", [])] if understand.trim(p)]
         keep = self.meanings.get("not_taking_back", [])
         after_yes = folded.lstrip(understand.EDGES)[len(said_yes) :].lstrip(" ,.;:!?…-")
         openings = [after_yes] + [folded[a:b].strip(" ,.;:!?…-") for a, b in self.said.clauses[1:]]
