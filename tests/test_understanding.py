@@ -1369,3 +1369,9 @@ def test_from_the_eighteenth_set(context, said, intent):
     case = Case(context, "en", said, intent)
     turn, conv = run(case)
     assert verdict(turn, conv, case) == "right", (turn.intent, turn.args)
+
+
+@pytest.mark.parametrize(("lang", "said"), [("es", "para qué me preguntas eso?"), ("en", "why do you ask?")])
+def test_a_question_back_at_the_suggestion_prompt_is_filed_as_nothing(lang, said):
+    turn = say(suggesting(lang), text=said, lang=lang)
+    assert not turn.filed
