@@ -16,6 +16,7 @@ STEMMERS = {"en": "english", "es": "spanish", "pt": "portuguese", "fr": "french"
 
 MAX_PAYLOADS_KEPT = 4096  # payloads whose reading match_payload() keeps
 MAX_NARROWED = 32  # regexes a pattern naming a skill keeps, one per set of names said with it
+UNREAD: tuple[str, dict] = ("", {})  # match_payload(): a payload not read yet (None is a payload that reads as nothing)
 
 
 @dataclass
@@ -107,11 +108,11 @@ class Skills:
     def match_payload(self, payload: str) -> tuple[str, dict] | None:
         """The intent a button's payload runs, with its arguments; the buttons on screen are read
         again and again, so what each payload reads is kept (a few thousand at most)."""
-        if payload not in self.payloads_read:
+        read = self.payloads_read.get(payload, UNREAD)  # one lookup: another thread may clear it meanwhile
+        if read is UNREAD:
             if len(self.payloads_read) >= MAX_PAYLOADS_KEPT:
                 self.payloads_read.clear()  # payloads typed by hand, or from old buttons: start over
-            self.payloads_read[payload] = self._read_payload(payload)
-        read = self.payloads_read[payload]
+            read = self.payloads_read[payload] = self._read_payload(payload)
         return (read[0], dict(read[1])) if read else None  # a copy: callers fill in arguments
 
     def _read_payload(self, payload: str) -> tuple[str, dict] | None:
@@ -390,7 +391,8 @@ class Pattern:
         if not self.template or present is None:
             return self.compiled().search(text)
         key = tuple(present.get(entity, ()) for entity in sorted(self.needs))
-        if key not in self._narrowed:
+        narrowed = self._narrowed.get(key)  # one lookup: the threads of a worker share the patterns
+        if narrowed is None:
             if len(self._narrowed) >= MAX_NARROWED:
                 self._narrowed.clear()
             source = self.template
@@ -398,8 +400,8 @@ class Pattern:
                 source = source.replace(
                     "{" + entity + "}", f"(?P<{entity}>{understand.alternation(list(present[entity]))})"
                 )
-            self._narrowed[key] = linear.compile(source, self.ignore_case)
-        return self._narrowed[key].search(text)
+            narrowed = self._narrowed[key] = linear.compile(source, self.ignore_case)
+        return narrowed.search(text)
 
     def match(self, text: str) -> linear.Found | None:
         return self.compiled().match(text)
