@@ -131,6 +131,7 @@ def _remember_hour(ctx: Context) -> None:
     hour = str(ctx.args.get("hour", ""))
     if hour.isascii() and hour.isdigit() and reminders.EARLIEST_HOUR <= int(hour) <= reminders.LATEST_HOUR:
         ctx.conversation.reminder["hour"] = int(hour)
+        ctx.conversation.reminder.pop("minute", None)  # a new hour said whole: not at the old one's minutes
 
 
 def choose_hours(ctx: Context) -> str | None:
