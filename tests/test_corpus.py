@@ -36,8 +36,9 @@ CORPORA = {
     "typed16.txt": "corpus16-report.md",
     "typed17.txt": "corpus17-report.md",
     "typed18.txt": "corpus18-report.md",
+    "typed19.txt": "corpus19-report.md",
 }
-# The two that cover every context in both languages; typed3.txt to typed18.txt are smaller, weighted
+# The two that cover every context in both languages; typed3.txt to typed19.txt are smaller, weighted
 # towards the screens where the held-out split's counts showed the most wrong actions.
 COMPLETE = ("typed.txt", "typed2.txt")
 # The bar, as for the held-out split: at most this share of messages may fall back or be misread,

@@ -1375,3 +1375,13 @@ def test_from_the_eighteenth_set(context, said, intent):
 def test_a_question_back_at_the_suggestion_prompt_is_filed_as_nothing(lang, said):
     turn = say(suggesting(lang), text=said, lang=lang)
     assert not turn.filed
+
+
+@pytest.mark.parametrize(
+    ("lang", "said", "hours"),
+    [("es", "quizá media hora por la noche de lunes a sábado", 3), ("en", "an hour monday to thursday", 4)],
+)
+def test_a_range_of_days_of_the_week_counts_every_day_in_it(lang, said, hours):
+    conv = pressed("PICK:python", "LEVEL:beginner", lang=lang)
+    say(conv, text=said, lang=lang)
+    assert conv.progress["python"]["hours"] == hours

@@ -209,7 +209,7 @@ def _attach_periods(marks: list, amounts: list[Amount], excepted: frozenset[int]
         elif kind == "weekday_name" and i in excepted:
             target.without.add(str(value))
         elif kind == "weekday_name":
-            target.days.add(str(value))
+            target.days |= _days_through(marks, k)
         elif (
             kind in ("days", "week")
             and k > 0
@@ -220,6 +220,20 @@ def _attach_periods(marks: list, amounts: list[Amount], excepted: frozenset[int]
             target.times = float(marks[k - 1][2])  # "3 days a week", "twice a week (for an hour)"
             if kind == "week":
                 target.periods.append(kind)
+
+
+WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _days_through(marks: list, k: int) -> set[str]:
+    """The day of the week at ``marks[k]``, or every day from it through the next one when a range
+    word joins them ("de lunes a sábado", "monday to saturday": six days)."""
+    day = str(marks[k][2])
+    joined = k + 2 < len(marks) and marks[k + 1][1] in ("range", "dash") and marks[k + 2][1] == "weekday_name"
+    if not joined or day not in WEEK or str(marks[k + 2][2]) not in WEEK:
+        return {day}
+    first, last = WEEK.index(day), WEEK.index(str(marks[k + 2][2]))
+    return {WEEK[(first + n) % 7] for n in range((last - first) % 7 + 1)}
 
 
 def _times_a_week(marks: list, k: int, amounts: list[Amount]) -> bool:
