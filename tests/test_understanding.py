@@ -1385,3 +1385,8 @@ def test_a_range_of_days_of_the_week_counts_every_day_in_it(lang, said, hours):
     conv = pressed("PICK:python", "LEVEL:beginner", lang=lang)
     say(conv, text=said, lang=lang)
     assert conv.progress["python"]["hours"] == hours
+
+
+def test_too_easy_said_with_another_level_asks_which():
+    turn = say(on_a_card(), text="all of this is too basic for me, I think I am more intermediate")
+    assert turn.answered == "clarify" and payloads(turn)[:2] == ["EASY:git:git-1", "SETLEVEL:git:intermediate"]
