@@ -159,11 +159,6 @@ class Acts(Clauses):
         on_screen = {(self.skills.match_payload(c.get("payload", "")) or ("",))[0] for c in self.choices}
         return len(self.yes_and_no()) == 2 and not on_screen & ON_A_STEP
 
-    def yes_and_no(self) -> list[str]:
-        """The payloads of the yes and the no of the question on screen (none when it has not both)."""
-        found = [next((c["payload"] for c in self.choices if m in c.get("means", [])), "") for m in ("yes", "no")]
-        return found if all(found) else []
-
     def taken_back(self, hit: Hit) -> bool:
         """Whether the act ``hit`` reads is said, then let go in the same message: asked as a
         question the next clause answers no ("should I stop the reminders? nah keep them"), or an

@@ -40,6 +40,7 @@ class Message:
         self.core = self.opened(self.text)
         self.bare = self.closed(self.core)
         self.choices = conv.choices
+        self.found: list[Hit] | None = None  # the patterns' hits in the whole message (Reader.hits)
 
     def bare_meaning(self, name: str) -> frozenset[str]:
         """The phrases of one of the locale's meanings, folded and trimmed as words are."""

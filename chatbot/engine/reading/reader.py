@@ -52,10 +52,15 @@ class Reader(Acts, Answers):
         reading = self.free_text() if self.capture else self.weigh()
         return self.more(reading)
 
+    def hits(self) -> list[Hit]:
+        """What skills.json's patterns read in the whole message, read once (let_go, then weigh)."""
+        if self.found is None:
+            self.found = patterns(self.skills, self.state_name, self.locale, self.text, self.core, False, self.bare)
+        return self.found
+
     def let_go(self) -> bool:
         """Whether every act the message says is let go in it ("too easy but I'll do it anyway")."""
-        found = patterns(self.skills, self.state_name, self.locale, self.text, self.core, False, self.bare)
-        said = [(self.absolute(h), h.span, h.intent) for h in found if h.intent in ACTS]
+        said = [(self.absolute(h), h.span, h.intent) for h in self.hits() if h.intent in ACTS]
         if len(self.said.clauses) > 1:  # "skip? nah i'll do it": the Skip button said as a clause
             for start, end in self.said.clauses:
                 reading = self.clause_reading((start, end))
@@ -197,7 +202,7 @@ class Reader(Acts, Answers):
         alias = skills.alias_hit(self.state_name, self.locale, text)
         if alias is None and core != text:
             alias = skills.alias_hit(self.state_name, self.locale, core)  # "no, never mind"
-        found = [h for h in patterns(skills, self.state_name, self.locale, text, core, False, self.bare) if self.may(h)]
+        found = [h for h in self.hits() if self.may(h)]
         hits, opposite = self.unnegated(found)
         if opposite is None and any(self.asked_by(h) for h in found if h not in hits):
             opposite = self.keep_reading()  # "please don't drop it" at "Drop Git?": its no

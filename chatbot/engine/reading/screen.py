@@ -213,18 +213,23 @@ class Screen(Message):
         lead = len(folded) - len(folded.lstrip(understand.EDGES + "¿¡"))
         return payload, lead + len(said)
 
+    def yes_and_no(self) -> list[str]:
+        """The payloads of the yes and the no of the question on screen (none when it has not both)."""
+        found = [next((c["payload"] for c in self.choices if m in c.get("means", [])), "") for m in ("yes", "no")]
+        return found if all(found) else []
+
     def torn_answer(self) -> Reading | None:
         """A yes taken back in the same message at a yes-or-no question ("yeah no", "sí, bueno,
         espera un momento", "sure... not now"): never the yes; the question again, both buttons.
         Taken back: right after the yes, or by a clause that opens with it ("sí pero a las 8,
         antes no puedo" takes nothing back)."""
-        yes = next((c["payload"] for c in self.choices if "yes" in c.get("means", [])), "")
-        no = next((c["payload"] for c in self.choices if "no" in c.get("means", [])), "")
+        answers = self.yes_and_no()
         folded = self.said.folded
         said_yes = phrasing.opens_with(folded.lstrip(understand.EDGES), self.meanings.get("yes", []))
         said_no = phrasing.opens_with(folded.lstrip(understand.EDGES), self.meanings.get("no", []))
-        if not yes or not no or not said_yes or len(said_no) >= len(said_yes):  # "please don't": a no
+        if not answers or not said_yes or len(said_no) >= len(said_yes):  # "please don't": a no
             return None
+        yes, no = answers
         back = [p for p in [*self.meanings.get("takes_back", []), *self.meanings.get("no", [])] if understand.trim(p)]
         keep = self.meanings.get("not_taking_back", [])
         after_yes = folded.lstrip(understand.EDGES)[len(said_yes) :].lstrip(" ,.;:!?…-")
