@@ -63,14 +63,11 @@ def _after_except(toks: list[str], table: dict) -> frozenset[int]:
     return frozenset(i + n for i, kind, _ in found if kind == "except" for n in (1, 2, 3))
 
 
-DAY_OFF = frozenset({"no", "off", "not", "nunca", "libre", "libres"})  # "los domingos no", "sundays off"
-
-
-def _days_off(toks: list[str], marks: list) -> frozenset[int]:
-    """The indexes of the days named as left out after them ("pero los domingos no")."""
-    return frozenset(
-        i for i, kind, _ in marks if kind == "weekday_name" and toks[i + 1 : i + 2] and toks[i + 1] in DAY_OFF
-    )
+def _days_off(toks: list[str], marks: list, table: dict) -> frozenset[int]:
+    """The indexes of the days named as left out after them ("pero los domingos no", "sundays
+    off": skills.json's ``day_off`` words of the durations)."""
+    off = {fold(w) for w in table.get("day_off", [])}
+    return frozenset(i for i, kind, _ in marks if kind == "weekday_name" and toks[i + 1 : i + 2] and toks[i + 1] in off)
 
 
 def _hours_and_minutes(toks: list[str], at: frozenset[str]) -> list[str]:
@@ -166,7 +163,7 @@ def read_amounts(text: str, table: dict, lang: str = "") -> list[Amount]:
             k += 1
         else:
             k += 1
-    _attach_periods(marks, amounts, _after_except(toks, table) | _days_off(toks, marks))
+    _attach_periods(marks, amounts, _after_except(toks, table) | _days_off(toks, marks, table))
     return amounts
 
 
@@ -284,7 +281,7 @@ def hours_per_week(text: str, table: dict, lang: str = "") -> float | None:
         if any(kind == "days" and at - numbers[0][0] <= 2 for at, kind, _ in marks if at > numbers[0][0]):
             return None  # "5 days a week", "3 días a la semana": how many days, not hours
         amounts = [Amount(numbers[0][0], float(numbers[0][2]))]
-        _attach_periods(marks, amounts, _after_except(toks, table) | _days_off(toks, marks))
+        _attach_periods(marks, amounts, _after_except(toks, table) | _days_off(toks, marks, table))
     with_period = [a for a in amounts if a.periods or a.days or a.times]
     parts = with_period if len(with_period) > 1 else amounts[:1]
     total = sum(weekly(a) for a in parts)

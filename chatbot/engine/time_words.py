@@ -20,7 +20,7 @@ MAX_TOKENS = 80  # an amount of time is said in a sentence: the rest of a long m
 NOTATION = {("am",): "am", ("pm",): "pm", ("a", ".", "m"): "am", ("p", ".", "m"): "pm"}
 NOTATION |= {(*k, "."): v for k, v in NOTATION.items() if len(k) == 3}
 ARTICLES = frozenset({"a", "an", "un", "una"})  # numbers of the vocabulary that are mostly articles
-NOT_OF_TIME = ("except",)  # lists of the vocabulary whose words say no time ("but", "menos")
+NOT_OF_TIME = ("except", "day_off")  # lists of the vocabulary whose words say no time ("menos", "no")
 Mark = tuple[int, str, "float | str"]  # (token index, kind, value)
 
 
