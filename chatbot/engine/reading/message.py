@@ -260,10 +260,11 @@ class Message:
             if any(h.intent == "next_assignment" for h in hits):
                 return Reading("next_assignment")
             return ask(self.skills, [self.payload_of("mark_done", {})])
-        level = also_said.level_named(self.skills, self.text, self.meanings)
+        easy_or_hard = reading.intent in ("too_easy", "too_hard")  # the level read only for those
+        level = also_said.level_named(self.skills, self.text, self.meanings) if easy_or_hard else ""
         skill = self.on_screen()[0]
         other_level = level and skill in self.conv.progress and self.conv.progress[skill].get("level") != level
-        if reading.intent in ("too_easy", "too_hard") and other_level:
+        if easy_or_hard and other_level:
             # "all of this is too basic for me, I think I am more intermediate": past this step, or that level?
             return ask(self.skills, [self.payload_of(reading.intent, {}), f"SETLEVEL:{skill}:{level}"])
         named = [k for k in self.skills.skills_named(self.said.folded) if k in self.conv.progress]
